@@ -1,0 +1,98 @@
+# chord: chordd, chordctl, chord-bench and the TAP tests.
+#
+#   make            build bin/chordd, bin/chordctl, bin/chord-bench
+#   make deps       install the Debian packages the build and tests need
+#   make test       build, then run every TAP test with prove
+#   make test-unit  only the C unit tests
+#   make sanitize   the whole test suite under ASan and UBSan (build-san/)
+#   make valgrind   the unit tests under valgrind
+#   make bench      measure put/get throughput and latency on a local ring
+#   make check-pure fail if protocol/ reaches for sockets, clocks or randomness
+
+PKGS     := libsodium libzmq msgpack jansson
+DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
+            libjansson-dev perl python3 valgrind
+
+BUILD    ?= build
+BIN      ?= bin
+CC       ?= cc
+OPT      ?= -O2 -g
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   += -std=c11 -D_DEFAULT_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow \
+            -Wstrict-prototypes -MMD -MP -Iprotocol -Itools $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS)
+
+PROTO_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard protocol/*.c))
+DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
+CLIENT_OBJ := $(BUILD)/tools/client.o
+UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
+SCRIPT_TESTS := $(sort $(wildcard tests/*.t))
+LIB        := $(BUILD)/libchord.a
+PROGRAMS   := $(BIN)/chordd $(BIN)/chordctl $(BIN)/chord-bench
+
+.PHONY: all deps test test-unit sanitize valgrind bench check-pure clean
+all: $(PROGRAMS) $(UNIT_TESTS)
+
+deps:
+	@if pkg-config --exists $(PKGS) && command -v prove >/dev/null && \
+	    command -v python3 >/dev/null && command -v valgrind >/dev/null; then \
+	    echo "deps: all present"; \
+	else \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(DEB_PKGS); \
+	fi
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BIN)/chordd: $(DAEMON_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BIN)/%: $(BUILD)/tools/%.o $(CLIENT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/t/%.t: $(BUILD)/tests/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+test: all check-pure
+	CHORD_BIN=$(abspath $(BIN)) prove -f $(UNIT_TESTS) $(SCRIPT_TESTS)
+
+test-unit: $(UNIT_TESTS)
+	prove -f $(UNIT_TESTS)
+
+sanitize:
+	$(MAKE) BUILD=build-san/obj BIN=build-san/bin \
+	    OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" test
+
+valgrind: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do \
+	    valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	        $$t >/dev/null || { echo "valgrind: $$t failed"; exit 1; }; \
+	    echo "valgrind: $$t clean"; \
+	done
+
+bench: all
+	$(BIN)/chord-bench --peers 1 --inflight 50 --seconds 5
+	$(BIN)/chord-bench --peers 16 --inflight 64 --seconds 5
+
+# protocol/ is a pure state machine: no sockets, clocks, sleeps or randomness.
+check-pure:
+	@if grep -nE '#include *<(zmq|czmq|sys/socket|netinet/|time|sys/time|unistd|pthread|poll)\.h>|\b(time|clock_gettime|gettimeofday|rand|random|srand|sleep|usleep|nanosleep|randombytes_[a-z_]+|getrandom)[ ]*\(' protocol/*.c protocol/*.h; then \
+	    echo "check-pure: protocol/ must not do I/O, read clocks or draw randomness"; exit 1; \
+	else echo "check-pure: protocol/ is pure"; fi
+
+clean:
+	rm -rf $(BUILD) $(BIN) build-san
+
+-include $(PROTO_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)

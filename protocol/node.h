@@ -1,0 +1,139 @@
+/*  chord node: one position on the ring, as a pure state machine.
+
+    A node never touches a socket, a clock or a random source. Its driver
+    (chordd's ZeroMQ loop, or chord-sim's simulated network) hands it
+    encoded messages and the current time, calls chord_node_tick when
+    chord_node_next_deadline_ms says so, and drains the messages the node
+    wants sent with chord_node_pop_outgoing. Data lives behind the store
+    interface handed in at creation.
+
+    Messages a node sends go to one of two kinds of destination:
+      - a peer endpoint (a request, or a one-way notice): the driver sends it
+        from its own connection to that endpoint, and feeds whatever comes
+        back on that connection to chord_node_receive with origin NULL;
+      - an origin (a reply): the opaque return address that came with the
+        request, e.g. a ZeroMQ ROUTER routing id.  */
+#ifndef CHORD_NODE_H
+#define CHORD_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "id.h"
+#include "message.h"
+#include "store.h"
+
+#define CHORD_SUCCESSORS_MAX 16       /* cap on --successors */
+#define CHORD_ORIGIN_MAX     32       /* bytes in a return address */
+
+typedef struct {
+    uint8_t size;                      /* bytes used in bytes[] */
+    uint8_t bytes[CHORD_ORIGIN_MAX];   /* opaque to the node */
+} chord_origin_t;
+
+typedef enum {
+    CHORD_NODE_IDLE = 0,        /* created, not yet started */
+    CHORD_NODE_JOINING = 1,     /* looking for its successor, or receiving its arc */
+    CHORD_NODE_ACTIVE = 2,      /* a member of the ring, serving its arc */
+    CHORD_NODE_LEAVING = 3,     /* handing its data to its successor */
+    CHORD_NODE_LEFT = 4,        /* gone: the driver may stop */
+} chord_node_state_t;
+
+typedef enum {
+    CHORD_LOG_ERROR = 0,
+    CHORD_LOG_WARN = 1,
+    CHORD_LOG_INFO = 2,
+    CHORD_LOG_DEBUG = 3,
+} chord_log_level_t;
+
+typedef enum {
+    CHORD_DEST_PEER = 0,        /* send to endpoint */
+    CHORD_DEST_ORIGIN = 1,      /* reply to origin */
+} chord_dest_kind_t;
+
+typedef struct {
+    chord_dest_kind_t kind;                     /* where it goes */
+    char endpoint[CHORD_ENDPOINT_MAX + 1];      /* with CHORD_DEST_PEER */
+    chord_origin_t origin;                      /* with CHORD_DEST_ORIGIN */
+    uint8_t *data;                              /* encoded message, owned by whoever popped it: free() */
+    size_t size;                                /* bytes at data */
+} chord_outgoing_t;
+
+typedef struct {
+    const char *endpoint;               /* advertised endpoint; copied */
+    chord_id_t id;                      /* position on the ring (chord_id_of_position) */
+    size_t successors;                  /* successor list length r, 1..CHORD_SUCCESSORS_MAX */
+    uint32_t stabilize_interval_ms;     /* stabilize, fix one finger, check predecessor */
+    uint32_t rpc_timeout_ms;            /* a peer silent this long is suspect */
+} chord_node_config_t;
+
+typedef struct {
+    chord_store_t *store;               /* borrowed; outlives the node */
+    /* Fills len bytes with randomness (jitter). Required. */
+    void (*random_bytes) (void *arg, void *buf, size_t len);
+    void *random_arg;
+    /* Receives one log line (no newline). May be NULL. */
+    void (*log) (void *arg, chord_log_level_t level, const char *line);
+    void *log_arg;
+} chord_env_t;
+
+typedef struct {
+    uint64_t messages_received;         /* decoded and handled */
+    uint64_t messages_dropped;          /* malformed, unknown, or unexpected */
+    uint64_t messages_sent;
+    uint64_t lookups_done;              /* lookups that found an owner */
+    uint64_t lookups_failed;
+    uint64_t lookup_hops_total;         /* summed over lookups_done */
+    uint64_t rpc_timeouts;
+    uint64_t keys_handed_off;           /* sent to another peer on join or leave */
+    uint64_t keys_taken_over;           /* received from another peer */
+} chord_node_stats_t;
+
+typedef struct chord_node chord_node_t;
+
+/* A new node in state IDLE, or NULL on bad config or no memory. The caller
+   owns it; env->store is borrowed. */
+chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env_t *env);
+
+/* Frees the node and anything it queued; sets *self_p to NULL; idempotent. */
+void chord_node_destroy (chord_node_t **self_p);
+
+/* Starts the node. With no seeds it forms a ring of its own and is ACTIVE at
+   once; otherwise it is JOINING, asking the seeds in turn (with backoff)
+   until one answers. Returns 0, or -1 when the node was already started. */
+int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_count,
+                      uint64_t now_ms);
+
+/* Handles one encoded message. origin is the return address for replies, or
+   NULL when the message came back on a connection the node sent from.
+   Malformed or unexpected input is counted and dropped. */
+void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size,
+                         const chord_origin_t *origin, uint64_t now_ms);
+
+/* Runs whatever is due at now_ms: maintenance, retries, timeouts. */
+void chord_node_tick (chord_node_t *self, uint64_t now_ms);
+
+/* The time at which chord_node_tick next has work to do. */
+uint64_t chord_node_next_deadline_ms (const chord_node_t *self);
+
+/* Begins a graceful leave: hand all data to the successor, tell the
+   neighbours, then state LEFT. A lone node goes straight to LEFT. */
+void chord_node_leave (chord_node_t *self, uint64_t now_ms);
+
+/* Moves the oldest queued message into *out and returns true, or returns
+   false when there is none. The caller then owns out->data. */
+bool chord_node_pop_outgoing (chord_node_t *self, chord_outgoing_t *out);
+
+chord_node_state_t chord_node_state (const chord_node_t *self);
+const chord_peer_t *chord_node_self (const chord_node_t *self);
+/* The current successor (the node itself when alone). */
+const chord_peer_t *chord_node_successor (const chord_node_t *self);
+/* The predecessor, or NULL when unknown. */
+const chord_peer_t *chord_node_predecessor (const chord_node_t *self);
+const chord_node_stats_t *chord_node_stats (const chord_node_t *self);
+
+/* A short name for a state ("active"). */
+const char *chord_node_state_name (chord_node_state_t state);
+
+#endif
