@@ -29,7 +29,7 @@ CLIENT_OBJ := $(BUILD)/tools/client.o
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
 SCRIPT_TESTS := $(sort $(wildcard tests/*.t))
 LIB        := $(BUILD)/libchord.a
-PROGRAMS   := $(BIN)/chordd $(BIN)/chordctl $(BIN)/chord-bench
+PROGRAMS   := $(BIN)/chordd $(BIN)/chordctl $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/chord-bench.c))
 
 .PHONY: all deps test test-unit sanitize valgrind bench check-pure clean
 all: $(PROGRAMS) $(UNIT_TESTS)

@@ -1,0 +1,191 @@
+/*  chordd command-line options. */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static void s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: chordd [options]\n"
+             "\n"
+             "Runs one peer of a chord ring: a Chord distributed hash table over ZeroMQ.\n"
+             "\n"
+             "  --listen ENDPOINT       ZeroMQ endpoint to bind (default tcp://127.0.0.1:7000)\n"
+             "  --advertise ENDPOINT    endpoint other peers use to reach this one; the peer's\n"
+             "                          id is BLAKE2b-160 of it (default: the --listen endpoint,\n"
+             "                          which must then be a concrete address)\n"
+             "  --join ENDPOINT         a peer of the ring to join through; repeat for several.\n"
+             "                          Without --join the peer starts a new ring. Joining\n"
+             "                          retries with backoff until a seed answers.\n"
+             "  --successors N          successor list length r, 1..%d (default 3)\n"
+             "  --stabilize-ms MS       ring maintenance interval (default 500)\n"
+             "  --rpc-timeout-ms MS     a peer silent this long is suspect (default 1000)\n"
+             "  --leave-timeout-ms MS   longest a graceful leave may take (default 10000)\n"
+             "  --log-level LEVEL       error, warn, info or debug (default info)\n"
+             "  -h, --help              this text\n"
+             "  --version               the protocol and program version\n"
+             "\n"
+             "SIGTERM or SIGINT makes the peer leave gracefully: it hands its keys to its\n"
+             "successor, tells its neighbours, and exits 0. A second signal exits at once.\n"
+             "Keys are at most %d bytes, values at most %d bytes.\n",
+             CHORD_SUCCESSORS_MAX, CHORD_KEY_MAX, CHORD_VALUE_MAX);
+}
+
+static int s_parse_uint (const char *option, const char *text, unsigned long min, unsigned long max,
+                         unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long value = strtoul (text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || value < min || value > max) {
+        fprintf (stderr, "chordd: %s needs a number from %lu to %lu, not '%s'\n", option, min, max, text);
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+static int s_check_endpoint (const char *option, const char *endpoint)
+{
+    if (strlen (endpoint) > CHORD_ENDPOINT_MAX) {
+        fprintf (stderr, "chordd: %s: endpoint longer than %d bytes\n", option, CHORD_ENDPOINT_MAX);
+        return -1;
+    }
+    if (strncmp (endpoint, "tcp://", 6) != 0 && strncmp (endpoint, "ipc://", 6) != 0) {
+        fprintf (stderr, "chordd: %s: '%s' is not a tcp:// or ipc:// endpoint\n", option, endpoint);
+        return -1;
+    }
+    return 0;
+}
+
+/* True for tcp://HOST:PORT with a concrete host and port, or any ipc path. */
+static int s_is_concrete (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) == 0)
+        return 1;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    if (!colon || colon == host)
+        return 0;
+    const char *port = colon + 1;
+    if (!*port || strcmp (port, "*") == 0 || strcmp (port, "0") == 0)
+        return 0;
+    if (strncmp (host, "*:", 2) == 0 || strncmp (host, "0.0.0.0:", 8) == 0 || strncmp (host, "[::]:", 5) == 0)
+        return 0;
+    return 1;
+}
+
+int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
+{
+    enum { OPT_LISTEN = 1000, OPT_ADVERTISE, OPT_JOIN, OPT_SUCCESSORS, OPT_STABILIZE, OPT_RPC_TIMEOUT,
+           OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION };
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"advertise", required_argument, NULL, OPT_ADVERTISE},
+        {"join", required_argument, NULL, OPT_JOIN},
+        {"successors", required_argument, NULL, OPT_SUCCESSORS},
+        {"stabilize-ms", required_argument, NULL, OPT_STABILIZE},
+        {"rpc-timeout-ms", required_argument, NULL, OPT_RPC_TIMEOUT},
+        {"leave-timeout-ms", required_argument, NULL, OPT_LEAVE_TIMEOUT},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    memset (options, 0, sizeof *options);
+    options->listen = "tcp://127.0.0.1:7000";
+    options->successors = 3;
+    options->stabilize_ms = 500;
+    options->rpc_timeout_ms = 1000;
+    options->leave_timeout_ms = 10000;
+    options->log_level = CHORD_LOG_INFO;
+    const char *advertise = NULL;
+    unsigned long number;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long (argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_LISTEN:
+            options->listen = optarg;
+            break;
+        case OPT_ADVERTISE:
+            advertise = optarg;
+            break;
+        case OPT_JOIN:
+            if (options->seed_count == CHORDD_SEEDS_MAX) {
+                fprintf (stderr, "chordd: at most %d --join endpoints\n", CHORDD_SEEDS_MAX);
+                return -1;
+            }
+            if (s_check_endpoint ("--join", optarg) != 0)
+                return -1;
+            options->seeds[options->seed_count++] = optarg;
+            break;
+        case OPT_SUCCESSORS:
+            if (s_parse_uint ("--successors", optarg, 1, CHORD_SUCCESSORS_MAX, &number) != 0)
+                return -1;
+            options->successors = number;
+            break;
+        case OPT_STABILIZE:
+            if (s_parse_uint ("--stabilize-ms", optarg, 10, 600000, &number) != 0)
+                return -1;
+            options->stabilize_ms = (uint32_t) number;
+            break;
+        case OPT_RPC_TIMEOUT:
+            if (s_parse_uint ("--rpc-timeout-ms", optarg, 10, 600000, &number) != 0)
+                return -1;
+            options->rpc_timeout_ms = (uint32_t) number;
+            break;
+        case OPT_LEAVE_TIMEOUT:
+            if (s_parse_uint ("--leave-timeout-ms", optarg, 100, 3600000, &number) != 0)
+                return -1;
+            options->leave_timeout_ms = (uint32_t) number;
+            break;
+        case OPT_LOG_LEVEL:
+            if (chordd_log_parse_level (optarg, &options->log_level) != 0) {
+                fprintf (stderr, "chordd: --log-level is error, warn, info or debug, not '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'h':
+            s_usage (stdout);
+            return 1;
+        case OPT_VERSION:
+            printf ("chordd 0.1.0 (chord protocol %d)\n", CHORD_PROTOCOL_VERSION);
+            return 1;
+        case ':':
+            fprintf (stderr, "chordd: %s needs a value\n", argv[optind - 1]);
+            return -1;
+        default:
+            fprintf (stderr, "chordd: unknown option '%s' (try --help)\n", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "chordd: unexpected argument '%s' (try --help)\n", argv[optind]);
+        return -1;
+    }
+    if (s_check_endpoint ("--listen", options->listen) != 0)
+        return -1;
+    if (!advertise) {
+        if (!s_is_concrete (options->listen)) {
+            fprintf (stderr, "chordd: --listen %s is not an address peers can reach: give --advertise\n",
+                     options->listen);
+            return -1;
+        }
+        advertise = options->listen;
+    }
+    if (s_check_endpoint ("--advertise", advertise) != 0)
+        return -1;
+    if (!s_is_concrete (advertise)) {
+        fprintf (stderr, "chordd: --advertise %s must name a concrete host and port\n", advertise);
+        return -1;
+    }
+    snprintf (options->advertise, sizeof options->advertise, "%s", advertise);
+    return 0;
+}

@@ -1,0 +1,297 @@
+/*  chordd transport: ZeroMQ ROUTER for requests in, DEALERs for requests out. */
+#include "transport.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "log.h"
+
+#define CHORDD_DEALERS_MAX     256      /* open connections to other peers */
+#define CHORDD_QUEUE_MAX       10000    /* messages queued per socket */
+#define CHORDD_POLL_BATCH      256      /* messages read per socket per poll */
+#define CHORDD_RECONNECT_MS    100
+#define CHORDD_RECONNECT_MAX_MS 2000
+
+typedef struct {
+    char endpoint[CHORD_ENDPOINT_MAX + 1];  /* where it connects */
+    void *socket;                           /* ZMQ_DEALER */
+    uint64_t last_used;                     /* use counter value, for eviction */
+} s_dealer_t;
+
+struct chordd_transport {
+    void *context;                          /* ZeroMQ context, ours */
+    void *router;                           /* bound on --listen */
+    s_dealer_t dealers[CHORDD_DEALERS_MAX];
+    size_t dealer_count;
+    uint64_t use_counter;                   /* grows with every send */
+    zmq_pollitem_t items[1 + CHORDD_DEALERS_MAX];
+    chordd_transport_stats_t stats;
+};
+
+static void s_free_data (void *data, void *hint)
+{
+    (void) hint;
+    free (data);
+}
+
+static void s_set_common (void *socket)
+{
+    int zero = 0, queue = CHORDD_QUEUE_MAX;
+    int64_t max_size = CHORD_MESSAGE_MAX + 4096;
+    zmq_setsockopt (socket, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt (socket, ZMQ_SNDHWM, &queue, sizeof queue);
+    zmq_setsockopt (socket, ZMQ_RCVHWM, &queue, sizeof queue);
+    zmq_setsockopt (socket, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size);
+}
+
+chordd_transport_t *chordd_transport_new (const char *listen)
+{
+    chordd_transport_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->context = zmq_ctx_new ();
+    if (!self->context) {
+        free (self);
+        return NULL;
+    }
+    self->router = zmq_socket (self->context, ZMQ_ROUTER);
+    if (!self->router)
+        goto fail;
+    s_set_common (self->router);
+    int one = 1;
+    zmq_setsockopt (self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    if (zmq_bind (self->router, listen) != 0)
+        goto fail;
+    return self;
+fail:;
+    int saved = errno;
+    if (self->router)
+        zmq_close (self->router);
+    zmq_ctx_term (self->context);
+    free (self);
+    errno = saved;
+    return NULL;
+}
+
+void chordd_transport_destroy (chordd_transport_t **self_p, int linger_ms)
+{
+    if (!self_p || !*self_p)
+        return;
+    chordd_transport_t *self = *self_p;
+    zmq_setsockopt (self->router, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    zmq_close (self->router);
+    for (size_t i = 0; i < self->dealer_count; i++) {
+        zmq_setsockopt (self->dealers[i].socket, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+        zmq_close (self->dealers[i].socket);
+    }
+    zmq_ctx_term (self->context);
+    free (self);
+    *self_p = NULL;
+}
+
+/* The DEALER to endpoint, connecting one (and evicting the least recently
+   used) when there is none. */
+static void *s_dealer_for (chordd_transport_t *self, const char *endpoint)
+{
+    self->use_counter++;
+    for (size_t i = 0; i < self->dealer_count; i++)
+        if (strcmp (self->dealers[i].endpoint, endpoint) == 0) {
+            self->dealers[i].last_used = self->use_counter;
+            return self->dealers[i].socket;
+        }
+    size_t slot = self->dealer_count;
+    if (slot == CHORDD_DEALERS_MAX) {
+        slot = 0;
+        for (size_t i = 1; i < self->dealer_count; i++)
+            if (self->dealers[i].last_used < self->dealers[slot].last_used)
+                slot = i;
+        chordd_log (CHORD_LOG_DEBUG, "closing the connection to %s", self->dealers[slot].endpoint);
+        zmq_close (self->dealers[slot].socket);
+        self->dealers[slot].socket = NULL;
+    }
+    void *socket = zmq_socket (self->context, ZMQ_DEALER);
+    if (!socket)
+        return NULL;
+    s_set_common (socket);
+    int reconnect = CHORDD_RECONNECT_MS, reconnect_max = CHORDD_RECONNECT_MAX_MS;
+    zmq_setsockopt (socket, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect);
+    zmq_setsockopt (socket, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
+    if (zmq_connect (socket, endpoint) != 0) {
+        chordd_log (CHORD_LOG_WARN, "cannot connect to %s: %s", endpoint, zmq_strerror (errno));
+        zmq_close (socket);
+        if (slot < self->dealer_count) {
+            /* The evicted slot is empty now: fill it with the last one. */
+            self->dealers[slot] = self->dealers[--self->dealer_count];
+        }
+        return NULL;
+    }
+    s_dealer_t *dealer = &self->dealers[slot];
+    snprintf (dealer->endpoint, sizeof dealer->endpoint, "%s", endpoint);
+    dealer->socket = socket;
+    dealer->last_used = self->use_counter;
+    if (slot == self->dealer_count)
+        self->dealer_count++;
+    return socket;
+}
+
+int chordd_transport_send_peer (chordd_transport_t *self, const char *endpoint, uint8_t *data, size_t size)
+{
+    void *socket = s_dealer_for (self, endpoint);
+    zmq_msg_t msg;
+    if (!socket || zmq_msg_init_data (&msg, data, size, s_free_data, NULL) != 0) {
+        free (data);
+        self->stats.dropped_out++;
+        return -1;
+    }
+    if (zmq_msg_send (&msg, socket, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&msg);
+        self->stats.dropped_out++;
+        return -1;
+    }
+    return 0;
+}
+
+int chordd_transport_send_origin (chordd_transport_t *self, const chord_origin_t *origin, uint8_t *data,
+                                  size_t size)
+{
+    zmq_msg_t msg;
+    if (zmq_send (self->router, origin->bytes, origin->size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        free (data);
+        self->stats.dropped_out++;
+        return -1;
+    }
+    if (zmq_msg_init_data (&msg, data, size, s_free_data, NULL) != 0) {
+        free (data);
+        self->stats.dropped_out++;
+        return -1;
+    }
+    if (zmq_msg_send (&msg, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&msg);
+        self->stats.dropped_out++;
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads and discards the rest of a multipart message. */
+static void s_skip_rest (void *socket)
+{
+    int more = 1;
+    size_t more_size = sizeof more;
+    while (zmq_getsockopt (socket, ZMQ_RCVMORE, &more, &more_size) == 0 && more) {
+        zmq_msg_t part;
+        zmq_msg_init (&part);
+        if (zmq_msg_recv (&part, socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&part);
+            return;
+        }
+        zmq_msg_close (&part);
+    }
+}
+
+static bool s_has_more (void *socket)
+{
+    int more = 0;
+    size_t more_size = sizeof more;
+    return zmq_getsockopt (socket, ZMQ_RCVMORE, &more, &more_size) == 0 && more;
+}
+
+/* Reads one [routing id, payload] message from the ROUTER. Returns false when none is waiting. */
+static bool s_read_router (chordd_transport_t *self, chordd_transport_fn *fn, void *arg)
+{
+    zmq_msg_t id, payload;
+    zmq_msg_init (&id);
+    if (zmq_msg_recv (&id, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&id);
+        return false;
+    }
+    chord_origin_t origin;
+    bool good = s_has_more (self->router) && zmq_msg_size (&id) <= CHORD_ORIGIN_MAX;
+    if (good) {
+        origin.size = (uint8_t) zmq_msg_size (&id);
+        memcpy (origin.bytes, zmq_msg_data (&id), origin.size);
+    }
+    zmq_msg_close (&id);
+    if (!good) {
+        s_skip_rest (self->router);
+        self->stats.dropped_in++;
+        return true;
+    }
+    zmq_msg_init (&payload);
+    if (zmq_msg_recv (&payload, self->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&payload);
+        return true;
+    }
+    if (s_has_more (self->router)) {
+        s_skip_rest (self->router);
+        self->stats.dropped_in++;
+    }
+    else {
+        self->stats.received++;
+        fn (arg, zmq_msg_data (&payload), zmq_msg_size (&payload), &origin);
+    }
+    zmq_msg_close (&payload);
+    return true;
+}
+
+static bool s_read_dealer (chordd_transport_t *self, void *socket, chordd_transport_fn *fn, void *arg)
+{
+    zmq_msg_t payload;
+    zmq_msg_init (&payload);
+    if (zmq_msg_recv (&payload, socket, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&payload);
+        return false;
+    }
+    if (s_has_more (socket)) {
+        s_skip_rest (socket);
+        self->stats.dropped_in++;
+    }
+    else {
+        self->stats.received++;
+        fn (arg, zmq_msg_data (&payload), zmq_msg_size (&payload), NULL);
+    }
+    zmq_msg_close (&payload);
+    return true;
+}
+
+int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_transport_fn *fn, void *arg)
+{
+    size_t count = 1 + self->dealer_count;
+    self->items[0] = (zmq_pollitem_t) {.socket = self->router, .events = ZMQ_POLLIN};
+    for (size_t i = 0; i < self->dealer_count; i++)
+        self->items[1 + i] = (zmq_pollitem_t) {.socket = self->dealers[i].socket, .events = ZMQ_POLLIN};
+    int ready = zmq_poll (self->items, (int) count, timeout_ms);
+    if (ready < 0)
+        return errno == EINTR ? -1 : 0;
+    int handled = 0;
+    /* Dealer sockets may be evicted by sends made from the callback, so
+       remember which were readable before calling out. */
+    void *readable[1 + CHORDD_DEALERS_MAX];
+    size_t readable_count = 0;
+    for (size_t i = 0; i < count; i++)
+        if (self->items[i].revents & ZMQ_POLLIN)
+            readable[readable_count++] = self->items[i].socket;
+    for (size_t r = 0; r < readable_count; r++) {
+        void *socket = readable[r];
+        bool still_open = socket == self->router;
+        for (size_t i = 0; !still_open && i < self->dealer_count; i++)
+            still_open = self->dealers[i].socket == socket;
+        if (!still_open)
+            continue;
+        for (int n = 0; n < CHORDD_POLL_BATCH; n++) {
+            bool got = socket == self->router ? s_read_router (self, fn, arg) : s_read_dealer (self, socket, fn, arg);
+            if (!got)
+                break;
+            handled++;
+        }
+    }
+    return handled;
+}
+
+const chordd_transport_stats_t *chordd_transport_stats (const chordd_transport_t *self)
+{
+    return &self->stats;
+}

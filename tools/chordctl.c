@@ -1,0 +1,794 @@
+/*  chordctl: the command-line client of a chord ring.
+
+    It speaks the peers' own protocol through the shared codec and the
+    client connection (client.h). Every command shares one time budget,
+    --timeout, so the whole run ends within it plus a little teardown.  */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "client.h"
+#include "id.h"
+#include "message.h"
+
+#define S_SERVER_DEFAULT     "tcp://127.0.0.1:7000"
+#define S_TIMEOUT_MS_DEFAULT 5000
+#define S_TIMEOUT_MS_MAX     (24 * 3600 * 1000)   /* one day */
+#define S_RING_STEPS_MAX     4096                 /* positions a ring walk visits */
+#define S_RING_CLIENTS_MAX   64                   /* connections a ring walk keeps open */
+#define S_WORDS_MAX          8                    /* command words after the options */
+
+enum {
+    S_EXIT_OK = 0,
+    S_EXIT_NOT_FOUND = 1,     /* the key does not exist */
+    S_EXIT_USAGE = 2,         /* bad command line or oversize key or value */
+    S_EXIT_NO_ANSWER = 3,     /* unreachable, timed out, or the peer is not ready */
+    S_EXIT_ERROR = 4,         /* any other failure */
+};
+
+typedef struct {
+    const char *server;       /* endpoint of the peer to ask */
+    int timeout_ms;           /* budget for the whole command */
+    bool json;                /* JSON output for lookup, info and ring */
+    int64_t deadline_ms;      /* monotonic time by which the command ends */
+} chordctl_t;
+
+/* One position seen by a ring walk. */
+typedef struct {
+    chord_peer_t self;        /* the position and its endpoint */
+    bool has_pred;            /* false when it knows no predecessor */
+    chord_id_t pred;          /* its predecessor */
+    bool has_succ;            /* false when its successor list is empty */
+    chord_id_t succ;          /* its first successor */
+    uint64_t keys;            /* keys it stores */
+} ring_position_t;
+
+/* One cached connection of a ring walk. */
+typedef struct {
+    char endpoint[CHORD_ENDPOINT_MAX + 1];   /* where it connects */
+    chord_client_t *client;                  /* NULL for an empty slot */
+    uint64_t used;                           /* walk step of its last use, for eviction */
+} ring_link_t;
+
+static const char *s_usage_text =
+    "usage: chordctl [-s ENDPOINT] [--timeout MS] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  put KEY VALUE   store VALUE under KEY; VALUE \"-\" reads stdin to EOF (binary-safe)\n"
+    "  get KEY         write KEY's value to stdout, byte for byte, no newline added\n"
+    "  del KEY         delete KEY\n"
+    "  lookup KEY      print KEY's id, its owner's id and endpoint, and the hops taken\n"
+    "  info            describe the contacted peer: id, endpoint, state, predecessor,\n"
+    "                  successors, fingers, keys stored\n"
+    "  ring            walk the ring from the contacted peer through each successor,\n"
+    "                  one line per position\n"
+    "  leave           ask the contacted peer to hand its data off and leave the ring\n"
+    "\n"
+    "Options (before or after the command; \"--\" ends them, for keys starting with \"-\"):\n"
+    "  -s, --server ENDPOINT  peer to contact (tcp://, ipc:// or inproc://); default\n"
+    "                         $CHORD_SERVER, else " S_SERVER_DEFAULT "\n"
+    "  --timeout MS           budget for the whole command, in milliseconds (default 5000)\n"
+    "  --json                 JSON output for lookup, info and ring: one document and a\n"
+    "                         newline. A key that is not valid UTF-8 appears as\n"
+    "                         \"key\": null with its bytes in \"key_hex\"\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "Keys are 1..4096 bytes, values at most 1048576 bytes. Ids print as 40 hex digits.\n"
+    "\n"
+    "Exit status: 0 success; 1 key not found; 2 usage error (bad command line, oversize\n"
+    "key or value); 3 no answer within the timeout, or the peer timed out or is not\n"
+    "ready; 4 any other error.\n";
+
+/* Prints "chordctl: ..." and a newline on stderr; returns code. */
+static int s_fail (int code, const char *fmt, ...)
+{
+    va_list ap;
+    fputs ("chordctl: ", stderr);
+    va_start (ap, fmt);
+    vfprintf (stderr, fmt, ap);
+    va_end (ap);
+    fputc ('\n', stderr);
+    return code;
+}
+
+static int64_t s_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left of the command's budget; 0 once it is spent. */
+static int s_remaining_ms (const chordctl_t *ctl)
+{
+    int64_t left_ms = ctl->deadline_ms - s_now_ms ();
+    return left_ms > 0 ? (int) left_ms : 0;
+}
+
+/* Parses a --timeout value: decimal digits only, 1..S_TIMEOUT_MS_MAX. */
+static int s_parse_timeout (const char *text, int *timeout_ms)
+{
+    if (!isdigit ((unsigned char) text[0]))
+        return -1;
+    errno = 0;
+    char *end;
+    long value = strtol (text, &end, 10);
+    if (errno != 0 || *end != '\0' || value < 1 || value > S_TIMEOUT_MS_MAX)
+        return -1;
+    *timeout_ms = (int) value;
+    return 0;
+}
+
+/* Writes text to stderr with control bytes shown as '?': it came off the
+   network. */
+static void s_print_untrusted (const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) text[i];
+        fputc (c < 0x20 || c == 0x7f ? '?' : c, stderr);
+    }
+}
+
+/* Maps a reply's status to an exit code, printing why when it is not OK.
+   key names the key for "not found", or is NULL. */
+static int s_check_status (const chordctl_t *ctl, const chord_msg_t *reply, const char *key)
+{
+    if (!(reply->fields & CHORD_F_STATUS))
+        return s_fail (S_EXIT_ERROR, "%s: reply without a status", ctl->server);
+    if (reply->status == CHORD_STATUS_OK)
+        return S_EXIT_OK;
+    if (reply->status == CHORD_STATUS_NOT_FOUND && key)
+        return s_fail (S_EXIT_NOT_FOUND, "%s: not found", key);
+
+    int code = reply->status == CHORD_STATUS_TIMEOUT || reply->status == CHORD_STATUS_NOT_READY
+                   ? S_EXIT_NO_ANSWER
+                   : S_EXIT_ERROR;
+    fprintf (stderr, "chordctl: %s: %s", ctl->server, chord_status_name (reply->status));
+    if ((reply->fields & CHORD_F_TEXT) && reply->text && reply->text_len > 0) {
+        fputs (": ", stderr);
+        s_print_untrusted (reply->text, reply->text_len);
+    }
+    fputc ('\n', stderr);
+    return code;
+}
+
+/* Sends request to the peer at endpoint within what is left of the budget
+   and waits for its reply, which must be of type expected. Returns 0 with
+   *reply filled (the caller clears it), or an exit code after printing why
+   (with *reply holding nothing to clear). */
+static int s_call (const chordctl_t *ctl, chord_client_t *client, const char *endpoint,
+                   chord_msg_t *request, chord_msg_t *reply, chord_msg_type_t expected)
+{
+    int remaining_ms = s_remaining_ms (ctl);
+    if (remaining_ms <= 0)
+        return s_fail (S_EXIT_NO_ANSWER, "%s: no answer within %d ms", endpoint,
+                       ctl->timeout_ms);
+    if (chord_client_call (client, request, reply, remaining_ms) != 0) {
+        if (errno == EINVAL)
+            return s_fail (S_EXIT_ERROR, "cannot encode the %s request",
+                           chord_msg_type_name (request->type));
+        return s_fail (S_EXIT_NO_ANSWER, "%s: no answer within %d ms", endpoint,
+                       ctl->timeout_ms);
+    }
+    if (reply->type != expected) {
+        chord_msg_type_t got = reply->type;
+        chord_msg_clear (reply);
+        return s_fail (S_EXIT_ERROR, "%s: unexpected reply %s (%u) to %s", endpoint,
+                       chord_msg_type_name (got), (unsigned) got,
+                       chord_msg_type_name (request->type));
+    }
+    return 0;
+}
+
+/* The tmo a request carries: most of the remaining budget, so that a peer
+   giving up answers TIMEOUT before this client stops listening. */
+static uint32_t s_request_timeout_ms (const chordctl_t *ctl)
+{
+    int remaining_ms = s_remaining_ms (ctl);
+    uint32_t timeout_ms = (uint32_t) remaining_ms - (uint32_t) remaining_ms / 10;
+    return timeout_ms > 0 ? timeout_ms : 1;
+}
+
+/* Starts a request of type carrying key and tmo. */
+static void s_key_request (const chordctl_t *ctl, chord_msg_t *request, chord_msg_type_t type,
+                           const char *key)
+{
+    chord_msg_init (request, type, 0);
+    request->key = (const uint8_t *) key;
+    request->key_len = strlen (key);
+    request->timeout_ms = s_request_timeout_ms (ctl);
+    request->fields = CHORD_F_KEY | CHORD_F_TIMEOUT;
+}
+
+static int s_write_stdout (const void *data, size_t size)
+{
+    if (size > 0 && fwrite (data, 1, size, stdout) != size)
+        return s_fail (S_EXIT_ERROR, "writing to stdout: %s", strerror (errno));
+    return S_EXIT_OK;
+}
+
+/* Prints root compactly with a newline and releases it. */
+static int s_print_json (json_t *root)
+{
+    char *text = root ? json_dumps (root, JSON_COMPACT) : NULL;
+    json_decref (root);
+    if (!text)
+        return s_fail (S_EXIT_ERROR, "cannot build the JSON output");
+    int code = s_write_stdout (text, strlen (text));
+    free (text);
+    if (code == S_EXIT_OK)
+        code = s_write_stdout ("\n", 1);
+    return code;
+}
+
+static json_t *s_json_id (const chord_id_t *id)
+{
+    char hex[CHORD_ID_HEX_LEN + 1];
+    chord_id_to_hex (id, hex);
+    return json_string (hex);
+}
+
+/* A JSON string, or null when text is not valid UTF-8. */
+static json_t *s_json_text (const char *text, size_t len)
+{
+    json_t *string = json_stringn (text, len);
+    return string ? string : json_null ();
+}
+
+static json_t *s_json_peer (const chord_peer_t *peer)
+{
+    json_t *object = json_object ();
+    json_object_set_new (object, "id", s_json_id (&peer->id));
+    json_object_set_new (object, "endpoint", s_json_text (peer->endpoint, strlen (peer->endpoint)));
+    return object;
+}
+
+static json_t *s_json_peers (const chord_peer_t *peers, size_t count)
+{
+    json_t *array = json_array ();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new (array, s_json_peer (&peers[i]));
+    return array;
+}
+
+static json_t *s_json_count (uint64_t count)
+{
+    return json_integer (count > (uint64_t) LLONG_MAX ? LLONG_MAX : (json_int_t) count);
+}
+
+static const char *s_state_name (uint32_t state)
+{
+    static const char *names[] = {"idle", "joining", "active", "leaving", "left"};
+    return state < sizeof names / sizeof names[0] ? names[state] : "unknown";
+}
+
+/* Writes "<id hex> <endpoint>" and a newline to stdout. */
+static void s_print_peer_line (const char *label, const chord_peer_t *peer)
+{
+    char hex[CHORD_ID_HEX_LEN + 1];
+    chord_id_to_hex (&peer->id, hex);
+    printf ("%s: %s %s\n", label, hex, peer->endpoint);
+}
+
+/* put, get or del: one CLIENT_REPLY; a get writes the value found to stdout. */
+static int s_cmd_store (const chordctl_t *ctl, chord_client_t *client, chord_msg_type_t type,
+                        const char *key, const uint8_t *value, size_t value_len)
+{
+    chord_msg_t request, reply;
+    s_key_request (ctl, &request, type, key);
+    if (type == CHORD_MSG_CLIENT_PUT) {
+        request.value = value;
+        request.value_len = value_len;
+        request.fields |= CHORD_F_VALUE;
+    }
+    int code = s_call (ctl, client, ctl->server, &request, &reply, CHORD_MSG_CLIENT_REPLY);
+    if (code != 0)
+        return code;
+    code = s_check_status (ctl, &reply, key);
+    if (code == S_EXIT_OK && type == CHORD_MSG_CLIENT_GET) {
+        if (reply.fields & CHORD_F_VALUE)
+            code = s_write_stdout (reply.value, reply.value_len);
+        else
+            code = s_fail (S_EXIT_ERROR, "%s: reply without a value", ctl->server);
+    }
+    chord_msg_clear (&reply);
+    return code;
+}
+
+static int s_cmd_lookup (const chordctl_t *ctl, chord_client_t *client, const char *key)
+{
+    chord_msg_t request, reply;
+    s_key_request (ctl, &request, CHORD_MSG_CLIENT_LOOKUP, key);
+    int code = s_call (ctl, client, ctl->server, &request, &reply, CHORD_MSG_LOOKUP_REPLY);
+    if (code != 0)
+        return code;
+    code = s_check_status (ctl, &reply, key);
+    if (code == S_EXIT_OK && !(reply.fields & CHORD_F_PEER))
+        code = s_fail (S_EXIT_ERROR, "%s: lookup reply without an owner", ctl->server);
+    if (code != S_EXIT_OK) {
+        chord_msg_clear (&reply);
+        return code;
+    }
+
+    chord_id_t key_id;
+    if (reply.fields & CHORD_F_ID)
+        key_id = reply.id;
+    else
+        chord_id_hash (&key_id, key, strlen (key));
+    uint32_t hops = (reply.fields & CHORD_F_HOPS) ? reply.hops : 0;
+
+    if (ctl->json) {
+        json_t *root = json_object ();
+        size_t key_len = strlen (key);
+        json_t *key_string = json_stringn (key, key_len);
+        json_object_set_new (root, "key", key_string ? key_string : json_null ());
+        if (!key_string) {
+            /* Keys are at most CHORD_KEY_MAX bytes, checked before sending. */
+            char key_hex[2 * CHORD_KEY_MAX + 1];
+            sodium_bin2hex (key_hex, sizeof key_hex, (const unsigned char *) key, key_len);
+            json_object_set_new (root, "key_hex", json_string (key_hex));
+        }
+        json_object_set_new (root, "id", s_json_id (&key_id));
+        json_object_set_new (root, "owner", s_json_peer (&reply.peer));
+        json_object_set_new (root, "hops", json_integer (hops));
+        code = s_print_json (root);
+    }
+    else {
+        char key_hex[CHORD_ID_HEX_LEN + 1], owner_hex[CHORD_ID_HEX_LEN + 1];
+        chord_id_to_hex (&key_id, key_hex);
+        chord_id_to_hex (&reply.peer.id, owner_hex);
+        printf ("%s %s %s hops=%u\n", key_hex, owner_hex, reply.peer.endpoint, (unsigned) hops);
+    }
+    chord_msg_clear (&reply);
+    return code;
+}
+
+/* Asks the peer at endpoint (the position target, when has_target) for its
+   INFO_REPLY. Returns 0 with *reply filled, or an exit code. */
+static int s_info (const chordctl_t *ctl, chord_client_t *client, const char *endpoint,
+                   const chord_id_t *target, chord_msg_t *reply)
+{
+    chord_msg_t request;
+    chord_msg_init (&request, CHORD_MSG_CLIENT_INFO, 0);
+    if (target) {
+        request.has_target = true;
+        request.target = *target;
+    }
+    int code = s_call (ctl, client, endpoint, &request, reply, CHORD_MSG_INFO_REPLY);
+    if (code != 0)
+        return code;
+    if (!(reply->fields & CHORD_F_PEER)) {
+        chord_msg_clear (reply);
+        return s_fail (S_EXIT_ERROR, "%s: info reply without the peer's identity", endpoint);
+    }
+    return 0;
+}
+
+static int s_cmd_info (const chordctl_t *ctl, chord_client_t *client)
+{
+    chord_msg_t reply;
+    int code = s_info (ctl, client, ctl->server, NULL, &reply);
+    if (code != 0)
+        return code;
+    bool has_pred = (reply.fields & CHORD_F_PRED) && reply.has_pred;
+    size_t succ_count = (reply.fields & CHORD_F_SUCC) ? reply.peer_count : 0;
+    size_t finger_count = (reply.fields & CHORD_F_FINGERS) ? reply.finger_count : 0;
+    uint64_t keys = (reply.fields & CHORD_F_COUNT) ? reply.count : 0;
+    const char *state = (reply.fields & CHORD_F_STATE) ? s_state_name (reply.state) : "unknown";
+
+    if (ctl->json) {
+        json_t *root = json_object ();
+        json_object_set_new (root, "id", s_json_id (&reply.peer.id));
+        json_object_set_new (root, "endpoint",
+                             s_json_text (reply.peer.endpoint, strlen (reply.peer.endpoint)));
+        json_object_set_new (root, "state", json_string (state));
+        json_object_set_new (root, "predecessor", has_pred ? s_json_peer (&reply.pred) : json_null ());
+        json_object_set_new (root, "successors", s_json_peers (reply.peers, succ_count));
+        json_object_set_new (root, "fingers", s_json_peers (reply.fingers, finger_count));
+        json_object_set_new (root, "keys", s_json_count (keys));
+        code = s_print_json (root);
+    }
+    else {
+        char hex[CHORD_ID_HEX_LEN + 1];
+        chord_id_to_hex (&reply.peer.id, hex);
+        printf ("id: %s\nendpoint: %s\nstate: %s\n", hex, reply.peer.endpoint, state);
+        if (has_pred)
+            s_print_peer_line ("predecessor", &reply.pred);
+        else
+            printf ("predecessor: none\n");
+        if (succ_count == 0)
+            printf ("successor: none\n");
+        for (size_t i = 0; i < succ_count; i++)
+            s_print_peer_line ("successor", &reply.peers[i]);
+        if (finger_count == 0)
+            printf ("finger: none\n");
+        for (size_t i = 0; i < finger_count; i++)
+            s_print_peer_line ("finger", &reply.fingers[i]);
+        printf ("keys: %llu\n", (unsigned long long) keys);
+    }
+    chord_msg_clear (&reply);
+    return code;
+}
+
+static int s_cmd_leave (const chordctl_t *ctl, chord_client_t *client)
+{
+    chord_msg_t request, reply;
+    chord_msg_init (&request, CHORD_MSG_CLIENT_LEAVE, 0);
+    int code = s_call (ctl, client, ctl->server, &request, &reply, CHORD_MSG_CLIENT_REPLY);
+    if (code != 0)
+        return code;
+    code = s_check_status (ctl, &reply, NULL);
+    chord_msg_clear (&reply);
+    if (code == S_EXIT_OK)
+        fprintf (stderr, "chordctl: peer %s left\n", ctl->server);
+    return code;
+}
+
+/* The walk's connection to endpoint: first for the contacted server, else a
+   cached one, or a new one evicting the least recently used. NULL when the endpoint cannot be connected to. */
+static chord_client_t *s_ring_link (const chordctl_t *ctl, chord_client_t *first,
+                                     ring_link_t *links, const char *endpoint, uint64_t step)
+{
+    if (strcmp (endpoint, ctl->server) == 0)
+        return first;
+    ring_link_t *slot = &links[0];
+    for (size_t i = 0; i < S_RING_CLIENTS_MAX; i++) {
+        if (links[i].client && strcmp (links[i].endpoint, endpoint) == 0) {
+            links[i].used = step;
+            return links[i].client;
+        }
+        if (!links[i].client)
+            slot = &links[i];
+        else if (slot->client && links[i].used < slot->used)
+            slot = &links[i];
+    }
+    chord_client_destroy (&slot->client);
+    slot->client = chord_client_new (endpoint);
+    if (!slot->client)
+        return NULL;
+    snprintf (slot->endpoint, sizeof slot->endpoint, "%s", endpoint);
+    slot->used = step;
+    return slot->client;
+}
+
+static bool s_ring_seen (const ring_position_t *walked, size_t count, const chord_id_t *id)
+{
+    for (size_t i = 0; i < count; i++)
+        if (chord_id_equal (&walked[i].self.id, id))
+            return true;
+    return false;
+}
+
+static int s_ring_print (const chordctl_t *ctl, const ring_position_t *walked, size_t count)
+{
+    if (ctl->json) {
+        json_t *root = json_array ();
+        for (size_t i = 0; i < count; i++) {
+            const ring_position_t *at = &walked[i];
+            json_t *object = json_object ();
+            json_object_set_new (object, "id", s_json_id (&at->self.id));
+            json_object_set_new (object, "endpoint",
+                                 s_json_text (at->self.endpoint, strlen (at->self.endpoint)));
+            json_object_set_new (object, "predecessor",
+                                 at->has_pred ? s_json_id (&at->pred) : json_null ());
+            json_object_set_new (object, "successor",
+                                 at->has_succ ? s_json_id (&at->succ) : json_null ());
+            json_object_set_new (object, "keys", s_json_count (at->keys));
+            json_array_append_new (root, object);
+        }
+        return s_print_json (root);
+    }
+    for (size_t i = 0; i < count; i++) {
+        const ring_position_t *at = &walked[i];
+        char self_hex[CHORD_ID_HEX_LEN + 1], pred_hex[CHORD_ID_HEX_LEN + 1] = "-",
+             succ_hex[CHORD_ID_HEX_LEN + 1] = "-";
+        chord_id_to_hex (&at->self.id, self_hex);
+        if (at->has_pred)
+            chord_id_to_hex (&at->pred, pred_hex);
+        if (at->has_succ)
+            chord_id_to_hex (&at->succ, succ_hex);
+        printf ("%s %s pred=%s succ=%s keys=%llu\n", self_hex, at->self.endpoint, pred_hex,
+                succ_hex, (unsigned long long) at->keys);
+    }
+    return S_EXIT_OK;
+}
+
+/* Walks from the contacted peer through each first successor until the walk
+   comes back to where it started, then prints every position seen. */
+static int s_cmd_ring (const chordctl_t *ctl, chord_client_t *first)
+{
+    ring_position_t *walked = calloc (S_RING_STEPS_MAX, sizeof *walked);
+    ring_link_t *links = calloc (S_RING_CLIENTS_MAX, sizeof *links);
+    if (!walked || !links) {
+        free (walked);
+        free (links);
+        return s_fail (S_EXIT_ERROR, "out of memory");
+    }
+    size_t count = 0;
+    int code = S_EXIT_OK;
+    chord_client_t *client = first;
+    char endpoint[CHORD_ENDPOINT_MAX + 1];
+    snprintf (endpoint, sizeof endpoint, "%s", ctl->server);
+    chord_id_t target;
+    bool has_target = false;
+
+    while (true) {
+        if (count == S_RING_STEPS_MAX) {
+            fprintf (stderr, "chordctl: warning: ring not closed after %d positions\n",
+                     S_RING_STEPS_MAX);
+            break;
+        }
+        if (!client) {
+            client = s_ring_link (ctl, first, links, endpoint, count);
+            if (!client) {
+                code = s_fail (S_EXIT_NO_ANSWER, "cannot connect to '%s'", endpoint);
+                break;
+            }
+        }
+        chord_msg_t reply;
+        code = s_info (ctl, client, endpoint, has_target ? &target : NULL, &reply);
+        if (code != 0)
+            break;
+        if (has_target && !chord_id_equal (&reply.peer.id, &target)) {
+            char want_hex[CHORD_ID_HEX_LEN + 1], got_hex[CHORD_ID_HEX_LEN + 1];
+            chord_id_to_hex (&target, want_hex);
+            chord_id_to_hex (&reply.peer.id, got_hex);
+            fprintf (stderr, "chordctl: warning: asked %s for position %s, %s answered\n",
+                     endpoint, want_hex, got_hex);
+        }
+        if (s_ring_seen (walked, count, &reply.peer.id)) {
+            char hex[CHORD_ID_HEX_LEN + 1];
+            chord_id_to_hex (&reply.peer.id, hex);
+            fprintf (stderr, "chordctl: warning: ring not closed: %s repeats\n", hex);
+            chord_msg_clear (&reply);
+            break;
+        }
+        ring_position_t *at = &walked[count++];
+        at->self = reply.peer;
+        at->has_pred = (reply.fields & CHORD_F_PRED) && reply.has_pred;
+        if (at->has_pred)
+            at->pred = reply.pred.id;
+        at->has_succ = (reply.fields & CHORD_F_SUCC) && reply.peer_count > 0;
+        chord_peer_t next;
+        if (at->has_succ) {
+            next = reply.peers[0];
+            at->succ = next.id;
+        }
+        at->keys = (reply.fields & CHORD_F_COUNT) ? reply.count : 0;
+        chord_msg_clear (&reply);
+
+        char hex[CHORD_ID_HEX_LEN + 1];
+        chord_id_to_hex (&at->self.id, hex);
+        if (!at->has_succ) {
+            fprintf (stderr, "chordctl: warning: ring not closed: %s has no successor\n", hex);
+            break;
+        }
+        if (chord_id_equal (&next.id, &walked[0].self.id))
+            break;   /* back where the walk began: the ring is closed */
+        if (s_ring_seen (walked, count, &next.id)) {
+            char next_hex[CHORD_ID_HEX_LEN + 1];
+            chord_id_to_hex (&next.id, next_hex);
+            fprintf (stderr,
+                     "chordctl: warning: ring not closed: %s leads back to %s, not to the start\n",
+                     hex, next_hex);
+            break;
+        }
+        snprintf (endpoint, sizeof endpoint, "%s", next.endpoint);
+        target = next.id;
+        has_target = true;
+        client = NULL;
+    }
+
+    int print_code = s_ring_print (ctl, walked, count);
+    if (code == S_EXIT_OK)
+        code = print_code;
+    for (size_t i = 0; i < S_RING_CLIENTS_MAX; i++)
+        chord_client_destroy (&links[i].client);
+    free (links);
+    free (walked);
+    return code;
+}
+
+/* Reads stdin to EOF into *data (malloc'd, the caller frees). */
+static int s_read_stdin (uint8_t **data, size_t *size)
+{
+    uint8_t *buffer = malloc (CHORD_VALUE_MAX + 1);
+    if (!buffer)
+        return s_fail (S_EXIT_ERROR, "out of memory");
+    size_t used = 0;
+    while (used <= CHORD_VALUE_MAX) {
+        size_t got = fread (buffer + used, 1, CHORD_VALUE_MAX + 1 - used, stdin);
+        if (got == 0)
+            break;
+        used += got;
+    }
+    if (ferror (stdin)) {
+        free (buffer);
+        return s_fail (S_EXIT_USAGE, "reading the value from stdin: %s", strerror (errno));
+    }
+    if (used > CHORD_VALUE_MAX) {
+        free (buffer);
+        return s_fail (S_EXIT_USAGE, "value on stdin is over %d bytes", CHORD_VALUE_MAX);
+    }
+    *data = buffer;
+    *size = used;
+    return S_EXIT_OK;
+}
+
+static int s_check_key (const char *key)
+{
+    size_t len = strlen (key);
+    if (len == 0)
+        return s_fail (S_EXIT_USAGE, "the key is empty");
+    if (len > CHORD_KEY_MAX)
+        return s_fail (S_EXIT_USAGE, "the key is %zu bytes, over the limit of %d", len,
+                       CHORD_KEY_MAX);
+    return S_EXIT_OK;
+}
+
+/* Takes an option's value from "--name=value" or the next argument. */
+static const char *s_option_value (int argc, char **argv, int *i, const char *inline_value)
+{
+    if (inline_value)
+        return inline_value;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+/* Parses options anywhere on the line and collects the other words.
+   Returns -1 after printing the usage text (for --help), 0, or an exit code. */
+static int s_parse (chordctl_t *ctl, int argc, char **argv, char **words, int *word_count)
+{
+    bool options_done = false;
+    *word_count = 0;
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i];
+        if (options_done || arg[0] != '-' || arg[1] == '\0') {
+            if (*word_count == S_WORDS_MAX)
+                return s_fail (S_EXIT_USAGE, "too many arguments (see --help)");
+            words[(*word_count)++] = arg;
+            continue;
+        }
+        if (strcmp (arg, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (strcmp (arg, "-h") == 0 || strcmp (arg, "--help") == 0) {
+            fputs (s_usage_text, stdout);
+            return -1;
+        }
+        if (strcmp (arg, "--json") == 0) {
+            ctl->json = true;
+            continue;
+        }
+        const char *inline_value = NULL;
+        const char *equals = strchr (arg, '=');
+        size_t name_len = equals && arg[1] == '-' ? (size_t) (equals - arg) : strlen (arg);
+        if (equals && arg[1] == '-')
+            inline_value = equals + 1;
+
+        if ((name_len == 2 && strncmp (arg, "-s", 2) == 0)
+            || (name_len == 8 && strncmp (arg, "--server", 8) == 0)) {
+            const char *value = s_option_value (argc, argv, &i, inline_value);
+            if (!value || !*value)
+                return s_fail (S_EXIT_USAGE, "%.*s needs an endpoint", (int) name_len, arg);
+            ctl->server = value;
+        }
+        else if (name_len == 9 && strncmp (arg, "--timeout", 9) == 0) {
+            const char *value = s_option_value (argc, argv, &i, inline_value);
+            if (!value)
+                return s_fail (S_EXIT_USAGE, "--timeout needs a number of milliseconds");
+            if (s_parse_timeout (value, &ctl->timeout_ms) != 0)
+                return s_fail (S_EXIT_USAGE, "bad --timeout '%s': want 1..%d milliseconds",
+                               value, S_TIMEOUT_MS_MAX);
+        }
+        else
+            return s_fail (S_EXIT_USAGE, "unknown option '%s' (see --help)", arg);
+    }
+    return 0;
+}
+
+/* The number of arguments each command takes, or -1 for no such command. */
+static int s_command_arity (const char *command)
+{
+    static const struct {
+        const char *name;
+        int arity;
+    } commands[] = {
+        {"put", 2},    {"get", 1},  {"del", 1},   {"lookup", 1},
+        {"info", 0},   {"ring", 0}, {"leave", 0},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp (commands[i].name, command) == 0)
+            return commands[i].arity;
+    return -1;
+}
+
+int main (int argc, char **argv)
+{
+    chordctl_t ctl = {.server = NULL, .timeout_ms = S_TIMEOUT_MS_DEFAULT};
+    char *words[S_WORDS_MAX];
+    int word_count;
+    int code = s_parse (&ctl, argc, argv, words, &word_count);
+    if (code < 0)
+        return S_EXIT_OK;
+    if (code != 0)
+        return code;
+    if (!ctl.server) {
+        const char *env = getenv ("CHORD_SERVER");
+        ctl.server = env && *env ? env : S_SERVER_DEFAULT;
+    }
+    if (word_count == 0)
+        return s_fail (S_EXIT_USAGE, "no command (see --help)");
+    const char *command = words[0];
+    int arity = s_command_arity (command);
+    if (arity < 0)
+        return s_fail (S_EXIT_USAGE, "unknown command '%s' (see --help)", command);
+    if (word_count - 1 != arity)
+        return s_fail (S_EXIT_USAGE, "%s takes %d argument%s, not %d (see --help)", command,
+                       arity, arity == 1 ? "" : "s", word_count - 1);
+
+    const char *key = arity > 0 ? words[1] : NULL;
+    if (key && (code = s_check_key (key)) != 0)
+        return code;
+
+    uint8_t *stdin_value = NULL;
+    const uint8_t *value = NULL;
+    size_t value_len = 0;
+    if (strcmp (command, "put") == 0) {
+        if (strcmp (words[2], "-") == 0) {
+            if ((code = s_read_stdin (&stdin_value, &value_len)) != 0)
+                return code;
+            value = stdin_value;
+        }
+        else {
+            value = (const uint8_t *) words[2];
+            value_len = strlen (words[2]);
+            if (value_len > CHORD_VALUE_MAX)
+                return s_fail (S_EXIT_USAGE, "the value is %zu bytes, over the limit of %d",
+                               value_len, CHORD_VALUE_MAX);
+        }
+    }
+
+    chord_client_t *client = chord_client_new (ctl.server);
+    if (!client) {
+        free (stdin_value);
+        return s_fail (S_EXIT_USAGE,
+                       "cannot connect to '%s': want tcp://, ipc:// or inproc:// and at most "
+                       "%d bytes",
+                       ctl.server, CHORD_ENDPOINT_MAX);
+    }
+    ctl.deadline_ms = s_now_ms () + ctl.timeout_ms;
+
+    if (strcmp (command, "put") == 0)
+        code = s_cmd_store (&ctl, client, CHORD_MSG_CLIENT_PUT, key, value, value_len);
+    else if (strcmp (command, "get") == 0)
+        code = s_cmd_store (&ctl, client, CHORD_MSG_CLIENT_GET, key, NULL, 0);
+    else if (strcmp (command, "del") == 0)
+        code = s_cmd_store (&ctl, client, CHORD_MSG_CLIENT_DEL, key, NULL, 0);
+    else if (strcmp (command, "lookup") == 0)
+        code = s_cmd_lookup (&ctl, client, key);
+    else if (strcmp (command, "info") == 0)
+        code = s_cmd_info (&ctl, client);
+    else if (strcmp (command, "ring") == 0)
+        code = s_cmd_ring (&ctl, client);
+    else
+        code = s_cmd_leave (&ctl, client);
+
+    chord_client_destroy (&client);
+    free (stdin_value);
+    if (fflush (stdout) != 0 && code == S_EXIT_OK)
+        code = s_fail (S_EXIT_ERROR, "writing to stdout: %s", strerror (errno));
+    return code;
+}
