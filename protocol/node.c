@@ -88,7 +88,8 @@ typedef struct {
 /* An outgoing transfer of keys to another peer. */
 typedef struct {
     bool active;
-    uint64_t transfer_id;
+    uint64_t transfer_id;               /* unique per receiver, not overall */
+    chord_id_t to;                      /* the receiving peer */
     bool leaving;                       /* handing everything over before exit */
     chord_id_t from;                    /* with !leaving: the range (from, upto] moved */
     chord_id_t upto;
@@ -141,7 +142,8 @@ struct chord_node {
     size_t seed_count;
     size_t seed_next;                   /* next seed to try */
     uint64_t join_retry_ms;             /* current backoff */
-    uint64_t join_request_id;           /* the accepted JOIN, whose handoff we await */
+    uint64_t join_request_id;           /* our JOIN request; its id names the handoff we await */
+    chord_id_t join_successor;          /* the peer we asked to join before */
     bool join_accepted;                 /* our successor took us in */
     bool join_handoff_done;             /* and our arc has arrived */
     uint64_t join_handoff_deadline_ms;
@@ -779,6 +781,10 @@ static void s_join_send (chord_node_t *self, s_task_t *task, const chord_peer_t 
     chord_msg_init (msg, CHORD_MSG_JOIN, 0);
     task->hop = *successor;
     int rc = s_call (self, successor, msg, RPC_JOIN, task, now_ms);
+    /* The arc may arrive before the reply (on another path): know it by id. */
+    self->join_request_id = msg->request_id;
+    self->join_successor = successor->id;
+    self->join_handoff_done = false;
     free (msg);
     if (rc != 0)
         s_task_retry (self, task, now_ms);
@@ -933,6 +939,7 @@ static int s_handoff_start (chord_node_t *self, const chord_peer_t *to, const ch
     memset (handoff, 0, sizeof *handoff);
     handoff->active = true;
     handoff->transfer_id = transfer_id;
+    handoff->to = to->id;
     handoff->leaving = leaving;
     if (!leaving) {
         handoff->from = *from;
@@ -975,10 +982,13 @@ static int s_handoff_start (chord_node_t *self, const chord_peer_t *to, const ch
     return 0;
 }
 
-static s_handoff_t *s_handoff_find (chord_node_t *self, uint64_t transfer_id)
+/* Transfer ids come from whoever asked (a joiner's JOIN request id), so
+   only the pair of id and receiver names one transfer. */
+static s_handoff_t *s_handoff_find (chord_node_t *self, uint64_t transfer_id, const chord_id_t *to)
 {
     for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
-        if (self->handoffs[i].active && self->handoffs[i].transfer_id == transfer_id)
+        if (self->handoffs[i].active && self->handoffs[i].transfer_id == transfer_id
+            && chord_id_equal (&self->handoffs[i].to, to))
             return &self->handoffs[i];
     return NULL;
 }
@@ -1072,7 +1082,7 @@ static void s_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms)
             break;
         uint64_t transfer_id = s_new_request_id (self);
         if (s_handoff_start (self, to, NULL, transfer_id, true, NULL, NULL, now_ms) == 0) {
-            s_handoff_find (self, transfer_id)->attempts = attempt;
+            s_handoff_find (self, transfer_id, &to->id)->attempts = attempt;
             return;
         }
         attempt++;
@@ -1085,7 +1095,7 @@ static void s_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms)
 
 static void s_handoff_timeout (chord_node_t *self, s_rpc_t *rpc, uint64_t now_ms)
 {
-    s_handoff_t *handoff = s_handoff_find (self, rpc->request_id);
+    s_handoff_t *handoff = s_handoff_find (self, rpc->request_id, &rpc->peer.id);
     chord_peer_t peer = rpc->peer;
     s_rpc_remove (self, rpc);
     if (!handoff)
@@ -1293,6 +1303,8 @@ static void s_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_o
     else if (s_alone (self) || !self->has_pred || !self->pred_alive || rejoin
              || chord_id_in_open (&joiner->id, &self->pred.id, &self->self.id)) {
         bool alone = s_alone (self);
+        bool had_live_pred = self->has_pred && self->pred_alive && !alone;
+        chord_peer_t old_pred = self->pred;
         reply->status = CHORD_STATUS_OK;
         reply->fields |= CHORD_F_PRED | CHORD_F_SUCC;
         reply->has_pred = alone || (self->has_pred && self->pred_alive && !rejoin);
@@ -1309,11 +1321,13 @@ static void s_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_o
         self->pred_alive = true;
         if (alone)
             s_succ_set (self, joiner, NULL, 0, now_ms);
-        /* We keep (joiner, self] and hand over everything else we hold, which
-           is the joiner's arc plus any strays. It travels back on the
-           reply's connection, so it arrives after the reply. */
-        if (s_handoff_start (self, joiner, origin, msg->request_id, false, &self->self.id, &joiner->id,
-                             now_ms) != 0)
+        /* The joiner takes (pred, joiner] from our arc. With no trustworthy
+           predecessor we keep (joiner, self] and hand over everything else.
+           The arc travels back on the reply's connection, after the reply. */
+        chord_id_t from = self->self.id;
+        if (had_live_pred && chord_id_in_open (&joiner->id, &old_pred.id, &self->self.id))
+            from = old_pred.id;
+        if (s_handoff_start (self, joiner, origin, msg->request_id, false, &from, &joiner->id, now_ms) != 0)
             s_log (self, CHORD_LOG_ERROR, "cannot start the handoff to %s", joiner->endpoint);
     }
     else {
@@ -1351,7 +1365,6 @@ static void s_on_join_reply (chord_node_t *self, s_rpc_t *rpc, const chord_msg_t
         self->pred_alive = true;
     }
     self->join_accepted = true;
-    self->join_request_id = msg->request_id;
     self->join_handoff_deadline_ms = now_ms + 10 * (uint64_t) self->config.rpc_timeout_ms;
     s_task_destroy (self, task);
     if (self->join_handoff_done)
@@ -1449,7 +1462,8 @@ static void s_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chor
             if (self->finger_valid[i] && chord_id_equal (&self->finger[i].id, &msg->sender.id))
                 self->finger_valid[i] = false;
     }
-    else if (joining && msg->transfer_id == self->join_request_id) {
+    else if (joining && msg->transfer_id == self->join_request_id
+             && chord_id_equal (&msg->sender.id, &self->join_successor)) {
         self->join_handoff_done = true;
         if (self->join_accepted)
             s_become_active (self, now_ms);
@@ -1458,9 +1472,17 @@ static void s_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chor
 
 static void s_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
-    s_rpc_t *rpc = s_rpc_find (self, msg->transfer_id, RPC_HANDOFF);
-    s_handoff_t *handoff = s_handoff_find (self, msg->transfer_id);
-    if (!rpc || !handoff || !msg->has_sender || !chord_id_equal (&msg->sender.id, &rpc->peer.id)) {
+    if (!msg->has_sender) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    s_rpc_t *rpc = NULL;
+    for (size_t i = 0; i < self->rpc_count && !rpc; i++)
+        if (self->rpcs[i].kind == RPC_HANDOFF && self->rpcs[i].request_id == msg->transfer_id
+            && chord_id_equal (&self->rpcs[i].peer.id, &msg->sender.id))
+            rpc = &self->rpcs[i];
+    s_handoff_t *handoff = s_handoff_find (self, msg->transfer_id, &msg->sender.id);
+    if (!rpc || !handoff) {
         self->stats.messages_dropped++;
         return;
     }
