@@ -8,6 +8,7 @@
 #   make valgrind   the unit tests under valgrind
 #   make bench      measure put/get throughput and latency on a local ring
 #   make check-pure fail if protocol/ reaches for sockets, clocks or randomness
+#   make demo       start a 3-peer ring on ports 7000-7002 and use it; make demo-stop
 
 PKGS     := libsodium libzmq msgpack jansson
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
@@ -31,7 +32,8 @@ SCRIPT_TESTS := $(sort $(wildcard tests/*.t))
 LIB        := $(BUILD)/libchord.a
 PROGRAMS   := $(BIN)/chordd $(BIN)/chordctl $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/chord-bench.c))
 
-.PHONY: all deps test test-unit sanitize valgrind bench check-pure clean
+.PHONY: all deps test test-unit sanitize valgrind bench check-pure clean demo demo-stop
+.SECONDARY:
 all: $(PROGRAMS) $(UNIT_TESTS)
 
 deps:
@@ -92,7 +94,13 @@ check-pure:
 	    echo "check-pure: protocol/ must not do I/O, read clocks or draw randomness"; exit 1; \
 	else echo "check-pure: protocol/ is pure"; fi
 
+demo: all
+	tools/demo.sh
+
+demo-stop:
+	tools/demo.sh stop
+
 clean:
-	rm -rf $(BUILD) $(BIN) build-san
+	rm -rf $(BUILD) $(BIN) build-san .demo
 
 -include $(PROTO_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)
