@@ -103,4 +103,4 @@ demo-stop:
 clean:
 	rm -rf $(BUILD) $(BIN) build-san .demo
 
--include $(PROTO_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(CLIENT_OBJ:.o=.d)
+-include $(shell find $(BUILD) -name "*.d" 2>/dev/null)

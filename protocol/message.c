@@ -17,7 +17,6 @@
     data; s_borrow checks that anyway before handing a pointer out.  */
 
 #include "message.h"
-#include "node.h"
 
 #include <msgpack.h>
 #include <stdlib.h>
@@ -32,7 +31,7 @@ static const uint64_t s_objects_max = 65536;
 #define S_ENVELOPE_SIZE 6
 
 /* Largest chord_node_state_t a "state" field may carry. */
-#define S_STATE_MAX CHORD_NODE_LEFT
+#define S_STATE_MAX CHORD_STATE_MAX
 
 /* Every CHORD_F_* bit this version knows. */
 #define S_FIELDS_ALL ((CHORD_F_STATE << 1) - 1)
@@ -125,9 +124,15 @@ const char *chord_status_name (chord_status_t status)
     return "unknown";
 }
 
+/* Zeroes everything but the lists, whose counts are zeroed. */
+static void s_reset (chord_msg_t *msg)
+{
+    memset (msg, 0, offsetof (chord_msg_t, excluded));
+}
+
 void chord_msg_init (chord_msg_t *msg, chord_msg_type_t type, uint64_t request_id)
 {
-    memset (msg, 0, sizeof *msg);
+    s_reset (msg);
     msg->version = CHORD_PROTOCOL_VERSION;
     msg->type = type;
     msg->request_id = request_id;
@@ -137,7 +142,7 @@ void chord_msg_clear (chord_msg_t *msg)
 {
     free (msg->items);
     free ((char *) msg->text);
-    memset (msg, 0, sizeof *msg);
+    s_reset (msg);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -720,7 +725,7 @@ static int s_decode_tree (const s_input_t *input, const msgpack_object *root, ch
 
 int chord_msg_decode (chord_msg_t *msg, const uint8_t *data, size_t size)
 {
-    memset (msg, 0, sizeof *msg);
+    s_reset (msg);
     if (!data || size == 0 || size > CHORD_MESSAGE_MAX || s_scan (data, size) != 0)
         return -1;
 

@@ -47,6 +47,7 @@
 #include "id.h"
 
 #define CHORD_PROTOCOL_VERSION 1
+#define CHORD_STATE_MAX        4                   /* highest "state" value (chord_node_state_t) */
 
 #define CHORD_ENDPOINT_MAX     255                 /* bytes in an endpoint string */
 #define CHORD_KEY_MAX          4096                /* bytes in a key */
@@ -161,12 +162,9 @@ typedef struct {
     chord_peer_t peer;
     bool has_pred;                  /* with CHORD_F_PRED: false when pred is nil */
     chord_peer_t pred;
-    size_t peer_count;
-    chord_peer_t peers[CHORD_PEER_LIST_MAX];
-    size_t finger_count;
-    chord_peer_t fingers[CHORD_FINGER_LIST_MAX];
-    size_t excluded_count;
-    chord_id_t excluded[CHORD_EXCLUDE_MAX];
+    size_t peer_count;              /* entries used in peers[] */
+    size_t finger_count;            /* entries used in fingers[] */
+    size_t excluded_count;          /* entries used in excluded[] */
     chord_store_op_t op;
     const uint8_t *key;
     size_t key_len;
@@ -180,9 +178,15 @@ typedef struct {
     size_t item_count;
     chord_item_t *items;            /* decode: allocated, freed by chord_msg_clear;
                                        encode: borrowed from the caller */
-    const char *text;               /* NUL-terminated after decode */
+    const char *text;               /* decode: a malloc'd NUL-terminated copy, freed by
+                                       chord_msg_clear; encode: borrowed */
     size_t text_len;
     uint32_t state;
+    /* The lists come last and only their counted entries are meaningful, so
+       init and clear need not wipe some 50 KB per message. */
+    chord_id_t excluded[CHORD_EXCLUDE_MAX];
+    chord_peer_t peers[CHORD_PEER_LIST_MAX];
+    chord_peer_t fingers[CHORD_FINGER_LIST_MAX];
 } chord_msg_t;
 
 /* Sets *msg to an empty message of the given type, version and request id,
@@ -190,7 +194,8 @@ typedef struct {
 void chord_msg_init (chord_msg_t *msg, chord_msg_type_t type, uint64_t request_id);
 
 /* Frees what decoding allocated (items, text) and empties *msg. Only call on
-   a message filled by chord_msg_decode (or chord_msg_init). */
+   a message filled by chord_msg_decode (or chord_msg_init): on a message
+   built for encoding it would free the caller's items and text. */
 void chord_msg_clear (chord_msg_t *msg);
 
 /* The body fields (CHORD_F_* bits) a message of this type must carry, or

@@ -31,6 +31,8 @@
 #define CHORD_JOIN_RETRY_MAX_MS  5000     /* cap on the join backoff */
 #define CHORD_FINGER_TICKS       4        /* finger refreshes per stabilize interval */
 
+_Static_assert (CHORD_NODE_LEFT == CHORD_STATE_MAX, "message.h must know the highest node state");
+
 typedef enum {
     TASK_CLIENT_PUT,
     TASK_CLIENT_GET,
