@@ -1949,6 +1949,30 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
     return 0;
 }
 
+int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const chord_peer_t *succs,
+                             size_t succ_count, const chord_peer_t *fingers, const bool *finger_valid,
+                             uint64_t now_ms)
+{
+    if (self->state != CHORD_NODE_IDLE || succ_count == 0 || succ_count > CHORD_SUCCESSORS_MAX)
+        return -1;
+    s_succ_set (self, &succs[0], succs + 1, succ_count - 1, now_ms);
+    if (pred && !s_is_self (self, pred)) {
+        self->has_pred = true;
+        self->pred = *pred;
+        self->pred_alive = true;
+    }
+    for (unsigned i = 0; fingers && finger_valid && i < CHORD_ID_BITS; i++)
+        if (finger_valid[i] && !s_is_self (self, &fingers[i])) {
+            self->finger[i] = fingers[i];
+            self->finger_valid[i] = true;
+        }
+    self->state = CHORD_NODE_ACTIVE;
+    self->next_stabilize_ms = now_ms + s_jittered (self, self->config.stabilize_interval_ms);
+    self->next_check_pred_ms = now_ms + s_jittered (self, self->config.stabilize_interval_ms);
+    self->next_fix_finger_ms = now_ms + s_jittered (self, self->config.stabilize_interval_ms);
+    return 0;
+}
+
 void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, const chord_origin_t *origin,
                          uint64_t now_ms)
 {

@@ -105,6 +105,16 @@ void chord_node_destroy (chord_node_t **self_p);
 int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_count,
                       uint64_t now_ms);
 
+/*  Starts the node as an established member: ACTIVE at once with the given
+    predecessor (NULL for none), successor list and finger table
+    (finger_valid[i] says whether fingers[i] is set; both may be NULL).
+    For simulations that build a large ring directly instead of by joins,
+    as the Chord paper's did. Returns 0, or -1 when already started or the
+    list is empty or too long.  */
+int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const chord_peer_t *succs,
+                             size_t succ_count, const chord_peer_t *fingers, const bool *finger_valid,
+                             uint64_t now_ms);
+
 /* Handles one encoded message. origin is the return address for replies, or
    NULL when the message came back on a connection the node sent from.
    Malformed or unexpected input is counted and dropped. */
