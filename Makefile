@@ -21,16 +21,19 @@ OPT      ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   += -std=c11 -D_DEFAULT_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow \
-            -Wstrict-prototypes -MMD -MP -Iprotocol -Itools $(PKG_CFLAGS)
+            -Wstrict-prototypes -MMD -MP -Iprotocol -Itools -Itools/sim $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS)
 
 PROTO_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard protocol/*.c))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
 CLIENT_OBJ := $(BUILD)/tools/client.o
+SIM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/sim/*.c))
+SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
 SCRIPT_TESTS := $(sort $(wildcard tests/*.t))
 LIB        := $(BUILD)/libchord.a
-PROGRAMS   := $(BIN)/chordd $(BIN)/chordctl $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/chord-bench.c))
+PROGRAMS   := $(BIN)/chordd $(BIN)/chordctl \
+              $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/chord-bench.c tools/chord-sim.c))
 
 .PHONY: all deps test test-unit sanitize valgrind bench check-pure clean demo demo-stop
 .SECONDARY:
@@ -54,6 +57,14 @@ $(LIB): $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+$(SIMLIB): $(SIM_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BIN)/chord-sim: $(BUILD)/tools/chord-sim.o $(SIMLIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 $(BIN)/chordd: $(DAEMON_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
@@ -62,7 +73,7 @@ $(BIN)/%: $(BUILD)/tools/%.o $(CLIENT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/t/%.t: $(BUILD)/tests/%.o $(LIB)
+$(BUILD)/t/%.t: $(BUILD)/tests/%.o $(SIMLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
