@@ -1,5 +1,6 @@
-/*  chordd: one chord peer. Parses options, drives the protocol node with
-    ZeroMQ and a monotonic clock, and leaves gracefully on SIGTERM/SIGINT.  */
+/*  chordd: one chord peer. Parses options, drives the protocol nodes (one
+    per ring position) with ZeroMQ and a monotonic clock, and leaves
+    gracefully on SIGTERM/SIGINT.  */
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
@@ -13,8 +14,9 @@
 #include "options.h"
 #include "transport.h"
 
-#define CHORDD_POLL_MAX_MS   1000   /* wake at least this often */
-#define CHORDD_EXIT_LINGER_MS 1000  /* time for the last replies and notices to go out */
+#define CHORDD_POLL_MAX_MS    1000   /* wake at least this often */
+#define CHORDD_EXIT_LINGER_MS 1000   /* time for the last replies and notices to go out */
+#define CHORDD_REQUEST_ID_BITS 40    /* each position's request ids: position << 40 onwards */
 
 static volatile sig_atomic_t s_signals;
 
@@ -37,27 +39,81 @@ static void s_random_bytes (void *arg, void *buf, size_t len)
     randombytes_buf (buf, len);
 }
 
+/* One ring position held by this process. */
 typedef struct {
     chord_node_t *node;
+    chord_store_t *store;
+    char name[16];                      /* "pos 3" in logs, when there are several */
+} s_position_t;
+
+typedef struct {
+    s_position_t positions[CHORDD_VNODES_MAX];
+    size_t count;
     chordd_transport_t *transport;
+    chord_msg_t *scratch;               /* the message being handled */
+    uint64_t dropped;                   /* undecodable or unroutable */
 } s_peer_t;
 
+/*  Routes a message to its position: requests by their target id (none
+    means position 0), replies by the request id range of the position
+    that asked.  */
 static void s_on_message (void *arg, const uint8_t *data, size_t size, const chord_origin_t *origin)
 {
     s_peer_t *peer = arg;
-    chord_node_receive (peer->node, data, size, origin, s_now_ms ());
+    chord_msg_t *msg = peer->scratch;
+    if (chord_msg_decode (msg, data, size) != 0) {
+        peer->dropped++;
+        chordd_log (CHORD_LOG_DEBUG, "dropped an undecodable message of %zu bytes", size);
+        return;
+    }
+    size_t index = peer->count;
+    if (!origin)
+        index = msg->request_id >> CHORDD_REQUEST_ID_BITS;
+    else if (!msg->has_target)
+        index = 0;
+    else
+        for (size_t i = 0; i < peer->count; i++)
+            if (chord_id_equal (&chord_node_self (peer->positions[i].node)->id, &msg->target)) {
+                index = i;
+                break;
+            }
+    if (index < peer->count)
+        chord_node_handle (peer->positions[index].node, msg, origin, s_now_ms ());
+    else {
+        peer->dropped++;
+        chordd_log (CHORD_LOG_DEBUG, "dropped a %s message for a position we do not hold",
+                    chord_msg_type_name (msg->type));
+    }
+    chord_msg_clear (msg);
 }
 
-/* Sends everything the node queued. */
+/* Sends everything the positions queued. */
 static void s_flush (s_peer_t *peer)
 {
     chord_outgoing_t out;
-    while (chord_node_pop_outgoing (peer->node, &out)) {
-        if (out.kind == CHORD_DEST_PEER)
-            chordd_transport_send_peer (peer->transport, out.endpoint, out.data, out.size);
-        else
-            chordd_transport_send_origin (peer->transport, &out.origin, out.data, out.size);
-    }
+    for (size_t i = 0; i < peer->count; i++)
+        while (chord_node_pop_outgoing (peer->positions[i].node, &out)) {
+            if (out.kind == CHORD_DEST_PEER)
+                chordd_transport_send_peer (peer->transport, out.endpoint, out.data, out.size);
+            else
+                chordd_transport_send_origin (peer->transport, &out.origin, out.data, out.size);
+        }
+}
+
+static bool s_all_left (const s_peer_t *peer)
+{
+    for (size_t i = 0; i < peer->count; i++)
+        if (chord_node_state (peer->positions[i].node) != CHORD_NODE_LEFT)
+            return false;
+    return true;
+}
+
+static bool s_any_leaving (const s_peer_t *peer)
+{
+    for (size_t i = 0; i < peer->count; i++)
+        if (chord_node_state (peer->positions[i].node) >= CHORD_NODE_LEAVING)
+            return true;
+    return false;
 }
 
 static int s_install_signals (void)
@@ -69,6 +125,60 @@ static int s_install_signals (void)
     if (sigaction (SIGTERM, &action, NULL) != 0 || sigaction (SIGINT, &action, NULL) != 0)
         return -1;
     signal (SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static void s_peer_destroy (s_peer_t *peer)
+{
+    for (size_t i = 0; i < peer->count; i++) {
+        chord_node_destroy (&peer->positions[i].node);
+        chord_store_destroy (&peer->positions[i].store);
+    }
+    free (peer->scratch);
+    chordd_transport_destroy (&peer->transport, CHORDD_EXIT_LINGER_MS);
+}
+
+/* Creates and starts every position. Returns 0, or -1 after logging. */
+static int s_peer_start (s_peer_t *peer, const chordd_options_t *options)
+{
+    for (unsigned i = 0; i < options->vnodes; i++) {
+        s_position_t *position = &peer->positions[i];
+        snprintf (position->name, sizeof position->name, "pos %u", i);
+        chord_node_config_t config = {
+            .endpoint = options->advertise,
+            .successors = options->successors,
+            .stabilize_interval_ms = options->stabilize_ms,
+            .rpc_timeout_ms = options->rpc_timeout_ms,
+            .request_id_base = ((uint64_t) i << CHORDD_REQUEST_ID_BITS) + 1,
+        };
+        chord_id_of_position (&config.id, options->advertise, i);
+        chord_env_t env = {
+            .random_bytes = s_random_bytes,
+            .log = chordd_log_line,
+            .log_arg = options->vnodes > 1 ? position->name : NULL,
+        };
+        position->store = env.store = chord_store_mem_new ();
+        position->node = env.store ? chord_node_new (&config, &env) : NULL;
+        if (!position->node) {
+            chordd_log (CHORD_LOG_ERROR, "cannot create ring position %u (out of memory?)", i);
+            chord_store_destroy (&position->store);
+            return -1;
+        }
+        peer->count++;
+        char hex[CHORD_ID_HEX_LEN + 1];
+        chord_id_to_hex (&config.id, hex);
+        chordd_log (CHORD_LOG_INFO, "position %u of %s has id %s", i, options->advertise, hex);
+    }
+    /* Position 0 starts or joins the ring; the others join through the
+       seeds, or through position 0 when this peer starts the ring. */
+    const char *self_seed[1] = {options->advertise};
+    uint64_t now = s_now_ms ();
+    for (size_t i = 0; i < peer->count; i++) {
+        bool founder = options->seed_count == 0;
+        const char *const *seeds = founder && i > 0 ? self_seed : options->seeds;
+        size_t seed_count = founder && i > 0 ? 1 : options->seed_count;
+        chord_node_start (peer->positions[i].node, seeds, seed_count, now);
+    }
     return 0;
 }
 
@@ -87,89 +197,78 @@ int main (int argc, char **argv)
         chordd_log (CHORD_LOG_ERROR, "cannot install signal handlers: %s", strerror (errno));
         return 1;
     }
-    chordd_transport_t *transport = chordd_transport_new (options.listen);
-    if (!transport) {
+    s_peer_t peer = {0};
+    peer.transport = chordd_transport_new (options.listen);
+    if (!peer.transport) {
         chordd_log (CHORD_LOG_ERROR, "cannot listen on %s: %s", options.listen, strerror (errno));
         return 1;
     }
-    chord_store_t *store = chord_store_mem_new ();
-    chord_node_config_t config = {
-        .endpoint = options.advertise,
-        .successors = options.successors,
-        .stabilize_interval_ms = options.stabilize_ms,
-        .rpc_timeout_ms = options.rpc_timeout_ms,
-    };
-    chord_id_of_position (&config.id, options.advertise, 0);
-    chord_env_t env = {
-        .store = store,
-        .random_bytes = s_random_bytes,
-        .log = chordd_log_line,
-    };
-    chord_node_t *node = store ? chord_node_new (&config, &env) : NULL;
-    if (!node) {
-        chordd_log (CHORD_LOG_ERROR, "cannot create the node (out of memory?)");
-        chord_store_destroy (&store);
-        chordd_transport_destroy (&transport, 0);
+    chordd_log (CHORD_LOG_INFO, "listening on %s as %s", options.listen, options.advertise);
+    peer.scratch = malloc (sizeof *peer.scratch);
+    if (!peer.scratch || s_peer_start (&peer, &options) != 0) {
+        s_peer_destroy (&peer);
         return 1;
     }
-    char hex[CHORD_ID_HEX_LEN + 1];
-    chord_id_to_hex (&config.id, hex);
-    chordd_log (CHORD_LOG_INFO, "listening on %s as %s, id %s", options.listen, options.advertise, hex);
-
-    s_peer_t peer = {.node = node, .transport = transport};
-    uint64_t now = s_now_ms ();
-    chord_node_start (node, options.seeds, options.seed_count, now);
     s_flush (&peer);
 
     int exit_code = 0;
     bool leaving = false;
     uint64_t leave_deadline = 0;
-    while (chord_node_state (node) != CHORD_NODE_LEFT) {
-        now = s_now_ms ();
-        if (s_signals > 0 && !leaving) {
-            chordd_log (CHORD_LOG_INFO, "signal received: leaving the ring");
-            leaving = true;
-            leave_deadline = now + options.leave_timeout_ms;
-            chord_node_leave (node, now);
-            s_flush (&peer);
-            continue;
-        }
+    while (!s_all_left (&peer)) {
+        uint64_t now = s_now_ms ();
         if (s_signals > 1) {
             chordd_log (CHORD_LOG_WARN, "second signal: exiting without finishing the leave");
             exit_code = 1;
             break;
         }
-        if (chord_node_state (node) == CHORD_NODE_LEAVING && !leaving) {
-            leaving = true;   /* asked by chordctl leave */
+        if ((s_signals > 0 || s_any_leaving (&peer)) && !leaving) {
+            /* A signal, or chordctl leave to any position: the whole peer goes. */
+            chordd_log (CHORD_LOG_INFO, "leaving the ring");
+            leaving = true;
             leave_deadline = now + options.leave_timeout_ms;
+            for (size_t i = 0; i < peer.count; i++)
+                chord_node_leave (peer.positions[i].node, now);
+            s_flush (&peer);
+            continue;
         }
         if (leaving && now >= leave_deadline) {
             chordd_log (CHORD_LOG_ERROR, "leave did not finish within %u ms: exiting", options.leave_timeout_ms);
             exit_code = 1;
             break;
         }
-        uint64_t deadline = chord_node_next_deadline_ms (node);
-        if (deadline <= now) {
-            chord_node_tick (node, now);
-            s_flush (&peer);
-            continue;
+        uint64_t deadline = UINT64_MAX;
+        for (size_t i = 0; i < peer.count; i++) {
+            uint64_t next = chord_node_next_deadline_ms (peer.positions[i].node);
+            if (next <= now) {
+                chord_node_tick (peer.positions[i].node, now);
+                next = chord_node_next_deadline_ms (peer.positions[i].node);
+            }
+            if (next < deadline)
+                deadline = next;
         }
-        uint64_t wait = deadline - now;
+        s_flush (&peer);
+        uint64_t wait = deadline > now ? deadline - now : 0;
         if (wait > CHORDD_POLL_MAX_MS)
             wait = CHORDD_POLL_MAX_MS;
         if (leaving && leave_deadline - now < wait)
             wait = leave_deadline - now;
-        chordd_transport_poll (transport, (int) wait, s_on_message, &peer);
+        chordd_transport_poll (peer.transport, (int) wait, s_on_message, &peer);
         s_flush (&peer);
     }
     s_flush (&peer);
-    const chord_node_stats_t *stats = chord_node_stats (node);
+    chord_node_stats_t total = {0};
+    for (size_t i = 0; i < peer.count; i++) {
+        const chord_node_stats_t *stats = chord_node_stats (peer.positions[i].node);
+        total.messages_received += stats->messages_received;
+        total.messages_dropped += stats->messages_dropped;
+        total.keys_handed_off += stats->keys_handed_off;
+        total.keys_taken_over += stats->keys_taken_over;
+    }
     chordd_log (CHORD_LOG_INFO,
-                "exiting: %llu messages in, %llu dropped, %llu keys handed off, %llu taken over",
-                (unsigned long long) stats->messages_received, (unsigned long long) stats->messages_dropped,
-                (unsigned long long) stats->keys_handed_off, (unsigned long long) stats->keys_taken_over);
-    chord_node_destroy (&node);
-    chord_store_destroy (&store);
-    chordd_transport_destroy (&transport, CHORDD_EXIT_LINGER_MS);
+                "exiting: %llu messages handled, %llu dropped, %llu keys handed off, %llu taken over",
+                (unsigned long long) total.messages_received,
+                (unsigned long long) (total.messages_dropped + peer.dropped),
+                (unsigned long long) total.keys_handed_off, (unsigned long long) total.keys_taken_over);
+    s_peer_destroy (&peer);
     return exit_code;
 }

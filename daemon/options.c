@@ -24,6 +24,9 @@ static void s_usage (FILE *out)
              "                          Without --join the peer starts a new ring. Joining\n"
              "                          retries with backoff until a seed answers.\n"
              "  --successors N          successor list length r, 1..%d (default 3)\n"
+             "  --vnodes V              ring positions (virtual nodes) this peer holds, 1..%d\n"
+             "                          (default 1); position 0 has the id of the advertised\n"
+             "                          endpoint, position i the id of ENDPOINT#i\n"
              "  --stabilize-ms MS       ring maintenance interval (default 500)\n"
              "  --rpc-timeout-ms MS     a peer silent this long is suspect (default 1000)\n"
              "  --leave-timeout-ms MS   longest a graceful leave may take (default 10000)\n"
@@ -34,7 +37,7 @@ static void s_usage (FILE *out)
              "SIGTERM or SIGINT makes the peer leave gracefully: it hands its keys to its\n"
              "successor, tells its neighbours, and exits 0. A second signal exits at once.\n"
              "Keys are at most %d bytes, values at most %d bytes.\n",
-             CHORD_SUCCESSORS_MAX, CHORD_KEY_MAX, CHORD_VALUE_MAX);
+             CHORD_SUCCESSORS_MAX, CHORDD_VNODES_MAX, CHORD_KEY_MAX, CHORD_VALUE_MAX);
 }
 
 static int s_parse_uint (const char *option, const char *text, unsigned long min, unsigned long max,
@@ -84,12 +87,13 @@ static int s_is_concrete (const char *endpoint)
 int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
 {
     enum { OPT_LISTEN = 1000, OPT_ADVERTISE, OPT_JOIN, OPT_SUCCESSORS, OPT_STABILIZE, OPT_RPC_TIMEOUT,
-           OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION };
+           OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION, OPT_VNODES };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"advertise", required_argument, NULL, OPT_ADVERTISE},
         {"join", required_argument, NULL, OPT_JOIN},
         {"successors", required_argument, NULL, OPT_SUCCESSORS},
+        {"vnodes", required_argument, NULL, OPT_VNODES},
         {"stabilize-ms", required_argument, NULL, OPT_STABILIZE},
         {"rpc-timeout-ms", required_argument, NULL, OPT_RPC_TIMEOUT},
         {"leave-timeout-ms", required_argument, NULL, OPT_LEAVE_TIMEOUT},
@@ -101,6 +105,7 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
     memset (options, 0, sizeof *options);
     options->listen = "tcp://127.0.0.1:7000";
     options->successors = 3;
+    options->vnodes = 1;
     options->stabilize_ms = 500;
     options->rpc_timeout_ms = 1000;
     options->leave_timeout_ms = 10000;
@@ -130,6 +135,11 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
             if (s_parse_uint ("--successors", optarg, 1, CHORD_SUCCESSORS_MAX, &number) != 0)
                 return -1;
             options->successors = number;
+            break;
+        case OPT_VNODES:
+            if (s_parse_uint ("--vnodes", optarg, 1, CHORDD_VNODES_MAX, &number) != 0)
+                return -1;
+            options->vnodes = (unsigned) number;
             break;
         case OPT_STABILIZE:
             if (s_parse_uint ("--stabilize-ms", optarg, 10, 600000, &number) != 0)

@@ -8,6 +8,7 @@
 #include "node.h"
 
 #define CHORDD_SEEDS_MAX 64
+#define CHORDD_VNODES_MAX 64
 
 typedef struct {
     const char *listen;                 /* ZeroMQ endpoint to bind */
@@ -15,6 +16,7 @@ typedef struct {
     const char *seeds[CHORDD_SEEDS_MAX];    /* --join endpoints */
     size_t seed_count;
     size_t successors;                  /* successor list length r */
+    unsigned vnodes;                    /* ring positions this process holds */
     uint32_t stabilize_ms;              /* maintenance interval */
     uint32_t rpc_timeout_ms;            /* a peer silent this long is suspect */
     uint32_t leave_timeout_ms;          /* longest a graceful leave may take */

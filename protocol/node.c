@@ -352,6 +352,12 @@ static void s_succ_set (chord_node_t *self, const chord_peer_t *first, const cho
     self->succ_count = fresh_count;
 }
 
+/* Positions that share our endpoint live in our process, and leave with us. */
+static bool s_is_colocated (const chord_node_t *self, const chord_peer_t *peer)
+{
+    return strcmp (peer->endpoint, self->self.endpoint) == 0;
+}
+
 static bool s_alone (const chord_node_t *self)
 {
     return s_is_self (self, &self->succ[0]);
@@ -953,7 +959,10 @@ static int s_handoff_start (chord_node_t *self, const chord_peer_t *to, const ch
         .endpoint = origin ? NULL : to->endpoint,
         .origin = origin,
         .to = to,
-        .has_new_pred = self->has_pred && self->pred_alive && !chord_id_equal (&self->pred.id, &to->id),
+        /* A predecessor in our own process leaves with us: the receiver must
+           wait for a live one to notify it. */
+        .has_new_pred = self->has_pred && self->pred_alive && !chord_id_equal (&self->pred.id, &to->id)
+                        && !s_is_colocated (self, &self->pred),
         .new_pred = &self->pred,
     };
     batcher.items = malloc (CHORD_ITEMS_MAX * sizeof *batcher.items);
@@ -1054,13 +1063,14 @@ static void s_store_drop_range (chord_node_t *self, const chord_id_t *from, cons
     is false when data was left behind.  */
 static void s_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool data_safe)
 {
-    if (new_home && self->has_pred && self->pred_alive && !s_is_self (self, &self->pred)) {
+    if (new_home && self->has_pred && self->pred_alive && !s_is_colocated (self, &self->pred)) {
         chord_msg_t *msg = malloc (sizeof *msg);
         if (msg) {
             chord_msg_init (msg, CHORD_MSG_LEAVE_NOTICE, s_new_request_id (self));
             msg->fields = CHORD_F_SUCC;
-            msg->peer_count = self->succ_count;
-            memcpy (msg->peers, self->succ, self->succ_count * sizeof self->succ[0]);
+            for (size_t i = 0; i < self->succ_count; i++)
+                if (!s_is_colocated (self, &self->succ[i]))
+                    msg->peers[msg->peer_count++] = self->succ[i];
             s_send_peer (self, &self->pred, msg);
             free (msg);
         }
@@ -1082,6 +1092,10 @@ static void s_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms)
         const chord_peer_t *to = &self->succ[attempt];
         if (s_is_self (self, to))
             break;
+        if (s_is_colocated (self, to)) {
+            attempt++;   /* it is leaving too */
+            continue;
+        }
         uint64_t transfer_id = s_new_request_id (self);
         if (s_handoff_start (self, to, NULL, transfer_id, true, NULL, NULL, now_ms) == 0) {
             s_handoff_find (self, transfer_id, &to->id)->attempts = attempt;
@@ -1450,10 +1464,10 @@ static void s_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chor
                 self->pred = msg->pred;
                 self->pred_alive = true;
             }
-            else {
-                self->has_pred = false;
+            else
+                /* Unknown yet: keep serving our old arc and let the first
+                   notifier in. */
                 self->pred_alive = false;
-            }
         }
         for (size_t i = 0; i < self->succ_count; i++)
             if (chord_id_equal (&self->succ[i].id, &msg->sender.id)) {
@@ -1891,7 +1905,7 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
     self->config.endpoint = self->self.endpoint;
     self->succ[0] = self->self;
     self->succ_count = 1;
-    self->next_request_id = 1;
+    self->next_request_id = config->request_id_base ? config->request_id_base : 1;
     self->state = CHORD_NODE_IDLE;
     return self;
 }
@@ -1922,9 +1936,12 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
     if (!self->seeds)
         return -1;
     for (size_t i = 0; i < seed_count; i++) {
-        /* Our own endpoint is no seed: a peer listed in everyone's --join
-           may start the ring itself. */
-        if (strcmp (seeds[i], self->self.endpoint) == 0 || strlen (seeds[i]) > CHORD_ENDPOINT_MAX)
+        /* A seed that is this very position is no seed: a peer listed in
+           everyone's --join may start the ring itself. (Other positions of
+           the same process share our endpoint and are good seeds.) */
+        chord_id_t seed_id;
+        chord_id_hash (&seed_id, seeds[i], strlen (seeds[i]));
+        if (chord_id_equal (&seed_id, &self->self.id) || strlen (seeds[i]) > CHORD_ENDPOINT_MAX)
             continue;
         self->seeds[self->seed_count] = strdup (seeds[i]);
         if (!self->seeds[self->seed_count])
@@ -1979,11 +1996,18 @@ void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, c
     chord_msg_t *msg = malloc (sizeof *msg);
     if (!msg)
         return;
-    if (chord_msg_decode (msg, data, size) != 0) {
+    if (chord_msg_decode (msg, data, size) != 0)
         self->stats.messages_dropped++;
-        free (msg);
-        return;
+    else {
+        chord_node_handle (self, msg, origin, now_ms);
+        chord_msg_clear (msg);
     }
+    free (msg);
+}
+
+void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                        uint64_t now_ms)
+{
     self->stats.messages_received++;
     /* Any message from a peer shows it alive. */
     if (msg->has_sender && self->has_pred && !self->pred_alive && chord_id_equal (&msg->sender.id, &self->pred.id))
@@ -2032,8 +2056,6 @@ void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, c
         self->stats.messages_dropped++;   /* meant for clients, not peers */
         break;
     }
-    chord_msg_clear (msg);
-    free (msg);
 }
 
 void chord_node_tick (chord_node_t *self, uint64_t now_ms)

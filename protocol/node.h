@@ -66,6 +66,9 @@ typedef struct {
     size_t successors;                  /* successor list length r, 1..CHORD_SUCCESSORS_MAX */
     uint32_t stabilize_interval_ms;     /* stabilize, fix one finger, check predecessor */
     uint32_t rpc_timeout_ms;            /* a peer silent this long is suspect */
+    uint64_t request_id_base;           /* first request id (0 means 1): positions sharing one
+                                           connection get disjoint ranges, so a driver can
+                                           route replies by id */
 } chord_node_config_t;
 
 typedef struct {
@@ -99,8 +102,8 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
 /* Frees the node and anything it queued; sets *self_p to NULL; idempotent. */
 void chord_node_destroy (chord_node_t **self_p);
 
-/* Starts the node. With no seeds it forms a ring of its own and is ACTIVE at
-   once; otherwise it is JOINING, asking the seeds in turn (with backoff)
+/* Starts the node. With no seeds (seeds that are this very position do not
+   count) it forms a ring of its own and is ACTIVE at once; otherwise it is JOINING, asking the seeds in turn (with backoff)
    until one answers. Returns 0, or -1 when the node was already started. */
 int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_count,
                       uint64_t now_ms);
@@ -120,6 +123,11 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
    Malformed or unexpected input is counted and dropped. */
 void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size,
                          const chord_origin_t *origin, uint64_t now_ms);
+
+/* Handles one decoded message, as chord_node_receive does after decoding.
+   msg is only read; the caller keeps ownership. */
+void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                        uint64_t now_ms);
 
 /* Runs whatever is due at now_ms: maintenance, retries, timeouts. */
 void chord_node_tick (chord_node_t *self, uint64_t now_ms);
