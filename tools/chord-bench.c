@@ -1,0 +1,1235 @@
+/*  chord-bench: put/get throughput and latency of a chord ring.
+
+    Starts a local ring of chordd processes on free loopback ports (or uses
+    a running ring, with --connect), waits until the successors form one
+    cycle, then runs two timed phases: puts, then gets of keys that were
+    put. Each phase keeps a fixed number of requests in flight, spread
+    round-robin over one client connection per peer, and replaces every
+    completion at once. Latency is measured per request on the monotonic
+    clock, from just before the send to just after the reply is decoded.
+
+    The peers it starts are its children: they are stopped (SIGTERM, then
+    SIGKILL after a bounded wait) and reaped on every way out, including
+    SIGINT, and die with the bench if it is killed outright.  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <zmq.h>
+
+#include "client.h"
+#include "id.h"
+#include "message.h"
+#include "node.h"
+
+#define S_PEERS_MAX 256                         /* peers started or connected to */
+#define S_INFLIGHT_MAX 10000                    /* requests in flight (client queue is 16384) */
+#define S_SECONDS_MAX 3600                      /* length of one phase */
+#define S_KEYS_MAX 10000000                     /* size of the key space */
+#define S_STABILIZE_MS_MAX 60000                /* --stabilize-ms cap */
+#define S_CONVERGE_MS_MIN 30000                 /* the ring gets at least this long to form */
+#define S_CONVERGE_INTERVALS 40                 /* ... or this many stabilize intervals */
+#define S_CONNECT_WAIT_MS 10000                 /* a --connect ring must answer within this */
+#define S_INFO_WAIT_MS 500                      /* one round of INFO requests */
+#define S_ROUND_PAUSE_MS 50                     /* between rounds of INFO requests */
+#define S_REQUEST_TIMEOUT_MS 5000               /* tmo each put and get carries */
+#define S_LOST_MS (S_REQUEST_TIMEOUT_MS + 2000) /* no reply by then: lost */
+#define S_POLL_MAX_MS 100                       /* longest wait between housekeeping */
+#define S_SEND_RETRY_MS 10                      /* pause after a send failed */
+#define S_HOUSEKEEPING_NS (100 * 1000000LL)     /* lost-request and peer-death checks */
+#define S_STOP_TERM_MS 5000                     /* SIGTERM to SIGKILL */
+#define S_KEY_BYTES_MAX 32                      /* "bench-" and a decimal number */
+#define S_EXIT_INTERRUPTED 130
+
+enum {
+    S_ERR_LOST = CHORD_STATUS_REDIRECT + 1, /* no reply within S_LOST_MS */
+    S_ERR_SEND,                             /* the client could not queue it */
+    S_ERR_BAD_REPLY,                        /* wrong type, or no status */
+    S_ERR_STATUS_OTHER,                     /* a status this bench does not know */
+    S_ERR_KINDS,
+};
+
+typedef struct {
+    int peer_count;                   /* --peers */
+    int inflight;                     /* --inflight: requests in flight in total */
+    int seconds;                      /* --seconds: length of each phase */
+    size_t value_size;                /* --value-size, bytes */
+    uint32_t keys;                    /* --keys: the key space */
+    const char *chordd;               /* --chordd, or NULL for the default */
+    int stabilize_ms;                 /* --stabilize-ms, passed to chordd */
+    const char *connect[S_PEERS_MAX]; /* --connect endpoints */
+    int connect_count;
+    bool json; /* --json */
+} s_options_t;
+
+/* A chordd this bench started. */
+typedef struct {
+    pid_t pid;         /* 0 once reaped */
+    int port;          /* on 127.0.0.1 */
+    char endpoint[64]; /* tcp://127.0.0.1:port */
+    int status;        /* waitpid status, once reaped */
+} s_child_t;
+
+/* What a peer said about itself in its INFO_REPLY. */
+typedef struct {
+    bool answered;  /* a reply arrived this round */
+    uint32_t state; /* chord_node_state_t */
+    chord_id_t id;  /* its position */
+    bool has_succ;
+    chord_id_t succ; /* its first successor */
+    bool has_pred;
+    chord_id_t pred;
+} s_info_t;
+
+/* A request in flight, in an open-addressing table keyed by (client, id). */
+typedef struct {
+    bool used;
+    uint32_t client;     /* index of the connection it went on */
+    uint64_t request_id; /* as assigned by chord_client_send */
+    uint32_t key;        /* key number */
+    int64_t sent_ns;     /* monotonic time of the send */
+} s_flight_t;
+
+/* Figures of one phase. */
+typedef struct {
+    const char *name;                  /* "put" or "get" */
+    bool ran;                          /* false: skipped */
+    uint64_t ops;                      /* requests answered OK */
+    uint64_t errors;                   /* every other outcome */
+    uint64_t error_kinds[S_ERR_KINDS]; /* errors by status, or S_ERR_* */
+    uint64_t strays;                   /* replies matching no request in flight */
+    double seconds;                    /* from start to the last reply */
+    uint32_t *latency_us;              /* per OK request, grown as needed */
+    size_t latency_count;
+    size_t latency_alloc;
+    double p50_ms, p99_ms, max_ms;
+} s_phase_t;
+
+typedef struct {
+    s_options_t options;
+    char chordd_path[PATH_MAX]; /* the chordd to start */
+    char log_dir[PATH_MAX];     /* empty when none was made */
+    bool keep_logs;             /* something failed: leave the logs */
+    s_child_t children[S_PEERS_MAX];
+    int child_count;
+    const char *endpoints[S_PEERS_MAX]; /* the ring's peers, started or given */
+    int peer_count;
+    chord_client_t *clients[S_PEERS_MAX];
+    bool client_dead[S_PEERS_MAX]; /* its started peer exited: send nothing more */
+    int clients_alive;
+    zmq_pollitem_t items[S_PEERS_MAX];
+    s_info_t infos[S_PEERS_MAX]; /* the last round of INFO answers */
+    chord_msg_t *request;        /* send buffer: the struct is large */
+    chord_msg_t *reply;          /* receive buffer */
+    double converge_s;           /* < 0: not measured (--connect) */
+    bool peer_died;              /* a started peer exited early */
+    uint64_t rng;                /* splitmix64 state: keys and values need no crypto */
+    uint8_t *value;              /* value_size bytes, refilled per put */
+    bool *key_put;               /* per key: a put of it succeeded */
+    uint32_t *put_keys;          /* keys with key_put set, for the get phase */
+    uint32_t put_key_count;
+    s_flight_t *flights; /* table of requests in flight */
+    size_t flight_mask;  /* table size - 1 (a power of two) */
+    int inflight;        /* entries used */
+} s_bench_t;
+
+static volatile sig_atomic_t s_interrupted;
+
+static const char *s_usage_text =
+    "usage: chord-bench [options]\n"
+    "\n"
+    "Measures put and get throughput and latency of a chord ring. Starts a ring of\n"
+    "chordd peers on free loopback ports, waits until it has converged (reporting\n"
+    "how long that took), then runs a put phase and a get phase of the keys put,\n"
+    "each keeping a fixed number of requests in flight. The peers are stopped at\n"
+    "the end.\n"
+    "\n"
+    "  --peers N          start a ring of N peers (default 1, at most 256)\n"
+    "  --inflight K       requests in flight in total, spread round-robin over one\n"
+    "                     connection per peer (default 50)\n"
+    "  --seconds S        length of each phase (default 5)\n"
+    "  --value-size B     bytes in each value, random (default 100)\n"
+    "  --keys K           key space: keys are bench-0 .. bench-(K-1) (default 10000)\n"
+    "  --chordd PATH      the chordd to start (default: chordd next to chord-bench)\n"
+    "  --stabilize-ms MS  passed to each chordd (default 500)\n"
+    "  --connect ENDPOINT benchmark a running ring through this peer instead of\n"
+    "                     starting one; repeat for several (then not with --peers)\n"
+    "  --json             print the results as one JSON object\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Per phase it prints the operations answered OK, OK operations per second,\n"
+    "their latency (p50, p99, max) and the errors: any other status, no reply\n"
+    "within 7 s, or a failed send. Every request carries a 5000 ms timeout.\n"
+    "\n"
+    "Exit status: 0 figures printed; 1 the ring did not start or converge, a\n"
+    "peer died, or no operation succeeded; 2 bad options; 130 interrupted.\n";
+
+/* ------------------------------------------------------------- helpers */
+
+static void s_error (const char *fmt, ...)
+{
+    va_list ap;
+    fputs ("chord-bench: ", stderr);
+    va_start (ap, fmt);
+    vfprintf (stderr, fmt, ap);
+    va_end (ap);
+    fputc ('\n', stderr);
+}
+
+static int64_t s_now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void s_sleep_ms (int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep (&ts, NULL); /* a signal cuts it short; callers check */
+}
+
+static uint64_t s_random (s_bench_t *self)
+{
+    uint64_t z = (self->rng += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void s_random_fill (s_bench_t *self, uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        uint64_t word = s_random (self);
+        size_t n = len < sizeof word ? len : sizeof word;
+        memcpy (buf, &word, n);
+        buf += n;
+        len -= n;
+    }
+}
+
+static void s_on_signal (int signo)
+{
+    (void)signo;
+    s_interrupted = 1;
+}
+
+static int s_install_signals (void)
+{
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal; /* no SA_RESTART: waits return EINTR */
+    sigemptyset (&action.sa_mask);
+    if (sigaction (SIGINT, &action, NULL) != 0 || sigaction (SIGTERM, &action, NULL) != 0 ||
+        sigaction (SIGHUP, &action, NULL) != 0)
+        return -1;
+    signal (SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* ------------------------------------------------------------- options */
+
+/* Parses decimal digits only, min..max. */
+static int s_parse_int (const char *text, long min, long max, long *value)
+{
+    if (!text || text[0] < '0' || text[0] > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    long parsed = strtol (text, &end, 10);
+    if (errno != 0 || *end != '\0' || parsed < min || parsed > max)
+        return -1;
+    *value = parsed;
+    return 0;
+}
+
+/* Parses the command line into *options. Returns 0, 1 after --help, or 2
+   after printing why the options are bad. */
+static int s_options_parse (s_options_t *options, int argc, char **argv)
+{
+    *options = (s_options_t){
+        .peer_count = 1,
+        .inflight = 50,
+        .seconds = 5,
+        .value_size = 100,
+        .keys = 10000,
+        .stabilize_ms = 500,
+    };
+    bool peers_given = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp (arg, "-h") == 0 || strcmp (arg, "--help") == 0) {
+            fputs (s_usage_text, stdout);
+            return 1;
+        }
+        if (strcmp (arg, "--json") == 0) {
+            options->json = true;
+            continue;
+        }
+        /* Every other option takes a value: "--name value" or "--name=value". */
+        char name[32];
+        const char *value = NULL;
+        const char *equals = strchr (arg, '=');
+        if (strncmp (arg, "--", 2) == 0 && equals && (size_t)(equals - arg) < sizeof name) {
+            memcpy (name, arg, (size_t)(equals - arg));
+            name[equals - arg] = '\0';
+            value = equals + 1;
+        } else if (strlen (arg) < sizeof name) {
+            strcpy (name, arg);
+        } else {
+            s_error ("unknown option %.40s... (see --help)", arg);
+            return 2;
+        }
+        static const char *const valued[] = {"--peers", "--inflight", "--seconds",      "--value-size",
+                                             "--keys",  "--chordd",   "--stabilize-ms", "--connect"};
+        bool known = false;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+            known = known || strcmp (name, valued[k]) == 0;
+        if (!known) {
+            s_error ("unknown option %s (see --help)", arg);
+            return 2;
+        }
+        if (!value) {
+            if (i + 1 >= argc) {
+                s_error ("%s needs a value", name);
+                return 2;
+            }
+            value = argv[++i];
+        }
+        long number = 0;
+        if (strcmp (name, "--chordd") == 0) {
+            if (value[0] == '\0') {
+                s_error ("--chordd needs a path");
+                return 2;
+            }
+            options->chordd = value;
+        } else if (strcmp (name, "--connect") == 0) {
+            if (options->connect_count == S_PEERS_MAX) {
+                s_error ("at most %d --connect endpoints", S_PEERS_MAX);
+                return 2;
+            }
+            if (strncmp (value, "tcp://", 6) != 0 && strncmp (value, "ipc://", 6) != 0) {
+                s_error ("--connect %s: not a tcp:// or ipc:// endpoint", value);
+                return 2;
+            }
+            if (strlen (value) > CHORD_ENDPOINT_MAX) {
+                s_error ("--connect: endpoint longer than %d bytes", CHORD_ENDPOINT_MAX);
+                return 2;
+            }
+            options->connect[options->connect_count++] = value;
+        } else if (strcmp (name, "--peers") == 0) {
+            if (s_parse_int (value, 1, S_PEERS_MAX, &number) != 0) {
+                s_error ("--peers %s: want 1..%d", value, S_PEERS_MAX);
+                return 2;
+            }
+            options->peer_count = (int)number;
+            peers_given = true;
+        } else if (strcmp (name, "--inflight") == 0) {
+            if (s_parse_int (value, 1, S_INFLIGHT_MAX, &number) != 0) {
+                s_error ("--inflight %s: want 1..%d", value, S_INFLIGHT_MAX);
+                return 2;
+            }
+            options->inflight = (int)number;
+        } else if (strcmp (name, "--seconds") == 0) {
+            if (s_parse_int (value, 1, S_SECONDS_MAX, &number) != 0) {
+                s_error ("--seconds %s: want 1..%d", value, S_SECONDS_MAX);
+                return 2;
+            }
+            options->seconds = (int)number;
+        } else if (strcmp (name, "--value-size") == 0) {
+            if (s_parse_int (value, 0, CHORD_VALUE_MAX, &number) != 0) {
+                s_error ("--value-size %s: want 0..%d bytes", value, CHORD_VALUE_MAX);
+                return 2;
+            }
+            options->value_size = (size_t)number;
+        } else if (strcmp (name, "--keys") == 0) {
+            if (s_parse_int (value, 1, S_KEYS_MAX, &number) != 0) {
+                s_error ("--keys %s: want 1..%d", value, S_KEYS_MAX);
+                return 2;
+            }
+            options->keys = (uint32_t)number;
+        } else { /* --stabilize-ms */
+            if (s_parse_int (value, 1, S_STABILIZE_MS_MAX, &number) != 0) {
+                s_error ("--stabilize-ms %s: want 1..%d", value, S_STABILIZE_MS_MAX);
+                return 2;
+            }
+            options->stabilize_ms = (int)number;
+        }
+    }
+    if (peers_given && options->connect_count > 0) {
+        s_error ("--peers and --connect exclude each other");
+        return 2;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- peers */
+
+/* The default chordd: next to this program. */
+static int s_default_chordd (char *path, size_t size, const char *argv0)
+{
+    char self[PATH_MAX];
+    const char *slash = strrchr (argv0, '/');
+    if (slash) {
+        snprintf (self, sizeof self, "%.*s", (int)(slash - argv0), argv0);
+    } else {
+        /* Found through $PATH: ask the kernel where we are. */
+        ssize_t len = readlink ("/proc/self/exe", self, sizeof self - 1);
+        if (len <= 0)
+            return -1;
+        self[len] = '\0';
+        char *last = strrchr (self, '/');
+        if (!last)
+            return -1;
+        *last = '\0';
+    }
+    int written = snprintf (path, size, "%s/chordd", self[0] ? self : "/");
+    return written > 0 && (size_t)written < size ? 0 : -1;
+}
+
+/* Picks count distinct free ports on 127.0.0.1 by binding port 0, holding
+   every socket until all are chosen. */
+static int s_free_ports (s_child_t *children, int count)
+{
+    int fds[S_PEERS_MAX];
+    int opened = 0, rc = 0;
+    for (; opened < count; opened++) {
+        fds[opened] = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+        addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        if (fds[opened] < 0 || bind (fds[opened], (struct sockaddr *)&addr, sizeof addr) != 0 ||
+            getsockname (fds[opened], (struct sockaddr *)&addr, &len) != 0) {
+            s_error ("cannot find a free port: %s", strerror (errno));
+            if (fds[opened] >= 0)
+                close (fds[opened]);
+            rc = -1;
+            break;
+        }
+        children[opened].port = ntohs (addr.sin_port);
+        snprintf (children[opened].endpoint, sizeof children[opened].endpoint, "tcp://127.0.0.1:%d",
+                  children[opened].port);
+    }
+    for (int i = 0; i < opened; i++)
+        close (fds[i]);
+    return rc;
+}
+
+/* In the child: becomes chordd for peer index, or exits 127. */
+static void s_exec_peer (s_bench_t *self, int index, pid_t parent)
+{
+    /* Die with the bench, even if it is killed with SIGKILL. */
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid () != parent)
+        _exit (127);
+    /* Our own process group: a Ctrl-C at the terminal reaches only the
+       bench, which then stops the peers in order. */
+    setpgid (0, 0);
+    signal (SIGINT, SIG_DFL);
+    signal (SIGTERM, SIG_DFL);
+    signal (SIGHUP, SIG_DFL);
+    signal (SIGPIPE, SIG_DFL);
+
+    char log_path[PATH_MAX + 32];
+    snprintf (log_path, sizeof log_path, "%s/chordd-%d.log", self->log_dir, index);
+    int null_fd = open ("/dev/null", O_RDWR);
+    int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (null_fd >= 0) {
+        dup2 (null_fd, STDIN_FILENO);
+        dup2 (null_fd, STDOUT_FILENO);
+    }
+    if (log_fd >= 0)
+        dup2 (log_fd, STDERR_FILENO);
+
+    char stabilize[16];
+    snprintf (stabilize, sizeof stabilize, "%d", self->options.stabilize_ms);
+    const char *args[16];
+    int n = 0;
+    args[n++] = self->chordd_path;
+    args[n++] = "--listen";
+    args[n++] = self->children[index].endpoint;
+    if (index > 0) {
+        args[n++] = "--join";
+        args[n++] = self->children[0].endpoint;
+    }
+    args[n++] = "--stabilize-ms";
+    args[n++] = stabilize;
+    args[n++] = "--log-level";
+    args[n++] = "warn";
+    args[n] = NULL;
+    execv (self->chordd_path, (char *const *)args);
+    fprintf (stderr, "chord-bench: cannot run %s: %s\n", self->chordd_path, strerror (errno));
+    _exit (127);
+}
+
+/* Starts every peer: the first begins the ring, the others join through it. */
+static int s_peers_start (s_bench_t *self)
+{
+    if (access (self->chordd_path, X_OK) != 0) {
+        s_error ("cannot run %s: %s (see --chordd)", self->chordd_path, strerror (errno));
+        return -1;
+    }
+    const char *tmp = getenv ("TMPDIR");
+    snprintf (self->log_dir, sizeof self->log_dir, "%s/chord-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp (self->log_dir)) {
+        s_error ("cannot make a directory for the peers' logs: %s", strerror (errno));
+        self->log_dir[0] = '\0';
+        return -1;
+    }
+    int count = self->options.peer_count;
+    if (s_free_ports (self->children, count) != 0)
+        return -1;
+    fflush (NULL);
+    pid_t parent = getpid ();
+    for (int i = 0; i < count; i++) {
+        pid_t pid = fork ();
+        if (pid < 0) {
+            s_error ("cannot start a peer: %s", strerror (errno));
+            return -1;
+        }
+        if (pid == 0)
+            s_exec_peer (self, i, parent);
+        self->children[i].pid = pid;
+        self->child_count = i + 1;
+        self->endpoints[i] = self->children[i].endpoint;
+    }
+    self->peer_count = count;
+    return 0;
+}
+
+/* Reaps any peer that has exited. Returns the index of one that exited
+   (reporting it), or -1 when all still run. */
+static int s_peers_check (s_bench_t *self)
+{
+    int died = -1;
+    for (int i = 0; i < self->child_count; i++) {
+        s_child_t *child = &self->children[i];
+        if (child->pid == 0)
+            continue;
+        if (waitpid (child->pid, &child->status, WNOHANG) == child->pid) {
+            child->pid = 0;
+            if (WIFEXITED (child->status))
+                s_error ("peer %d (%s) exited with status %d", i, child->endpoint,
+                         WEXITSTATUS (child->status));
+            else if (WIFSIGNALED (child->status))
+                s_error ("peer %d (%s) was killed by signal %d", i, child->endpoint,
+                         WTERMSIG (child->status));
+            died = i;
+            self->peer_died = true;
+            if (i < self->peer_count && !self->client_dead[i]) {
+                self->client_dead[i] = true;
+                self->clients_alive--;
+            }
+            self->keep_logs = true;
+        }
+    }
+    return died;
+}
+
+/* Stops every peer still running: SIGTERM (a graceful leave), then SIGKILL
+   for any not gone within S_STOP_TERM_MS; reaps them all. */
+static void s_peers_stop (s_bench_t *self)
+{
+    int running = 0;
+    for (int i = 0; i < self->child_count; i++)
+        if (self->children[i].pid > 0) {
+            kill (self->children[i].pid, SIGTERM);
+            running++;
+        }
+    int64_t deadline_ns = s_now_ns () + (int64_t)S_STOP_TERM_MS * 1000000;
+    while (running > 0 && s_now_ns () < deadline_ns) {
+        for (int i = 0; i < self->child_count; i++) {
+            s_child_t *child = &self->children[i];
+            if (child->pid > 0 && waitpid (child->pid, &child->status, WNOHANG) == child->pid) {
+                child->pid = 0;
+                running--;
+            }
+        }
+        if (running > 0)
+            s_sleep_ms (10);
+    }
+    for (int i = 0; i < self->child_count; i++) {
+        s_child_t *child = &self->children[i];
+        if (child->pid <= 0)
+            continue;
+        kill (child->pid, SIGKILL);
+        while (waitpid (child->pid, &child->status, 0) < 0 && errno == EINTR)
+            ;
+        child->pid = 0;
+    }
+}
+
+/* Removes the log directory, unless something failed. */
+static void s_logs_cleanup (s_bench_t *self)
+{
+    if (!self->log_dir[0])
+        return;
+    if (self->keep_logs) {
+        fprintf (stderr, "chord-bench: the peers' logs are in %s\n", self->log_dir);
+        return;
+    }
+    for (int i = 0; i < self->child_count; i++) {
+        char log_path[PATH_MAX + 32];
+        snprintf (log_path, sizeof log_path, "%s/chordd-%d.log", self->log_dir, i);
+        unlink (log_path);
+    }
+    rmdir (self->log_dir);
+}
+
+/* ------------------------------------------------------------- clients */
+
+static int s_clients_open (s_bench_t *self)
+{
+    for (int i = 0; i < self->peer_count; i++) {
+        self->clients[i] = chord_client_new (self->endpoints[i]);
+        if (!self->clients[i]) {
+            s_error ("cannot connect to %s", self->endpoints[i]);
+            return -1;
+        }
+        self->items[i] = (zmq_pollitem_t){chord_client_socket (self->clients[i]), 0, ZMQ_POLLIN, 0};
+        self->clients_alive++;
+    }
+    return 0;
+}
+
+/* One round: asks every peer for INFO and waits up to S_INFO_WAIT_MS for
+   the answers, filling infos[]. */
+static void s_info_round (s_bench_t *self, s_info_t *infos)
+{
+    uint64_t asked[S_PEERS_MAX];
+    int pending = 0;
+    for (int i = 0; i < self->peer_count; i++) {
+        infos[i] = (s_info_t){0};
+        chord_msg_t *request = self->request;
+        chord_msg_init (request, CHORD_MSG_CLIENT_INFO, 0);
+        asked[i] = 0;
+        if (chord_client_send (self->clients[i], request) == 0) {
+            asked[i] = request->request_id;
+            pending++;
+        }
+        chord_msg_clear (request);
+    }
+    int64_t deadline_ns = s_now_ns () + (int64_t)S_INFO_WAIT_MS * 1000000;
+    while (pending > 0 && !s_interrupted) {
+        int64_t left_ms = (deadline_ns - s_now_ns ()) / 1000000;
+        if (left_ms <= 0)
+            break;
+        if (zmq_poll (self->items, self->peer_count, (long)left_ms) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < self->peer_count; i++) {
+            chord_msg_t *reply = self->reply;
+            while (chord_client_recv (self->clients[i], reply, 0) == 0) {
+                s_info_t *info = &infos[i];
+                if (reply->request_id == asked[i] && reply->type == CHORD_MSG_INFO_REPLY && !info->answered) {
+                    info->answered = true;
+                    pending--;
+                    info->state = (reply->fields & CHORD_F_STATE) ? reply->state : UINT32_MAX;
+                    if (reply->fields & CHORD_F_PEER)
+                        info->id = reply->peer.id;
+                    info->has_succ = (reply->fields & CHORD_F_SUCC) && reply->peer_count > 0;
+                    if (info->has_succ)
+                        info->succ = reply->peers[0].id;
+                    info->has_pred = (reply->fields & CHORD_F_PRED) && reply->has_pred;
+                    if (info->has_pred)
+                        info->pred = reply->pred.id;
+                }
+                chord_msg_clear (reply);
+            }
+        }
+    }
+}
+
+/* The index of the peer with this id, or -1. */
+static int s_peer_index (const s_info_t *infos, int count, const chord_id_t *id)
+{
+    for (int i = 0; i < count; i++)
+        if (chord_id_equal (&infos[i].id, id))
+            return i;
+    return -1;
+}
+
+/* True when every peer is active and following successors from the first
+   visits each peer once and comes back, each peer being its successor's
+   predecessor: one consistent cycle of all of them. */
+static bool s_ring_converged (const s_info_t *infos, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (!infos[i].answered || infos[i].state != CHORD_NODE_ACTIVE || !infos[i].has_succ)
+            return false;
+    bool seen[S_PEERS_MAX] = {false};
+    int at = 0;
+    for (int step = 0; step < count; step++) {
+        if (seen[at])
+            return false;
+        seen[at] = true;
+        int next = s_peer_index (infos, count, &infos[at].succ);
+        if (next < 0)
+            return false;
+        /* A lone peer may know no predecessor; in a ring each must. */
+        if (count > 1 && (!infos[next].has_pred || !chord_id_equal (&infos[next].pred, &infos[at].id)))
+            return false;
+        at = next;
+    }
+    return at == 0;
+}
+
+/* Waits until the started ring has converged, or a peer dies, or time is
+   up. Returns 0 with converge_s set, or -1 after saying why. */
+static int s_wait_converged (s_bench_t *self, int64_t started_ns)
+{
+    s_info_t *infos = self->infos;
+    int64_t limit_ms = (int64_t)self->options.stabilize_ms * S_CONVERGE_INTERVALS;
+    if (limit_ms < S_CONVERGE_MS_MIN)
+        limit_ms = S_CONVERGE_MS_MIN;
+    int64_t deadline_ns = started_ns + limit_ms * 1000000;
+    while (!s_interrupted) {
+        if (s_peers_check (self) >= 0) {
+            s_error ("a peer exited before the ring converged");
+            return -1;
+        }
+        s_info_round (self, infos);
+        if (s_ring_converged (infos, self->peer_count)) {
+            self->converge_s = (double)(s_now_ns () - started_ns) / 1e9;
+            return 0;
+        }
+        if (s_now_ns () >= deadline_ns)
+            break;
+        s_sleep_ms (S_ROUND_PAUSE_MS);
+    }
+    if (s_interrupted)
+        return -1;
+    int active = 0, answered = 0;
+    for (int i = 0; i < self->peer_count; i++) {
+        answered += infos[i].answered;
+        active += infos[i].answered && infos[i].state == CHORD_NODE_ACTIVE;
+    }
+    s_error ("the ring of %d peers did not converge within %.1f s (%d answered, %d active)", self->peer_count,
+             (double)limit_ms / 1000, answered, active);
+    self->keep_logs = true;
+    return -1;
+}
+
+/* For --connect: waits until every given peer answers and is active. */
+static int s_wait_connected (s_bench_t *self)
+{
+    s_info_t *infos = self->infos;
+    int64_t deadline_ns = s_now_ns () + (int64_t)S_CONNECT_WAIT_MS * 1000000;
+    while (!s_interrupted) {
+        s_info_round (self, infos);
+        int bad = -1;
+        for (int i = 0; i < self->peer_count && bad < 0; i++)
+            if (!infos[i].answered || infos[i].state != CHORD_NODE_ACTIVE)
+                bad = i;
+        if (bad < 0)
+            return 0;
+        if (s_now_ns () >= deadline_ns) {
+            s_error ("%s %s within %d ms", self->endpoints[bad],
+                     infos[bad].answered ? "is not an active peer" : "did not answer", S_CONNECT_WAIT_MS);
+            return -1;
+        }
+        s_sleep_ms (S_ROUND_PAUSE_MS);
+    }
+    return -1;
+}
+
+/* --------------------------------------------------- requests in flight */
+
+static size_t s_flight_slot (const s_bench_t *self, uint32_t client, uint64_t request_id)
+{
+    uint64_t h = (request_id ^ ((uint64_t)client << 48)) * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 20) & self->flight_mask;
+}
+
+static void s_flight_add (s_bench_t *self, const s_flight_t *flight)
+{
+    size_t i = s_flight_slot (self, flight->client, flight->request_id);
+    while (self->flights[i].used)
+        i = (i + 1) & self->flight_mask;
+    self->flights[i] = *flight;
+    self->flights[i].used = true;
+    self->inflight++;
+}
+
+/* Empties slot i, shifting later entries of its cluster back so lookups
+   never stop early at the hole. */
+static void s_flight_remove_at (s_bench_t *self, size_t i)
+{
+    size_t hole = i;
+    size_t j = i;
+    while (true) {
+        j = (j + 1) & self->flight_mask;
+        s_flight_t *entry = &self->flights[j];
+        if (!entry->used)
+            break;
+        size_t home = s_flight_slot (self, entry->client, entry->request_id);
+        /* Move it when its home is not cyclically within (hole, j]. */
+        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!stays) {
+            self->flights[hole] = *entry;
+            hole = j;
+        }
+    }
+    self->flights[hole].used = false;
+    self->inflight--;
+}
+
+/* Finds and removes the request; returns false when it is not in flight. */
+static bool s_flight_take (s_bench_t *self, uint32_t client, uint64_t request_id, s_flight_t *out)
+{
+    size_t i = s_flight_slot (self, client, request_id);
+    while (self->flights[i].used) {
+        if (self->flights[i].client == client && self->flights[i].request_id == request_id) {
+            *out = self->flights[i];
+            s_flight_remove_at (self, i);
+            return true;
+        }
+        i = (i + 1) & self->flight_mask;
+    }
+    return false;
+}
+
+/* --------------------------------------------------------------- phases */
+
+static void s_phase_error (s_phase_t *phase, int kind)
+{
+    phase->errors++;
+    phase->error_kinds[kind]++;
+}
+
+static void s_phase_latency (s_phase_t *phase, int64_t latency_ns)
+{
+    if (phase->latency_count == phase->latency_alloc) {
+        size_t alloc = phase->latency_alloc ? phase->latency_alloc * 2 : 65536;
+        uint32_t *grown = realloc (phase->latency_us, alloc * sizeof *grown);
+        if (!grown)
+            return; /* the figure loses a sample, not the run */
+        phase->latency_us = grown;
+        phase->latency_alloc = alloc;
+    }
+    int64_t us = latency_ns / 1000;
+    phase->latency_us[phase->latency_count++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static int s_compare_u32 (const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts the latencies and sets p50, p99 and max (nearest rank). */
+static void s_phase_summarise (s_phase_t *phase)
+{
+    size_t n = phase->latency_count;
+    if (n == 0)
+        return;
+    qsort (phase->latency_us, n, sizeof *phase->latency_us, s_compare_u32);
+    size_t r50 = (n * 50 + 99) / 100, r99 = (n * 99 + 99) / 100;
+    phase->p50_ms = phase->latency_us[(r50 ? r50 : 1) - 1] / 1000.0;
+    phase->p99_ms = phase->latency_us[(r99 ? r99 : 1) - 1] / 1000.0;
+    phase->max_ms = phase->latency_us[n - 1] / 1000.0;
+}
+
+/* Sends one more request of the phase on the next connection round-robin,
+   skipping those whose peer died. Returns 0, or -1 when the send failed
+   (counted as an error) or no peer is left. */
+static int s_send_one (s_bench_t *self, s_phase_t *phase, bool put, uint32_t *next_client, uint64_t *sequence)
+{
+    if (self->clients_alive == 0)
+        return -1;
+    uint32_t client;
+    do
+        client = (*next_client)++ % (uint32_t)self->peer_count;
+    while (self->client_dead[client]);
+    uint32_t key = put ? (uint32_t)((*sequence)++ % self->options.keys)
+                       : self->put_keys[s_random (self) % self->put_key_count];
+    char key_text[S_KEY_BYTES_MAX];
+    int key_len = snprintf (key_text, sizeof key_text, "bench-%u", key);
+
+    /* The request was initialised once for the phase (the struct is large,
+       and clearing it per request would cost more than encoding it); only
+       the key and value change. */
+    chord_msg_t *request = self->request;
+    request->key = (const uint8_t *)key_text;
+    request->key_len = (size_t)key_len;
+    if (put)
+        s_random_fill (self, self->value, self->options.value_size);
+    int64_t sent_ns = s_now_ns ();
+    int rc = chord_client_send (self->clients[client], request);
+    if (rc == 0) {
+        s_flight_t flight = {
+            .client = client, .request_id = request->request_id, .key = key, .sent_ns = sent_ns};
+        s_flight_add (self, &flight);
+    } else {
+        s_phase_error (phase, S_ERR_SEND);
+    }
+    request->key = NULL; /* key_text goes out of scope */
+    return rc;
+}
+
+/* Handles one decoded reply from connection client. */
+static void s_on_reply (s_bench_t *self, s_phase_t *phase, bool put, uint32_t client,
+                        const chord_msg_t *reply, int64_t now_ns, int64_t *last_reply_ns)
+{
+    s_flight_t flight;
+    if (!s_flight_take (self, client, reply->request_id, &flight)) {
+        phase->strays++; /* a late INFO, or a request already counted lost */
+        return;
+    }
+    *last_reply_ns = now_ns;
+    if (reply->type != CHORD_MSG_CLIENT_REPLY || !(reply->fields & CHORD_F_STATUS)) {
+        s_phase_error (phase, S_ERR_BAD_REPLY);
+        return;
+    }
+    if (reply->status != CHORD_STATUS_OK) {
+        s_phase_error (phase,
+                       reply->status <= CHORD_STATUS_REDIRECT ? (int)reply->status : S_ERR_STATUS_OTHER);
+        return;
+    }
+    phase->ops++;
+    s_phase_latency (phase, now_ns - flight.sent_ns);
+    if (put)
+        self->key_put[flight.key] = true;
+}
+
+/* Counts requests in flight longer than S_LOST_MS, or sent to a peer that
+   died, as lost and forgets them; all: every request in flight. */
+static void s_expire_lost (s_bench_t *self, s_phase_t *phase, int64_t now_ns, bool all)
+{
+    int64_t oldest_ns = now_ns - (int64_t)S_LOST_MS * 1000000;
+    for (size_t i = 0; i <= self->flight_mask && self->inflight > 0;) {
+        const s_flight_t *flight = &self->flights[i];
+        if (flight->used && (all || flight->sent_ns < oldest_ns || self->client_dead[flight->client])) {
+            s_phase_error (phase, S_ERR_LOST);
+            s_flight_remove_at (self, i); /* may move a later entry here: look again */
+        } else {
+            i++;
+        }
+    }
+}
+
+/* Runs one phase: for --seconds keeps --inflight requests in flight, then
+   waits (bounded) for the last replies. */
+static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
+{
+    phase->ran = true;
+    chord_msg_t *request = self->request;
+    chord_msg_init (request, put ? CHORD_MSG_CLIENT_PUT : CHORD_MSG_CLIENT_GET, 0);
+    request->fields = CHORD_F_KEY | CHORD_F_TIMEOUT;
+    request->timeout_ms = S_REQUEST_TIMEOUT_MS;
+    if (put) {
+        request->fields |= CHORD_F_VALUE;
+        request->value = self->value;
+        request->value_len = self->options.value_size;
+    }
+    uint32_t next_client = 0;
+    uint64_t sequence = 0;
+    int64_t start_ns = s_now_ns ();
+    int64_t issue_end_ns = start_ns + (int64_t)self->options.seconds * 1000000000;
+    int64_t drain_end_ns = issue_end_ns + (int64_t)S_LOST_MS * 1000000;
+    int64_t last_reply_ns = start_ns;
+    int64_t next_housekeeping_ns = start_ns + S_HOUSEKEEPING_NS;
+    bool send_blocked = false;
+
+    while (!s_interrupted) {
+        int64_t now_ns = s_now_ns ();
+        bool issuing = now_ns < issue_end_ns;
+        if (!issuing && self->inflight == 0)
+            break;
+        if (!issuing && now_ns >= drain_end_ns) {
+            s_expire_lost (self, phase, now_ns, true);
+            break;
+        }
+        send_blocked = false;
+        while (issuing && self->inflight < self->options.inflight)
+            if (s_send_one (self, phase, put, &next_client, &sequence) != 0) {
+                send_blocked = true;
+                break;
+            }
+        if (now_ns >= next_housekeeping_ns) {
+            next_housekeeping_ns = now_ns + S_HOUSEKEEPING_NS;
+            s_peers_check (self);
+            s_expire_lost (self, phase, now_ns, false);
+        }
+
+        int64_t until_ns = issuing ? issue_end_ns : drain_end_ns;
+        if (until_ns > next_housekeeping_ns)
+            until_ns = next_housekeeping_ns;
+        long wait_ms = (long)((until_ns - now_ns + 999999) / 1000000);
+        if (wait_ms > S_POLL_MAX_MS)
+            wait_ms = S_POLL_MAX_MS;
+        if (send_blocked && wait_ms > S_SEND_RETRY_MS)
+            wait_ms = S_SEND_RETRY_MS;
+        if (wait_ms < 0)
+            wait_ms = 0;
+        if (zmq_poll (self->items, self->peer_count, wait_ms) < 0) {
+            if (errno == EINTR)
+                continue;
+            s_error ("zmq_poll: %s", zmq_strerror (errno));
+            break;
+        }
+        for (int c = 0; c < self->peer_count; c++) {
+            if (!(self->items[c].revents & ZMQ_POLLIN))
+                continue;
+            chord_msg_t *reply = self->reply;
+            while (chord_client_recv (self->clients[c], reply, 0) == 0) {
+                int64_t got_ns = s_now_ns ();
+                s_on_reply (self, phase, put, (uint32_t)c, reply, got_ns, &last_reply_ns);
+                chord_msg_clear (reply);
+                /* Replace the completion at once. */
+                if (got_ns < issue_end_ns && self->inflight < self->options.inflight)
+                    s_send_one (self, phase, put, &next_client, &sequence);
+            }
+        }
+    }
+    int64_t end_ns = s_interrupted ? s_now_ns () : last_reply_ns;
+    if (end_ns < issue_end_ns && !s_interrupted)
+        end_ns = issue_end_ns;
+    phase->seconds = (double)(end_ns - start_ns) / 1e9;
+    s_phase_summarise (phase);
+}
+
+/* Lists the keys the put phase stored, for the get phase. */
+static void s_collect_put_keys (s_bench_t *self)
+{
+    self->put_key_count = 0;
+    for (uint32_t k = 0; k < self->options.keys; k++)
+        if (self->key_put[k])
+            self->put_keys[self->put_key_count++] = k;
+}
+
+/* --------------------------------------------------------------- output */
+
+static const char *s_error_kind_name (int kind)
+{
+    switch (kind) {
+    case S_ERR_LOST:
+        return "lost";
+    case S_ERR_SEND:
+        return "send_failed";
+    case S_ERR_BAD_REPLY:
+        return "bad_reply";
+    case S_ERR_STATUS_OTHER:
+        return "unknown_status";
+    default:
+        return chord_status_name ((chord_status_t)kind);
+    }
+}
+
+static double s_ops_per_s (const s_phase_t *phase)
+{
+    return phase->seconds > 0 ? (double)phase->ops / phase->seconds : 0;
+}
+
+static void s_print_phase (const s_bench_t *self, const s_phase_t *phase)
+{
+    printf ("%s: %d peer%s, %d in flight, %zu-byte values: ", phase->name, self->peer_count,
+            self->peer_count == 1 ? "" : "s", self->options.inflight, self->options.value_size);
+    if (!phase->ran) {
+        printf ("skipped\n");
+        return;
+    }
+    printf ("%llu ops in %.2f s = %.0f ops/s, p50 %.1f ms, p99 %.1f ms, max %.1f ms, %llu errors",
+            (unsigned long long)phase->ops, phase->seconds, s_ops_per_s (phase), phase->p50_ms, phase->p99_ms,
+            phase->max_ms, (unsigned long long)phase->errors);
+    if (phase->errors > 0) {
+        const char *sep = " (";
+        for (int k = 0; k < S_ERR_KINDS; k++)
+            if (phase->error_kinds[k] > 0) {
+                printf ("%s%s %llu", sep, s_error_kind_name (k), (unsigned long long)phase->error_kinds[k]);
+                sep = ", ";
+            }
+        printf (")");
+    }
+    printf ("\n");
+}
+
+static json_t *s_json_phase (const s_phase_t *phase)
+{
+    if (!phase->ran)
+        return json_null ();
+    json_t *kinds = json_object ();
+    for (int k = 0; k < S_ERR_KINDS; k++)
+        if (phase->error_kinds[k] > 0)
+            json_object_set_new (kinds, s_error_kind_name (k),
+                                 json_integer ((json_int_t)phase->error_kinds[k]));
+    json_t *object = json_object ();
+    json_object_set_new (object, "ops", json_integer ((json_int_t)phase->ops));
+    json_object_set_new (object, "seconds", json_real (phase->seconds));
+    json_object_set_new (object, "ops_per_s", json_real (s_ops_per_s (phase)));
+    json_object_set_new (object, "p50_ms", json_real (phase->p50_ms));
+    json_object_set_new (object, "p99_ms", json_real (phase->p99_ms));
+    json_object_set_new (object, "max_ms", json_real (phase->max_ms));
+    json_object_set_new (object, "errors", json_integer ((json_int_t)phase->errors));
+    json_object_set_new (object, "error_kinds", kinds);
+    return object;
+}
+
+static void s_print_json (const s_bench_t *self, const s_phase_t *put, const s_phase_t *get)
+{
+    json_t *root = json_object ();
+    json_object_set_new (root, "peers", json_integer (self->peer_count));
+    json_object_set_new (root, "started", json_boolean (self->child_count > 0));
+    json_object_set_new (root, "inflight", json_integer (self->options.inflight));
+    json_object_set_new (root, "value_size", json_integer ((json_int_t)self->options.value_size));
+    json_object_set_new (root, "keys", json_integer (self->options.keys));
+    json_object_set_new (root, "seconds", json_integer (self->options.seconds));
+    json_object_set_new (root, "converge_s",
+                         self->converge_s >= 0 ? json_real (self->converge_s) : json_null ());
+    json_object_set_new (root, "put", s_json_phase (put));
+    json_object_set_new (root, "get", s_json_phase (get));
+    char *text = json_dumps (root, JSON_COMPACT | JSON_REAL_PRECISION (6));
+    json_decref (root);
+    if (text) {
+        printf ("%s\n", text);
+        free (text);
+    }
+}
+
+/* ----------------------------------------------------------------- main */
+
+/* Allocates what the phases need. */
+static int s_bench_prepare (s_bench_t *self)
+{
+    size_t table = 16;
+    while (table < (size_t)self->options.inflight * 4)
+        table *= 2;
+    self->flights = calloc (table, sizeof *self->flights);
+    self->flight_mask = table - 1;
+    self->value = malloc (self->options.value_size ? self->options.value_size : 1);
+    self->key_put = calloc (self->options.keys, sizeof *self->key_put);
+    self->put_keys = malloc (self->options.keys * sizeof *self->put_keys);
+    self->request = malloc (sizeof *self->request);
+    self->reply = malloc (sizeof *self->reply);
+    if (!self->flights || !self->value || !self->key_put || !self->put_keys || !self->request ||
+        !self->reply) {
+        s_error ("out of memory");
+        return -1;
+    }
+    uint8_t seed[sizeof self->rng];
+    randombytes_buf (seed, sizeof seed);
+    memcpy (&self->rng, seed, sizeof seed);
+    return 0;
+}
+
+static void s_bench_release (s_bench_t *self)
+{
+    for (int i = 0; i < self->peer_count; i++)
+        chord_client_destroy (&self->clients[i]);
+    s_peers_stop (self);
+    s_logs_cleanup (self);
+    free (self->flights);
+    free (self->value);
+    free (self->key_put);
+    free (self->put_keys);
+    free (self->request);
+    free (self->reply);
+}
+
+/* Sets up the ring, runs both phases and prints. Returns the exit code. */
+static int s_bench_run (s_bench_t *self, s_phase_t *put, s_phase_t *get)
+{
+    if (s_bench_prepare (self) != 0)
+        return 1;
+    if (self->options.connect_count > 0) {
+        self->peer_count = self->options.connect_count;
+        for (int i = 0; i < self->peer_count; i++)
+            self->endpoints[i] = self->options.connect[i];
+        if (s_clients_open (self) != 0 || s_wait_connected (self) != 0)
+            return s_interrupted ? S_EXIT_INTERRUPTED : 1;
+    } else {
+        int64_t started_ns = s_now_ns ();
+        /* Fork before any ZeroMQ context exists: the children inherit no
+           sockets or threads' state. */
+        if (s_peers_start (self) != 0) {
+            self->keep_logs = true;
+            return 1;
+        }
+        if (s_clients_open (self) != 0 || s_wait_converged (self, started_ns) != 0)
+            return s_interrupted ? S_EXIT_INTERRUPTED : 1;
+        if (!self->options.json)
+            printf ("ring: %d peer%s converged in %.2f s (stabilize every %d ms)\n", self->peer_count,
+                    self->peer_count == 1 ? "" : "s", self->converge_s, self->options.stabilize_ms);
+    }
+    fflush (stdout);
+
+    s_phase_run (self, put, true);
+    if (s_interrupted)
+        return S_EXIT_INTERRUPTED;
+    if (!self->options.json)
+        s_print_phase (self, put);
+    fflush (stdout);
+    s_collect_put_keys (self);
+    if (self->put_key_count > 0) {
+        s_phase_run (self, get, false);
+        if (s_interrupted)
+            return S_EXIT_INTERRUPTED;
+    }
+    if (self->options.json)
+        s_print_json (self, put, get);
+    else
+        s_print_phase (self, get);
+    fflush (stdout);
+
+    if (self->peer_died) {
+        s_error ("a peer died during the benchmark: the figures are not trustworthy");
+        return 1;
+    }
+    if (put->ops == 0 && get->ops == 0) {
+        s_error ("no operation succeeded");
+        self->keep_logs = self->child_count > 0;
+        return 1;
+    }
+    return 0;
+}
+
+int main (int argc, char **argv)
+{
+    static s_bench_t bench; /* large: kept off the stack */
+    int rc = s_options_parse (&bench.options, argc, argv);
+    if (rc != 0)
+        return rc == 1 ? 0 : 2;
+    bench.converge_s = -1;
+    if (bench.options.chordd) {
+        snprintf (bench.chordd_path, sizeof bench.chordd_path, "%s", bench.options.chordd);
+    } else if (s_default_chordd (bench.chordd_path, sizeof bench.chordd_path, argv[0]) != 0) {
+        s_error ("cannot tell where chordd is: use --chordd");
+        return 2;
+    }
+    if (sodium_init () < 0) {
+        s_error ("libsodium failed to initialise");
+        return 1;
+    }
+    if (s_install_signals () != 0) {
+        s_error ("cannot install signal handlers: %s", strerror (errno));
+        return 1;
+    }
+
+    s_phase_t put = {.name = "put"}, get = {.name = "get"};
+    int code = s_bench_run (&bench, &put, &get);
+    if (s_interrupted) {
+        s_error ("interrupted");
+        code = S_EXIT_INTERRUPTED;
+    }
+    s_bench_release (&bench);
+    free (put.latency_us);
+    free (get.latency_us);
+    return code;
+}
