@@ -149,6 +149,7 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options)
             .successors = options->successors,
             .stabilize_interval_ms = options->stabilize_ms,
             .rpc_timeout_ms = options->rpc_timeout_ms,
+            .owner_cache_size = options->owner_cache,
             .request_id_base = ((uint64_t) i << CHORDD_REQUEST_ID_BITS) + 1,
         };
         chord_id_of_position (&config.id, options->advertise, i);

@@ -28,6 +28,9 @@ static void s_usage (FILE *out)
              "                          (default 1); position 0 has the id of the advertised\n"
              "                          endpoint, position i the id of ENDPOINT#i\n"
              "  --stabilize-ms MS       ring maintenance interval (default 500)\n"
+             "  --owner-cache N         owner arcs each position remembers, so puts and gets go\n"
+             "                          straight to the owner (which checks); 0 routes every\n"
+             "                          operation as plain Chord does (default 256)\n"
              "  --rpc-timeout-ms MS     a peer silent this long is suspect (default 1000)\n"
              "  --leave-timeout-ms MS   longest a graceful leave may take (default 10000)\n"
              "  --log-level LEVEL       error, warn, info or debug (default info)\n"
@@ -87,13 +90,14 @@ static int s_is_concrete (const char *endpoint)
 int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
 {
     enum { OPT_LISTEN = 1000, OPT_ADVERTISE, OPT_JOIN, OPT_SUCCESSORS, OPT_STABILIZE, OPT_RPC_TIMEOUT,
-           OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION, OPT_VNODES };
+           OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION, OPT_VNODES, OPT_OWNER_CACHE };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"advertise", required_argument, NULL, OPT_ADVERTISE},
         {"join", required_argument, NULL, OPT_JOIN},
         {"successors", required_argument, NULL, OPT_SUCCESSORS},
         {"vnodes", required_argument, NULL, OPT_VNODES},
+        {"owner-cache", required_argument, NULL, OPT_OWNER_CACHE},
         {"stabilize-ms", required_argument, NULL, OPT_STABILIZE},
         {"rpc-timeout-ms", required_argument, NULL, OPT_RPC_TIMEOUT},
         {"leave-timeout-ms", required_argument, NULL, OPT_LEAVE_TIMEOUT},
@@ -106,6 +110,7 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
     options->listen = "tcp://127.0.0.1:7000";
     options->successors = 3;
     options->vnodes = 1;
+    options->owner_cache = 256;
     options->stabilize_ms = 500;
     options->rpc_timeout_ms = 1000;
     options->leave_timeout_ms = 10000;
@@ -140,6 +145,11 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
             if (s_parse_uint ("--vnodes", optarg, 1, CHORDD_VNODES_MAX, &number) != 0)
                 return -1;
             options->vnodes = (unsigned) number;
+            break;
+        case OPT_OWNER_CACHE:
+            if (s_parse_uint ("--owner-cache", optarg, 0, 65536, &number) != 0)
+                return -1;
+            options->owner_cache = number;
             break;
         case OPT_STABILIZE:
             if (s_parse_uint ("--stabilize-ms", optarg, 10, 600000, &number) != 0)

@@ -17,6 +17,7 @@ typedef struct {
     size_t seed_count;
     size_t successors;                  /* successor list length r */
     unsigned vnodes;                    /* ring positions this process holds */
+    size_t owner_cache;                 /* arcs remembered per position; 0: plain Chord */
     uint32_t stabilize_ms;              /* maintenance interval */
     uint32_t rpc_timeout_ms;            /* a peer silent this long is suspect */
     uint32_t leave_timeout_ms;          /* longest a graceful leave may take */

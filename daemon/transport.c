@@ -263,8 +263,20 @@ int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_tran
     self->items[0] = (zmq_pollitem_t) {.socket = self->router, .events = ZMQ_POLLIN};
     for (size_t i = 0; i < self->dealer_count; i++)
         self->items[1 + i] = (zmq_pollitem_t) {.socket = self->dealers[i].socket, .events = ZMQ_POLLIN};
-    int ready = zmq_poll (self->items, (int) count, timeout_ms);
-    if (ready < 0)
+    /* Under load a socket usually has input already: asking each for its
+       events is much cheaper than a poll system call over all of them. */
+    bool pending = false;
+    for (size_t i = 0; i < count; i++) {
+        int events = 0;
+        size_t events_size = sizeof events;
+        self->items[i].revents = 0;
+        if (zmq_getsockopt (self->items[i].socket, ZMQ_EVENTS, &events, &events_size) == 0
+            && (events & ZMQ_POLLIN)) {
+            self->items[i].revents = ZMQ_POLLIN;
+            pending = true;
+        }
+    }
+    if (!pending && zmq_poll (self->items, (int) count, timeout_ms) < 0)
         return errno == EINTR ? -1 : 0;
     int handled = 0;
     /* Dealer sockets may be evicted by sends made from the callback, so

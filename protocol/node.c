@@ -115,6 +115,13 @@ typedef struct {
     uint64_t until_ms;                  /* suspicion lapses then */
 } s_suspect_t;
 
+/* A remembered arc: owner served (lower, owner] when we last looked. */
+typedef struct {
+    chord_id_t lower;
+    chord_peer_t owner;
+    uint64_t last_used;                 /* owner_cache_clock at the last hit, for replacement */
+} s_owner_entry_t;
+
 struct chord_node {
     chord_node_config_t config;         /* as given; endpoint points at self.endpoint */
     chord_env_t env;                    /* store, randomness, logging */
@@ -133,6 +140,9 @@ struct chord_node {
     bool fixing_finger;                 /* a TASK_FIX_FINGER is running */
     size_t suspect_count;
     s_suspect_t suspects[CHORD_SUSPECTS_MAX];
+    s_owner_entry_t *owner_cache;       /* config.owner_cache_size entries */
+    size_t owner_cache_count;
+    uint64_t owner_cache_clock;
 
     uint64_t next_request_id;
     uint64_t next_stabilize_ms;
@@ -174,6 +184,7 @@ static void s_task_finish_lookup (chord_node_t *self, s_task_t *task, const chor
 static void s_task_retry (chord_node_t *self, s_task_t *task, uint64_t now_ms);
 static void s_lookup_start (chord_node_t *self, s_task_t *task, uint64_t now_ms);
 static void s_stabilize (chord_node_t *self, uint64_t now_ms);
+static void s_owner_cache_forget (chord_node_t *self, const chord_id_t *owner);
 
 /* ---------------------------------------------------------------- logging */
 
@@ -399,6 +410,7 @@ static void s_suspect (chord_node_t *self, const chord_peer_t *peer, uint64_t no
     for (unsigned i = 0; i < CHORD_ID_BITS; i++)
         if (self->finger_valid[i] && chord_id_equal (&self->finger[i].id, &peer->id))
             self->finger_valid[i] = false;
+    s_owner_cache_forget (self, &peer->id);
     if (s_alone (self)) {
         /* Every successor failed: fall back on the nearest live finger. */
         const chord_peer_t *best = NULL;
@@ -422,20 +434,27 @@ static const chord_peer_t *s_closest_preceding (const chord_node_t *self, const 
                                                 const chord_id_t *excluded, size_t excluded_count,
                                                 uint64_t now_ms)
 {
-    const chord_peer_t *best = NULL;
-    chord_id_t best_distance, distance;
-    for (unsigned i = 0; i < CHORD_ID_BITS + self->succ_count; i++) {
-        const chord_peer_t *peer;
-        if (i < CHORD_ID_BITS) {
-            if (!self->finger_valid[CHORD_ID_BITS - 1 - i])
-                continue;
-            peer = &self->finger[CHORD_ID_BITS - 1 - i];
-        }
-        else
-            peer = &self->succ[i - CHORD_ID_BITS];
-        if (!chord_id_in_open (&peer->id, &self->self.id, id))
+    /* Fingers grow with their index, so the highest usable one is the best
+       finger; runs of equal fingers need checking once. */
+    const chord_peer_t *best = NULL, *previous = NULL;
+    for (int i = CHORD_ID_BITS - 1; i >= 0 && !best; i--) {
+        if (!self->finger_valid[i])
             continue;
-        if (s_is_excluded (&peer->id, excluded, excluded_count) || s_is_suspect (self, &peer->id, now_ms))
+        const chord_peer_t *peer = &self->finger[i];
+        if (previous && chord_id_equal (&previous->id, &peer->id))
+            continue;
+        previous = peer;
+        if (chord_id_in_open (&peer->id, &self->self.id, id)
+            && !s_is_excluded (&peer->id, excluded, excluded_count) && !s_is_suspect (self, &peer->id, now_ms))
+            best = peer;
+    }
+    chord_id_t best_distance, distance;
+    if (best)
+        chord_id_distance (&best_distance, &self->self.id, &best->id);
+    for (size_t i = 0; i < self->succ_count; i++) {
+        const chord_peer_t *peer = &self->succ[i];
+        if (!chord_id_in_open (&peer->id, &self->self.id, id)
+            || s_is_excluded (&peer->id, excluded, excluded_count) || s_is_suspect (self, &peer->id, now_ms))
             continue;
         chord_id_distance (&distance, &self->self.id, &peer->id);
         if (!best || chord_id_cmp (&distance, &best_distance) > 0) {
@@ -455,6 +474,51 @@ static const chord_peer_t *s_first_live_successor (const chord_node_t *self, con
             && !s_is_suspect (self, &self->succ[i].id, now_ms))
             return &self->succ[i];
     return &self->succ[0];
+}
+
+/* ---------------------------------------------------------------- owner cache */
+
+/* The remembered owner of id, or NULL. Entries are only hints: the owner
+   checks every operation against its own arc and answers WRONG_OWNER. */
+static const chord_peer_t *s_owner_cache_find (chord_node_t *self, const chord_id_t *id, uint64_t now_ms)
+{
+    for (size_t i = 0; i < self->owner_cache_count; i++) {
+        s_owner_entry_t *entry = &self->owner_cache[i];
+        if (chord_id_in_half_open (id, &entry->lower, &entry->owner.id)
+            && !s_is_suspect (self, &entry->owner.id, now_ms)) {
+            entry->last_used = ++self->owner_cache_clock;
+            return &entry->owner;
+        }
+    }
+    return NULL;
+}
+
+static void s_owner_cache_forget (chord_node_t *self, const chord_id_t *owner)
+{
+    for (size_t i = 0; i < self->owner_cache_count;)
+        if (chord_id_equal (&self->owner_cache[i].owner.id, owner))
+            self->owner_cache[i] = self->owner_cache[--self->owner_cache_count];
+        else
+            i++;
+}
+
+static void s_owner_cache_put (chord_node_t *self, const chord_id_t *lower, const chord_peer_t *owner)
+{
+    if (self->config.owner_cache_size == 0 || s_is_self (self, owner))
+        return;
+    s_owner_cache_forget (self, &owner->id);
+    size_t slot = self->owner_cache_count;
+    if (slot == self->config.owner_cache_size) {
+        slot = 0;
+        for (size_t i = 1; i < self->owner_cache_count; i++)
+            if (self->owner_cache[i].last_used < self->owner_cache[slot].last_used)
+                slot = i;
+    }
+    else
+        self->owner_cache_count++;
+    self->owner_cache[slot].lower = *lower;
+    self->owner_cache[slot].owner = *owner;
+    self->owner_cache[slot].last_used = ++self->owner_cache_clock;
 }
 
 /* True when we serve key id now: it lies in (pred, self], or we are alone. */
@@ -732,6 +796,13 @@ static void s_lookup_start (chord_node_t *self, s_task_t *task, uint64_t now_ms)
     }
     if (s_owns (self, &task->target)) {
         s_task_finish_lookup (self, task, &self->self, now_ms);
+        return;
+    }
+    const chord_peer_t *cached;
+    if (task->attempts == 0 && task->kind <= TASK_CLIENT_DEL
+        && (cached = s_owner_cache_find (self, &task->target, now_ms))) {
+        self->stats.owner_cache_hits++;
+        s_task_finish_lookup (self, task, cached, now_ms);
         return;
     }
     if (!s_alone (self) && chord_id_in_half_open (&task->target, &self->self.id, &self->succ[0].id)) {
@@ -1143,13 +1214,23 @@ static void s_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const ch
     chord_msg_init (reply, CHORD_MSG_FIND_SUCC_REPLY, msg->request_id);
     reply->fields = CHORD_F_DONE | CHORD_F_PEER;
     const chord_peer_t *next;
+    /* A final answer also says where the owner's arc begins (pred), so the
+       asker may remember the whole arc. */
     if (s_owns (self, &msg->id) && !s_is_excluded (&self->self.id, msg->excluded, msg->excluded_count)) {
         reply->done = true;
         reply->peer = self->self;
+        if (self->has_pred && !s_alone (self)) {
+            reply->fields |= CHORD_F_PRED;
+            reply->has_pred = true;
+            reply->pred = self->pred;
+        }
     }
     else if (chord_id_in_half_open (&msg->id, &self->self.id, &self->succ[0].id)) {
         reply->done = true;
         reply->peer = *s_first_live_successor (self, msg->excluded, msg->excluded_count, now_ms);
+        reply->fields |= CHORD_F_PRED;
+        reply->has_pred = true;
+        reply->pred = self->self;
     }
     else if ((next = s_closest_preceding (self, &msg->id, msg->excluded, msg->excluded_count, now_ms))) {
         reply->done = false;
@@ -1171,6 +1252,8 @@ static void s_on_find_succ_reply (chord_node_t *self, s_rpc_t *rpc, const chord_
     task->rpc_id = 0;
     task->hops++;
     if (msg->done) {
+        if ((msg->fields & CHORD_F_PRED) && msg->has_pred)
+            s_owner_cache_put (self, &msg->pred.id, &msg->peer);
         s_task_finish_lookup (self, task, &msg->peer, now_ms);
         return;
     }
@@ -1261,6 +1344,7 @@ static void s_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_
 static void s_on_store_reply (chord_node_t *self, s_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
 {
     s_task_t *task = rpc->task;
+    chord_peer_t rpc_peer = rpc->peer;
     s_rpc_remove (self, rpc);
     task->rpc_id = 0;
     switch (msg->status) {
@@ -1276,6 +1360,7 @@ static void s_on_store_reply (chord_node_t *self, s_rpc_t *rpc, const chord_msg_
         return;
     default:
         /* WRONG_OWNER, NOT_READY: the ring is moving; look again shortly. */
+        s_owner_cache_forget (self, &rpc_peer.id);
         s_task_retry (self, task, now_ms);
     }
 }
@@ -1900,6 +1985,13 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
         return NULL;
     self->config = *config;
     self->env = *env;
+    if (config->owner_cache_size) {
+        self->owner_cache = calloc (config->owner_cache_size, sizeof *self->owner_cache);
+        if (!self->owner_cache) {
+            free (self);
+            return NULL;
+        }
+    }
     self->self.id = config->id;
     snprintf (self->self.endpoint, sizeof self->self.endpoint, "%s", config->endpoint);
     self->config.endpoint = self->self.endpoint;
@@ -1918,6 +2010,7 @@ void chord_node_destroy (chord_node_t **self_p)
     while (self->tasks)
         s_task_destroy (self, self->tasks);
     free (self->rpcs);
+    free (self->owner_cache);
     for (size_t i = 0; i < self->outbox_count; i++)
         free (self->outbox[(self->outbox_head + i) % self->outbox_alloc].data);
     free (self->outbox);

@@ -66,6 +66,8 @@ typedef struct {
     size_t successors;                  /* successor list length r, 1..CHORD_SUCCESSORS_MAX */
     uint32_t stabilize_interval_ms;     /* stabilize, fix one finger, check predecessor */
     uint32_t rpc_timeout_ms;            /* a peer silent this long is suspect */
+    size_t owner_cache_size;            /* arcs remembered so data operations go straight to
+                                           their owner (validated there); 0: plain Chord */
     uint64_t request_id_base;           /* first request id (0 means 1): positions sharing one
                                            connection get disjoint ranges, so a driver can
                                            route replies by id */
@@ -87,6 +89,7 @@ typedef struct {
     uint64_t messages_sent;
     uint64_t lookups_done;              /* lookups that found an owner */
     uint64_t lookups_failed;
+    uint64_t owner_cache_hits;          /* data operations sent straight to a remembered owner */
     uint64_t lookup_hops_total;         /* summed over lookups_done */
     uint64_t rpc_timeouts;
     uint64_t keys_handed_off;           /* sent to another peer on join or leave */
