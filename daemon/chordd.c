@@ -15,7 +15,7 @@
 #include "transport.h"
 
 #define CHORDD_POLL_MAX_MS    1000   /* wake at least this often */
-#define CHORDD_EXIT_LINGER_MS 1000   /* time for the last replies and notices to go out */
+#define CHORDD_EXIT_LINGER_MS 300    /* time for the last replies and notices to go out */
 #define CHORDD_REQUEST_ID_BITS 40    /* each position's request ids: position << 40 onwards */
 
 static volatile sig_atomic_t s_signals;

@@ -645,7 +645,11 @@ static bool s_task_is_client (const s_task_t *task)
     return task->kind <= TASK_CLIENT_LOOKUP;
 }
 
-/* Answers a client with a CLIENT_REPLY. */
+/* Where a present but empty value points: replies carry a value exactly
+   when its pointer is not NULL, and an empty value is still a value. */
+static const uint8_t s_empty_value[1];
+
+/* Answers a client with a CLIENT_REPLY; value NULL means none. */
 static void s_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
                             chord_status_t status, const uint8_t *value, size_t value_len,
                             const char *text)
@@ -703,6 +707,8 @@ static chord_status_t s_apply (chord_node_t *self, chord_store_op_t op, const ui
         return rc == 0 ? CHORD_STATUS_OK : CHORD_STATUS_STORE_ERROR;
     case CHORD_STORE_OP_GET:
         rc = chord_store_get (self->env.store, key, key_len, found, found_len);
+        if (rc == 0 && !*found)
+            *found = s_empty_value;
         return rc == 0 ? CHORD_STATUS_OK : rc == 1 ? CHORD_STATUS_NOT_FOUND : CHORD_STATUS_STORE_ERROR;
     case CHORD_STORE_OP_DEL:
         rc = chord_store_del (self->env.store, key, key_len);
@@ -781,6 +787,9 @@ static void s_lookup_start (chord_node_t *self, s_task_t *task, uint64_t now_ms)
     task->hop_timeouts = 0;
     task->has_prev_hop = false;
     task->retry_at_ms = 0;
+    /* Each attempt avoids only what is suspect now: a peer that was silent
+       for a moment must be reachable again once its suspicion lapses. */
+    task->excluded_count = 0;
     /* Tell the peers we ask about the peers we already know to be silent. */
     for (size_t i = 0; i < self->suspect_count; i++)
         if (self->suspects[i].until_ms > now_ms && task->excluded_count < CHORD_EXCLUDE_MAX / 2)
@@ -1354,7 +1363,9 @@ static void s_on_store_reply (chord_node_t *self, s_rpc_t *rpc, const chord_msg_
     case CHORD_STATUS_TOO_LARGE:
     case CHORD_STATUS_BAD_REQUEST:
         s_reply_client (self, &task->origin, task->client_request_id, msg->status,
-                        msg->status == CHORD_STATUS_OK && (msg->fields & CHORD_F_VALUE) ? msg->value : NULL,
+                        msg->status != CHORD_STATUS_OK || !(msg->fields & CHORD_F_VALUE) ? NULL
+                        : msg->value                                                     ? msg->value
+                                                                                         : s_empty_value,
                         msg->value_len, msg->status == CHORD_STATUS_STORE_ERROR ? "the owner's store failed" : NULL);
         s_task_destroy (self, task);
         return;

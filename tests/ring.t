@@ -1,0 +1,1090 @@
+#!/usr/bin/env python3
+"""A live ring of chordd peers on loopback, driven through chordctl.
+
+Starts 8 peers on free ports (each joining through a random earlier one),
+waits for the ring to converge, stores 500 keys with random binary values
+(and a few with empty values) through random peers, reads every one back
+through another peer, and checks each key's owner (chordctl lookup --json)
+against successor(BLAKE2b-160(key)) computed here over the live peers' ids.
+Then: a graceful leave (SIGTERM) and a new join; a crash (SIGKILL); garbage
+on the wire (raw TCP bytes, and hand-framed ZMTP 3.0 messages that are not
+valid chord messages); a peer paused with SIGSTOP and resumed; chordd's own
+command line; and a graceful stop of every peer, one at a time.
+
+Every process is killed by PID on every exit path (finally, atexit, signal
+handlers, a watchdog); every wait is bounded. Daemon logs go to a temp dir
+and their tails are printed as TAP diagnostics when anything fails. With a
+sanitizer build in $CHORD_BIN, a sanitizer report in a daemon log or on
+chordctl's stderr fails the test.
+
+When the machine stalls the daemons for longer than --rpc-timeout-ms, they
+suspect live peers and the ring briefly misroutes. Failures of the bulk
+put/get/lookup phases are retried once after the ring converges again, but
+only when a daemon log shows such a false suspicion during the phase; every
+retry is printed as a diagnostic.
+
+Runs $CHORD_BIN/chordd and $CHORD_BIN/chordctl (default ./bin). Standard
+library only: ZMTP 3.0 (NULL mechanism) and msgpack are spoken by hand.
+Environment: CHORD_TEST_SEED fixes the random choices (not the ports);
+CHORD_TEST_WORKERS sets how many chordctl run at once (default 16, at most
+4 per CPU); CHORD_TEST_WATCHDOG_S bounds the whole run (default 170 s);
+CHORD_KEEP_LOGS=1 keeps the temp dir even when everything passed."""
+
+import atexit
+import bisect
+import concurrent.futures
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+BIN = os.environ.get("CHORD_BIN", "./bin")
+CHORDD = os.path.join(BIN, "chordd")
+CHORDCTL = os.path.join(BIN, "chordctl")
+
+PEERS = 8                   # peers in the ring
+KEYS = 500                  # keys stored, with non-empty values
+EMPTY_KEYS = 8              # keys stored with empty values
+# chordctl processes run at once: 16, or fewer on a small machine
+WORKERS = int(os.environ.get("CHORD_TEST_WORKERS") or min(16, 4 * (os.cpu_count() or 1)))
+STABILIZE_MS = 100
+RPC_TIMEOUT_MS = 300
+CTL_TIMEOUT_MS = 4000       # chordctl --timeout for data commands
+RUN_TIMEOUT_S = 10          # no chordctl run may take longer
+START_TIMEOUT_S = 5         # a chordd must have bound its port by then
+CONVERGE_S = 30             # the ring must converge within this
+LEAVE_S = 5                 # a SIGTERMed peer must exit within this
+REPAIR_S = 5                # after a SIGKILL, lookups must be right within this
+WATCHDOG_S = float(os.environ.get("CHORD_TEST_WATCHDOG_S", "170"))
+SANITIZER_MARKERS = (b"ERROR: AddressSanitizer", b"runtime error:", b"ERROR: LeakSanitizer",
+                     b"Sanitizer has encountered a fatal error")
+
+# Wire constants from protocol/message.h.
+PROTOCOL_VERSION = 1
+MSG_CLIENT_GET = 21
+MSG_CLIENT_INFO = 24
+MSG_CLIENT_REPLY = 30
+MSG_INFO_REPLY = 32
+MESSAGE_MAX = 4 * 1024 * 1024
+
+SEED = int(os.environ.get("CHORD_TEST_SEED") or random.SystemRandom().randrange(1 << 32))
+rng = random.Random(SEED)
+
+ENV = dict(os.environ)
+ENV.pop("CHORD_SERVER", None)    # never reach a developer's real ring
+
+# ---------------------------------------------------------------------------
+# TAP
+
+_tap_lock = threading.Lock()
+_count = 0
+_failed = 0
+
+
+def diag(text):
+    with _tap_lock:
+        for line in str(text).splitlines() or [""]:
+            print("# " + line)
+        sys.stdout.flush()
+
+
+def ok(cond, name, details=()):
+    """One TAP assertion; details (lines) are printed as diagnostics when it fails."""
+    global _count, _failed
+    with _tap_lock:
+        _count += 1
+        if not cond:
+            _failed += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", _count, name))
+        if not cond:
+            for line in details:
+                for sub in str(line).splitlines():
+                    print("#   " + sub)
+        sys.stdout.flush()
+    return bool(cond)
+
+
+class Fatal(Exception):
+    """Nothing sensible can follow: stop the run (after cleanup)."""
+
+
+# ---------------------------------------------------------------------------
+# Processes: every one is registered and killed by PID on every exit path.
+
+_procs_lock = threading.RLock()    # reentrant: the signal handler may interrupt a holder
+_procs = set()
+_cleaned = False
+
+
+def _register(proc):
+    with _procs_lock:
+        _procs.add(proc)
+        if _cleaned:                # started while cleaning up: do not leave it behind
+            proc.kill()
+
+
+def _unregister(proc):
+    with _procs_lock:
+        _procs.discard(proc)
+
+
+def cleanup():
+    """Kills (SIGKILL, by PID) every process this test started that still runs."""
+    global _cleaned
+    with _procs_lock:
+        procs = list(_procs)
+        _cleaned = True
+    for proc in procs:
+        try:
+            if proc.poll() is None:
+                proc.kill()
+        except OSError:
+            pass
+    for proc in procs:
+        try:
+            proc.wait(timeout=5)
+        except (subprocess.TimeoutExpired, OSError):
+            pass
+
+
+def _on_signal(signo, _frame):
+    print("Bail out! interrupted by signal %d" % signo)
+    sys.stdout.flush()
+    cleanup()
+    os._exit(128 + signo)
+
+
+def _watchdog():
+    print("Bail out! the test ran longer than %.0f s" % WATCHDOG_S)
+    sys.stdout.flush()
+    cleanup()
+    dump_logs()
+    os._exit(1)
+
+
+atexit.register(cleanup)
+for _signo in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_signo, _on_signal)
+
+sanitizer_hits = []          # (what, excerpt) from chordctl stderr
+
+
+def run(argv, stdin=None, timeout=RUN_TIMEOUT_S):
+    """Runs argv; returns (exit code or None when killed/unstartable, stdout, stderr)."""
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    except OSError as e:
+        return None, b"", str(e).encode()
+    _register(proc)
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        code = None
+    finally:
+        _unregister(proc)
+    if any(m in err for m in SANITIZER_MARKERS):
+        sanitizer_hits.append((" ".join(str(a) for a in argv[1:])[:100], err[-2000:]))
+    return code, out, err
+
+
+def ctl(peer, *args, stdin=None, timeout_ms=CTL_TIMEOUT_MS):
+    """chordctl -s PEER --timeout T ARGS... (args may be bytes)."""
+    return run([CHORDCTL, "-s", peer.endpoint, "--timeout", str(timeout_ms)] + list(args), stdin=stdin,
+               timeout=max(RUN_TIMEOUT_S, timeout_ms / 1000 + 5))
+
+
+def show(args):
+    return " ".join(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in args)
+
+
+# ---------------------------------------------------------------------------
+# Ids
+
+def blake(data):
+    return hashlib.blake2b(data, digest_size=20).digest()
+
+
+def owner_of(key_id, live):
+    """successor(key_id) among live peers: the first id >= key_id, wrapping."""
+    ids = sorted(p.id for p in live)
+    i = bisect.bisect_left(ids, key_id)
+    owner_id = ids[i % len(ids)]
+    return next(p for p in live if p.id == owner_id)
+
+
+# ---------------------------------------------------------------------------
+# Peers
+
+TMPDIR = tempfile.mkdtemp(prefix="chord-ring-")
+all_peers = []               # every peer ever started, for the log dump
+
+
+class Peer:
+    def __init__(self, number, port, proc, log_path):
+        self.number = number
+        self.port = port
+        self.endpoint = "tcp://127.0.0.1:%d" % port
+        self.id = blake(self.endpoint.encode())
+        self.proc = proc
+        self.log_path = log_path
+
+    def __repr__(self):
+        return "peer%d(%s %s)" % (self.number, self.endpoint, self.id.hex()[:8])
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_peer(join=None):
+    """Starts a chordd on a free port (retrying on a bind clash); returns once it listens."""
+    number = len(all_peers)
+    for attempt in range(8):
+        port = free_port()
+        log_path = os.path.join(TMPDIR, "peer%d-%d.log" % (number, port))
+        argv = [CHORDD, "--listen", "tcp://127.0.0.1:%d" % port, "--stabilize-ms", str(STABILIZE_MS),
+                "--rpc-timeout-ms", str(RPC_TIMEOUT_MS)]
+        if join:
+            argv += ["--join", join.endpoint]
+        with open(log_path, "wb") as log:
+            try:
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=ENV)
+            except OSError as e:
+                raise Fatal("cannot run %s: %s" % (CHORDD, e))
+        _register(proc)
+        peer = Peer(number, port, proc, log_path)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            text = peer.log()
+            if b"listening on" in text:
+                all_peers.append(peer)
+                return peer
+            if proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+            all_peers.append(peer)
+            raise Fatal("%s did not report listening within %d s" % (peer, START_TIMEOUT_S))
+        _unregister(proc)
+        if b"in use" not in peer.log():
+            all_peers.append(peer)
+            raise Fatal("%s exited %s at start: %r" % (peer, proc.returncode, peer.log()[-300:]))
+        diag("port %d was taken before chordd bound it; retrying (attempt %d)" % (port, attempt + 1))
+    raise Fatal("could not start a peer: every port tried was taken")
+
+
+def stop_gracefully(peer, bound_s=LEAVE_S):
+    """SIGTERM; returns (exit code or None if it had to be killed, seconds)."""
+    start = time.monotonic()
+    peer.proc.send_signal(signal.SIGTERM)
+    try:
+        code = peer.proc.wait(timeout=bound_s)
+    except subprocess.TimeoutExpired:
+        peer.proc.kill()
+        peer.proc.wait(timeout=5)
+        code = None
+    _unregister(peer.proc)
+    return code, time.monotonic() - start
+
+
+def dump_logs(lines=25):
+    for peer in all_peers:
+        text = peer.log().decode("utf-8", "replace").splitlines()
+        state = "running" if peer.proc.poll() is None else "exit %s" % peer.proc.returncode
+        diag("--- last %d lines of %s [%s], %s ---" % (min(lines, len(text)), peer, state, peer.log_path))
+        for line in text[-lines:]:
+            diag("  " + line)
+
+
+# ---------------------------------------------------------------------------
+# Ring convergence
+
+def ring_problem(via, live, timeout_ms=1500):
+    """None when `chordctl ring --json` from via lists exactly the live peers in
+    id order starting at via, each predecessor/successor consistent; else why not."""
+    code, out, err = ctl(via, "--json", "ring", timeout_ms=timeout_ms)
+    if code != 0:
+        return "ring from %s: exit %s: %s" % (via, code, err.decode("utf-8", "replace").strip()[:200])
+    try:
+        walked = json.loads(out)
+        got = [bytes.fromhex(pos["id"]) for pos in walked]
+    except (ValueError, TypeError, KeyError):
+        return "ring from %s: unexpected JSON %r" % (via, out[:200])
+    ids = sorted(p.id for p in live)
+    start = ids.index(via.id)
+    expected = ids[start:] + ids[:start]
+    if got != expected:
+        return "ring from %s: %d positions %s, want %d %s" % (
+            via, len(got), [g.hex()[:8] for g in got], len(expected), [e.hex()[:8] for e in expected])
+    by_id = {p.id: p for p in live}
+    n = len(expected)
+    for i, pos in enumerate(walked):
+        want_pred = expected[(i - 1) % n].hex()
+        want_succ = expected[(i + 1) % n].hex()
+        if pos.get("predecessor") != want_pred or pos.get("successor") != want_succ:
+            return "ring from %s: %s has pred %s succ %s, want %s %s" % (
+                via, pos["id"][:8], str(pos.get("predecessor"))[:8], str(pos.get("successor"))[:8],
+                want_pred[:8], want_succ[:8])
+        if pos.get("endpoint") != by_id[expected[i]].endpoint:
+            return "ring from %s: %s has endpoint %r" % (via, pos["id"][:8], pos.get("endpoint"))
+    return None
+
+
+def wait_converged(live, pool):
+    """Waits (at most CONVERGE_S) until the ring seen from every live peer is right.
+    Returns (seconds or None, last problem)."""
+    start = time.monotonic()
+    problem = "never checked"
+    while time.monotonic() - start < CONVERGE_S:
+        problems = [p for p in pool.map(lambda v: ring_problem(v, live), live) if p]
+        if not problems:
+            return time.monotonic() - start, None
+        problem = problems[0]
+        time.sleep(0.1)
+    return None, problem
+
+
+def key_counts(via, live):
+    """{peer id: keys it stores} from a ring walk, or None."""
+    code, out, _ = ctl(via, "--json", "ring")
+    if code != 0:
+        return None
+    try:
+        return {bytes.fromhex(p["id"]): p["keys"] for p in json.loads(out)}
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Data checks (each returns a failure description, or None)
+
+def do_put(peer, key, value):
+    code, _, err = ctl(peer, "put", "--", key, "-", stdin=value)
+    if code != 0:
+        return "put %s via %s: exit %s: %s" % (show([key]), peer, code, err.decode("utf-8", "replace").strip())
+    return None
+
+
+def do_get(peer, key, value):
+    code, out, err = ctl(peer, "get", "--", key)
+    if code != 0:
+        return "get %s via %s: exit %s: %s" % (show([key]), peer, code, err.decode("utf-8", "replace").strip())
+    if out != value:
+        return "get %s via %s: %d bytes back, stored %d%s" % (
+            show([key]), peer, len(out), len(value), " (different bytes)" if len(out) == len(value) else "")
+    return None
+
+
+def do_lookup(peer, key, live, hops=None):
+    """A problem, or None; appends the hop count to hops when it is right."""
+    code, out, err = ctl(peer, "--json", "lookup", "--", key)
+    if code != 0:
+        return "lookup %s via %s: exit %s: %s" % (show([key]), peer, code, err.decode("utf-8", "replace").strip())
+    try:
+        reply = json.loads(out)
+        key_id, owner, hop_count = reply["id"], reply["owner"], reply["hops"]
+    except (ValueError, KeyError, TypeError):
+        return "lookup %s via %s: bad JSON %r" % (show([key]), peer, out[:200])
+    want_id = blake(key)
+    want = owner_of(want_id, live)
+    if key_id != want_id.hex():
+        return "lookup %s via %s: id %s, BLAKE2b-160 says %s" % (show([key]), peer, key_id, want_id.hex())
+    if not isinstance(owner, dict) or owner.get("id") != want.id.hex() or owner.get("endpoint") != want.endpoint:
+        return "lookup %s (id %s) via %s: owner %s, want %s" % (show([key]), key_id[:8], peer, owner, want)
+    if not isinstance(hop_count, int) or hop_count < 0:
+        return "lookup %s via %s: hops %r" % (show([key]), peer, hop_count)
+    if hops is not None:
+        hops.append(hop_count)
+    return None
+
+
+def false_suspicions(live):
+    """Log lines in which a live peer calls another live peer "not answering"."""
+    names = [b"(" + p.endpoint.encode() + b")" for p in live]
+    return [line for p in live for line in p.log().splitlines()
+            if b"is not answering" in line and any(n in line for n in names)]
+
+
+suspicion_phases = []       # phases during which daemons suspected live peers
+
+
+def checked(what, fn, items, live, pool):
+    """Runs fn(item) -> problem or None over items concurrently; returns the problems.
+
+    A failure is retried, once the ring has converged again, only when a daemon
+    log shows a live peer suspecting another live peer during the run: that
+    happens when the machine stalls a daemon longer than --rpc-timeout-ms, and
+    the ring then briefly misroutes. Such retries are printed as diagnostics."""
+    before = len(false_suspicions(live))
+    results = list(pool.map(fn, items))
+    failed = [item for item, problem in zip(items, results) if problem]
+    problems = [problem for problem in results if problem]
+    new = false_suspicions(live)[before:]
+    if failed and new:
+        suspicion_phases.append(what)
+        diag("%s: %d failed while daemons suspected live peers (%d log lines, e.g. %s); retrying those "
+             "once the ring converges" % (what, len(failed), len(new), new[0].decode("utf-8", "replace")))
+        for problem in problems[:5]:
+            diag("  first try: " + problem)
+        wait_converged(live, pool)
+        problems = [p for p in pool.map(fn, failed) if p]
+        diag("%s: %d of %d still fail on the retry" % (what, len(problems), len(failed)))
+    return problems
+
+
+def check_all(pool, data, live, what, keys=None):
+    """Every key (of keys, default all) reads back through a random peer, and
+    lookups through random peers name the right owner. Returns hop counts."""
+    keys = list(data) if keys is None else keys
+    start = time.monotonic()
+    readers = [(rng.choice(live), k) for k in keys]
+    problems = checked(what + " gets", lambda a: do_get(a[0], a[1], data[a[1]]), readers, live, pool)
+    ok(not problems, "%s: all %d keys read back exact bytes through random peers (%d wrong)" % (
+        what, len(keys), len(problems)), problems[:10])
+    hops = []
+    askers = [(rng.choice(live), k) for k in keys]
+    problems = checked(what + " lookups", lambda a: do_lookup(a[0], a[1], live, hops), askers, live, pool)
+    ok(not problems, "%s: lookup --json names successor(BLAKE2b-160(key)) for all %d keys (%d wrong)" % (
+        what, len(keys), len(problems)), problems[:10])
+    diag("%s: %d gets and %d lookups in %.2f s" % (what, len(keys), len(keys), time.monotonic() - start))
+    return hops
+
+
+def check_empty(pool, empty, live, what):
+    """Keys with empty values read back as empty through their owner and through every other peer."""
+    keys = [k for k in empty if owner_of(blake(k), live) in live]
+    via_owner = [(owner_of(blake(k), live), k) for k in keys]
+    problems = [p for p in pool.map(lambda a: do_get(a[0], a[1], b""), via_owner) if p]
+    ok(not problems, "%s: %d keys with empty values read back (empty) through their owner" % (what, len(keys)),
+       problems[:5])
+    via_others = [(p, k) for k in keys for p in live if p is not owner_of(blake(k), live)]
+    problems = [p for p in pool.map(lambda a: do_get(a[0], a[1], b""), via_others) if p]
+    ok(not problems, "%s: keys with empty values read back (empty) through every other peer (%d of %d wrong)" % (
+        what, len(problems), len(via_others)), problems[:5])
+
+
+def check_counts(keys, live, what):
+    """The keys each peer reports storing are exactly those it owns. After a
+    false suspicion (see checked) a put may have landed on the wrong peer as
+    well as the right one, so then a surplus is only a diagnostic."""
+    want = {p.id: 0 for p in live}
+    for key in keys:
+        want[owner_of(blake(key), live).id] += 1
+    counts = key_counts(live[0], live)
+    details, surplus = [], []
+    if counts is None:
+        details.append("ring --json failed")
+    else:
+        for p in sorted(live, key=lambda p: p.id):
+            got = counts.get(p.id)
+            if got is not None and got > want[p.id] and suspicion_phases:
+                surplus.append("%s stores %d keys, owns %d" % (p, got, want[p.id]))
+            elif got != want[p.id]:
+                details.append("%s stores %s keys, owns %d" % (p, got, want[p.id]))
+    ok(not details, "%s: each peer stores exactly the keys it owns, %d in all" % (what, len(keys)), details)
+    for line in surplus:
+        diag("after false suspicions (%s): %s" % (", ".join(suspicion_phases), line))
+
+
+# ---------------------------------------------------------------------------
+# msgpack (the subset the protocol uses) and ZMTP 3.0 NULL, by hand
+
+def mp(obj):
+    if obj is None:
+        return b"\xc0"
+    if obj is True or obj is False:
+        return b"\xc3" if obj else b"\xc2"
+    if isinstance(obj, int):
+        if 0 <= obj < 0x80:
+            return bytes([obj])
+        if -32 <= obj < 0:
+            return bytes([obj & 0xff])
+        if obj < 0:
+            return b"\xd3" + struct.pack(">q", obj)
+        for tag, fmt in ((0xcc, ">B"), (0xcd, ">H"), (0xce, ">I"), (0xcf, ">Q")):
+            if obj < 1 << (8 * struct.calcsize(fmt)):
+                return bytes([tag]) + struct.pack(fmt, obj)
+        raise ValueError(obj)
+    if isinstance(obj, bytes):
+        n = len(obj)
+        head = b"\xc4" + struct.pack(">B", n) if n < 256 else (
+            b"\xc5" + struct.pack(">H", n) if n < 65536 else b"\xc6" + struct.pack(">I", n))
+        return head + obj
+    if isinstance(obj, str):
+        raw = obj.encode()
+        n = len(raw)
+        head = bytes([0xa0 | n]) if n < 32 else (b"\xd9" + struct.pack(">B", n) if n < 256 else
+                                                 b"\xda" + struct.pack(">H", n))
+        return head + raw
+    if isinstance(obj, (list, tuple)):
+        head = bytes([0x90 | len(obj)]) if len(obj) < 16 else b"\xdc" + struct.pack(">H", len(obj))
+        return head + b"".join(mp(x) for x in obj)
+    if isinstance(obj, dict):
+        head = bytes([0x80 | len(obj)]) if len(obj) < 16 else b"\xde" + struct.pack(">H", len(obj))
+        return head + b"".join(mp(k) + mp(v) for k, v in obj.items())
+    raise TypeError(type(obj))
+
+
+def unmp(data, pos=0):
+    """Decodes one object at pos; returns (object, next pos). Raises on anything odd."""
+    tag = data[pos]
+    pos += 1
+
+    def take(n):
+        if pos + n > len(data):
+            raise ValueError("truncated")
+        return data[pos:pos + n]
+
+    if tag < 0x80:
+        return tag, pos
+    if tag >= 0xe0:
+        return tag - 0x100, pos
+    if 0x80 <= tag <= 0x9f or tag in (0xdc, 0xdd, 0xde, 0xdf):
+        is_map = tag <= 0x8f or tag in (0xde, 0xdf)
+        if tag <= 0x9f:
+            n = tag & 0x0f
+        else:
+            width = 2 if tag in (0xdc, 0xde) else 4
+            n = int.from_bytes(take(width), "big")
+            pos += width
+        items = []
+        for _ in range(2 * n if is_map else n):
+            item, pos = unmp(data, pos)
+            items.append(item)
+        if is_map:
+            return {items[i]: items[i + 1] for i in range(0, len(items), 2)}, pos
+        return items, pos
+    if 0xa0 <= tag <= 0xbf or tag in (0xd9, 0xda, 0xdb, 0xc4, 0xc5, 0xc6):
+        if tag <= 0xbf:
+            n = tag & 0x1f
+        else:
+            width = {0xd9: 1, 0xc4: 1, 0xda: 2, 0xc5: 2, 0xdb: 4, 0xc6: 4}[tag]
+            n = int.from_bytes(take(width), "big")
+            pos += width
+        raw = take(n)
+        pos += n
+        return (raw if tag in (0xc4, 0xc5, 0xc6) else raw.decode("utf-8", "replace")), pos
+    if tag in (0xc0, 0xc2, 0xc3):
+        return {0xc0: None, 0xc2: False, 0xc3: True}[tag], pos
+    if tag in (0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3):
+        width = 1 << ((tag - 0xcc) % 4)
+        value = int.from_bytes(take(width), "big", signed=tag >= 0xd0)
+        return value, pos + width
+    raise ValueError("msgpack tag 0x%02x" % tag)
+
+
+ZMTP_SIGNATURE = b"\xff" + b"\0" * 8 + b"\x7f"
+
+
+def zmtp_greeting(mechanism=b"NULL", major=3, minor=0):
+    return ZMTP_SIGNATURE + bytes([major, minor]) + mechanism.ljust(20, b"\0") + b"\0" + b"\0" * 31
+
+
+def zmtp_frame(body, more=False, command=False):
+    flags = (1 if more else 0) | (4 if command else 0)
+    if len(body) > 255:
+        return bytes([flags | 2]) + struct.pack(">Q", len(body)) + body
+    return bytes([flags, len(body)]) + body
+
+
+def zmtp_ready(socket_type=b"DEALER"):
+    return zmtp_frame(b"\x05READY" + b"\x0bSocket-Type" + struct.pack(">I", len(socket_type)) + socket_type,
+                      command=True)
+
+
+class Zmtp:
+    """One ZMTP 3.0 NULL connection behaving as a DEALER."""
+
+    def __init__(self, port, timeout=3.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.sendall(zmtp_greeting() + zmtp_ready())
+        greeting = self.recv_exact(64)
+        if greeting[0] != 0xff or greeting[9] != 0x7f or greeting[10] != 3 or greeting[12:16] != b"NULL":
+            raise ValueError("odd greeting %r" % greeting)
+        flags, body = self.recv_frame()
+        if not flags & 4 or not body.startswith(b"\x05READY"):
+            raise ValueError("no READY: %r" % body[:40])
+
+    def recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("closed by the peer")
+            buf += chunk
+        return buf
+
+    def recv_frame(self):
+        flags = self.recv_exact(1)[0]
+        size = struct.unpack(">Q", self.recv_exact(8))[0] if flags & 2 else self.recv_exact(1)[0]
+        return flags, self.recv_exact(size)
+
+    def send(self, *frames):
+        self.sock.sendall(b"".join(zmtp_frame(f, more=i + 1 < len(frames)) for i, f in enumerate(frames)))
+
+    def recv_message(self):
+        """The frames of the next message (commands skipped)."""
+        frames = []
+        while True:
+            flags, body = self.recv_frame()
+            if flags & 4:
+                continue
+            frames.append(body)
+            if not flags & 1:
+                return frames
+
+    def call(self, request_id, message):
+        """Sends one frame; returns the decoded reply with that request id, or raises."""
+        self.send(message)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            frames = self.recv_message()
+            reply, end = unmp(frames[-1])
+            if end == len(frames[-1]) and isinstance(reply, list) and len(reply) == 6 and reply[2] == request_id:
+                return reply
+        raise TimeoutError("no reply to request %d" % request_id)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def request(msg_type, request_id, body, version=PROTOCOL_VERSION):
+    return mp([version, msg_type, request_id, None, None, body])
+
+
+def raw_info_problem(peer, conn, request_id):
+    """None when an INFO request over conn is answered by peer, else why not."""
+    try:
+        reply = conn.call(request_id, request(MSG_CLIENT_INFO, request_id, {}))
+    except (OSError, ValueError, TimeoutError, IndexError) as e:
+        return "raw info: %s: %s" % (type(e).__name__, e)
+    body = reply[5] if isinstance(reply[5], dict) else {}
+    if reply[0] != PROTOCOL_VERSION or reply[1] != MSG_INFO_REPLY or body.get("peer") != [peer.id, peer.endpoint]:
+        return "raw info: unexpected reply %r" % (reply[:2] + [body.get("peer")],)
+    return None
+
+
+def raw_get_problem(conn, request_id, key, value):
+    try:
+        reply = conn.call(request_id, request(MSG_CLIENT_GET, request_id, {"key": key, "tmo": 2000}))
+    except (OSError, ValueError, TimeoutError, IndexError) as e:
+        return "raw get: %s: %s" % (type(e).__name__, e)
+    body = reply[5] if isinstance(reply[5], dict) else {}
+    if reply[1] != MSG_CLIENT_REPLY or body.get("st") != 0 or body.get("val") != value:
+        return "raw get: unexpected reply type %r st %r, %r" % (reply[1], body.get("st"), body.get("val", b"")[:20])
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Phases
+
+def test_command_line(live):
+    """chordd's usage errors; a second chordd on a port in use."""
+    code, out, err = run([CHORDD, "--help"])
+    ok(code == 0 and b"usage:" in out and b"--listen" in out, "chordd --help exits 0 with the usage (got %s)" % code)
+    code, out, err = run([CHORDD, "--bogus"])
+    ok(code == 2 and err.startswith(b"chordd: ") and b"--bogus" in err,
+       "chordd --bogus exits 2 with a message (got %s, %r)" % (code, err[:100]))
+    port = free_port()
+    code, out, err = run([CHORDD, "--listen", "tcp://0.0.0.0:%d" % port])
+    ok(code == 2 and b"--advertise" in err,
+       "chordd --listen tcp://0.0.0.0:PORT without --advertise exits 2 (got %s, %r)" % (code, err[:120]))
+    busy = live[0]
+    code, out, err = run([CHORDD, "--listen", busy.endpoint, "--stabilize-ms", str(STABILIZE_MS)], timeout=10)
+    ok(code not in (0, None) and b"in use" in err and busy.endpoint.encode() in err,
+       "a second chordd on a port in use exits non-zero naming the port (got %s, %r)" % (code, err[-160:]))
+    code, _, _ = ctl(busy, "info")
+    ok(code == 0 and busy.proc.poll() is None, "the peer on that port still answers (got %s)" % code)
+
+
+def peer_still_serves(peer, key, value):
+    """Problems with peer after garbage: alive, info, get."""
+    problems = []
+    if peer.proc.poll() is not None:
+        return ["%s exited %s" % (peer, peer.proc.returncode)]
+    code, out, err = ctl(peer, "--json", "info", timeout_ms=2000)
+    try:
+        info = json.loads(out) if code == 0 else {}
+    except ValueError:
+        info = {}
+    if code != 0 or info.get("id") != peer.id.hex() or info.get("state") != "active":
+        problems.append("info: exit %s %r %r" % (code, out[:120], err[:120]))
+    problem = do_get(peer, key, value)
+    if problem:
+        problems.append(problem)
+    return problems
+
+
+def test_garbage(peer, key, value):
+    port = peer.port
+    cases = []
+
+    def raw_tcp(payload, hold=0.0):
+        def go():
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                try:
+                    s.sendall(payload)
+                    time.sleep(hold)
+                except OSError:
+                    pass   # the peer may hang up first: that is fine
+        return go
+
+    cases.append(("raw TCP: 4 KiB of random bytes", raw_tcp(os.urandom(4096))))
+    cases.append(("raw TCP: 64 KiB of random bytes after the ZMTP signature",
+                  raw_tcp(ZMTP_SIGNATURE + os.urandom(65536))))
+    cases.append(("raw TCP: a greeting with an unknown mechanism",
+                  raw_tcp(zmtp_greeting(b"BOGUS") + zmtp_ready(), hold=0.2)))
+    cases.append(("raw TCP: a greeting for ZMTP 9.9", raw_tcp(zmtp_greeting(major=9, minor=9) + zmtp_ready(), 0.2)))
+    cases.append(("raw TCP: READY for an incompatible socket type (PUB)",
+                  raw_tcp(zmtp_greeting() + zmtp_ready(b"PUB"), hold=0.2)))
+    cases.append(("raw TCP: a frame claiming 2^62 bytes",
+                  raw_tcp(zmtp_greeting() + zmtp_ready() + b"\x02" + struct.pack(">Q", 1 << 62) + os.urandom(100),
+                          hold=0.2)))
+    cases.append(("raw TCP: a frame of 5 MiB, over the message limit",
+                  raw_tcp(zmtp_greeting() + zmtp_ready() + zmtp_frame(os.urandom(MESSAGE_MAX + MESSAGE_MAX // 4)),
+                          hold=0.2)))
+    for name, fn in cases:
+        try:
+            fn()
+        except OSError as e:
+            diag("%s: %s" % (name, e))
+        problems = peer_still_serves(peer, key, value)
+        ok(not problems, "garbage (%s): the peer still answers info and get" % name, problems)
+
+    # A connection that stalls half way through its greeting, held open
+    # while others are served.
+    stall = socket.create_connection(("127.0.0.1", port), timeout=2)
+    try:
+        stall.sendall(ZMTP_SIGNATURE + b"\x03")
+        problems = peer_still_serves(peer, key, value)
+        ok(not problems, "garbage (a stalled half greeting held open): the peer still answers", problems)
+    finally:
+        stall.close()
+
+    # Well-framed ZMTP messages from a hand-made DEALER.
+    try:
+        conn = Zmtp(port)
+    except (OSError, ValueError) as e:
+        ok(False, "a hand-made ZMTP 3.0 DEALER connects to %s" % peer, [repr(e)])
+        return
+    try:
+        problem = raw_info_problem(peer, conn, 1)
+        ok(problem is None, "a hand-framed INFO request gets the peer's INFO_REPLY (the framing works)",
+           [problem])
+        good = request(MSG_CLIENT_INFO, 7, {})
+        framed = [
+            ("random bytes", [os.urandom(200)]),
+            ("an empty frame", [b""]),
+            ("truncated msgpack", [good[:len(good) // 2]]),
+            ("a truncated GET", [request(MSG_CLIENT_GET, 8, {"key": key, "tmo": 1000})[:-3]]),
+            ("a valid-looking array with version 2", [request(MSG_CLIENT_INFO, 9, {}, version=2)]),
+            ("version 0", [request(MSG_CLIENT_INFO, 10, {}, version=0)]),
+            ("an unknown message type 99", [mp([1, 99, 11, None, None, {}])]),
+            ("a 5-element array", [mp([1, MSG_CLIENT_INFO, 12, None, None])]),
+            ("a map instead of the array", [mp({"v": 1, "t": MSG_CLIENT_INFO})]),
+            ("a body that is an array", [mp([1, MSG_CLIENT_INFO, 13, None, None, []])]),
+            ("a GET with an empty key", [request(MSG_CLIENT_GET, 14, {"key": b"", "tmo": 1000})]),
+            ("a GET with a 5000-byte key", [request(MSG_CLIENT_GET, 15, {"key": b"k" * 5000, "tmo": 1000})]),
+            ("a GET with a string key and a negative timeout",
+             [mp([1, MSG_CLIENT_GET, 16, None, None, {"key": "k", "tmo": -1}])]),
+            ("a sender that is not a peer", [mp([1, MSG_CLIENT_INFO, 17, [b"x", 5], None, {}])]),
+            ("a valid INFO with trailing bytes", [good + b"\xc0"]),
+            ("an array claiming 2^32-1 elements", [b"\xdd\xff\xff\xff\xff" + good]),
+            ("a map claiming 2^32-1 entries", [b"\x96\x01\x18\x12\xc0\xc0\xdf\xff\xff\xff\xff"]),
+            ("a client reply sent to the peer", [mp([1, MSG_CLIENT_REPLY, 18, None, None, {"st": 0}])]),
+            ("a multi-frame message", [good, good]),
+            ("a three-frame message with an empty delimiter", [b"", good, os.urandom(30)]),
+        ]
+        request_id = 100
+        for name, frames in framed:
+            request_id += 1
+            try:
+                conn.send(*frames)
+            except OSError as e:
+                diag("sending %s: %s" % (name, e))
+            problems = peer_still_serves(peer, key, value)
+            ok(not problems, "garbage (ZMTP frame: %s): the peer still answers info and get" % name, problems)
+        request_id += 1
+        problems = [p for p in (raw_info_problem(peer, conn, request_id),
+                                raw_get_problem(conn, request_id + 1, key, value)) if p]
+        ok(not problems, "after all that the same ZMTP connection still gets INFO and GET answered", problems)
+    finally:
+        conn.close()
+
+
+def make_data():
+    """KEYS keys (ASCII, UTF-8, with spaces) with random non-empty binary values
+    (1 byte to 66 KiB), and a few keys whose values are empty."""
+    data = {}
+    for i in range(KEYS):
+        kind = i % 10
+        if kind == 7:
+            key = "ключ %d — ✓" % i
+        elif kind == 8:
+            key = "key with spaces #%d" % i
+        else:
+            key = "key-%04d-%08x" % (i, rng.getrandbits(32))
+        size = rng.choice([1, 2, 17, 100, 255, 256, 1000, 4096]) if i % 5 == 0 else rng.randrange(1, 200)
+        if i % 100 == 3:
+            size = 65536 + rng.randrange(1000)
+        data[key.encode()] = bytes(rng.getrandbits(8) for _ in range(size))
+    empty = ["empty-value-%d-%08x" % (i, rng.getrandbits(32)) for i in range(EMPTY_KEYS)]
+    return data, [k.encode() for k in empty]
+
+
+def test_pause(live, data, pool):
+    """A peer stops (SIGSTOP) for twice --rpc-timeout-ms, long enough to be
+    suspected, then resumes (SIGCONT). A get for a key it owns, issued through
+    another peer right after it resumes and given a 10 s budget, must find the
+    key: the peer is back well within that budget."""
+    owners = {}
+    for key in data:
+        owners.setdefault(owner_of(blake(key), live), []).append(key)
+    paused = rng.choice([p for p in live if len(owners.get(p, [])) >= 2])
+    during_key, after_key = rng.sample(owners[paused], 2)
+    via = rng.choice([p for p in live if p is not paused])
+    pause_s = 2 * RPC_TIMEOUT_MS / 1000
+    paused.proc.send_signal(signal.SIGSTOP)
+    try:
+        during = pool.submit(ctl, via, "get", "--", during_key, timeout_ms=10000)
+        time.sleep(pause_s)
+    finally:
+        paused.proc.send_signal(signal.SIGCONT)
+    resumed = time.monotonic()
+    code, out, err = ctl(via, "get", "--", after_key, timeout_ms=10000)
+    took = time.monotonic() - resumed
+    ok(code == 0 and out == data[after_key],
+       "a get through %s issued just after its owner %s resumed from a %.1f s SIGSTOP finds the key "
+       "(exit %s after %.2f s of a 10 s budget)" % (via, paused, pause_s, code, took),
+       [err.decode("utf-8", "replace").strip()])
+    code, out, err = during.result()
+    diag("a get issued while its owner was stopped: exit %s%s" % (
+        code, " (the right value)" if code == 0 and out == data[during_key] else ": " +
+        err.decode("utf-8", "replace").strip()))
+    seconds, problem = wait_converged(live, pool)
+    ok(seconds is not None, "after the pause the ring converges again", [problem])
+
+
+def main():
+    start_all = time.monotonic()
+    watchdog = threading.Timer(WATCHDOG_S, _watchdog)
+    watchdog.daemon = True
+    watchdog.start()
+    diag("seed %d (CHORD_TEST_SEED=%d reproduces the choices, not the ports); %d workers; logs in %s" % (
+        SEED, SEED, WORKERS, TMPDIR))
+    for path in (CHORDD, CHORDCTL):
+        if not os.access(path, os.X_OK):
+            raise Fatal("%s is not an executable: build first or set CHORD_BIN" % path)
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS)
+    try:
+        # 1. Eight peers, each joining through a random earlier one.
+        live = []
+        first_start = time.monotonic()
+        for _ in range(PEERS):
+            live.append(start_peer(join=rng.choice(live) if live else None))
+        last_start = time.monotonic()
+        seconds, problem = wait_converged(live, pool)
+        if not ok(seconds is not None, "the ring of %d peers converges within %d s" % (PEERS, CONVERGE_S),
+                  [problem]):
+            raise Fatal("no ring to test")
+        diag("converged %d peers in %.2f s (%.2f s after the last one started)" % (
+            PEERS, time.monotonic() - first_start, time.monotonic() - last_start))
+        states = []
+        for p in live:
+            code, out, _ = ctl(p, "--json", "info")
+            try:
+                states.append(json.loads(out).get("state") if code == 0 else "exit %s" % code)
+            except ValueError:
+                states.append("bad JSON")
+        ok(all(s == "active" for s in states), "every peer's info says active (%s)" % ", ".join(map(str, states)))
+
+        # 2. 500 keys with random binary values, stored through random peers,
+        #    read back through other peers, owners checked.
+        data, empty = make_data()
+        writers = {key: rng.choice(live) for key in list(data) + empty}
+        t0 = time.monotonic()
+        problems = checked("puts", lambda k: do_put(writers[k], k, data[k]), list(data), live, pool)
+        put_s = time.monotonic() - t0
+        ok(not problems, "all %d puts through random peers exit 0 (%d failed)" % (KEYS, len(problems)),
+           problems[:10])
+        diag("%d puts in %.2f s with %d concurrent chordctl" % (KEYS, put_s, WORKERS))
+        problems = [p for p in pool.map(lambda k: do_put(writers[k], k, b""), empty) if p]
+        ok(not problems, "%d puts of empty values exit 0" % len(empty), problems[:5])
+
+        t0 = time.monotonic()
+        readers = [(rng.choice([p for p in live if p is not writers[k]]), k) for k in data]
+        problems = checked("gets", lambda a: do_get(a[0], a[1], data[a[1]]), readers, live, pool)
+        ok(not problems, "every key reads back exact bytes through a peer other than its writer (%d wrong)" %
+           len(problems), problems[:10])
+        diag("%d gets in %.2f s" % (KEYS, time.monotonic() - t0))
+
+        t0 = time.monotonic()
+        hops = []
+        askers = [(rng.choice(live), k) for k in data]
+        problems = checked("lookups", lambda a: do_lookup(a[0], a[1], live, hops), askers, live, pool)
+        ok(not problems, "lookup --json names successor(BLAKE2b-160(key)) among the live peers for all %d keys "
+           "(%d wrong)" % (KEYS, len(problems)), problems[:10])
+        diag("%d lookups in %.2f s" % (KEYS, time.monotonic() - t0))
+        if hops:
+            diag("lookup hops over %d lookups: mean %.2f, max %d, histogram %s" % (
+                len(hops), sum(hops) / len(hops), max(hops), {h: hops.count(h) for h in sorted(set(hops))}))
+        check_counts(list(data) + empty, live, "after the puts")
+        check_empty(pool, empty, live, "after the puts")
+
+        # 3. A graceful leave, then a new peer.
+        victim = rng.choice(live)
+        code, seconds = stop_gracefully(victim)
+        ok(code == 0, "SIGTERM: %s leaves and exits 0 within %d s (exit %s after %.2f s)" % (
+            victim, LEAVE_S, code, seconds))
+        live.remove(victim)
+        newcomer = start_peer(join=rng.choice(live))
+        live.append(newcomer)
+        seconds, problem = wait_converged(live, pool)
+        if not ok(seconds is not None, "after the leave and a new join (%s) the ring converges" % newcomer, [problem]):
+            raise Fatal("no ring to go on with")
+        diag("reconverged after leave + join in %.2f s" % seconds)
+        hops = check_all(pool, data, live, "after leave + join")
+        if hops:
+            diag("after leave + join: lookup hops mean %.2f, max %d" % (sum(hops) / len(hops), max(hops)))
+        check_counts(list(data) + empty, live, "after leave + join")
+        check_empty(pool, empty, live, "after leave + join")
+
+        # 4. A crash.
+        victim = rng.choice(live)
+        victim_keys = [k for k in data if owner_of(blake(k), live) is victim]
+        victim.proc.kill()
+        victim.proc.wait(timeout=5)
+        _unregister(victim.proc)
+        killed_at = time.monotonic()
+        live.remove(victim)
+        diag("SIGKILLed %s, which owned %d keys" % (victim, len(victim_keys)))
+        # Small rounds (every peer, 2 keys the dead peer owned and 2 others)
+        # until all are right; the round that passes must start within
+        # REPAIR_S. Then a larger sample from every peer, once, no retries.
+        others = [k for k in data if k not in victim_keys]
+        probe = rng.sample(victim_keys, min(2, len(victim_keys))) + rng.sample(others, 2)
+        asks = [(p, k) for p in live for k in probe]
+        problems = ["not tried"]
+        rounds = 0
+        while problems and time.monotonic() - killed_at < REPAIR_S:
+            round_start = time.monotonic() - killed_at
+            problems = [p for p in pool.map(lambda a: do_lookup(a[0], a[1], live), asks) if p]
+            rounds += 1
+            diag("lookup round %d (%.2f..%.2f s after the SIGKILL): %d of %d wrong%s" % (
+                rounds, round_start, time.monotonic() - killed_at, len(problems), len(asks),
+                ", e.g. " + problems[0] if problems else ""))
+            if problems:
+                time.sleep(0.05)
+        repair_s = time.monotonic() - killed_at
+        ok(not problems, "after SIGKILL, lookups from each of the %d remaining peers name the live successor "
+           "within %d s (%d of %d wrong in the last round)" % (len(live), REPAIR_S, len(problems), len(asks)),
+           problems[:10])
+        diag("lookups right %.2f s after the SIGKILL" % repair_s)
+        sample = rng.sample(victim_keys, min(5, len(victim_keys))) + rng.sample(others, 15)
+        asks = [(p, k) for p in live for k in sample]
+        problems = checked("lookups after SIGKILL", lambda a: do_lookup(a[0], a[1], live), asks, live, pool)
+        ok(not problems, "after SIGKILL, then lookups of %d sample keys (%d the dead peer's) from every remaining "
+           "peer all name the live successor (%d of %d wrong)" % (
+               len(sample), min(5, len(victim_keys)), len(problems), len(asks)), problems[:10])
+        seconds, problem = wait_converged(live, pool)
+        ok(seconds is not None, "after the SIGKILL the ring of %d converges again" % len(live), [problem])
+        if seconds is not None:
+            diag("ring converged %.2f s after the SIGKILL" % (time.monotonic() - killed_at))
+        readers = [(rng.choice(live), k) for k in others]
+        problems = checked("gets after SIGKILL", lambda a: do_get(a[0], a[1], data[a[1]]), readers, live, pool)
+        ok(not problems, "after SIGKILL, all %d keys owned by other peers still read back (%d wrong)" % (
+            len(others), len(problems)), problems[:10])
+
+        def lost_key_problem(item):
+            peer, key = item
+            code, out, err = ctl(peer, "get", "--", key)
+            if code == 1 or (code == 0 and out == data[key]):
+                return None
+            if code == 0:
+                return "get %s via %s: wrong bytes" % (show([key]), peer)
+            return "get %s via %s: exit %s: %s" % (show([key]), peer, code, err.decode("utf-8", "replace").strip())
+        problems = checked("gets of the dead peer's keys", lost_key_problem,
+                           [(rng.choice(live), k) for k in victim_keys], live, pool)
+        ok(not problems, "the dead peer's %d keys get a prompt answer (found, or not found)" % len(victim_keys),
+           problems[:10])
+
+        # 5. Garbage on the wire, against a peer asked for a key another peer owns.
+        target = rng.choice(live)
+        key = next(k for k in others if owner_of(blake(k), live) is not target)
+        test_garbage(target, key, data[key])
+        ok(all(p.proc.poll() is None for p in live), "every live peer is still running after the garbage")
+
+        # 6. A peer pauses and resumes.
+        test_pause(live, data, pool)
+
+        # 7. chordd's command line.
+        test_command_line(live)
+
+        # 8. Everyone leaves gracefully, one at a time, so sanitizers get to report at exit.
+        codes = []
+        while live:
+            peer = live.pop(rng.randrange(len(live)))
+            code, seconds = stop_gracefully(peer)
+            codes.append((peer.number, code, seconds))
+        ok(all(code == 0 for _, code, _ in codes), "at the end every peer leaves on SIGTERM with exit 0 (%s)" %
+           " ".join("peer%d:%s/%.1fs" % c for c in codes))
+        if suspicion_phases:
+            diag("daemons suspected live peers during: %s (machine too slow for --rpc-timeout-ms %d?)" % (
+                ", ".join(suspicion_phases), RPC_TIMEOUT_MS))
+    finally:
+        pool.shutdown(wait=True)
+        watchdog.cancel()
+        cleanup()
+        bad = [p for p in all_peers if any(m in p.log() for m in SANITIZER_MARKERS)]
+        ok(not bad, "no sanitizer report in any daemon log (%d logs)" % len(all_peers),
+           ["%s: %s" % (p, p.log_path) for p in bad])
+        ok(not sanitizer_hits, "no sanitizer report on chordctl's stderr",
+           ["%s: %s" % (what, text.decode("utf-8", "replace")[-600:]) for what, text in sanitizer_hits[:3]])
+        diag("total %.1f s" % (time.monotonic() - start_all))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Fatal as e:
+        ok(False, "setup: %s" % e)
+    except Exception:
+        ok(False, "the test itself raised", traceback.format_exc().splitlines())
+    cleanup()
+    print("1..%d" % _count)
+    if _failed:
+        dump_logs()
+        diag("%d of %d failed; logs kept in %s (seed %d)" % (_failed, _count, TMPDIR, SEED))
+    elif not os.environ.get("CHORD_KEEP_LOGS"):
+        shutil.rmtree(TMPDIR, ignore_errors=True)
+    sys.stdout.flush()
+    sys.exit(1 if _failed else 0)
