@@ -132,6 +132,11 @@ struct chord_node {
     bool has_pred;
     chord_peer_t pred;
     bool pred_alive;                    /* false once a ping went unanswered */
+    bool pred_handed_off;               /* it left gracefully and handed us its keys */
+    bool has_inherited;                 /* we took over a silent predecessor's arc ... */
+    chord_id_t inherited_from;          /* ... (from, upto] without its data, */
+    chord_id_t inherited_upto;
+    uint64_t inherited_until_ms;        /* and say "not found" there only after this */
     size_t succ_count;                  /* >= 1 once started; succ[0] may be self */
     chord_peer_t succ[CHORD_SUCCESSORS_MAX];
     bool finger_valid[CHORD_ID_BITS];
@@ -694,11 +699,11 @@ static void s_reply_lookup (chord_node_t *self, const chord_origin_t *origin, ui
     free (reply);
 }
 
-/*  Applies a data operation to our own store and fills in the answer.
-    Returns the status; *value points into the store for a found get.  */
-static chord_status_t s_apply (chord_node_t *self, chord_store_op_t op, const uint8_t *key,
-                               size_t key_len, const uint8_t *value, size_t value_len,
-                               const uint8_t **found, size_t *found_len)
+/*  Applies a data operation to our own store. Returns the status; *found
+    points into the store (or at s_empty_value) for a found get.  */
+static chord_status_t s_apply_to_store (chord_node_t *self, chord_store_op_t op, const uint8_t *key,
+                                        size_t key_len, const uint8_t *value, size_t value_len,
+                                        const uint8_t **found, size_t *found_len)
 {
     int rc;
     switch (op) {
@@ -717,6 +722,34 @@ static chord_status_t s_apply (chord_node_t *self, chord_store_op_t op, const ui
     return CHORD_STATUS_BAD_REQUEST;
 }
 
+
+/*  True when a missing key is not yet proof of absence: it lies in an arc
+    we took over from a predecessor that stopped answering, which may only
+    be paused and come back with the key. Until replication keeps copies,
+    such a miss is "not ready" for a grace period, then "not found".  */
+static bool s_in_doubt (chord_node_t *self, const uint8_t *key, size_t key_len, uint64_t now_ms)
+{
+    if (!self->has_inherited)
+        return false;
+    if (self->inherited_until_ms <= now_ms) {
+        self->has_inherited = false;
+        return false;
+    }
+    chord_id_t id;
+    chord_id_hash (&id, key, key_len);
+    return chord_id_in_half_open (&id, &self->inherited_from, &self->inherited_upto);
+}
+
+static chord_status_t s_apply (chord_node_t *self, chord_store_op_t op, const uint8_t *key,
+                               size_t key_len, const uint8_t *value, size_t value_len,
+                               const uint8_t **found, size_t *found_len, uint64_t now_ms)
+{
+    chord_status_t status = s_apply_to_store (self, op, key, key_len, value, value_len, found, found_len);
+    if (status == CHORD_STATUS_NOT_FOUND && s_in_doubt (self, key, key_len, now_ms))
+        return CHORD_STATUS_NOT_READY;
+    return status;
+}
+
 static chord_store_op_t s_task_op (const s_task_t *task)
 {
     return task->kind == TASK_CLIENT_PUT   ? CHORD_STORE_OP_PUT
@@ -725,12 +758,16 @@ static chord_store_op_t s_task_op (const s_task_t *task)
 }
 
 /* Answers the client of a data task from our own store, and ends the task. */
-static void s_task_apply_locally (chord_node_t *self, s_task_t *task)
+static void s_task_apply_locally (chord_node_t *self, s_task_t *task, uint64_t now_ms)
 {
     const uint8_t *found = NULL;
     size_t found_len = 0;
     chord_status_t status = s_apply (self, s_task_op (task), task->key, task->key_len, task->value,
-                                     task->value_len, &found, &found_len);
+                                     task->value_len, &found, &found_len, now_ms);
+    if (status == CHORD_STATUS_NOT_READY) {
+        s_task_retry (self, task, now_ms);
+        return;
+    }
     s_reply_client (self, &task->origin, task->client_request_id, status, found, found_len,
                     status == CHORD_STATUS_STORE_ERROR ? "the store failed" : NULL);
     s_task_destroy (self, task);
@@ -910,7 +947,7 @@ static void s_task_finish_lookup (chord_node_t *self, s_task_t *task, const chor
     }
     if (s_is_self (self, owner)) {
         if (s_owns (self, &task->target))
-            s_task_apply_locally (self, task);
+            s_task_apply_locally (self, task, now_ms);
         else
             s_task_retry (self, task, now_ms);
         return;
@@ -1315,7 +1352,8 @@ static void s_on_find_timeout (chord_node_t *self, s_rpc_t *rpc, uint64_t now_ms
         s_lookup_start (self, task, now_ms);
 }
 
-static void s_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
+static void s_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                        uint64_t now_ms)
 {
     if (!origin) {
         self->stats.messages_dropped++;
@@ -1334,7 +1372,7 @@ static void s_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_
         status = CHORD_STATUS_BAD_REQUEST;
     else
         status = s_apply (self, msg->op, msg->key, msg->key_len, msg->value, msg->value_len, &found,
-                          &found_len);
+                          &found_len, now_ms);
     chord_msg_t *reply = malloc (sizeof *reply);
     if (!reply)
         return;
@@ -1560,10 +1598,12 @@ static void s_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chor
                 self->pred = msg->pred;
                 self->pred_alive = true;
             }
-            else
+            else {
                 /* Unknown yet: keep serving our old arc and let the first
-                   notifier in. */
+                   notifier in; we hold the leaver's keys, so no doubt. */
                 self->pred_alive = false;
+                self->pred_handed_off = true;
+            }
         }
         for (size_t i = 0; i < self->succ_count; i++)
             if (chord_id_equal (&self->succ[i].id, &msg->sender.id)) {
@@ -1682,6 +1722,18 @@ static void s_on_notify (chord_node_t *self, const chord_msg_t *msg, uint64_t no
              || chord_id_in_open (&candidate->id, &self->pred.id, &self->self.id)) {
         bool shrinks = self->has_pred && self->pred_alive && self->state == CHORD_NODE_ACTIVE;
         chord_id_t old_pred = self->pred.id;
+        if (self->has_pred && !self->pred_alive && !self->pred_handed_off && self->state == CHORD_NODE_ACTIVE
+            && chord_id_in_open (&old_pred, &candidate->id, &self->self.id)) {
+            /* The silent predecessor's arc is ours now, but not its data. */
+            self->has_inherited = true;
+            self->inherited_from = candidate->id;
+            self->inherited_upto = old_pred;
+            uint64_t grace_ms = 10 * (uint64_t) self->config.stabilize_interval_ms;
+            if (grace_ms < 4 * (uint64_t) self->config.rpc_timeout_ms)
+                grace_ms = 4 * (uint64_t) self->config.rpc_timeout_ms;
+            self->inherited_until_ms = now_ms + grace_ms;
+        }
+        self->pred_handed_off = false;
         char a[9];
         s_log (self, CHORD_LOG_INFO, "predecessor is now %s (%s)", s_short (&candidate->id, a),
                candidate->endpoint);
@@ -1793,10 +1845,13 @@ static void s_on_client_op (chord_node_t *self, const chord_msg_t *msg, const ch
                               : kind == TASK_CLIENT_GET ? CHORD_STORE_OP_GET
                                                         : CHORD_STORE_OP_DEL;
         chord_status_t status = s_apply (self, op, msg->key, msg->key_len, msg->value, msg->value_len, &found,
-                                         &found_len);
-        s_reply_client (self, origin, msg->request_id, status, found, found_len,
-                        status == CHORD_STATUS_STORE_ERROR ? "the store failed" : NULL);
-        return;
+                                         &found_len, now_ms);
+        if (status != CHORD_STATUS_NOT_READY) {
+            s_reply_client (self, origin, msg->request_id, status, found, found_len,
+                            status == CHORD_STATUS_STORE_ERROR ? "the store failed" : NULL);
+            return;
+        }
+        /* In doubt: a task retries until the doubt clears or time runs out. */
     }
     uint64_t timeout_ms = (msg->fields & CHORD_F_TIMEOUT) && msg->timeout_ms ? msg->timeout_ms
                                                                              : CHORD_CLIENT_TIMEOUT_DEFAULT_MS;
@@ -2125,7 +2180,7 @@ void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_
     case CHORD_MSG_HANDOFF: s_on_handoff (self, msg, origin, now_ms); break;
     case CHORD_MSG_HANDOFF_ACK: s_on_handoff_ack (self, msg, now_ms); break;
     case CHORD_MSG_LEAVE_NOTICE: s_on_leave_notice (self, msg, now_ms); break;
-    case CHORD_MSG_STORE: s_on_store (self, msg, origin); break;
+    case CHORD_MSG_STORE: s_on_store (self, msg, origin, now_ms); break;
     case CHORD_MSG_CLIENT_PUT:
     case CHORD_MSG_CLIENT_GET:
     case CHORD_MSG_CLIENT_DEL:
