@@ -52,6 +52,7 @@ typedef struct {
     chordd_transport_t *transport;
     chord_msg_t *scratch;               /* the message being handled */
     uint64_t dropped;                   /* undecodable or unroutable */
+    uint64_t by_type[64];               /* messages handled, by type, for the exit report */
 } s_peer_t;
 
 /*  Routes a message to its position: requests by their target id (none
@@ -66,6 +67,8 @@ static void s_on_message (void *arg, const uint8_t *data, size_t size, const cho
         chordd_log (CHORD_LOG_DEBUG, "dropped an undecodable message of %zu bytes", size);
         return;
     }
+    if ((unsigned) msg->type < 64)
+        peer->by_type[msg->type]++;
     size_t index = peer->count;
     if (!origin)
         index = msg->request_id >> CHORDD_REQUEST_ID_BITS;
@@ -114,6 +117,33 @@ static bool s_any_leaving (const s_peer_t *peer)
         if (chord_node_state (peer->positions[i].node) >= CHORD_NODE_LEAVING)
             return true;
     return false;
+}
+
+/*  Positions leave one at a time, and a position leaves only once its
+    predecessor is not one of ours: it then hands its keys to its successor
+    (ours or not, but serving) and tells that successor its new, foreign
+    predecessor in the same acknowledged handoff. No step depends on a
+    notice still in flight between two of our positions.  */
+static void s_leave_next (s_peer_t *peer, const char *endpoint, uint64_t now_ms)
+{
+    chord_node_t *next = NULL;
+    for (size_t i = 0; i < peer->count; i++) {
+        chord_node_t *node = peer->positions[i].node;
+        chord_node_state_t state = chord_node_state (node);
+        if (state == CHORD_NODE_LEAVING)
+            return;
+        if (state == CHORD_NODE_LEFT)
+            continue;
+        const chord_peer_t *pred = chord_node_predecessor (node);
+        if (!pred || strcmp (pred->endpoint, endpoint) != 0) {
+            next = node;
+            break;
+        }
+        if (!next)
+            next = node;   /* the ring holds only our positions */
+    }
+    if (next)
+        chord_node_leave (next, now_ms);
 }
 
 static int s_install_signals (void)
@@ -227,11 +257,9 @@ int main (int argc, char **argv)
             chordd_log (CHORD_LOG_INFO, "leaving the ring");
             leaving = true;
             leave_deadline = now + options.leave_timeout_ms;
-            for (size_t i = 0; i < peer.count; i++)
-                chord_node_leave (peer.positions[i].node, now);
-            s_flush (&peer);
-            continue;
         }
+        if (leaving)
+            s_leave_next (&peer, options.advertise, now);
         if (leaving && now >= leave_deadline) {
             chordd_log (CHORD_LOG_ERROR, "leave did not finish within %u ms: exiting", options.leave_timeout_ms);
             exit_code = 1;
@@ -270,6 +298,10 @@ int main (int argc, char **argv)
                 (unsigned long long) total.messages_received,
                 (unsigned long long) (total.messages_dropped + peer.dropped),
                 (unsigned long long) total.keys_handed_off, (unsigned long long) total.keys_taken_over);
+    for (unsigned type = 0; type < 64; type++)
+        if (peer.by_type[type])
+            chordd_log (CHORD_LOG_DEBUG, "handled %llu %s messages", (unsigned long long) peer.by_type[type],
+                        chord_msg_type_name ((chord_msg_type_t) type));
     s_peer_destroy (&peer);
     return exit_code;
 }

@@ -29,7 +29,8 @@
 #define CHORD_RETRY_MIN_MS       25       /* first retry delay for a client operation */
 #define CHORD_RETRY_MAX_MS       1000
 #define CHORD_JOIN_RETRY_MAX_MS  5000     /* cap on the join backoff */
-#define CHORD_FINGER_TICKS       4        /* finger refreshes per stabilize interval */
+#define CHORD_JOIN_REDIRECTS_MAX 4        /* JOIN redirects followed before backing off */
+#define CHORD_FINGER_TICKS       4        /* finger refreshes per stabilize interval, first round */
 
 _Static_assert (CHORD_NODE_LEFT == CHORD_STATE_MAX, "message.h must know the highest node state");
 
@@ -64,6 +65,7 @@ typedef struct s_task {
     bool has_prev_hop;
     uint32_t hops;                      /* peers that answered a find */
     unsigned hop_timeouts;              /* unanswered finds in this lookup */
+    unsigned redirects;                 /* JOIN redirects followed in this attempt */
     size_t excluded_count;
     chord_id_t excluded[CHORD_EXCLUDE_MAX];
     uint64_t rpc_id;                    /* outstanding request, 0 when none */
@@ -142,6 +144,7 @@ struct chord_node {
     bool finger_valid[CHORD_ID_BITS];
     chord_peer_t finger[CHORD_ID_BITS]; /* finger[i] = successor(self + 2^i) */
     unsigned next_finger;               /* next finger to refresh */
+    bool fingers_built;                 /* a whole round has been done: refresh at a calm pace */
     bool fixing_finger;                 /* a TASK_FIX_FINGER is running */
     size_t suspect_count;
     s_suspect_t suspects[CHORD_SUSPECTS_MAX];
@@ -366,12 +369,6 @@ static void s_succ_set (chord_node_t *self, const chord_peer_t *first, const cho
     }
     memcpy (self->succ, fresh, fresh_count * sizeof fresh[0]);
     self->succ_count = fresh_count;
-}
-
-/* Positions that share our endpoint live in our process, and leave with us. */
-static bool s_is_colocated (const chord_node_t *self, const chord_peer_t *peer)
-{
-    return strcmp (peer->endpoint, self->self.endpoint) == 0;
 }
 
 static bool s_alone (const chord_node_t *self)
@@ -822,6 +819,7 @@ static void s_lookup_start (chord_node_t *self, s_task_t *task, uint64_t now_ms)
 {
     task->hops = 0;
     task->hop_timeouts = 0;
+    task->redirects = 0;
     task->has_prev_hop = false;
     task->retry_at_ms = 0;
     /* Each attempt avoids only what is suspect now: a peer that was silent
@@ -931,6 +929,8 @@ static void s_task_finish_lookup (chord_node_t *self, s_task_t *task, const chor
         self->finger[task->finger_index] = *owner;
         self->finger_valid[task->finger_index] = !s_is_self (self, owner);
         self->next_finger = (task->finger_index + 1) % CHORD_ID_BITS;
+        if (self->next_finger == 0)
+            self->fingers_built = true;
         s_task_destroy (self, task);
         return;
     case TASK_JOIN:
@@ -1076,10 +1076,7 @@ static int s_handoff_start (chord_node_t *self, const chord_peer_t *to, const ch
         .endpoint = origin ? NULL : to->endpoint,
         .origin = origin,
         .to = to,
-        /* A predecessor in our own process leaves with us: the receiver must
-           wait for a live one to notify it. */
-        .has_new_pred = self->has_pred && self->pred_alive && !chord_id_equal (&self->pred.id, &to->id)
-                        && !s_is_colocated (self, &self->pred),
+        .has_new_pred = self->has_pred && self->pred_alive && !chord_id_equal (&self->pred.id, &to->id),
         .new_pred = &self->pred,
     };
     batcher.items = malloc (CHORD_ITEMS_MAX * sizeof *batcher.items);
@@ -1180,14 +1177,13 @@ static void s_store_drop_range (chord_node_t *self, const chord_id_t *from, cons
     is false when data was left behind.  */
 static void s_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool data_safe)
 {
-    if (new_home && self->has_pred && self->pred_alive && !s_is_colocated (self, &self->pred)) {
+    if (new_home && self->has_pred && self->pred_alive && !s_is_self (self, &self->pred)) {
         chord_msg_t *msg = malloc (sizeof *msg);
         if (msg) {
             chord_msg_init (msg, CHORD_MSG_LEAVE_NOTICE, s_new_request_id (self));
             msg->fields = CHORD_F_SUCC;
-            for (size_t i = 0; i < self->succ_count; i++)
-                if (!s_is_colocated (self, &self->succ[i]))
-                    msg->peers[msg->peer_count++] = self->succ[i];
+            msg->peer_count = self->succ_count;
+            memcpy (msg->peers, self->succ, self->succ_count * sizeof self->succ[0]);
             s_send_peer (self, &self->pred, msg);
             free (msg);
         }
@@ -1209,10 +1205,6 @@ static void s_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms)
         const chord_peer_t *to = &self->succ[attempt];
         if (s_is_self (self, to))
             break;
-        if (s_is_colocated (self, to)) {
-            attempt++;   /* it is leaving too */
-            continue;
-        }
         uint64_t transfer_id = s_new_request_id (self);
         if (s_handoff_start (self, to, NULL, transfer_id, true, NULL, NULL, now_ms) == 0) {
             s_handoff_find (self, transfer_id, &to->id)->attempts = attempt;
@@ -1496,10 +1488,16 @@ static void s_on_join_reply (chord_node_t *self, s_rpc_t *rpc, const chord_msg_t
     s_rpc_remove (self, rpc);
     task->rpc_id = 0;
     if (msg->status == CHORD_STATUS_REDIRECT && (msg->fields & CHORD_F_PEER) && !s_is_self (self, &msg->peer)) {
-        /* Someone joined between us and our would-be successor: start there. */
-        task->hops = 0;
-        task->hop = msg->peer;
-        s_lookup_ask (self, task, now_ms);
+        /* Someone joined just before our would-be successor: ask it instead.
+           A few redirects in a row mean the ring is moving; back off. */
+        char a[9];
+        s_log (self, CHORD_LOG_DEBUG, "join redirected from %s to %s", successor.endpoint,
+               s_short (&msg->peer.id, a));
+        if (++task->redirects <= CHORD_JOIN_REDIRECTS_MAX) {
+            s_join_send (self, task, &msg->peer, now_ms);
+            return;
+        }
+        s_task_retry (self, task, now_ms);
         return;
     }
     if (msg->status != CHORD_STATUS_OK || !(msg->fields & CHORD_F_SUCC)) {
@@ -1994,6 +1992,8 @@ static void s_fix_fingers (chord_node_t *self, uint64_t now_ms)
         self->finger_valid[i] = !s_is_self (self, known);
         self->next_finger = (i + 1) % CHORD_ID_BITS;
         if (self->next_finger == 0)
+            self->fingers_built = true;
+        if (self->next_finger == 0)
             return;   /* one full round per call at most */
     }
 }
@@ -2259,7 +2259,12 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
         s_check_predecessor (self, now_ms);
     }
     if (self->state == CHORD_NODE_ACTIVE && self->next_fix_finger_ms <= now_ms) {
-        self->next_fix_finger_ms = now_ms + s_jittered (self, self->config.stabilize_interval_ms / CHORD_FINGER_TICKS + 1);
+        /* A new member builds its fingers quickly, then refreshes one finger
+           lookup per interval, as the paper's fix_fingers does. */
+        uint64_t interval_ms = self->config.stabilize_interval_ms;
+        if (!self->fingers_built)
+            interval_ms = interval_ms / CHORD_FINGER_TICKS + 1;
+        self->next_fix_finger_ms = now_ms + s_jittered (self, interval_ms);
         s_fix_fingers (self, now_ms);
     }
 }
