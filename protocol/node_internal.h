@@ -1,0 +1,355 @@
+/*  chord node internals: the state shared by the node's source files.
+
+    node.c           the node's life: creation, dispatch, timers, outbox, requests
+    node_ring.c      ring membership: successors, predecessor, fingers, suspects,
+                     ownership, and the maintenance that keeps them right
+    node_lookup.c    lookups and the client operations that need them
+    node_transfer.c  moving arcs between peers: join, handoff, leave
+
+    Nothing here is part of the public API (node.h).  */
+#ifndef CHORD_NODE_INTERNAL_H
+#define CHORD_NODE_INTERNAL_H
+
+#include "node.h"
+
+#define CHORD_TASKS_MAX 100000      /* concurrent client operations and lookups */
+#define CHORD_SUSPECTS_MAX 64       /* peers remembered as unresponsive */
+#define CHORD_HANDOFFS_MAX 8        /* concurrent outgoing transfers */
+#define CHORD_INTAKES_MAX 8         /* concurrent incoming transfers */
+#define CHORD_LOOKUP_HOPS_MAX 64    /* a longer path means the tables are broken */
+#define CHORD_LOOKUP_TIMEOUTS_MAX 4 /* unanswered hops before a lookup restarts */
+#define CHORD_CLIENT_TIMEOUT_DEFAULT_MS 5000
+#define CHORD_CLIENT_TIMEOUT_MAX_MS 600000
+#define CHORD_RETRY_MIN_MS 25 /* first retry delay for a client operation */
+#define CHORD_RETRY_MAX_MS 1000
+#define CHORD_JOIN_RETRY_MAX_MS 5000 /* cap on the join backoff */
+#define CHORD_JOIN_REDIRECTS_MAX 4   /* JOIN redirects followed before backing off */
+#define CHORD_FINGER_TICKS 4         /* finger refreshes per stabilize interval, first round */
+
+_Static_assert(CHORD_NODE_LEFT == CHORD_STATE_MAX, "message.h must know the highest node state");
+
+typedef enum {
+    TASK_CLIENT_PUT,
+    TASK_CLIENT_GET,
+    TASK_CLIENT_DEL,
+    TASK_CLIENT_LOOKUP,
+    TASK_FIX_FINGER,
+    TASK_JOIN,
+} node_task_kind_t;
+
+/* Work that needs an owner found by lookup, then maybe a request to it. */
+typedef struct node_task {
+    struct node_task *next; /* in the node's task list */
+    struct node_task *prev;
+    node_task_kind_t kind;
+    chord_origin_t origin;      /* client's return address */
+    uint64_t client_request_id; /* the client's request id, echoed */
+    uint8_t *key;               /* owned copy, or NULL */
+    size_t key_len;
+    uint8_t *value; /* owned copy, or NULL */
+    size_t value_len;
+    chord_id_t target;     /* the id whose owner is wanted */
+    unsigned finger_index; /* with TASK_FIX_FINGER */
+    uint64_t deadline_ms;  /* give up (and answer TIMEOUT) at this time */
+    uint64_t retry_at_ms;  /* nonzero: restart the lookup at this time */
+    unsigned attempts;     /* restarts so far */
+    /* The lookup in progress. */
+    chord_peer_t hop;      /* peer asked last */
+    chord_peer_t prev_hop; /* peer that pointed us at hop */
+    bool has_prev_hop;
+    uint32_t hops;         /* peers that answered a find */
+    unsigned hop_timeouts; /* unanswered finds in this lookup */
+    unsigned redirects;    /* JOIN redirects followed in this attempt */
+    size_t excluded_count;
+    chord_id_t excluded[CHORD_EXCLUDE_MAX];
+    uint64_t rpc_id; /* outstanding request, 0 when none */
+} node_task_t;
+
+typedef enum {
+    RPC_FIND,      /* a lookup step; answer feeds a task */
+    RPC_STORE,     /* a data operation at the owner; answer feeds a task */
+    RPC_JOIN,      /* the join request; answer feeds the join task */
+    RPC_GET_STATE, /* stabilize */
+    RPC_PING,      /* check_predecessor */
+    RPC_HANDOFF,   /* waiting for the receiver's acknowledgement */
+} node_rpc_kind_t;
+
+/* A request sent to a peer and not yet answered. */
+typedef struct {
+    uint64_t request_id; /* what the reply will carry (or xfer, for handoffs) */
+    node_rpc_kind_t kind;
+    chord_peer_t peer;    /* who was asked */
+    uint64_t deadline_ms; /* no answer by then: the peer is suspect */
+    node_task_t *task;    /* waiting task, or NULL */
+} node_rpc_t;
+
+/* An outgoing transfer of keys to another peer. */
+typedef struct {
+    bool active;
+    uint64_t transfer_id; /* unique per receiver, not overall */
+    chord_id_t to;        /* the receiving peer */
+    bool leaving;         /* handing everything over before exit */
+    chord_id_t from;      /* with !leaving: the range (from, upto] moved */
+    chord_id_t upto;
+    uint64_t total;    /* items sent */
+    unsigned attempts; /* successors tried (leaving) */
+} node_handoff_t;
+
+/* An incoming transfer of keys from another peer. */
+typedef struct {
+    bool active;
+    uint64_t transfer_id;
+    chord_id_t sender; /* the transferring peer's id */
+    uint64_t received; /* items stored so far */
+    bool total_known;  /* the final batch has arrived */
+    uint64_t total;
+    bool failed; /* a store write failed */
+} node_intake_t;
+
+typedef struct {
+    chord_id_t id;
+    uint64_t until_ms; /* suspicion lapses then */
+} node_suspect_t;
+
+/* A remembered arc: owner served (lower, owner] when we last looked. */
+typedef struct {
+    chord_id_t lower;
+    chord_peer_t owner;
+    uint64_t last_used; /* owner_cache_clock at the last hit, for replacement */
+} node_owner_entry_t;
+
+struct chord_node {
+    chord_node_config_t config; /* as given; endpoint points at self.endpoint */
+    chord_env_t env;            /* store, randomness, logging */
+    chord_peer_t self;          /* our id and endpoint */
+    chord_node_state_t state;
+    chord_node_stats_t stats;
+
+    bool has_pred;
+    chord_peer_t pred;
+    bool pred_alive;           /* false once a ping went unanswered */
+    bool pred_handed_off;      /* it left gracefully and handed us its keys */
+    bool has_inherited;        /* we took over a silent predecessor's arc ... */
+    chord_id_t inherited_from; /* ... (from, upto] without its data, */
+    chord_id_t inherited_upto;
+    uint64_t inherited_until_ms; /* and say "not found" there only after this */
+    size_t succ_count;           /* >= 1 once started; succ[0] may be self */
+    chord_peer_t succ[CHORD_SUCCESSORS_MAX];
+    bool finger_valid[CHORD_ID_BITS];
+    chord_peer_t finger[CHORD_ID_BITS]; /* finger[i] = successor(self + 2^i) */
+    unsigned next_finger;               /* next finger to refresh */
+    bool fingers_built;                 /* a whole round has been done: refresh at a calm pace */
+    bool fixing_finger;                 /* a TASK_FIX_FINGER is running */
+    size_t suspect_count;
+    node_suspect_t suspects[CHORD_SUSPECTS_MAX];
+    node_owner_entry_t *owner_cache; /* config.owner_cache_size entries */
+    size_t owner_cache_count;
+    uint64_t owner_cache_clock;
+
+    uint64_t next_request_id;
+    uint64_t next_stabilize_ms;
+    uint64_t next_fix_finger_ms;
+    uint64_t next_check_pred_ms;
+
+    /* Joining. */
+    char **seeds; /* endpoints to join through */
+    size_t seed_count;
+    size_t seed_next;          /* next seed to try */
+    uint64_t join_retry_ms;    /* current backoff */
+    uint64_t join_request_id;  /* our JOIN request; its id names the handoff we await */
+    chord_id_t join_successor; /* the peer we asked to join before */
+    bool join_accepted;        /* our successor took us in */
+    bool join_handoff_done;    /* and our arc has arrived */
+    uint64_t join_handoff_deadline_ms;
+
+    /* Leaving. */
+    bool leave_reply_pending; /* a client asked us to leave */
+    chord_origin_t leave_origin;
+    uint64_t leave_request_id;
+
+    node_task_t *tasks; /* doubly linked */
+    size_t task_count;
+    node_rpc_t *rpcs;
+    size_t rpc_count;
+    size_t rpc_alloc;
+    node_handoff_t handoffs[CHORD_HANDOFFS_MAX];
+    node_intake_t intakes[CHORD_INTAKES_MAX];
+
+    chord_outgoing_t *outbox; /* FIFO ring buffer */
+    size_t outbox_head;
+    size_t outbox_count;
+    size_t outbox_alloc;
+};
+
+/* ---------------------------------------------------------------- node.c: logging, outbox, requests */
+
+void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* A short printable form of an id: its first 8 hex digits. */
+const char *node_short (const chord_id_t *id, char buf[9]);
+
+/* Stamps msg with our identity, encodes it and queues it. */
+int node_queue (chord_node_t *self, chord_msg_t *msg, chord_dest_kind_t kind, const char *endpoint,
+                const chord_origin_t *origin);
+
+int node_send_peer (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg);
+
+int node_reply (chord_node_t *self, const chord_origin_t *origin, chord_msg_t *msg);
+
+/* interval_ms, moved by up to a tenth either way so peers do not beat in step. */
+uint64_t node_jittered (chord_node_t *self, uint64_t interval_ms);
+
+uint64_t node_new_request_id (chord_node_t *self);
+
+node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind,
+                          const chord_peer_t *peer, uint64_t deadline_ms, node_task_t *task);
+
+bool node_rpc_pending (const chord_node_t *self, node_rpc_kind_t kind);
+
+/* Removes the entry (swap with the last); pointers to it become invalid. */
+void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc);
+
+/* Sends msg to peer as a request whose reply we wait for. */
+int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, node_rpc_kind_t kind,
+               node_task_t *task, uint64_t now_ms);
+
+/* ---------------------------------------------------------------- node_ring.c: membership, ownership,
+ * maintenance */
+
+bool node_is_self (const chord_node_t *self, const chord_peer_t *peer);
+
+bool node_is_excluded (const chord_id_t *id, const chord_id_t *excluded, size_t count);
+
+/* Forgets the successor at index i, keeping the list non-empty. */
+void node_succ_remove_at (chord_node_t *self, size_t i);
+
+/*  Rebuilds the successor list as first, then list[], dropping ourselves,
+    anything after ourselves (the list wrapped round the ring), duplicates
+    and suspects, cut to r entries. An empty result means we are alone.  */
+void node_succ_set (chord_node_t *self, const chord_peer_t *first, const chord_peer_t *list, size_t count,
+                    uint64_t now_ms);
+
+bool node_alone (const chord_node_t *self);
+
+/* Marks a peer unresponsive: it leaves the successor list and fingers until
+   the suspicion lapses and stabilization brings it back. */
+void node_suspect (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms);
+
+/*  The known peer closest before id on the ring (fingers and successors),
+    skipping suspects and excluded ids; NULL when none precedes id.  */
+const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chord_id_t *id,
+                                            const chord_id_t *excluded, size_t excluded_count,
+                                            uint64_t now_ms);
+
+/* The first successor not excluded (the successor itself if all are). */
+const chord_peer_t *node_first_live_successor (const chord_node_t *self, const chord_id_t *excluded,
+                                               size_t excluded_count, uint64_t now_ms);
+
+/* The remembered owner of id, or NULL. Entries are only hints: the owner
+   checks every operation against its own arc and answers WRONG_OWNER. */
+const chord_peer_t *node_owner_cache_find (chord_node_t *self, const chord_id_t *id, uint64_t now_ms);
+
+void node_owner_cache_forget (chord_node_t *self, const chord_id_t *owner);
+
+void node_owner_cache_put (chord_node_t *self, const chord_id_t *lower, const chord_peer_t *owner);
+
+/* True when we serve key id now: it lies in (pred, self], or we are alone. */
+bool node_owns (const chord_node_t *self, const chord_id_t *id);
+
+void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                        uint64_t now_ms);
+
+void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
+
+void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
+
+void node_on_notify (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
+
+void node_on_leave_notice (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
+
+void node_on_ping (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
+
+void node_stabilize (chord_node_t *self, uint64_t now_ms);
+
+void node_check_predecessor (chord_node_t *self, uint64_t now_ms);
+
+/*  Refreshes fingers in order. A finger whose start lies before the
+    previous finger's peer has that same peer, so only fingers that cross
+    a gap between peers cost a lookup.  */
+void node_fix_fingers (chord_node_t *self, uint64_t now_ms);
+
+/* ---------------------------------------------------------------- node_lookup.c: lookups and client
+ * operations */
+
+node_task_t *node_task_new (chord_node_t *self, node_task_kind_t kind, const chord_id_t *target,
+                            uint64_t deadline_ms);
+
+void node_task_destroy (chord_node_t *self, node_task_t *task);
+
+bool node_task_is_client (const node_task_t *task);
+
+/* Answers a client with a CLIENT_REPLY; value NULL means none. */
+void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
+                        chord_status_t status, const uint8_t *value, size_t value_len, const char *text);
+
+/* A client task ran out of time: answer TIMEOUT and end it. */
+void node_task_expire (chord_node_t *self, node_task_t *task);
+
+/*  Starts (or restarts) the lookup of task->target: answered at once from
+    our own tables when we can, else by asking the closest preceding peer.  */
+void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms);
+
+/* Schedules a fresh attempt after a backoff, or gives up past the deadline. */
+void node_task_retry (chord_node_t *self, node_task_t *task, uint64_t now_ms);
+
+void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
+
+void node_on_find_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms);
+
+void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                    uint64_t now_ms);
+
+void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
+
+void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
+
+/* A client's put, get, del or lookup: answer now if we can, else start a task. */
+void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                        uint64_t now_ms);
+
+void node_on_client_leave (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                           uint64_t now_ms);
+
+/* ---------------------------------------------------------------- node_transfer.c: join, handoff, leave */
+
+void node_join_send (chord_node_t *self, node_task_t *task, const chord_peer_t *successor, uint64_t now_ms);
+
+/*  Sends the keys in (from, to] (everything when leaving) as HANDOFF
+    batches, to an endpoint or back to an origin, and waits for the ack.  */
+int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_origin_t *origin,
+                        uint64_t transfer_id, bool leaving, const chord_id_t *from, const chord_id_t *upto,
+                        uint64_t now_ms);
+
+/*  Ends a leave. new_home is the peer that took our data, or NULL when
+    there was none to hand over (a lone or never-joined node); data_safe
+    is false when data was left behind.  */
+void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool data_safe);
+
+/* Hands everything to the next successor that has not yet failed us. */
+void node_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms);
+
+void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms);
+
+void node_become_active (chord_node_t *self, uint64_t now_ms);
+
+void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms);
+
+void node_on_join_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
+
+void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                      uint64_t now_ms);
+
+void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
+
+#endif

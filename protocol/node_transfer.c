@@ -1,0 +1,534 @@
+/*  chord node: moving arcs between peers. A joiner takes its arc from its
+    successor; a leaver hands everything to its successor; each transfer
+    is acknowledged before the sender forgets the keys.  */
+
+#include "node_internal.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void node_join_send (chord_node_t *self, node_task_t *task, const chord_peer_t *successor, uint64_t now_ms)
+{
+    chord_msg_t *msg = malloc (sizeof *msg);
+    if (!msg) {
+        node_task_retry (self, task, now_ms);
+        return;
+    }
+    chord_msg_init (msg, CHORD_MSG_JOIN, 0);
+    task->hop = *successor;
+    int rc = node_call (self, successor, msg, RPC_JOIN, task, now_ms);
+    /* The arc may arrive before the reply (on another path): know it by id. */
+    self->join_request_id = msg->request_id;
+    self->join_successor = successor->id;
+    self->join_handoff_done = false;
+    free (msg);
+    if (rc != 0)
+        node_task_retry (self, task, now_ms);
+}
+
+typedef struct {
+    chord_node_t *node;
+    node_handoff_t *handoff;
+    const char *endpoint;         /* PEER destination, or NULL */
+    const chord_origin_t *origin; /* ORIGIN destination, or NULL */
+    const chord_peer_t *to;
+    bool has_new_pred; /* leaving: tell the receiver its new predecessor */
+    const chord_peer_t *new_pred;
+    chord_item_t *items;
+    size_t item_count;
+    size_t bytes;
+    int failed;
+} s_batcher_t;
+
+static int s_batch_flush (s_batcher_t *batcher, bool final)
+{
+    chord_node_t *self = batcher->node;
+    chord_msg_t *msg = malloc (sizeof *msg);
+    if (!msg)
+        return -1;
+    chord_msg_init (msg, CHORD_MSG_HANDOFF, batcher->handoff->transfer_id);
+    msg->fields = CHORD_F_TRANSFER | CHORD_F_ITEMS | CHORD_F_FINAL;
+    msg->transfer_id = batcher->handoff->transfer_id;
+    msg->items = batcher->items;
+    msg->item_count = batcher->item_count;
+    msg->final = final;
+    if (final) {
+        msg->fields |= CHORD_F_COUNT;
+        msg->count = batcher->handoff->total + batcher->item_count;
+        if (batcher->handoff->leaving) {
+            msg->fields |= CHORD_F_PRED;
+            msg->has_pred = batcher->has_new_pred;
+            if (batcher->has_new_pred)
+                msg->pred = *batcher->new_pred;
+        }
+    }
+    int rc;
+    if (batcher->endpoint) {
+        msg->has_target = true;
+        msg->target = batcher->to->id;
+        rc = node_queue (self, msg, CHORD_DEST_PEER, batcher->endpoint, NULL);
+    } else
+        rc = node_reply (self, batcher->origin, msg);
+    free (msg);
+    batcher->handoff->total += batcher->item_count;
+    batcher->item_count = 0;
+    batcher->bytes = 0;
+    return rc;
+}
+
+static int s_batch_visit (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
+                          const uint8_t *value, size_t value_len)
+{
+    (void) key_id;
+    s_batcher_t *batcher = arg;
+    if (batcher->item_count == CHORD_ITEMS_MAX ||
+        (batcher->item_count > 0 && batcher->bytes + key_len + value_len > CHORD_BATCH_BYTES_MAX))
+        if (s_batch_flush (batcher, false) != 0) {
+            batcher->failed = 1;
+            return 1;
+        }
+    chord_item_t *item = &batcher->items[batcher->item_count++];
+    item->key = key;
+    item->key_len = key_len;
+    item->value = value;
+    item->value_len = value_len;
+    batcher->bytes += key_len + value_len;
+    return 0;
+}
+
+/*  Sends the keys in (from, to] (everything when leaving) as HANDOFF
+    batches, to an endpoint or back to an origin, and waits for the ack.  */
+int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_origin_t *origin,
+                        uint64_t transfer_id, bool leaving, const chord_id_t *from, const chord_id_t *upto,
+                        uint64_t now_ms)
+{
+    node_handoff_t *handoff = NULL;
+    for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
+        if (!self->handoffs[i].active) {
+            handoff = &self->handoffs[i];
+            break;
+        }
+    if (!handoff)
+        return -1;
+    memset (handoff, 0, sizeof *handoff);
+    handoff->active = true;
+    handoff->transfer_id = transfer_id;
+    handoff->to = to->id;
+    handoff->leaving = leaving;
+    if (!leaving) {
+        handoff->from = *from;
+        handoff->upto = *upto;
+    }
+    s_batcher_t batcher = {
+        .node = self,
+        .handoff = handoff,
+        .endpoint = origin ? NULL : to->endpoint,
+        .origin = origin,
+        .to = to,
+        .has_new_pred = self->has_pred && self->pred_alive && !chord_id_equal (&self->pred.id, &to->id),
+        .new_pred = &self->pred,
+    };
+    batcher.items = malloc (CHORD_ITEMS_MAX * sizeof *batcher.items);
+    if (!batcher.items) {
+        handoff->active = false;
+        return -1;
+    }
+    if (leaving)
+        chord_store_range (self->env.store, &self->self.id, &self->self.id, s_batch_visit, &batcher);
+    else
+        chord_store_range (self->env.store, from, upto, s_batch_visit, &batcher);
+    if (!batcher.failed && s_batch_flush (&batcher, true) != 0)
+        batcher.failed = 1;
+    free (batcher.items);
+    if (batcher.failed) {
+        handoff->active = false;
+        return -1;
+    }
+    /* Large arcs take longer to store: allow a millisecond per hundred keys more. */
+    uint64_t wait_ms = 4 * (uint64_t) self->config.rpc_timeout_ms + handoff->total / 100;
+    if (!node_rpc_add (self, transfer_id, RPC_HANDOFF, to, now_ms + wait_ms, NULL)) {
+        handoff->active = false;
+        return -1;
+    }
+    char a[9];
+    node_log (self, CHORD_LOG_INFO, "handing %llu keys to %s (%s)%s", (unsigned long long) handoff->total,
+              node_short (&to->id, a), to->endpoint, leaving ? " before leaving" : "");
+    return 0;
+}
+
+/* Transfer ids come from whoever asked (a joiner's JOIN request id), so
+   only the pair of id and receiver names one transfer. */
+static node_handoff_t *s_handoff_find (chord_node_t *self, uint64_t transfer_id, const chord_id_t *to)
+{
+    for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
+        if (self->handoffs[i].active && self->handoffs[i].transfer_id == transfer_id &&
+            chord_id_equal (&self->handoffs[i].to, to))
+            return &self->handoffs[i];
+    return NULL;
+}
+
+typedef struct {
+    chord_id_t *ids;
+    uint8_t **keys;
+    size_t *key_lens;
+    size_t count;
+    size_t alloc;
+    int failed;
+} s_key_list_t;
+
+static int s_collect_key (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
+                          const uint8_t *value, size_t value_len)
+{
+    (void) key_id;
+    (void) value;
+    (void) value_len;
+    s_key_list_t *list = arg;
+    if (list->count == list->alloc) {
+        size_t alloc = list->alloc ? list->alloc * 2 : 256;
+        uint8_t **keys = realloc (list->keys, alloc * sizeof *keys);
+        if (keys)
+            list->keys = keys;
+        size_t *lens = realloc (list->key_lens, alloc * sizeof *lens);
+        if (lens)
+            list->key_lens = lens;
+        if (!keys || !lens) {
+            list->failed = 1;
+            return 1;
+        }
+        list->alloc = alloc;
+    }
+    list->keys[list->count] = malloc (key_len);
+    if (!list->keys[list->count]) {
+        list->failed = 1;
+        return 1;
+    }
+    memcpy (list->keys[list->count], key, key_len);
+    list->key_lens[list->count] = key_len;
+    list->count++;
+    return 0;
+}
+
+/* Deletes every key in (from, upto]: they now live elsewhere. */
+static void s_store_drop_range (chord_node_t *self, const chord_id_t *from, const chord_id_t *upto)
+{
+    s_key_list_t list = {0};
+    chord_store_range (self->env.store, from, upto, s_collect_key, &list);
+    for (size_t i = 0; i < list.count; i++) {
+        chord_store_del (self->env.store, list.keys[i], list.key_lens[i]);
+        free (list.keys[i]);
+    }
+    free (list.keys);
+    free (list.key_lens);
+}
+
+/*  Ends a leave. new_home is the peer that took our data, or NULL when
+    there was none to hand over (a lone or never-joined node); data_safe
+    is false when data was left behind.  */
+void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool data_safe)
+{
+    if (new_home && self->has_pred && self->pred_alive && !node_is_self (self, &self->pred)) {
+        chord_msg_t *msg = malloc (sizeof *msg);
+        if (msg) {
+            chord_msg_init (msg, CHORD_MSG_LEAVE_NOTICE, node_new_request_id (self));
+            msg->fields = CHORD_F_SUCC;
+            msg->peer_count = self->succ_count;
+            memcpy (msg->peers, self->succ, self->succ_count * sizeof self->succ[0]);
+            node_send_peer (self, &self->pred, msg);
+            free (msg);
+        }
+    }
+    self->state = CHORD_NODE_LEFT;
+    node_log (self, CHORD_LOG_INFO, "left the ring");
+    if (self->leave_reply_pending) {
+        node_reply_client (self, &self->leave_origin, self->leave_request_id,
+                           data_safe ? CHORD_STATUS_OK : CHORD_STATUS_STORE_ERROR, NULL, 0,
+                           data_safe ? NULL : "no successor took the data");
+        self->leave_reply_pending = false;
+    }
+}
+
+/* Hands everything to the next successor that has not yet failed us. */
+void node_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms)
+{
+    while (attempt < self->succ_count) {
+        const chord_peer_t *to = &self->succ[attempt];
+        if (node_is_self (self, to))
+            break;
+        uint64_t transfer_id = node_new_request_id (self);
+        if (node_handoff_start (self, to, NULL, transfer_id, true, NULL, NULL, now_ms) == 0) {
+            s_handoff_find (self, transfer_id, &to->id)->attempts = attempt;
+            return;
+        }
+        attempt++;
+    }
+    if (chord_store_count (self->env.store) > 0)
+        node_log (self, CHORD_LOG_ERROR, "no successor took our %zu keys: they leave with us",
+                  chord_store_count (self->env.store));
+    node_leave_finish (self, NULL, chord_store_count (self->env.store) == 0);
+}
+
+void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
+{
+    node_handoff_t *handoff = s_handoff_find (self, rpc->request_id, &rpc->peer.id);
+    chord_peer_t peer = rpc->peer;
+    node_rpc_remove (self, rpc);
+    if (!handoff)
+        return;
+    handoff->active = false;
+    char a[9];
+    node_log (self, CHORD_LOG_WARN, "handoff %llu to %s (%s) was not acknowledged",
+              (unsigned long long) handoff->transfer_id, node_short (&peer.id, a), peer.endpoint);
+    if (handoff->leaving) {
+        node_suspect (self, &peer, now_ms);
+        node_leave_try (self, 0, now_ms);
+    }
+    /* A join handoff that failed leaves the keys here; if the joiner died,
+       our predecessor reverts and they are ours again. */
+}
+
+void node_become_active (chord_node_t *self, uint64_t now_ms)
+{
+    self->state = CHORD_NODE_ACTIVE;
+    self->next_stabilize_ms = now_ms;
+    self->next_fix_finger_ms = now_ms;
+    char a[9], b[9];
+    node_log (self, CHORD_LOG_INFO, "joined the ring: successor %s (%s), predecessor %s, %zu keys",
+              node_short (&self->succ[0].id, a), self->succ[0].endpoint,
+              self->has_pred ? node_short (&self->pred.id, b) : "none", chord_store_count (self->env.store));
+}
+
+void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
+{
+    if (!origin || !msg->has_sender) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    const chord_peer_t *joiner = &msg->sender;
+    chord_msg_t *reply = malloc (sizeof *reply);
+    if (!reply)
+        return;
+    chord_msg_init (reply, CHORD_MSG_JOIN_REPLY, msg->request_id);
+    reply->fields = CHORD_F_STATUS;
+    bool rejoin = self->has_pred && chord_id_equal (&self->pred.id, &joiner->id);
+    if (self->state != CHORD_NODE_ACTIVE) {
+        reply->status = CHORD_STATUS_NOT_READY;
+        node_reply (self, origin, reply);
+    } else if (node_is_self (self, joiner)) {
+        reply->status = CHORD_STATUS_BAD_REQUEST;
+        reply->fields |= CHORD_F_TEXT;
+        reply->text = "that id is taken: another peer advertises the same endpoint";
+        reply->text_len = strlen (reply->text);
+        node_reply (self, origin, reply);
+    } else if (node_alone (self) || !self->has_pred || !self->pred_alive || rejoin ||
+               chord_id_in_open (&joiner->id, &self->pred.id, &self->self.id)) {
+        bool alone = node_alone (self);
+        bool had_live_pred = self->has_pred && self->pred_alive && !alone;
+        chord_peer_t old_pred = self->pred;
+        reply->status = CHORD_STATUS_OK;
+        reply->fields |= CHORD_F_PRED | CHORD_F_SUCC;
+        reply->has_pred = alone || (self->has_pred && self->pred_alive && !rejoin);
+        reply->pred = alone ? self->self : self->pred;
+        reply->peer_count = self->succ_count;
+        memcpy (reply->peers, self->succ, self->succ_count * sizeof self->succ[0]);
+        node_reply (self, origin, reply);
+
+        char a[9];
+        node_log (self, CHORD_LOG_INFO, "peer %s (%s) joins as our predecessor", node_short (&joiner->id, a),
+                  joiner->endpoint);
+        self->has_pred = true;
+        self->pred = *joiner;
+        self->pred_alive = true;
+        if (alone)
+            node_succ_set (self, joiner, NULL, 0, now_ms);
+        /* The joiner takes (pred, joiner] from our arc. With no trustworthy
+           predecessor we keep (joiner, self] and hand over everything else.
+           The arc travels back on the reply's connection, after the reply. */
+        chord_id_t from = self->self.id;
+        if (had_live_pred && chord_id_in_open (&joiner->id, &old_pred.id, &self->self.id))
+            from = old_pred.id;
+        if (node_handoff_start (self, joiner, origin, msg->request_id, false, &from, &joiner->id, now_ms) !=
+            0)
+            node_log (self, CHORD_LOG_ERROR, "cannot start the handoff to %s", joiner->endpoint);
+    } else {
+        reply->status = CHORD_STATUS_REDIRECT;
+        reply->fields |= CHORD_F_PEER;
+        reply->peer = self->pred;
+        node_reply (self, origin, reply);
+    }
+    free (reply);
+}
+
+void node_on_join_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
+{
+    node_task_t *task = rpc->task;
+    chord_peer_t successor = rpc->peer;
+    node_rpc_remove (self, rpc);
+    task->rpc_id = 0;
+    if (msg->status == CHORD_STATUS_REDIRECT && (msg->fields & CHORD_F_PEER) &&
+        !node_is_self (self, &msg->peer)) {
+        /* Someone joined just before our would-be successor: ask it instead.
+           A few redirects in a row mean the ring is moving; back off. */
+        char a[9];
+        node_log (self, CHORD_LOG_DEBUG, "join redirected from %s to %s", successor.endpoint,
+                  node_short (&msg->peer.id, a));
+        if (++task->redirects <= CHORD_JOIN_REDIRECTS_MAX) {
+            node_join_send (self, task, &msg->peer, now_ms);
+            return;
+        }
+        node_task_retry (self, task, now_ms);
+        return;
+    }
+    if (msg->status != CHORD_STATUS_OK || !(msg->fields & CHORD_F_SUCC)) {
+        node_log (self, CHORD_LOG_WARN, "join refused by %s: %s%s%s", successor.endpoint,
+                  chord_status_name (msg->status), msg->text ? ": " : "", msg->text ? msg->text : "");
+        node_task_retry (self, task, now_ms);
+        return;
+    }
+    node_succ_set (self, &successor, msg->peers, msg->peer_count, now_ms);
+    if (msg->has_pred && !node_is_self (self, &msg->pred)) {
+        self->has_pred = true;
+        self->pred = msg->pred;
+        self->pred_alive = true;
+    }
+    self->join_accepted = true;
+    self->join_handoff_deadline_ms = now_ms + 10 * (uint64_t) self->config.rpc_timeout_ms;
+    node_task_destroy (self, task);
+    if (self->join_handoff_done)
+        node_become_active (self, now_ms);
+}
+
+static node_intake_t *s_intake_find (chord_node_t *self, const chord_id_t *sender, uint64_t transfer_id,
+                                     bool create)
+{
+    node_intake_t *free_slot = NULL;
+    for (size_t i = 0; i < CHORD_INTAKES_MAX; i++) {
+        node_intake_t *intake = &self->intakes[i];
+        if (intake->active && intake->transfer_id == transfer_id && chord_id_equal (&intake->sender, sender))
+            return intake;
+        if (!intake->active && !free_slot)
+            free_slot = intake;
+    }
+    if (!create)
+        return NULL;
+    if (!free_slot)
+        free_slot = &self->intakes[transfer_id % CHORD_INTAKES_MAX]; /* evict: its sender will retry */
+    memset (free_slot, 0, sizeof *free_slot);
+    free_slot->active = true;
+    free_slot->transfer_id = transfer_id;
+    free_slot->sender = *sender;
+    return free_slot;
+}
+
+void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                      uint64_t now_ms)
+{
+    if (!msg->has_sender) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    bool joining = self->state == CHORD_NODE_JOINING;
+    node_intake_t *intake = s_intake_find (self, &msg->sender.id, msg->transfer_id, true);
+    for (size_t i = 0; i < msg->item_count; i++) {
+        const chord_item_t *item = &msg->items[i];
+        if (chord_store_put (self->env.store, item->key, item->key_len, item->value, item->value_len) != 0)
+            intake->failed = true;
+        else
+            intake->received++;
+    }
+    if (msg->final) {
+        intake->total_known = true;
+        intake->total = msg->count;
+    }
+    if (!intake->total_known || intake->received < intake->total) {
+        if (!intake->failed)
+            return;
+    }
+    /* Complete (or failed): acknowledge and apply what the transfer means. */
+    chord_msg_t *ack = malloc (sizeof *ack);
+    if (ack) {
+        chord_msg_init (ack, CHORD_MSG_HANDOFF_ACK, msg->transfer_id);
+        ack->fields = CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS;
+        ack->transfer_id = msg->transfer_id;
+        ack->count = intake->received;
+        ack->status = intake->failed ? CHORD_STATUS_STORE_ERROR : CHORD_STATUS_OK;
+        if (origin)
+            node_reply (self, origin, ack);
+        else
+            node_send_peer (self, &msg->sender, ack);
+        free (ack);
+    }
+    self->stats.keys_taken_over += intake->received;
+    bool failed = intake->failed;
+    intake->active = false;
+    if (failed) {
+        node_log (self, CHORD_LOG_ERROR, "could not store keys handed over by %s", msg->sender.endpoint);
+        return;
+    }
+    if (msg->fields & CHORD_F_PRED) {
+        /* Our predecessor left: its predecessor is ours now. */
+        char a[9];
+        node_log (self, CHORD_LOG_INFO, "predecessor %s (%s) left; took over its keys",
+                  node_short (&msg->sender.id, a), msg->sender.endpoint);
+        if (self->has_pred && chord_id_equal (&self->pred.id, &msg->sender.id)) {
+            if (msg->has_pred && !node_is_self (self, &msg->pred)) {
+                self->pred = msg->pred;
+                self->pred_alive = true;
+            } else {
+                /* Unknown yet: keep serving our old arc and let the first
+                   notifier in; we hold the leaver's keys, so no doubt. */
+                self->pred_alive = false;
+                self->pred_handed_off = true;
+            }
+        }
+        for (size_t i = 0; i < self->succ_count; i++)
+            if (chord_id_equal (&self->succ[i].id, &msg->sender.id)) {
+                node_succ_remove_at (self, i);
+                break;
+            }
+        for (unsigned i = 0; i < CHORD_ID_BITS; i++)
+            if (self->finger_valid[i] && chord_id_equal (&self->finger[i].id, &msg->sender.id))
+                self->finger_valid[i] = false;
+    } else if (joining && msg->transfer_id == self->join_request_id &&
+               chord_id_equal (&msg->sender.id, &self->join_successor)) {
+        self->join_handoff_done = true;
+        if (self->join_accepted)
+            node_become_active (self, now_ms);
+    }
+}
+
+void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
+{
+    if (!msg->has_sender) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    node_rpc_t *rpc = NULL;
+    for (size_t i = 0; i < self->rpc_count && !rpc; i++)
+        if (self->rpcs[i].kind == RPC_HANDOFF && self->rpcs[i].request_id == msg->transfer_id &&
+            chord_id_equal (&self->rpcs[i].peer.id, &msg->sender.id))
+            rpc = &self->rpcs[i];
+    node_handoff_t *handoff = s_handoff_find (self, msg->transfer_id, &msg->sender.id);
+    if (!rpc || !handoff) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    chord_peer_t peer = rpc->peer;
+    node_rpc_remove (self, rpc);
+    handoff->active = false;
+    if (msg->status != CHORD_STATUS_OK || msg->count != handoff->total) {
+        node_log (self, CHORD_LOG_WARN, "handoff to %s incomplete (%llu of %llu keys, %s)", peer.endpoint,
+                  (unsigned long long) msg->count, (unsigned long long) handoff->total,
+                  chord_status_name (msg->status));
+        if (handoff->leaving)
+            node_leave_try (self, handoff->attempts + 1, now_ms);
+        return;
+    }
+    self->stats.keys_handed_off += handoff->total;
+    if (handoff->leaving)
+        node_leave_finish (self, &peer, true);
+    else
+        s_store_drop_range (self, &handoff->from, &handoff->upto);
+}
