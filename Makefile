@@ -7,6 +7,7 @@
 #   make sanitize   the whole test suite under ASan and UBSan (build-san/)
 #   make valgrind   the unit tests under valgrind
 #   make bench      measure put/get throughput and latency on a local ring
+#   make sim-bench  the simulator's tables beside the Chord paper's figures
 #   make check-pure fail if protocol/ reaches for sockets, clocks or randomness
 #   make demo       start a 3-peer ring on ports 7000-7002 and use it; make demo-stop
 
@@ -35,7 +36,7 @@ LIB        := $(BUILD)/libchord.a
 PROGRAMS   := $(BIN)/chordd $(BIN)/chordctl \
               $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/chord-bench.c tools/chord-sim.c))
 
-.PHONY: all deps test test-unit sanitize valgrind bench check-pure clean demo demo-stop
+.PHONY: all deps test test-unit sanitize valgrind bench sim-bench check-pure clean demo demo-stop
 .SECONDARY:
 all: $(PROGRAMS) $(UNIT_TESTS)
 
@@ -98,6 +99,10 @@ valgrind: $(UNIT_TESTS)
 bench: all
 	$(BIN)/chord-bench --peers 1 --inflight 50 --seconds 5
 	$(BIN)/chord-bench --peers 16 --inflight 64 --seconds 5
+
+SIM_SCENARIOS := pathlen loadbalance movement failures churn traffic convergence speed
+sim-bench: $(BIN)/chord-sim
+	@for s in $(SIM_SCENARIOS); do echo "== $(BIN)/chord-sim --scenario $$s"; $(BIN)/chord-sim --scenario $$s || exit 1; done
 
 # protocol/ is a pure state machine: no sockets, clocks, sleeps or randomness.
 check-pure:

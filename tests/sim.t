@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""chord-sim in CI: the protocol core at a few hundred peers under churn,
+message loss, duplication and a partition that heals, deterministically.
+
+Each run is `chord-sim ... --json`: it builds a ring of 200 peers by joins,
+stores keys, runs a minute of virtual time with faults while checking
+Zave's ring invariants at every stabilize interval, then a quiet period,
+after which the ring must be exact and every lookup must name
+successor(key). Exit 0 means all of that held.
+
+  - a fixed seed with churn (crashes and graceful leaves), 0.2% loss,
+    1% duplication and a 2 s partition: exit 0, no lookup failures;
+  - the same seed again: the same trace hash (the run is deterministic);
+  - two fresh seeds (printed, so a failure replays) with churn,
+    duplication and the partition;
+  - known protocol bugs, as TODO tests (reported, not failing the suite):
+    each names the seed and command that shows it.
+
+Runs $CHORD_BIN/chord-sim (default ./bin). Standard library only. The
+whole file takes about 10-15 s; each run has a timeout. CHORD_SIM_SEEDS
+overrides the fresh seeds (comma-separated) to replay a failure."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+BIN = os.environ.get("CHORD_BIN", "./bin")
+SIM = os.path.join(BIN, "chord-sim")
+RUN_TIMEOUT_S = 60          # no single run may take longer
+
+# The CI ring: 200 peers joined in waves, r = 6, churn of one event per
+# stabilize period (30% graceful leaves), a partition for the middle 2 s of
+# the minute-long run phase, 300 keys, 1000 lookups after 30 s of quiet.
+BASE = ["--nodes", "200", "--build", "join", "--successors", "6",
+        "--churn-rate", "1", "--leave-fraction", "0.3", "--dup", "0.01",
+        "--partition", "--partition-s", "2", "--duration-s", "60",
+        "--keys", "300", "--lookups", "1000", "--quiet-s", "30"]
+FIXED_SEED = 1
+FIXED = BASE + ["--loss", "0.002"]
+
+# Known protocol bugs. Each runs on three seeds with settings that show it
+# on nearly every seed (a single seed would stop showing it whenever a
+# change to the protocol moves the trajectory); the TODO test passes only
+# when all three runs pass.
+TODO = [
+    ("5% message loss: single lost replies evict live successors (false "
+     "suspicion), and a joiner whose JOIN_REPLY was lost takes its notifier "
+     "as successor; members end with no live successor",
+     ["--nodes", "200", "--build", "join", "--churn-rate", "1",
+      "--leave-fraction", "0.3", "--loss", "0.05", "--dup", "0.01",
+      "--duration-s", "60", "--keys", "300", "--lookups", "1000"],
+     lambda out: out["ok"] and out["lookup_failures"] == 0),
+    ("graceful leaves lose keys: a leaver's late NOTIFY makes its successor "
+     "hand the keys back, the leaver acks them and exits with them",
+     ["--nodes", "200", "--churn-rate", "3", "--leave-fraction", "1",
+      "--duration-s", "150", "--lookups", "0", "--keys", "2000"],
+     lambda out: out["ok"] and out["keys_missing"] == 0),
+    ("a partition longer than the rpc timeout never heals: the two rings "
+     "do not merge",
+     ["--nodes", "200", "--partition", "--partition-s", "10",
+      "--duration-s", "60", "--lookups", "200"],
+     lambda out: out["ok"]),
+]
+TODO_SEEDS = [1, 2, 3]
+
+count = 0
+failed = 0
+
+
+def ok(cond, name, todo=None):
+    global count, failed
+    count += 1
+    if not cond and not todo:
+        failed += 1
+    line = "%sok %d - %s" % ("" if cond else "not ", count, name)
+    if todo:
+        line += " # TODO " + todo
+    print(line, flush=True)
+    return cond
+
+
+def diag(text):
+    for line in str(text).splitlines():
+        print("# " + line, flush=True)
+
+
+def run(args):
+    """Runs chord-sim --json; returns (exit code, parsed JSON or None, stderr)."""
+    command = [SIM] + args + ["--json"]
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        diag("timed out after %d s: %s" % (RUN_TIMEOUT_S, " ".join(command)))
+        return None, None, ""
+    out = None
+    try:
+        out = json.loads(proc.stdout)
+    except ValueError:
+        diag("no JSON from: " + " ".join(command))
+        diag(proc.stdout[-2000:])
+    diag("%.1f s: %s" % (time.monotonic() - start, " ".join(command[1:])))
+    return proc.returncode, out, proc.stderr
+
+
+def explain(code, out, err):
+    if out and out.get("violation"):
+        diag("violation: %(what)s (at %(at_ms)s ms, %(phase)s phase)" % out["violation"])
+        diag("replay: " + out["violation"]["replay"])
+    if err:
+        diag(err[-3000:])
+    if code not in (0, None) and not out:
+        diag("exit %s" % code)
+
+
+def check_run(args, name):
+    code, out, err = run(args)
+    good = ok(code == 0 and out is not None and out.get("ok"),
+              "%s: exit 0, the invariants held" % name)
+    if not good:
+        explain(code, out, err)
+    ok(out is not None and out.get("lookups") == 1000 and out.get("lookup_failures") == 0,
+       "%s: 1000 lookups after the quiet period all name successor(key)%s"
+       % (name, "" if out is None else " (%s failures)" % out.get("lookup_failures")))
+    ok(out is not None and out.get("checks", 0) > 80 and out.get("joins", 0) > 0
+       and out.get("crashes", 0) > 0 and out.get("dropped_partition", 0) > 0,
+       "%s: the run had churn, a partition and %s invariant checks"
+       % (name, None if out is None else out.get("checks")))
+    if out:
+        diag("%s: %d joins, %d crashes, %d leaves, %d lost, %d duplicated, trace %s; "
+             "keys %d stored, %d read, %d lost with crashed peers, %d missing"
+             % (name, out["joins"], out["crashes"], out["leaves"], out["lost"], out["duplicated"],
+                out["trace_hash"], out["keys_stored"], out["keys_read"], out["keys_lost_to_crashes"],
+                out["keys_missing"]))
+    return out
+
+
+def main():
+    if not os.access(SIM, os.X_OK):
+        print("1..0 # SKIP %s not built" % SIM)
+        return 0
+    started = time.monotonic()
+
+    # A fixed seed, and the same seed again.
+    name = "seed %d, churn, 0.2%% loss, dup, partition" % FIXED_SEED
+    first = check_run(["--seed", str(FIXED_SEED)] + FIXED, name)
+    code, again, err = run(["--seed", str(FIXED_SEED)] + FIXED)
+    ok(first is not None and again is not None and first["trace_hash"] == again["trace_hash"]
+       and first["events"] == again["events"],
+       "seed %d again: the same trace hash (%s)" % (FIXED_SEED, None if again is None else again["trace_hash"]))
+
+    # Fresh seeds.
+    if os.environ.get("CHORD_SIM_SEEDS"):
+        seeds = [int(s) for s in os.environ["CHORD_SIM_SEEDS"].split(",")]
+    else:
+        seeds = [random.SystemRandom().randrange(1, 2**63) for _ in range(2)]
+    for seed in seeds:
+        diag("fresh seed %d (replay: CHORD_SIM_SEEDS=%d)" % (seed, seed))
+        check_run(["--seed", str(seed)] + BASE, "fresh seed %d, churn, dup, partition" % seed)
+
+    # Known bugs: these should pass once the protocol is fixed.
+    for why, args, passes in TODO:
+        shown = []
+        for seed in TODO_SEEDS:
+            code, out, err = run(["--seed", str(seed)] + args)
+            if out is None or not passes(out):
+                shown.append(seed)
+                if out and out.get("violation"):
+                    diag("seed %d: %s" % (seed, out["violation"]["what"]))
+                elif out:
+                    diag("seed %d: %d keys missing without a crash" % (seed, out["keys_missing"]))
+        ok(not shown, "known protocol bug (seeds %s show it): %s" % (shown, why),
+           todo="protocol bug: chord-sim --seed N " + " ".join(args))
+
+    diag("%.1f s in all" % (time.monotonic() - started))
+    print("1..%d" % count)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
