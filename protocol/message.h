@@ -55,7 +55,7 @@
 #define CHORD_TEXT_MAX         1024                /* bytes in an error text */
 #define CHORD_PEER_LIST_MAX    32                  /* peers in a successor list */
 #define CHORD_FINGER_LIST_MAX  160                 /* peers in a finger list */
-#define CHORD_EXCLUDE_MAX      16                  /* ids a lookup asks to avoid */
+#define CHORD_EXCLUDE_MAX      64                  /* ids a lookup asks to avoid */
 #define CHORD_ITEMS_MAX        4096                /* entries in one handoff batch */
 #define CHORD_BATCH_BYTES_MAX  (2 * 1024 * 1024)   /* key+value bytes a sender puts in one batch */
 #define CHORD_MESSAGE_MAX      (4 * 1024 * 1024)   /* bytes in one encoded message */

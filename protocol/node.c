@@ -221,8 +221,10 @@ static void s_on_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now
         node_on_state (self, rpc, msg, now_ms);
         break;
     case RPC_PING:
-        if (self->has_pred && chord_id_equal (&self->pred.id, &rpc->peer.id))
+        if (self->has_pred && chord_id_equal (&self->pred.id, &rpc->peer.id)) {
             self->pred_alive = true;
+            self->pred_misses = 0;
+        }
         node_rpc_remove (self, rpc);
         break;
     case RPC_HANDOFF:
@@ -246,20 +248,26 @@ static void s_on_rpc_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_
         node_rpc_remove (self, rpc);
         self->stats.rpc_timeouts++;
         if (task->kind != TASK_JOIN)
-            node_suspect (self, &peer, now_ms);
+            node_suspect (self, &peer, false, now_ms);
         node_task_retry (self, task, now_ms);
         return;
     }
     case RPC_GET_STATE:
         node_rpc_remove (self, rpc);
         self->stats.rpc_timeouts++;
-        node_suspect (self, &peer, now_ms);
-        self->next_stabilize_ms = now_ms; /* try the next successor at once */
+        /* Once may be a lost message: ask again at once. Twice in a row: dead,
+           and the next successor takes over. */
+        node_suspect (self, &peer, ++self->succ_misses >= CHORD_MISSES_DEAD, now_ms);
+        if (self->succ_misses >= CHORD_MISSES_DEAD)
+            self->succ_misses = 0;
+        self->next_stabilize_ms = now_ms;
         return;
     case RPC_PING:
         node_rpc_remove (self, rpc);
         self->stats.rpc_timeouts++;
-        if (self->has_pred && chord_id_equal (&self->pred.id, &peer.id)) {
+        if (self->has_pred && chord_id_equal (&self->pred.id, &peer.id) &&
+            ++self->pred_misses >= CHORD_MISSES_DEAD) {
+            self->pred_misses = 0;
             char a[9];
             node_log (self, CHORD_LOG_WARN, "predecessor %s (%s) is not answering", node_short (&peer.id, a),
                       peer.endpoint);
@@ -340,6 +348,8 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
     self->next_stabilize_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     self->next_fix_finger_ms = now_ms;
     self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
+    self->next_stray_check_ms =
+        now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
     self->join_retry_ms = 100;
     if (self->seed_count == 0) {
         self->state = CHORD_NODE_ACTIVE;
@@ -376,6 +386,8 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
     self->state = CHORD_NODE_ACTIVE;
     self->next_stabilize_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
+    self->next_stray_check_ms =
+        now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
     self->next_fix_finger_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     return 0;
 }
@@ -507,6 +519,11 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
         self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
         node_check_predecessor (self, now_ms);
     }
+    if (self->state == CHORD_NODE_ACTIVE && self->next_stray_check_ms <= now_ms) {
+        self->next_stray_check_ms =
+            now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
+        node_pass_on_strays (self, now_ms);
+    }
     if (self->state == CHORD_NODE_ACTIVE && self->next_fix_finger_ms <= now_ms) {
         /* A new member builds its fingers quickly, then refreshes one finger
            lookup per interval, as the paper's fix_fingers does. */
@@ -543,6 +560,8 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
         if (self->next_check_pred_ms < next)
             next = self->next_check_pred_ms;
     }
+    if (self->state == CHORD_NODE_ACTIVE && self->next_stray_check_ms < next)
+        next = self->next_stray_check_ms;
     if (self->state == CHORD_NODE_ACTIVE && self->next_fix_finger_ms < next)
         next = self->next_fix_finger_ms;
     return next;

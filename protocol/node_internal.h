@@ -24,6 +24,9 @@
 #define CHORD_RETRY_MAX_MS 1000
 #define CHORD_JOIN_RETRY_MAX_MS 5000 /* cap on the join backoff */
 #define CHORD_JOIN_REDIRECTS_MAX 4   /* JOIN redirects followed before backing off */
+#define CHORD_MISSES_DEAD        2        /* maintenance requests in a row unanswered: dead */
+#define CHORD_STRAY_CHECK_ROUNDS 4        /* stabilize intervals between checks for keys outside our arc */
+#define CHORD_DEPARTED_SUSPICIONS 5       /* a graceful leaver stays dead this many suspicion periods */
 #define CHORD_FINGER_TICKS 4         /* finger refreshes per stabilize interval, first round */
 
 _Static_assert(CHORD_NODE_LEFT == CHORD_STATE_MAX, "message.h must know the highest node state");
@@ -109,6 +112,7 @@ typedef struct {
 typedef struct {
     chord_id_t id;
     uint64_t until_ms; /* suspicion lapses then */
+    bool dead;         /* failed maintenance twice: out of successor lists, not just routed around */
 } node_suspect_t;
 
 /* A remembered arc: owner served (lower, owner] when we last looked. */
@@ -127,7 +131,9 @@ struct chord_node {
 
     bool has_pred;
     chord_peer_t pred;
-    bool pred_alive;           /* false once a ping went unanswered */
+    bool pred_alive;           /* false once pings went unanswered */
+    unsigned pred_misses;      /* pings in a row unanswered */
+    unsigned succ_misses;      /* GET_STATEs in a row our successor left unanswered */
     bool pred_handed_off;      /* it left gracefully and handed us its keys */
     bool has_inherited;        /* we took over a silent predecessor's arc ... */
     chord_id_t inherited_from; /* ... (from, upto] without its data, */
@@ -150,6 +156,7 @@ struct chord_node {
     uint64_t next_stabilize_ms;
     uint64_t next_fix_finger_ms;
     uint64_t next_check_pred_ms;
+    uint64_t next_stray_check_ms;
 
     /* Joining. */
     char **seeds; /* endpoints to join through */
@@ -234,7 +241,13 @@ bool node_alone (const chord_node_t *self);
 
 /* Marks a peer unresponsive: it leaves the successor list and fingers until
    the suspicion lapses and stabilization brings it back. */
-void node_suspect (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms);
+void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint64_t now_ms);
+
+/* Marks a peer that left gracefully: dead for CHORD_DEPARTED_SUSPICIONS suspicions. */
+void node_departed (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms);
+
+/* Lifts any suspicion of id: it has just shown itself alive by joining. */
+void node_forgive (chord_node_t *self, const chord_id_t *id);
 
 /*  The known peer closest before id on the ring (fingers and successors),
     skipping suspects and excluded ids; NULL when none precedes id.  */
@@ -351,5 +364,11 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
                       uint64_t now_ms);
 
 void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
+
+/*  Hands any keys we hold outside our arc (pred, self] to our predecessor,
+    which passes on what is not its own in turn, until each reaches its
+    owner. Keys stray when a leaver hands its arc to a successor it
+    thought it had, or a transfer is interrupted.  */
+void node_pass_on_strays (chord_node_t *self, uint64_t now_ms);
 
 #endif

@@ -233,9 +233,12 @@ void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
     /* Each attempt avoids only what is suspect now: a peer that was silent
        for a moment must be reachable again once its suspicion lapses. */
     task->excluded_count = 0;
-    /* Tell the peers we ask about the peers we already know to be silent. */
+    /* Tell the peers we ask about the silent peers we know of on the way to
+       the target (the others cannot be on the path), keeping room for the
+       hops that time out during this attempt. */
     for (size_t i = 0; i < self->suspect_count; i++)
-        if (self->suspects[i].until_ms > now_ms && task->excluded_count < CHORD_EXCLUDE_MAX / 2)
+        if (self->suspects[i].until_ms > now_ms && task->excluded_count < CHORD_EXCLUDE_MAX - 8 &&
+            chord_id_in_half_open (&self->suspects[i].id, &self->self.id, &task->target))
             s_exclude (task, &self->suspects[i].id);
 
     if (task->kind == TASK_JOIN) {
@@ -407,7 +410,7 @@ void node_on_find_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
         node_task_retry (self, task, now_ms);
         return;
     }
-    node_suspect (self, &silent, now_ms);
+    node_suspect (self, &silent, false, now_ms);
     s_exclude (task, &silent.id);
     if (++task->hop_timeouts > CHORD_LOOKUP_TIMEOUTS_MAX) {
         node_task_retry (self, task, now_ms);

@@ -31,12 +31,42 @@ bool node_is_excluded (const chord_id_t *id, const chord_id_t *excluded, size_t 
     return false;
 }
 
+/* Failed maintenance twice, not merely slow once: keep it out of successor lists. */
+static bool s_is_dead (const chord_node_t *self, const chord_id_t *id, uint64_t now_ms)
+{
+    for (size_t i = 0; i < self->suspect_count; i++)
+        if (chord_id_equal (&self->suspects[i].id, id) && self->suspects[i].until_ms > now_ms)
+            return self->suspects[i].dead;
+    return false;
+}
+
 static uint64_t s_suspicion_ms (const chord_node_t *self)
 {
     uint64_t ms = 3 * (uint64_t) self->config.stabilize_interval_ms;
     if (ms < 2 * (uint64_t) self->config.rpc_timeout_ms)
         ms = 2 * (uint64_t) self->config.rpc_timeout_ms;
     return ms;
+}
+
+/*  A peer that left gracefully is dead for longer than a failed one: peers
+    that have not yet heard of its leave keep offering it (as a predecessor
+    in STATE, in successor lists), and it must not be taken back. A peer
+    that rejoins clears this where it joins (node_forgive).  */
+void node_departed (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms)
+{
+    node_suspect (self, peer, true, now_ms);
+    for (size_t i = 0; i < self->suspect_count; i++)
+        if (chord_id_equal (&self->suspects[i].id, &peer->id))
+            self->suspects[i].until_ms = now_ms + CHORD_DEPARTED_SUSPICIONS * s_suspicion_ms (self);
+    if (self->has_pred && chord_id_equal (&self->pred.id, &peer->id) && !self->pred_handed_off)
+        self->pred_alive = false;
+}
+
+void node_forgive (chord_node_t *self, const chord_id_t *id)
+{
+    for (size_t i = 0; i < self->suspect_count; i++)
+        if (chord_id_equal (&self->suspects[i].id, id))
+            self->suspects[i].until_ms = 0;
 }
 
 /* Forgets the successor at index i, keeping the list non-empty. */
@@ -64,7 +94,7 @@ void node_succ_set (chord_node_t *self, const chord_peer_t *first, const chord_p
             continue;
         if (node_is_self (self, peer))
             break;
-        if (s_is_suspect (self, &peer->id, now_ms))
+        if (s_is_dead (self, &peer->id, now_ms))
             continue;
         bool duplicate = false;
         for (size_t j = 0; j < fresh_count; j++)
@@ -91,7 +121,12 @@ bool node_alone (const chord_node_t *self)
 
 /* Marks a peer unresponsive: it leaves the successor list and fingers until
    the suspicion lapses and stabilization brings it back. */
-void node_suspect (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms)
+/*  Marks a peer unresponsive. Lookups route around any suspect until the
+    suspicion lapses; a dead one (it failed maintenance twice in a row)
+    also leaves the successor list and fingers, and stabilization must not
+    bring it back while the suspicion lasts. One lost reply makes a peer
+    slow, not dead: with message loss, evicting live successors breaks rings.  */
+void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint64_t now_ms)
 {
     if (node_is_self (self, peer))
         return;
@@ -108,10 +143,16 @@ void node_suspect (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms
             if (self->suspects[i].until_ms < self->suspects[slot].until_ms)
                 slot = i;
     }
+    bool was_dead = slot < self->suspect_count && self->suspects[slot].until_ms > now_ms &&
+                    chord_id_equal (&self->suspects[slot].id, &peer->id) && self->suspects[slot].dead;
     if (slot == self->suspect_count)
         self->suspect_count++;
     self->suspects[slot].id = peer->id;
     self->suspects[slot].until_ms = now_ms + s_suspicion_ms (self);
+    self->suspects[slot].dead = dead || was_dead;
+    node_owner_cache_forget (self, &peer->id);
+    if (!dead)
+        return;
 
     for (size_t i = 0; i < self->succ_count;)
         if (chord_id_equal (&self->succ[i].id, &peer->id) && !node_alone (self)) {
@@ -124,7 +165,6 @@ void node_suspect (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms
     for (unsigned i = 0; i < CHORD_ID_BITS; i++)
         if (self->finger_valid[i] && chord_id_equal (&self->finger[i].id, &peer->id))
             self->finger_valid[i] = false;
-    node_owner_cache_forget (self, &peer->id);
     if (node_alone (self)) {
         /* Every successor failed: fall back on the nearest live finger. */
         const chord_peer_t *best = NULL;
@@ -287,7 +327,9 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
 
 void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
 {
-    if (!origin || self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT) {
+    /* A joiner not yet taken in has no successor list worth sharing. */
+    if (!origin || self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT ||
+        (self->state == CHORD_NODE_JOINING && !self->join_accepted)) {
         self->stats.messages_dropped++;
         return;
     }
@@ -318,10 +360,11 @@ void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg,
 {
     chord_peer_t successor = rpc->peer;
     node_rpc_remove (self, rpc);
+    self->succ_misses = 0;
     /* Our successor's predecessor may sit between us: then it is our successor. */
     if (msg->has_pred && !node_is_self (self, &msg->pred) &&
         chord_id_in_open (&msg->pred.id, &self->self.id, &successor.id) &&
-        !s_is_suspect (self, &msg->pred.id, now_ms)) {
+        !s_is_dead (self, &msg->pred.id, now_ms)) {
         chord_peer_t list[CHORD_PEER_LIST_MAX];
         size_t count = 0;
         list[count++] = successor;
@@ -330,7 +373,9 @@ void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg,
         node_succ_set (self, &msg->pred, list, count, now_ms);
     } else
         node_succ_set (self, &successor, msg->peers, msg->peer_count, now_ms);
-    if (!node_alone (self))
+    /* A leaving peer must not notify: its successor would take it back as
+       predecessor and hand it the keys it just handed over. */
+    if (!node_alone (self) && self->state == CHORD_NODE_ACTIVE)
         s_notify (self, &self->succ[0]);
 }
 
@@ -342,8 +387,13 @@ void node_on_notify (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms
         return;
     }
     const chord_peer_t *candidate = &msg->sender;
+    if (s_is_dead (self, &candidate->id, now_ms)) {
+        self->stats.messages_dropped++;   /* it left, or failed us twice: a late word from the past */
+        return;
+    }
     if (self->has_pred && chord_id_equal (&self->pred.id, &candidate->id)) {
         self->pred_alive = true;
+        self->pred_misses = 0;
         self->pred = *candidate;
     } else if (!self->has_pred || !self->pred_alive ||
                chord_id_in_open (&candidate->id, &self->pred.id, &self->self.id)) {
@@ -373,7 +423,8 @@ void node_on_notify (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms
             node_handoff_start (self, candidate, NULL, node_new_request_id (self), false, &old_pred,
                                 &candidate->id, now_ms);
     }
-    if (node_alone (self))
+    /* A joiner that has no successor yet must not take its predecessor for one. */
+    if (node_alone (self) && self->state == CHORD_NODE_ACTIVE)
         node_succ_set (self, candidate, NULL, 0, now_ms);
 }
 
@@ -383,18 +434,18 @@ void node_on_leave_notice (chord_node_t *self, const chord_msg_t *msg, uint64_t 
         self->stats.messages_dropped++;
         return;
     }
-    for (unsigned i = 0; i < CHORD_ID_BITS; i++)
-        if (self->finger_valid[i] && chord_id_equal (&self->finger[i].id, &msg->sender.id))
-            self->finger_valid[i] = false;
-    if (!chord_id_equal (&self->succ[0].id, &msg->sender.id))
+    if (!chord_id_equal (&self->succ[0].id, &msg->sender.id)) {
+        node_departed (self, &msg->sender, now_ms);
         return;
+    }
     char a[9];
     node_log (self, CHORD_LOG_INFO, "successor %s (%s) left", node_short (&msg->sender.id, a),
               msg->sender.endpoint);
     node_succ_set (self, NULL, msg->peers, msg->peer_count, now_ms);
+    node_departed (self, &msg->sender, now_ms);
     if (node_alone (self))
         self->has_pred = false;
-    else
+    else if (self->state == CHORD_NODE_ACTIVE)
         s_notify (self, &self->succ[0]);
 }
 
@@ -417,7 +468,8 @@ void node_stabilize (chord_node_t *self, uint64_t now_ms)
     if (node_rpc_pending (self, RPC_GET_STATE))
         return;
     if (node_alone (self)) {
-        if (self->has_pred && self->pred_alive && !node_is_self (self, &self->pred)) {
+        if (self->has_pred && self->pred_alive && !node_is_self (self, &self->pred) &&
+            self->state == CHORD_NODE_ACTIVE) {
             node_succ_set (self, &self->pred, NULL, 0, now_ms);
             s_notify (self, &self->succ[0]);
         }

@@ -282,7 +282,7 @@ void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
     node_log (self, CHORD_LOG_WARN, "handoff %llu to %s (%s) was not acknowledged",
               (unsigned long long) handoff->transfer_id, node_short (&peer.id, a), peer.endpoint);
     if (handoff->leaving) {
-        node_suspect (self, &peer, now_ms);
+        node_suspect (self, &peer, true, now_ms);
         node_leave_try (self, 0, now_ms);
     }
     /* A join handoff that failed leaves the keys here; if the joiner died,
@@ -307,6 +307,7 @@ void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origi
         return;
     }
     const chord_peer_t *joiner = &msg->sender;
+    node_forgive (self, &joiner->id);   /* a departed peer may come back */
     chord_msg_t *reply = malloc (sizeof *reply);
     if (!reply)
         return;
@@ -430,6 +431,25 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
         return;
     }
     bool joining = self->state == CHORD_NODE_JOINING;
+    if (self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT) {
+        /* Keys handed to a leaver would leave with it: refuse, so the sender
+           keeps them (or tries its next successor). */
+        if (msg->final) {
+            chord_msg_t *refusal = malloc (sizeof *refusal);
+            if (refusal) {
+                chord_msg_init (refusal, CHORD_MSG_HANDOFF_ACK, msg->transfer_id);
+                refusal->fields = CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS;
+                refusal->transfer_id = msg->transfer_id;
+                refusal->status = CHORD_STATUS_NOT_READY;
+                if (origin)
+                    node_reply (self, origin, refusal);
+                else
+                    node_send_peer (self, &msg->sender, refusal);
+                free (refusal);
+            }
+        }
+        return;
+    }
     node_intake_t *intake = s_intake_find (self, &msg->sender.id, msg->transfer_id, true);
     for (size_t i = 0; i < msg->item_count; i++) {
         const chord_item_t *item = &msg->items[i];
@@ -482,15 +502,16 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
                 self->pred_alive = false;
                 self->pred_handed_off = true;
             }
+        } else if (self->has_pred && self->pred_alive && !node_is_self (self, &self->pred) &&
+                   self->state == CHORD_NODE_ACTIVE) {
+            /* The leaver did not know that someone joined between it and us:
+               its keys belong to our predecessor (or before). Pass on
+               whatever we hold outside our own arc. */
+            node_handoff_start (self, &self->pred, NULL, node_new_request_id (self), false, &self->self.id,
+                                &self->pred.id, now_ms);
         }
-        for (size_t i = 0; i < self->succ_count; i++)
-            if (chord_id_equal (&self->succ[i].id, &msg->sender.id)) {
-                node_succ_remove_at (self, i);
-                break;
-            }
-        for (unsigned i = 0; i < CHORD_ID_BITS; i++)
-            if (self->finger_valid[i] && chord_id_equal (&self->finger[i].id, &msg->sender.id))
-                self->finger_valid[i] = false;
+        /* Gone for good: out of lists and fingers, and deaf to its late notifies. */
+        node_departed (self, &msg->sender, now_ms);
     } else if (joining && msg->transfer_id == self->join_request_id &&
                chord_id_equal (&msg->sender.id, &self->join_successor)) {
         self->join_handoff_done = true;
@@ -531,4 +552,26 @@ void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t n
         node_leave_finish (self, &peer, true);
     else
         s_store_drop_range (self, &handoff->from, &handoff->upto);
+}
+
+static int s_found_one (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
+                        const uint8_t *value, size_t value_len)
+{
+    (void) key_id, (void) key, (void) key_len, (void) value, (void) value_len;
+    *(bool *) arg = true;
+    return 1;
+}
+
+void node_pass_on_strays (chord_node_t *self, uint64_t now_ms)
+{
+    if (!self->has_pred || !self->pred_alive || node_alone (self) || node_is_self (self, &self->pred))
+        return;
+    for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
+        if (self->handoffs[i].active)
+            return;   /* a transfer in progress holds keys outside our arc on purpose */
+    bool any = false;
+    chord_store_range (self->env.store, &self->self.id, &self->pred.id, s_found_one, &any);
+    if (any)
+        node_handoff_start (self, &self->pred, NULL, node_new_request_id (self), false, &self->self.id,
+                            &self->pred.id, now_ms);
 }

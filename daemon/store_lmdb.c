@@ -1,0 +1,738 @@
+/*  chordd store, LMDB backend.
+
+    Layout of format "chord-store 1" (all integers big-endian):
+
+    meta   "format"   -> "chord-store 1"
+           "identity" -> the identity given when the store was made
+    data   LMDB key   -> record
+
+    The LMDB key starts with the key's 20-byte ring id, so entries sort by
+    id. A key of up to S_DIRECT_KEY_MAX (490) bytes follows whole: the LMDB
+    key is id ‖ key, 20..510 bytes. A longer key (chord keys reach 4096
+    bytes; LMDB keys stop at 511) is stored as id ‖ its first
+    S_LONG_PREFIX_BYTES bytes ‖ BLAKE2b-256 of the whole key, exactly 511
+    bytes, with the whole key in the record. The two forms never share a
+    length, so the LMDB key's length says which one a record uses, and the
+    layout does not depend on how LMDB was built (it needs keys of 511
+    bytes, LMDB's default, and open checks that).
+
+    record  kind    1 byte: S_KIND_DIRECT or S_KIND_LONG
+            sum     8 bytes: BLAKE2b-128, truncated, of the LMDB key, kind
+                    and everything after sum
+            key_len 4 bytes, S_KIND_LONG only
+            key     key_len bytes, S_KIND_LONG only
+            value   the rest
+
+    The checksum is there because LMDB checks its page structure but not
+    the bytes in it: a record damaged on disk (or left half-written by a
+    power loss under MDB_NOSYNC) fails the sum and is reported, never
+    served. A damaged B-tree page itself is LMDB's to detect
+    (MDB_CORRUPTED, MDB_PAGE_NOTFOUND); LMDB does not defend against every
+    crafted file.
+
+    One process holds the directory: open takes flock on it. Within it,
+    one read transaction (MDB_NOTLS, so it is not tied to a thread) serves
+    get, range and count; it is reset before every write, so it never pins
+    old pages while we write, and get's pointers stay valid exactly as
+    long as store.h promises.  */
+#include "store_lmdb.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#define S_META_DB "meta"
+#define S_DATA_DB "data"
+#define S_META_FORMAT "format"
+#define S_META_IDENTITY "identity"
+#define S_FORMAT_FAMILY "chord-store " /* every format tag starts so */
+#define S_DATA_FILE "data.mdb"
+#define S_LOCK_FILE "lock.mdb"
+
+#define S_LMDB_KEY_MAX 511                                     /* bytes in an LMDB key the layout needs */
+#define S_KEY_HASH_BYTES 32                                    /* BLAKE2b-256 of a long key */
+#define S_DIRECT_KEY_MAX (S_LMDB_KEY_MAX - CHORD_ID_BYTES - 1) /* 490 */
+#define S_LONG_PREFIX_BYTES (S_LMDB_KEY_MAX - CHORD_ID_BYTES - S_KEY_HASH_BYTES) /* 459 */
+#define S_KIND_DIRECT 0x01               /* the key is in the LMDB key */
+#define S_KIND_LONG 0x02                 /* the key is in the record */
+#define S_SUM_BYTES 8                    /* checksum bytes kept */
+#define S_SUM_FULL_BYTES 16              /* BLAKE2b's shortest digest */
+#define S_HEADER_BYTES (1 + S_SUM_BYTES) /* kind and sum */
+#define S_KEY_LEN_BYTES 4                /* key_len of a long record */
+#define S_LONG_HEADER_BYTES (S_HEADER_BYTES + S_KEY_LEN_BYTES)
+#define S_RECORD_MAX ((size_t) UINT32_MAX)                 /* bytes in a record */
+#define S_KEY_LEN_MAX (S_RECORD_MAX - S_LONG_HEADER_BYTES) /* bytes in a key */
+#define S_DBS_MAX 2                                        /* meta and data */
+#define S_SHOWN_MAX 200                                    /* bytes of a stored string quoted in errors */
+
+typedef struct {
+    chord_store_t base; /* the interface; first, so the two pointers convert */
+    MDB_env *env;       /* the environment in the data directory */
+    MDB_dbi data;       /* the entries */
+    MDB_txn *reader;    /* read transaction for get, range; reset before writes */
+    bool reading;       /* reader is renewed, so get's pointers are live */
+    size_t count;       /* entries in data as of the last commit */
+    bool fast;          /* commits are not synced (MDB_NOSYNC) */
+    int dir_fd;         /* the data directory, flock'ed while we hold it */
+} s_lmdb_t;
+
+/* One record, parsed and checked; the pointers are into the map. */
+typedef struct {
+    const uint8_t *key; /* the original key */
+    size_t key_len;
+    const uint8_t *value; /* the value */
+    size_t value_len;
+} s_record_t;
+
+static void s_error (char *error, size_t error_size, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static void s_error (char *error, size_t error_size, const char *format, ...)
+{
+    if (!error || error_size == 0)
+        return;
+    va_list args;
+    va_start (args, format);
+    vsnprintf (error, error_size, format, args);
+    va_end (args);
+}
+
+/* Copies a stored string into out for an error message: printable ASCII
+   kept, other bytes as '?', long strings cut with "...". */
+static void s_shown (char out[S_SHOWN_MAX + 4], const MDB_val *val)
+{
+    size_t len = val->mv_size < S_SHOWN_MAX ? val->mv_size : S_SHOWN_MAX;
+    const uint8_t *bytes = val->mv_data;
+    for (size_t i = 0; i < len; i++)
+        out[i] = bytes[i] >= 0x20 && bytes[i] < 0x7f ? (char) bytes[i] : '?';
+    strcpy (out + len, val->mv_size > len ? "..." : "");
+}
+
+static void s_put_be32 (uint8_t *out, uint32_t n)
+{
+    out[0] = (uint8_t) (n >> 24);
+    out[1] = (uint8_t) (n >> 16);
+    out[2] = (uint8_t) (n >> 8);
+    out[3] = (uint8_t) n;
+}
+
+static uint32_t s_get_be32 (const uint8_t *in)
+{
+    return (uint32_t) in[0] << 24 | (uint32_t) in[1] << 16 | (uint32_t) in[2] << 8 | in[3];
+}
+
+/* Writes the LMDB key of key into out and its ring id into *id; returns
+   the LMDB key's length. key_len must be at most S_KEY_LEN_MAX. */
+static size_t s_lmdb_key (uint8_t out[S_LMDB_KEY_MAX], chord_id_t *id, const uint8_t *key, size_t key_len)
+{
+    chord_id_hash (id, key, key_len);
+    memcpy (out, id->bytes, CHORD_ID_BYTES);
+    if (key_len <= S_DIRECT_KEY_MAX) {
+        if (key_len)
+            memcpy (out + CHORD_ID_BYTES, key, key_len);
+        return CHORD_ID_BYTES + key_len;
+    }
+    memcpy (out + CHORD_ID_BYTES, key, S_LONG_PREFIX_BYTES);
+    (void) crypto_generichash (out + CHORD_ID_BYTES + S_LONG_PREFIX_BYTES, S_KEY_HASH_BYTES, key, key_len,
+                               NULL, 0);
+    return S_LMDB_KEY_MAX;
+}
+
+/* The checksum of a record: over the LMDB key, the kind byte and then
+   each of the parts that follow the sum, in order. */
+static void s_sum (uint8_t out[S_SUM_BYTES], const uint8_t *lmdb_key, size_t lmdb_key_len, uint8_t kind,
+                   const uint8_t *part1, size_t part1_len, const uint8_t *part2, size_t part2_len,
+                   const uint8_t *part3, size_t part3_len)
+{
+    crypto_generichash_state state;
+    uint8_t full[S_SUM_FULL_BYTES];
+    (void) crypto_generichash_init (&state, NULL, 0, sizeof full);
+    (void) crypto_generichash_update (&state, lmdb_key, lmdb_key_len);
+    (void) crypto_generichash_update (&state, &kind, 1);
+    if (part1_len)
+        (void) crypto_generichash_update (&state, part1, part1_len);
+    if (part2_len)
+        (void) crypto_generichash_update (&state, part2, part2_len);
+    if (part3_len)
+        (void) crypto_generichash_update (&state, part3, part3_len);
+    (void) crypto_generichash_final (&state, full, sizeof full);
+    memcpy (out, full, S_SUM_BYTES);
+}
+
+/* Parses and checks the record under lmdb_key. Returns 0, or -1 when it
+   is malformed or fails its checksum. */
+static int s_record_parse (s_record_t *out, const MDB_val *lmdb_key, const MDB_val *data)
+{
+    const uint8_t *lkey = lmdb_key->mv_data;
+    size_t lkey_len = lmdb_key->mv_size;
+    const uint8_t *rec = data->mv_data;
+    size_t rec_len = data->mv_size;
+    if (lkey_len < CHORD_ID_BYTES || lkey_len > S_LMDB_KEY_MAX || rec_len < S_HEADER_BYTES)
+        return -1;
+    uint8_t kind = rec[0];
+    if (lkey_len < S_LMDB_KEY_MAX) {
+        if (kind != S_KIND_DIRECT)
+            return -1;
+        out->key = lkey + CHORD_ID_BYTES;
+        out->key_len = lkey_len - CHORD_ID_BYTES;
+        out->value = rec + S_HEADER_BYTES;
+        out->value_len = rec_len - S_HEADER_BYTES;
+    } else {
+        if (kind != S_KIND_LONG || rec_len < S_LONG_HEADER_BYTES)
+            return -1;
+        size_t key_len = s_get_be32 (rec + S_HEADER_BYTES);
+        if (key_len <= S_DIRECT_KEY_MAX || key_len > rec_len - S_LONG_HEADER_BYTES)
+            return -1;
+        out->key = rec + S_LONG_HEADER_BYTES;
+        out->key_len = key_len;
+        out->value = out->key + key_len;
+        out->value_len = rec_len - S_LONG_HEADER_BYTES - key_len;
+        if (memcmp (out->key, lkey + CHORD_ID_BYTES, S_LONG_PREFIX_BYTES) != 0)
+            return -1;
+    }
+    uint8_t sum[S_SUM_BYTES];
+    s_sum (sum, lkey, lkey_len, kind, rec + S_HEADER_BYTES, rec_len - S_HEADER_BYTES, NULL, 0, NULL, 0);
+    return memcmp (sum, rec + 1, S_SUM_BYTES) == 0 ? 0 : -1;
+}
+
+/* Makes the read transaction live. Returns 0 or -1. */
+static int s_reader_begin (s_lmdb_t *self)
+{
+    if (self->reading)
+        return 0;
+    if (mdb_txn_renew (self->reader) != 0)
+        return -1;
+    self->reading = true;
+    return 0;
+}
+
+/* Ends the read transaction's snapshot before a write. */
+static void s_reader_end (s_lmdb_t *self)
+{
+    if (self->reading) {
+        mdb_txn_reset (self->reader);
+        self->reading = false;
+    }
+}
+
+/* Commits txn and records the new entry count. Returns 0 or -1; txn is
+   gone either way. */
+static int s_commit (s_lmdb_t *self, MDB_txn *txn)
+{
+    MDB_stat stat;
+    if (mdb_stat (txn, self->data, &stat) != 0) {
+        mdb_txn_abort (txn);
+        return -1;
+    }
+    if (mdb_txn_commit (txn) != 0)
+        return -1;
+    self->count = stat.ms_entries;
+    return 0;
+}
+
+static int s_lmdb_get (chord_store_t *base, const uint8_t *key, size_t key_len, const uint8_t **value,
+                       size_t *value_len)
+{
+    s_lmdb_t *self = (s_lmdb_t *) base;
+    assert (self);
+    assert (key || key_len == 0);
+    assert (value);
+    assert (value_len);
+    if (key_len > S_KEY_LEN_MAX)
+        return 1; //  no put could have stored it
+    uint8_t lkey[S_LMDB_KEY_MAX];
+    chord_id_t id;
+    MDB_val lmdb_key = {.mv_size = s_lmdb_key (lkey, &id, key, key_len), .mv_data = lkey};
+    MDB_val data;
+    if (s_reader_begin (self))
+        return -1;
+    int rc = mdb_get (self->reader, self->data, &lmdb_key, &data);
+    if (rc == MDB_NOTFOUND)
+        return 1;
+    s_record_t record;
+    if (rc != 0 || s_record_parse (&record, &lmdb_key, &data) != 0)
+        return -1;
+    //  A long key's LMDB key is a digest; the record holds the key itself.
+    //  Another key here means a BLAKE2b-256 collision: an error, not a hit.
+    if (record.key_len != key_len || (key_len && memcmp (record.key, key, key_len) != 0))
+        return -1;
+    *value = record.value;
+    *value_len = record.value_len;
+    return 0;
+}
+
+static int s_lmdb_put (chord_store_t *base, const uint8_t *key, size_t key_len, const uint8_t *value,
+                       size_t value_len)
+{
+    s_lmdb_t *self = (s_lmdb_t *) base;
+    assert (self);
+    assert (key || key_len == 0);
+    assert (value || value_len == 0);
+    //  Check the sizes before reading a byte of key or value.
+    if (key_len > S_KEY_LEN_MAX)
+        return -1;
+    bool is_long = key_len > S_DIRECT_KEY_MAX;
+    size_t fixed_len = is_long ? S_LONG_HEADER_BYTES + key_len : S_HEADER_BYTES;
+    if (value_len > S_RECORD_MAX - fixed_len)
+        return -1;
+    size_t record_len = fixed_len + value_len;
+
+    uint8_t lkey[S_LMDB_KEY_MAX];
+    chord_id_t id;
+    MDB_val lmdb_key = {.mv_size = s_lmdb_key (lkey, &id, key, key_len), .mv_data = lkey};
+    uint8_t kind = is_long ? S_KIND_LONG : S_KIND_DIRECT;
+    uint8_t key_len_be[S_KEY_LEN_BYTES];
+    s_put_be32 (key_len_be, (uint32_t) key_len);
+    uint8_t sum[S_SUM_BYTES];
+    if (is_long)
+        s_sum (sum, lkey, lmdb_key.mv_size, kind, key_len_be, sizeof key_len_be, key, key_len, value,
+               value_len);
+    else
+        s_sum (sum, lkey, lmdb_key.mv_size, kind, value, value_len, NULL, 0, NULL, 0);
+
+    s_reader_end (self);
+    MDB_txn *txn;
+    if (mdb_txn_begin (self->env, NULL, 0, &txn) != 0)
+        return -1;
+    //  Reserve the record in the map and write it in place: no copy in
+    //  between. A full map mostly shows here (MDB_MAP_FULL), else at the
+    //  commit; either way the transaction is dropped whole.
+    MDB_val data = {.mv_size = record_len, .mv_data = NULL};
+    if (mdb_put (txn, self->data, &lmdb_key, &data, MDB_RESERVE) != 0) {
+        mdb_txn_abort (txn);
+        return -1;
+    }
+    uint8_t *out = data.mv_data;
+    out[0] = kind;
+    memcpy (out + 1, sum, S_SUM_BYTES);
+    out += S_HEADER_BYTES;
+    if (is_long) {
+        memcpy (out, key_len_be, S_KEY_LEN_BYTES);
+        memcpy (out + S_KEY_LEN_BYTES, key, key_len);
+        out += S_KEY_LEN_BYTES + key_len;
+    }
+    if (value_len)
+        memcpy (out, value, value_len);
+    //  A failed commit (a full disk, an I/O error) leaves the last
+    //  committed state, the old value included.
+    return s_commit (self, txn);
+}
+
+static int s_lmdb_del (chord_store_t *base, const uint8_t *key, size_t key_len)
+{
+    s_lmdb_t *self = (s_lmdb_t *) base;
+    assert (self);
+    assert (key || key_len == 0);
+    if (key_len > S_KEY_LEN_MAX)
+        return 1;
+    uint8_t lkey[S_LMDB_KEY_MAX];
+    chord_id_t id;
+    MDB_val lmdb_key = {.mv_size = s_lmdb_key (lkey, &id, key, key_len), .mv_data = lkey};
+
+    s_reader_end (self);
+    MDB_txn *txn;
+    if (mdb_txn_begin (self->env, NULL, 0, &txn) != 0)
+        return -1;
+    if (key_len > S_DIRECT_KEY_MAX) {
+        //  Make sure the record is this key's before removing it. A damaged
+        //  record is removed: that is how it gets repaired.
+        MDB_val data;
+        int rc = mdb_get (txn, self->data, &lmdb_key, &data);
+        s_record_t record;
+        if (rc == 0 && s_record_parse (&record, &lmdb_key, &data) == 0 &&
+            (record.key_len != key_len || memcmp (record.key, key, key_len) != 0))
+            rc = -1;
+        if (rc != 0) {
+            mdb_txn_abort (txn);
+            return rc == MDB_NOTFOUND ? 1 : -1;
+        }
+    }
+    int rc = mdb_del (txn, self->data, &lmdb_key, NULL);
+    if (rc != 0) {
+        mdb_txn_abort (txn);
+        return rc == MDB_NOTFOUND ? 1 : -1;
+    }
+    return s_commit (self, txn);
+}
+
+/* Visits the entries from just after id `after` (from the first entry
+   when NULL) up to id `upto` inclusive (to the last entry when NULL).
+   Skips damaged records, setting *damaged. Returns 0 at the end, the
+   visitor's non-zero value, or -1 on an LMDB error. */
+static int s_scan (MDB_cursor *cursor, const chord_id_t *after, const chord_id_t *upto,
+                   chord_store_visit_fn *visit, void *arg, bool *damaged)
+{
+    MDB_val lmdb_key = {0}, data;
+    MDB_cursor_op op = MDB_FIRST;
+    if (after) {
+        //  The smallest LMDB key at or past the bare id.
+        lmdb_key.mv_size = CHORD_ID_BYTES;
+        lmdb_key.mv_data = (void *) after->bytes;
+        op = MDB_SET_RANGE;
+    }
+    while (true) {
+        int rc = mdb_cursor_get (cursor, &lmdb_key, &data, op);
+        op = MDB_NEXT;
+        if (rc == MDB_NOTFOUND)
+            return 0;
+        if (rc != 0)
+            return -1;
+        if (lmdb_key.mv_size < CHORD_ID_BYTES) {
+            *damaged = true;
+            continue;
+        }
+        if (after && memcmp (lmdb_key.mv_data, after->bytes, CHORD_ID_BYTES) == 0)
+            continue; //  the interval is open at its start
+        if (upto && memcmp (lmdb_key.mv_data, upto->bytes, CHORD_ID_BYTES) > 0)
+            return 0;
+        s_record_t record;
+        if (s_record_parse (&record, &lmdb_key, &data) != 0) {
+            *damaged = true;
+            continue;
+        }
+        chord_id_t id;
+        memcpy (id.bytes, lmdb_key.mv_data, CHORD_ID_BYTES);
+        rc = visit (arg, &id, record.key, record.key_len, record.value, record.value_len);
+        if (rc)
+            return rc;
+    }
+}
+
+static int s_lmdb_range (chord_store_t *base, const chord_id_t *from, const chord_id_t *to,
+                         chord_store_visit_fn *visit, void *arg)
+{
+    s_lmdb_t *self = (s_lmdb_t *) base;
+    assert (self);
+    assert (from);
+    assert (to);
+    assert (visit);
+    MDB_cursor *cursor;
+    if (s_reader_begin (self) || mdb_cursor_open (self->reader, self->data, &cursor) != 0)
+        return -1;
+    bool damaged = false;
+    int rc;
+    int order = chord_id_cmp (from, to);
+    if (order == 0) //  the whole ring
+        rc = s_scan (cursor, NULL, NULL, visit, arg, &damaged);
+    else if (order < 0) //  one segment, (from, to]
+        rc = s_scan (cursor, from, to, visit, arg, &damaged);
+    else { //  it wraps: (from, top], then [0, to]
+        rc = s_scan (cursor, from, NULL, visit, arg, &damaged);
+        if (rc == 0)
+            rc = s_scan (cursor, NULL, to, visit, arg, &damaged);
+    }
+    mdb_cursor_close (cursor);
+    return rc == 0 && damaged ? -1 : rc;
+}
+
+static size_t s_lmdb_count (chord_store_t *base)
+{
+    s_lmdb_t *self = (s_lmdb_t *) base;
+    assert (self);
+    return self->count;
+}
+
+static void s_lmdb_destroy (chord_store_t **self_p)
+{
+    assert (self_p);
+    s_lmdb_t *self = (s_lmdb_t *) *self_p;
+    if (!self)
+        return;
+    if (self->reader)
+        mdb_txn_abort (self->reader);
+    if (self->env) {
+        if (self->fast)
+            (void) mdb_env_sync (self->env, 1);
+        mdb_env_close (self->env);
+    }
+    if (self->dir_fd >= 0)
+        close (self->dir_fd); //  and with it the flock
+    free (self);
+    *self_p = NULL;
+}
+
+static const chord_store_ops_t s_lmdb_ops = {
+    .get = s_lmdb_get,
+    .put = s_lmdb_put,
+    .del = s_lmdb_del,
+    .range = s_lmdb_range,
+    .count = s_lmdb_count,
+    .destroy = s_lmdb_destroy,
+};
+
+/* True when the directory holds nothing, or only a lock.mdb that an
+   interrupted first open left. Sets errno and returns false on error. */
+static bool s_dir_is_fresh (int dir_fd)
+{
+    int fd = openat (dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    DIR *listing = fdopendir (fd);
+    if (!listing) {
+        close (fd);
+        return false;
+    }
+    bool fresh = true;
+    struct dirent *entry;
+    while (fresh && (entry = readdir (listing)))
+        if (strcmp (entry->d_name, ".") && strcmp (entry->d_name, "..") &&
+            strcmp (entry->d_name, S_LOCK_FILE))
+            fresh = false;
+    closedir (listing);
+    if (!fresh)
+        errno = 0;
+    return fresh;
+}
+
+/* Writes the metadata of a new store and creates its data database. */
+static int s_meta_create (s_lmdb_t *self, MDB_txn *txn, const char *identity, const char *dir, char *error,
+                          size_t error_size)
+{
+    MDB_dbi meta;
+    MDB_val format_key = {.mv_size = strlen (S_META_FORMAT), .mv_data = S_META_FORMAT};
+    MDB_val format = {.mv_size = strlen (CHORDD_STORE_LMDB_FORMAT), .mv_data = CHORDD_STORE_LMDB_FORMAT};
+    MDB_val identity_key = {.mv_size = strlen (S_META_IDENTITY), .mv_data = S_META_IDENTITY};
+    MDB_val identity_val = {.mv_size = strlen (identity), .mv_data = (void *) identity};
+    int rc = mdb_dbi_open (txn, S_META_DB, MDB_CREATE, &meta);
+    if (rc == 0)
+        rc = mdb_dbi_open (txn, S_DATA_DB, MDB_CREATE, &self->data);
+    if (rc == 0)
+        rc = mdb_put (txn, meta, &format_key, &format, 0);
+    if (rc == 0)
+        rc = mdb_put (txn, meta, &identity_key, &identity_val, 0);
+    if (rc != 0) {
+        s_error (error, error_size, "cannot initialise data directory %s: %s", dir, mdb_strerror (rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks the metadata of an existing store and opens its data database. */
+static int s_meta_check (s_lmdb_t *self, MDB_txn *txn, MDB_dbi meta, const char *identity, const char *dir,
+                         char *error, size_t error_size)
+{
+    char shown[S_SHOWN_MAX + 4];
+    MDB_val format_key = {.mv_size = strlen (S_META_FORMAT), .mv_data = S_META_FORMAT};
+    MDB_val format;
+    int rc = mdb_get (txn, meta, &format_key, &format);
+    if (rc == 0 && (format.mv_size < strlen (S_FORMAT_FAMILY) ||
+                    memcmp (format.mv_data, S_FORMAT_FAMILY, strlen (S_FORMAT_FAMILY)) != 0))
+        rc = MDB_NOTFOUND;
+    if (rc != 0) {
+        s_error (error, error_size, "data directory %s is not a chord data directory (%s)", dir,
+                 rc == MDB_NOTFOUND ? "no chord-store format in its metadata" : mdb_strerror (rc));
+        return -1;
+    }
+    if (format.mv_size != strlen (CHORDD_STORE_LMDB_FORMAT) ||
+        memcmp (format.mv_data, CHORDD_STORE_LMDB_FORMAT, format.mv_size) != 0) {
+        s_shown (shown, &format);
+        s_error (error, error_size, "data directory %s holds format \"%s\"; this build reads \"%s\"", dir,
+                 shown, CHORDD_STORE_LMDB_FORMAT);
+        return -1;
+    }
+    MDB_val identity_key = {.mv_size = strlen (S_META_IDENTITY), .mv_data = S_META_IDENTITY};
+    MDB_val stored;
+    rc = mdb_get (txn, meta, &identity_key, &stored);
+    if (rc != 0) {
+        s_error (error, error_size, "data directory %s is not a chord data directory (%s)", dir,
+                 rc == MDB_NOTFOUND ? "no identity in its metadata" : mdb_strerror (rc));
+        return -1;
+    }
+    if (stored.mv_size != strlen (identity) || memcmp (stored.mv_data, identity, stored.mv_size) != 0) {
+        s_shown (shown, &stored);
+        s_error (error, error_size, "data directory %s belongs to %s, not %s", dir, shown, identity);
+        return -1;
+    }
+    unsigned flags;
+    rc = mdb_dbi_open (txn, S_DATA_DB, 0, &self->data);
+    if (rc == 0)
+        rc = mdb_dbi_flags (txn, self->data, &flags);
+    if (rc == 0 && flags != 0)
+        rc = MDB_INCOMPATIBLE;
+    if (rc != 0) {
+        s_error (error, error_size, "data directory %s is not a chord data directory (data database: %s)",
+                 dir, rc == MDB_NOTFOUND ? "missing" : mdb_strerror (rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens the environment in the locked directory, then creates or checks
+   the metadata and opens the data database. Returns 0 or -1. */
+static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, size_t map_size_bytes,
+                       bool is_new, char *error, size_t error_size)
+{
+    int rc = mdb_env_create (&self->env);
+    if (rc != 0) {
+        self->env = NULL;
+        s_error (error, error_size, "cannot create an LMDB environment: %s", mdb_strerror (rc));
+        return -1;
+    }
+    long page_size = sysconf (_SC_PAGESIZE);
+    if (page_size > 0 && map_size_bytes % (size_t) page_size)
+        map_size_bytes += (size_t) page_size - map_size_bytes % (size_t) page_size;
+    rc = mdb_env_set_maxdbs (self->env, S_DBS_MAX);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize (self->env, map_size_bytes);
+    if (rc != 0) {
+        s_error (error, error_size, "cannot configure LMDB for %s: %s", dir, mdb_strerror (rc));
+        return -1;
+    }
+    if (mdb_env_get_maxkeysize (self->env) < S_LMDB_KEY_MAX) {
+        s_error (error, error_size, "this LMDB takes keys of %d bytes; the chord store needs %d",
+                 mdb_env_get_maxkeysize (self->env), S_LMDB_KEY_MAX);
+        return -1;
+    }
+    rc = mdb_env_open (self->env, dir, MDB_NOTLS | (self->fast ? MDB_NOSYNC : 0), 0600);
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+        s_error (error, error_size, "data directory %s is not a chord data directory (%s: %s)", dir,
+                 S_DATA_FILE, mdb_strerror (rc));
+        return -1;
+    }
+    if (rc != 0) {
+        s_error (error, error_size, "cannot open the store in %s: %s", dir, mdb_strerror (rc));
+        return -1;
+    }
+    //  Readers a crashed process left in lock.mdb would pin old pages.
+    int dead;
+    (void) mdb_reader_check (self->env, &dead);
+
+    MDB_txn *txn;
+    rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc != 0) {
+        s_error (error, error_size, "cannot read the store in %s: %s", dir, mdb_strerror (rc));
+        return -1;
+    }
+    MDB_dbi meta;
+    rc = mdb_dbi_open (txn, S_META_DB, 0, &meta);
+    if (rc == 0)
+        rc = s_meta_check (self, txn, meta, identity, dir, error, error_size);
+    else if (rc == MDB_NOTFOUND) {
+        //  No metadata: a store only when the environment is empty, as a
+        //  first open that was interrupted leaves it.
+        MDB_dbi main_db;
+        MDB_stat stat;
+        rc = mdb_dbi_open (txn, NULL, 0, &main_db);
+        if (rc == 0)
+            rc = mdb_stat (txn, main_db, &stat);
+        if (rc == 0 && stat.ms_entries == 0)
+            rc = s_meta_create (self, txn, identity, dir, error, error_size);
+        else {
+            s_error (error, error_size, "data directory %s is not a chord data directory (%s)", dir,
+                     rc == 0 ? "an LMDB environment without chord metadata" : mdb_strerror (rc));
+            rc = -1;
+        }
+    } else {
+        s_error (error, error_size, "data directory %s is not a chord data directory (metadata: %s)", dir,
+                 mdb_strerror (rc));
+        rc = -1;
+    }
+    MDB_stat stat;
+    if (rc == 0 && (rc = mdb_stat (txn, self->data, &stat)) != 0)
+        s_error (error, error_size, "cannot read the store in %s: %s", dir, mdb_strerror (rc));
+    if (rc != 0) {
+        mdb_txn_abort (txn);
+        return -1;
+    }
+    //  Committing keeps the database handles, and writes a new store's
+    //  metadata.
+    rc = mdb_txn_commit (txn);
+    if (rc != 0) {
+        s_error (error, error_size, "cannot write the store in %s: %s", dir, mdb_strerror (rc));
+        return -1;
+    }
+    self->count = stat.ms_entries;
+    //  A new store's files are durable once the directory entries are.
+    if (is_new && !self->fast)
+        (void) fsync (self->dir_fd);
+
+    rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &self->reader);
+    if (rc != 0) {
+        self->reader = NULL;
+        s_error (error, error_size, "cannot read the store in %s: %s", dir, mdb_strerror (rc));
+        return -1;
+    }
+    mdb_txn_reset (self->reader);
+    return 0;
+}
+
+chord_store_t *chordd_store_lmdb_open (const char *dir, const char *identity, size_t map_size_bytes,
+                                       bool fast, char *error, size_t error_size)
+{
+    assert (dir);
+    assert (identity);
+    size_t identity_len = strlen (identity);
+    if (identity_len == 0 || identity_len > CHORDD_STORE_LMDB_IDENTITY_MAX) {
+        s_error (error, error_size, "a store identity has 1 to %d bytes, not %zu",
+                 CHORDD_STORE_LMDB_IDENTITY_MAX, identity_len);
+        return NULL;
+    }
+    if (mkdir (dir, 0700) != 0 && errno != EEXIST) {
+        s_error (error, error_size, "cannot create data directory %s: %s", dir, strerror (errno));
+        return NULL;
+    }
+    s_lmdb_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        s_error (error, error_size, "out of memory");
+        return NULL;
+    }
+    self->base.ops = &s_lmdb_ops;
+    self->fast = fast;
+    self->dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    chord_store_t *store = &self->base;
+    if (self->dir_fd < 0) {
+        if (errno == ENOTDIR)
+            s_error (error, error_size, "data directory %s is not a directory", dir);
+        else
+            s_error (error, error_size, "cannot open data directory %s: %s", dir, strerror (errno));
+        chord_store_destroy (&store);
+        return NULL;
+    }
+    if (flock (self->dir_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            s_error (error, error_size, "data directory %s is in use by another process", dir);
+        else
+            s_error (error, error_size, "cannot lock data directory %s: %s", dir, strerror (errno));
+        chord_store_destroy (&store);
+        return NULL;
+    }
+    //  Make a store only where there is nothing else: never litter a
+    //  directory someone mistyped.
+    struct stat file;
+    bool is_new = false;
+    if (fstatat (self->dir_fd, S_DATA_FILE, &file, 0) != 0) {
+        if (errno != ENOENT || !s_dir_is_fresh (self->dir_fd)) {
+            if (errno)
+                s_error (error, error_size, "cannot read data directory %s: %s", dir, strerror (errno));
+            else
+                s_error (error, error_size,
+                         "data directory %s is not empty and holds no chord store (no " S_DATA_FILE ")", dir);
+            chord_store_destroy (&store);
+            return NULL;
+        }
+        is_new = true;
+    } else if (!S_ISREG (file.st_mode)) {
+        s_error (error, error_size, "data directory %s is not a chord data directory (%s is not a file)", dir,
+                 S_DATA_FILE);
+        chord_store_destroy (&store);
+        return NULL;
+    }
+    if (s_env_open (self, dir, identity, map_size_bytes ? map_size_bytes : CHORDD_STORE_LMDB_MAP_DEFAULT,
+                    is_new, error, error_size) != 0) {
+        chord_store_destroy (&store);
+        return NULL;
+    }
+    return store;
+}
