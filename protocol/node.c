@@ -344,12 +344,18 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
         if (!self->seeds[self->seed_count])
             return -1;
         self->seed_count++;
+        /* A seed is worth probing later, should the ring ever split. */
+        chord_peer_t seed = {.id = seed_id};
+        snprintf (seed.endpoint, sizeof seed.endpoint, "%s", seeds[i]);
+        node_remember (self, &seed);
     }
     self->next_stabilize_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     self->next_fix_finger_ms = now_ms;
     self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     self->next_stray_check_ms =
         now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
+    self->next_probe_ms =
+        now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
     self->join_retry_ms = 100;
     if (self->seed_count == 0) {
         self->state = CHORD_NODE_ACTIVE;
@@ -388,6 +394,8 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
     self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     self->next_stray_check_ms =
         now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
+    self->next_probe_ms =
+        now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
     self->next_fix_finger_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     return 0;
 }
@@ -519,6 +527,11 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
         self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
         node_check_predecessor (self, now_ms);
     }
+    if (self->state == CHORD_NODE_ACTIVE && self->next_probe_ms <= now_ms) {
+        self->next_probe_ms =
+            now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
+        node_probe (self, now_ms);
+    }
     if (self->state == CHORD_NODE_ACTIVE && self->next_stray_check_ms <= now_ms) {
         self->next_stray_check_ms =
             now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
@@ -560,6 +573,8 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
         if (self->next_check_pred_ms < next)
             next = self->next_check_pred_ms;
     }
+    if (self->state == CHORD_NODE_ACTIVE && self->next_probe_ms < next)
+        next = self->next_probe_ms;
     if (self->state == CHORD_NODE_ACTIVE && self->next_stray_check_ms < next)
         next = self->next_stray_check_ms;
     if (self->state == CHORD_NODE_ACTIVE && self->next_fix_finger_ms < next)

@@ -27,6 +27,8 @@
 #define CHORD_MISSES_DEAD        2        /* maintenance requests in a row unanswered: dead */
 #define CHORD_STRAY_CHECK_ROUNDS 4        /* stabilize intervals between checks for keys outside our arc */
 #define CHORD_DEPARTED_SUSPICIONS 5       /* a graceful leaver stays dead this many suspicion periods */
+#define CHORD_REMEMBERED_MAX     16       /* peers kept to probe for a ring we split from */
+#define CHORD_PROBE_ROUNDS       10       /* stabilize intervals between probes */
 #define CHORD_FINGER_TICKS 4         /* finger refreshes per stabilize interval, first round */
 
 _Static_assert(CHORD_NODE_LEFT == CHORD_STATE_MAX, "message.h must know the highest node state");
@@ -38,6 +40,7 @@ typedef enum {
     TASK_CLIENT_LOOKUP,
     TASK_FIX_FINGER,
     TASK_JOIN,
+    TASK_PROBE,
 } node_task_kind_t;
 
 /* Work that needs an owner found by lookup, then maybe a request to it. */
@@ -157,6 +160,11 @@ struct chord_node {
     uint64_t next_fix_finger_ms;
     uint64_t next_check_pred_ms;
     uint64_t next_stray_check_ms;
+    uint64_t next_probe_ms;
+    bool probing;                                  /* a TASK_PROBE is running */
+    chord_peer_t remembered[CHORD_REMEMBERED_MAX]; /* seeds and peers we gave up on: probe them */
+    size_t remembered_count;
+    size_t remembered_next;                        /* next to probe, and next to replace */
 
     /* Joining. */
     char **seeds; /* endpoints to join through */
@@ -248,6 +256,19 @@ void node_departed (chord_node_t *self, const chord_peer_t *peer, uint64_t now_m
 
 /* Lifts any suspicion of id: it has just shown itself alive by joining. */
 void node_forgive (chord_node_t *self, const chord_id_t *id);
+
+/* Keeps peer among the peers to probe later (node_probe). */
+void node_remember (chord_node_t *self, const chord_peer_t *peer);
+
+/*  Asks a remembered peer that is not among our successors who succeeds
+    us in its view of the ring. A partition that lasted longer than the
+    suspicion period leaves two rings, each whole and each blind to the
+    other; an answer closer than our successor joins them again, and
+    stabilization does the rest.  */
+void node_probe (chord_node_t *self, uint64_t now_ms);
+
+/* A probe's answer: adopt owner as successor if it is closer than ours. */
+void node_probe_found (chord_node_t *self, const chord_peer_t *owner, uint64_t now_ms);
 
 /*  The known peer closest before id on the ring (fingers and successors),
     skipping suspects and excluded ids; NULL when none precedes id.  */

@@ -47,6 +47,8 @@ void node_task_destroy (chord_node_t *self, node_task_t *task)
     self->task_count--;
     if (task->kind == TASK_FIX_FINGER)
         self->fixing_finger = false;
+    if (task->kind == TASK_PROBE)
+        self->probing = false;
     free (task->key);
     free (task->value);
     free (task);
@@ -241,6 +243,13 @@ void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
             chord_id_in_half_open (&self->suspects[i].id, &self->self.id, &task->target))
             s_exclude (task, &self->suspects[i].id);
 
+    if (task->kind == TASK_PROBE) {
+        /* Only ourselves: the peers we suspect may be alive in the other ring. */
+        task->excluded_count = 0;
+        s_exclude (task, &self->self.id);
+        s_lookup_ask (self, task, now_ms);
+        return;
+    }
     if (task->kind == TASK_JOIN) {
         s_exclude (task, &self->self.id);
         snprintf (task->hop.endpoint, sizeof task->hop.endpoint, "%s", self->seeds[self->seed_next]);
@@ -282,7 +291,7 @@ void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 void node_task_retry (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 {
     task->rpc_id = 0;
-    if (task->kind == TASK_FIX_FINGER) {
+    if (task->kind == TASK_FIX_FINGER || task->kind == TASK_PROBE) {
         self->stats.lookups_failed++;
         node_task_destroy (self, task);
         return;
@@ -324,6 +333,10 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
         self->next_finger = (task->finger_index + 1) % CHORD_ID_BITS;
         if (self->next_finger == 0)
             self->fingers_built = true;
+        node_task_destroy (self, task);
+        return;
+    case TASK_PROBE:
+        node_probe_found (self, owner, now_ms);
         node_task_destroy (self, task);
         return;
     case TASK_JOIN:
@@ -405,6 +418,10 @@ void node_on_find_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
     node_rpc_remove (self, rpc);
     task->rpc_id = 0;
     self->stats.rpc_timeouts++;
+    if (task->kind == TASK_PROBE) {
+        node_task_retry (self, task, now_ms);   /* ends it: the next probe asks someone else */
+        return;
+    }
     if (task->kind == TASK_JOIN && task->hops == 0) {
         node_log (self, CHORD_LOG_INFO, "seed %s did not answer; retrying", silent.endpoint);
         node_task_retry (self, task, now_ms);

@@ -55,6 +55,11 @@ static uint64_t s_suspicion_ms (const chord_node_t *self)
 void node_departed (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms)
 {
     node_suspect (self, peer, true, now_ms);
+    for (size_t i = 0; i < self->remembered_count; i++)
+        if (chord_id_equal (&self->remembered[i].id, &peer->id)) {
+            self->remembered[i] = self->remembered[--self->remembered_count];   /* it left: no probing */
+            break;
+        }
     for (size_t i = 0; i < self->suspect_count; i++)
         if (chord_id_equal (&self->suspects[i].id, &peer->id))
             self->suspects[i].until_ms = now_ms + CHORD_DEPARTED_SUSPICIONS * s_suspicion_ms (self);
@@ -153,6 +158,8 @@ void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint
     node_owner_cache_forget (self, &peer->id);
     if (!dead)
         return;
+    /* Dead to us may mean cut off from us: worth a probe later. */
+    node_remember (self, peer);
 
     for (size_t i = 0; i < self->succ_count;)
         if (chord_id_equal (&self->succ[i].id, &peer->id) && !node_alone (self)) {
@@ -371,6 +378,11 @@ void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg,
         for (size_t i = 0; i < msg->peer_count && count < CHORD_PEER_LIST_MAX; i++)
             list[count++] = msg->peers[i];
         node_succ_set (self, &msg->pred, list, count, now_ms);
+        /* A closer successor may have a closer predecessor still: ask it at
+           once rather than a whole interval later, so a successor pointer
+           that is far off (after a merge, or when every successor failed)
+           walks back in round trips, not intervals. Each step gets closer. */
+        self->next_stabilize_ms = now_ms;
     } else
         node_succ_set (self, &successor, msg->peers, msg->peer_count, now_ms);
     /* A leaving peer must not notify: its successor would take it back as
@@ -533,4 +545,54 @@ void node_fix_fingers (chord_node_t *self, uint64_t now_ms)
         if (self->next_finger == 0)
             return; /* one full round per call at most */
     }
+}
+
+void node_remember (chord_node_t *self, const chord_peer_t *peer)
+{
+    if (node_is_self (self, peer))
+        return;
+    for (size_t i = 0; i < self->remembered_count; i++)
+        if (chord_id_equal (&self->remembered[i].id, &peer->id))
+            return;
+    if (self->remembered_count < CHORD_REMEMBERED_MAX)
+        self->remembered[self->remembered_count++] = *peer;
+    else {
+        self->remembered[self->remembered_next] = *peer;
+        self->remembered_next = (self->remembered_next + 1) % CHORD_REMEMBERED_MAX;
+    }
+}
+
+void node_probe (chord_node_t *self, uint64_t now_ms)
+{
+    if (self->probing || node_alone (self) || self->remembered_count == 0)
+        return;
+    for (size_t tries = 0; tries < self->remembered_count; tries++) {
+        const chord_peer_t *peer = &self->remembered[self->remembered_next % self->remembered_count];
+        self->remembered_next = (self->remembered_next + 1) % self->remembered_count;
+        bool listed = false;
+        for (size_t i = 0; i < self->succ_count; i++)
+            listed = listed || chord_id_equal (&self->succ[i].id, &peer->id);
+        if (listed || (self->has_pred && chord_id_equal (&self->pred.id, &peer->id)))
+            continue;
+        node_task_t *task = node_task_new (self, TASK_PROBE, &self->self.id, now_ms);
+        if (!task)
+            return;
+        task->hop = *peer;
+        self->probing = true;
+        node_lookup_start (self, task, now_ms);
+        return;
+    }
+}
+
+void node_probe_found (chord_node_t *self, const chord_peer_t *owner, uint64_t now_ms)
+{
+    if (node_is_self (self, owner) || !chord_id_in_open (&owner->id, &self->self.id, &self->succ[0].id) ||
+        s_is_dead (self, &owner->id, now_ms))
+        return;
+    char a[9];
+    node_log (self, CHORD_LOG_WARN, "found a closer successor %s (%s) outside our ring: merging",
+              node_short (&owner->id, a), owner->endpoint);
+    node_succ_set (self, owner, self->succ, self->succ_count, now_ms);
+    /* Where one ring met another, more of it is near: look again soon. */
+    self->next_probe_ms = now_ms + self->config.stabilize_interval_ms;
 }
