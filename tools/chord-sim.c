@@ -84,6 +84,7 @@ typedef struct {
     uint32_t rpc_timeout_ms;       /* --rpc-timeout-ms */
     size_t successors;             /* --successors */
     size_t owner_cache;            /* --owner-cache */
+    size_t gateways;               /* --gateways: data ops enter through this many members; 0: any */
     double quiet_s;                /* --quiet-s */
     double duration_s;             /* --duration-s; < 0: default */
     double lookup_rate;            /* --lookup-rate: per second during the run */
@@ -145,6 +146,7 @@ typedef struct {
     s_lookups_t after;
     /* Data. */
     size_t keys_stored, keys_read, keys_missing, keys_missing_crash, keys_wrong, keys_unanswered;
+    uint64_t data_ops, data_messages; /* puts and gets sent, and the messages they cost, client's included */
     /* End. */
     size_t members;
     simcheck_report_t report;
@@ -689,12 +691,28 @@ static void s_measure_lookups (s_sim_t *sim, s_lookups_t *into, size_t count, co
     sim->measure = NULL;
 }
 
+/* The member a data operation enters through: any, or one of a few fixed
+   gateways spread over the ring, as clients of a real deployment use. */
+static size_t s_entry_member (s_sim_t *sim, size_t op)
+{
+    if (!sim->opt->gateways)
+        return s_random_member (sim, true);
+    const size_t *sorted;
+    size_t count = simnet_members (sim->net, &sorted);
+    if (count == 0)
+        return SIMNET_NONE;
+    size_t gateways = sim->opt->gateways < count ? sim->opt->gateways : count;
+    return sorted[(op % gateways) * (count / gateways)];
+}
+
 static void s_data_ops (s_sim_t *sim, chord_msg_type_t type)
 {
+    uint64_t sent_before = simnet_stats (sim->net)->sent;
     for (size_t i = 0; i < sim->opt->keys; i++) {
         if (type == CHORD_MSG_CLIENT_GET && !(sim->key_state[i] & S_KEY_STORED))
             continue;
-        size_t node = s_random_member (sim, true);
+        size_t node = s_entry_member (sim, i);
+        sim->result->data_ops++;
         char key[32], value[48];
         s_key_name (key, sizeof key, i);
         s_value_name (value, sizeof value, i);
@@ -706,6 +724,7 @@ static void s_data_ops (s_sim_t *sim, chord_msg_type_t type)
             sim->result->keys_unanswered++;
     }
     s_wait_outstanding (sim);
+    sim->result->data_messages += simnet_stats (sim->net)->sent - sent_before;
 }
 
 /* Checks the ring; on a violation records it and returns -1. */
@@ -1043,6 +1062,8 @@ static void s_print_run (const s_options_t *opt, s_result_t *result, simnet_t *n
         json_object_set_new (root, "keys_missing", s_json_u64 (result->keys_missing));
         json_object_set_new (root, "keys_wrong", s_json_u64 (result->keys_wrong));
         json_object_set_new (root, "keys_unanswered", s_json_u64 (result->keys_unanswered));
+        json_object_set_new (root, "data_messages_per_op",
+                             json_real (result->data_ops ? (double) result->data_messages / result->data_ops : 0));
         json_object_set_new (root, "sim_ms", s_json_u64 (net ? simnet_now (net) : 0));
         json_object_set_new (root, "events", s_json_u64 (stats ? stats->events : 0));
         json_object_set_new (root, "messages", s_json_u64 (stats ? stats->sent : 0));
@@ -1104,6 +1125,9 @@ static void s_print_run (const s_options_t *opt, s_result_t *result, simnet_t *n
                     "wrong, %zu unanswered\n",
                     result->keys_stored, result->keys_read, result->keys_missing_crash, result->keys_missing,
                     result->keys_wrong, result->keys_unanswered);
+        if (result->data_ops)
+            printf ("data      %llu puts and gets cost %.2f messages each (client's included)\n",
+                    (unsigned long long) result->data_ops, (double) result->data_messages / result->data_ops);
         printf ("ring      %zu members; %zu invariant checks %s", result->members, result->checks,
                 result->violated ? "FAILED" : "held");
         if (result->disordered_checks)
@@ -2005,6 +2029,8 @@ static const char *s_usage_text =
     "  --rpc-timeout-ms MS   a peer silent this long is suspect (default 1000)\n"
     "  --owner-cache N       owner arcs each node remembers for puts and gets; 0 is\n"
     "                        plain Chord (default 0; lookups never use it)\n"
+    "  --gateways G          puts and gets enter through G fixed members spread over\n"
+    "                        the ring, as a deployment's clients do (default 0: any)\n"
     "Network\n"
     "  --latency-ms MEAN     mean one-way latency (default 10)\n"
     "  --latency-dist D      constant, uniform (on [mean/5, 9 mean/5]) or\n"
@@ -2120,6 +2146,7 @@ enum {
     OPT_SUCCESSORS,
     OPT_RPC_TIMEOUT,
     OPT_OWNER_CACHE,
+    OPT_GATEWAYS,
     OPT_QUIET,
     OPT_DURATION,
     OPT_LOOKUP_RATE,
@@ -2177,6 +2204,7 @@ static int s_options_parse (s_options_t *opt, int argc, char **argv)
         {"successors", required_argument, NULL, OPT_SUCCESSORS},
         {"rpc-timeout-ms", required_argument, NULL, OPT_RPC_TIMEOUT},
         {"owner-cache", required_argument, NULL, OPT_OWNER_CACHE},
+        {"gateways", required_argument, NULL, OPT_GATEWAYS},
         {"quiet-s", required_argument, NULL, OPT_QUIET},
         {"duration-s", required_argument, NULL, OPT_DURATION},
         {"lookup-rate", required_argument, NULL, OPT_LOOKUP_RATE},
@@ -2283,6 +2311,10 @@ static int s_options_parse (s_options_t *opt, int argc, char **argv)
         case OPT_RPC_TIMEOUT:
             rc = s_parse_uint ("--rpc-timeout-ms", optarg, 1, 3600000, &u);
             opt->rpc_timeout_ms = (uint32_t) u;
+            break;
+        case OPT_GATEWAYS:
+            rc = s_parse_uint ("--gateways", optarg, 0, 1000000, &u);
+            opt->gateways = (size_t) u;
             break;
         case OPT_OWNER_CACHE:
             rc = s_parse_uint ("--owner-cache", optarg, 0, 1000000, &u);
