@@ -24,7 +24,12 @@
 #define CHORD_RETRY_MAX_MS 1000
 #define CHORD_JOIN_RETRY_MAX_MS 5000 /* cap on the join backoff */
 #define CHORD_JOIN_REDIRECTS_MAX 4   /* JOIN redirects followed before backing off */
-#define CHORD_MISSES_DEAD        2        /* maintenance requests in a row unanswered: dead */
+/* Maintenance requests in a row unanswered before a peer is dead. ZeroMQ over
+   TCP loses nothing but with a broken connection, so one miss is a failed
+   or hung peer, and detecting it fast keeps lookups right under churn
+   (chord-sim's traffic scenario: 2.2% failed lookups with 1, 6% with 2). On a
+   lossy datagram network, 2 would keep live successors. */
+#define CHORD_MISSES_DEAD        1
 #define CHORD_STRAY_CHECK_ROUNDS 4        /* stabilize intervals between checks for keys outside our arc */
 #define CHORD_DEPARTED_SUSPICIONS 5       /* a graceful leaver stays dead this many suspicion periods */
 #define CHORD_REMEMBERED_MAX     16       /* peers kept to probe for a ring we split from */
