@@ -392,16 +392,13 @@ void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_m
         s_task_finish_lookup (self, task, &msg->peer, now_ms);
         return;
     }
+    /* Pointed back at the peer asked, or at ourselves (a stale position of
+       ours, for a joiner), or walking too long: the tables are moving. */
     if (task->hops >= CHORD_LOOKUP_HOPS_MAX || chord_id_equal (&msg->peer.id, &task->hop.id) ||
-        (node_is_self (self, &msg->peer) && task->kind != TASK_JOIN)) {
+        node_is_self (self, &msg->peer)) {
         char a[9];
         node_log (self, CHORD_LOG_DEBUG, "lookup of %s made no progress after %u hops",
                   node_short (&task->target, a), task->hops);
-        node_task_retry (self, task, now_ms);
-        return;
-    }
-    if (node_is_self (self, &msg->peer)) {
-        /* A joiner pointed back at its own (stale) position: skip past it. */
         node_task_retry (self, task, now_ms);
         return;
     }

@@ -31,8 +31,11 @@ int chord_client_send (chord_client_t *self, chord_msg_t *request);
    replies are skipped. */
 int chord_client_recv (chord_client_t *self, chord_msg_t *reply, int timeout_ms);
 
-/* Sends request and waits up to timeout_ms for the reply with its id,
-   dropping others. Returns 0, or -1 on timeout or send failure. */
+/* Sends request and waits up to timeout_ms (negative: forever) for the
+   reply with its id, dropping others. Returns 0, or -1 with errno EINVAL
+   when the request cannot be encoded or queued, ETIMEDOUT on timeout.
+   The reply's borrowed fields die with the next receive, even one that
+   times out. */
 int chord_client_call (chord_client_t *self, chord_msg_t *request, chord_msg_t *reply,
                        int timeout_ms);
 
