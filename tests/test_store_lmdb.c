@@ -1,5 +1,6 @@
 /*  Tests of the LMDB store (daemon/store_lmdb) through the chord_store
-    interface, plus what only a durable store has: reopening, identity,
+    interface (the checks every backend must pass, in tests/store_cases.h),
+    plus what only a durable store has: reopening, identity,
     foreign and damaged directories, long keys, a full map and a full disk.
 
     Everything happens under one mkdtemp directory in /tmp, removed at exit.
@@ -24,11 +25,12 @@
 
 #include "id.h"
 #include "store.h"
+#include "store_cases.h"
 #include "store_lmdb.h"
 #include "tap.h"
 
 #define S_MANY_KEYS 50000              //  keys in the bulk test
-#define S_KEY_MAX 32                   //  bytes of a generated key or value
+#define S_BACKEND "lmdb"               //  names the interface checks
 #define S_PATH_MAX 512                 //  bytes of a path under the test directory
 #define S_ERROR_MAX 512                //  bytes of an open error
 #define S_SMALL_MAP ((size_t) 1 << 20) //  bytes: 1 MiB, for the full-map test
@@ -40,15 +42,6 @@
 #define S_OTHER_ID "tcp://127.0.0.1:7000#2"
 
 static char s_root[64]; //  the mkdtemp directory, "" once removed
-
-typedef struct {
-    size_t visited;         //  entries the visitor saw
-    size_t bad;             //  entries that broke the visitor's checks
-    const chord_id_t *from; //  interval the entries must lie in
-    const chord_id_t *to;   //  its inclusive end
-    size_t stop_after;      //  return stop_code after this many; 0 never
-    int stop_code;          //  what to return to stop
-} s_visit_t;
 
 static int s_remove_one (const char *path, const struct stat *stat, int flag, struct FTW *ftw)
 {
@@ -89,66 +82,6 @@ static chord_store_t *s_open (const char *name, const char *identity, size_t map
                                    error ? error : ignored, S_ERROR_MAX);
 }
 
-static size_t s_key (char *out, size_t i)
-{
-    return (size_t) snprintf (out, S_KEY_MAX, "key-%zu", i);
-}
-
-static size_t s_value (char *out, size_t i)
-{
-    return (size_t) snprintf (out, S_KEY_MAX, "value-%zu", i * 7919);
-}
-
-//  Checks one entry: its id is the hash of its key and lies in the interval,
-//  and a generated key carries its generated value.
-static int s_visit (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
-                    const uint8_t *value, size_t value_len)
-{
-    s_visit_t *state = arg;
-    state->visited++;
-    chord_id_t id;
-    chord_id_hash (&id, key, key_len);
-    if (!chord_id_equal (&id, key_id) || !chord_id_in_half_open (key_id, state->from, state->to))
-        state->bad++;
-    size_t i;
-    char expected[S_KEY_MAX];
-    char text[S_KEY_MAX] = "";
-    if (key_len < sizeof text)
-        memcpy (text, key, key_len);
-    if (sscanf (text, "key-%zu", &i) == 1) {
-        size_t expected_len = s_value (expected, i);
-        if (value_len != expected_len || memcmp (value, expected, value_len) != 0)
-            state->bad++;
-    }
-    if (state->stop_after && state->visited == state->stop_after)
-        return state->stop_code;
-    return 0;
-}
-
-static bool s_get_is (chord_store_t *store, const void *key, size_t key_len, const void *value,
-                      size_t value_len)
-{
-    const uint8_t *got = NULL;
-    size_t got_len = SIZE_MAX;
-    int rc = chord_store_get (store, key, key_len, &got, &got_len);
-    if (rc != 0) {
-        tap_diag ("get returned %d", rc);
-        return false;
-    }
-    if (got_len != value_len || (value_len && memcmp (got, value, value_len) != 0)) {
-        tap_diag ("value of %zu bytes, expected %zu", got_len, value_len);
-        return false;
-    }
-    return true;
-}
-
-static bool s_absent (chord_store_t *store, const void *key, size_t key_len)
-{
-    const uint8_t *got = NULL;
-    size_t got_len = 0;
-    return chord_store_get (store, key, key_len, &got, &got_len) == 1;
-}
-
 static int s_get_rc (chord_store_t *store, const void *key, size_t key_len)
 {
     const uint8_t *got = NULL;
@@ -174,230 +107,41 @@ static bool s_error_has (const char *error, const char *part)
     return false;
 }
 
-//  The checks of tests/test_store.c's basics, on a durable store.
+//  The interface checks on a durable store, then everything is there after
+//  reopening.
 static void s_test_basics (void)
 {
     char error[S_ERROR_MAX] = "";
     chord_store_t *store = s_open ("basics", S_IDENTITY, 0, false, error);
     if (!tap_ok (store != NULL, "open a new store (%s)", error))
         return;
-    tap_ok (chord_store_count (store) == 0, "new store is empty");
-    tap_ok (s_absent (store, "alpha", 5), "get of an absent key returns 1");
-    tap_ok (s_del (store, "alpha", 5) == 1, "del of an absent key returns 1");
+    store_cases_basics (store, S_BACKEND);
+    store_cases_destroy (&store, S_BACKEND, "a store");
 
-    char value[] = "one";
-    tap_ok (s_put (store, "alpha", 5, value, 3) == 0, "put");
-    value[0] = 'X';
-    tap_ok (s_get_is (store, "alpha", 5, "one", 3), "get returns the stored value");
-    tap_ok (chord_store_count (store) == 1, "count 1 after put");
-    tap_ok (s_absent (store, "alph", 4) && s_absent (store, "alphab", 6),
-            "prefix and extension of a key are other keys");
-
-    tap_ok (s_put (store, "alpha", 5, "a much longer value", 19) == 0, "overwrite");
-    tap_ok (s_get_is (store, "alpha", 5, "a much longer value", 19), "get sees the new value");
-    tap_ok (chord_store_count (store) == 1, "overwrite keeps count 1");
-    tap_ok (s_put (store, "alpha", 5, "2", 1) == 0 && s_get_is (store, "alpha", 5, "2", 1),
-            "overwrite with a shorter value");
-
-    const uint8_t k1[] = {'a', 0, 'b'};
-    const uint8_t k2[] = {'a', 0, 'c'};
-    const uint8_t k3[] = {'a'};
-    const uint8_t k4[] = {'a', 0};
-    const uint8_t k5[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-    const uint8_t k6[] = {0, 0, 0, 0, 0, 0, 0, 0};
-    const uint8_t v_bin[] = {0, 0xff, 0, 0x80};
-    int rc = s_put (store, k1, sizeof k1, "k1", 2) | s_put (store, k2, sizeof k2, "k2", 2) |
-             s_put (store, k3, sizeof k3, "k3", 2) | s_put (store, k4, sizeof k4, "k4", 2) |
-             s_put (store, k5, sizeof k5, v_bin, sizeof v_bin) | s_put (store, k6, sizeof k6, "k6", 2);
-    tap_ok (rc == 0, "put binary keys");
-    tap_ok (chord_store_count (store) == 7, "binary keys are all distinct (count 7)");
-    tap_ok (s_get_is (store, k1, sizeof k1, "k1", 2) && s_get_is (store, k2, sizeof k2, "k2", 2) &&
-                s_get_is (store, k3, sizeof k3, "k3", 2) && s_get_is (store, k4, sizeof k4, "k4", 2) &&
-                s_get_is (store, k6, sizeof k6, "k6", 2),
-            "binary keys read back");
-    tap_ok (s_get_is (store, k5, sizeof k5, v_bin, sizeof v_bin), "binary value with NULs reads back");
-
-    tap_ok (s_put (store, "empty", 5, NULL, 0) == 0, "put an empty value");
-    tap_ok (s_get_is (store, "empty", 5, "", 0), "get an empty value: present, 0 bytes");
-    tap_ok (s_put (store, "", 0, "nokey", 5) == 0 && s_get_is (store, "", 0, "nokey", 5),
-            "the empty key is a key");
-    tap_ok (chord_store_count (store) == 9, "count 9");
-
-    tap_ok (chord_store_del (store, k1, sizeof k1) == 0, "del a binary key");
-    tap_ok (s_absent (store, k1, sizeof k1), "deleted key is gone");
-    tap_ok (s_get_is (store, k2, sizeof k2, "k2", 2), "its neighbour stays");
-    tap_ok (chord_store_del (store, k1, sizeof k1) == 1, "second del returns 1");
-    tap_ok (chord_store_count (store) == 8, "count 8 after del");
-    tap_ok (s_put (store, k1, sizeof k1, "again", 5) == 0 && s_get_is (store, k1, sizeof k1, "again", 5),
-            "a deleted key can be put again");
-
-    tap_ok (chord_store_put (store, k1, SIZE_MAX / 2, v_bin, SIZE_MAX / 2 + 2) == -1,
-            "put with overflowing sizes returns -1");
-    tap_ok (chord_store_put (store, k1, sizeof k1, v_bin, SIZE_MAX - 4) == -1,
-            "put with a value too large for a record returns -1");
-    tap_ok (chord_store_count (store) == 9 && s_get_is (store, k1, sizeof k1, "again", 5),
-            "failed put leaves the store as it was");
-
-    //  get's pointer stays valid across other gets, a range and a count.
-    const uint8_t *held = NULL;
-    size_t held_len = 0;
-    chord_id_t a;
-    chord_id_hash (&a, "a", 1);
-    s_visit_t state = {.from = &a, .to = &a};
-    rc = chord_store_get (store, (const uint8_t *) "alpha", 5, &held, &held_len);
-    bool others = s_get_is (store, k2, sizeof k2, "k2", 2) &&
-                  chord_store_range (store, &a, &a, s_visit, &state) == 0 && chord_store_count (store) == 9;
-    tap_ok (rc == 0 && others && held_len == 1 && held[0] == '2', "get's value stays put across reads");
-
-    chord_store_destroy (&store);
-    tap_ok (store == NULL, "destroy sets the pointer to NULL");
-    chord_store_destroy (&store);
-    tap_ok (store == NULL, "destroy again is harmless");
-
-    //  Durability: everything is there after reopening.
     store = s_open ("basics", S_IDENTITY, 0, false, error);
     if (!tap_ok (store != NULL, "reopen (%s)", error))
         return;
-    tap_ok (chord_store_count (store) == 9, "count survives reopening");
-    tap_ok (s_get_is (store, "alpha", 5, "2", 1) && s_get_is (store, k1, sizeof k1, "again", 5) &&
-                s_get_is (store, k5, sizeof k5, v_bin, sizeof v_bin) && s_get_is (store, "empty", 5, "", 0) &&
-                s_get_is (store, "", 0, "nokey", 5) && s_absent (store, "alph", 4),
-            "values survive reopening");
+    tap_ok (chord_store_count (store) == STORE_CASES_BASICS_COUNT, "count survives reopening");
+    tap_ok (store_cases_basics_kept (store), "values survive reopening");
     chord_store_destroy (&store);
 }
 
+//  The bulk checks, with the store closed and reopened between filling it
+//  and reading it back: the bulk data is on disk.
 static void s_test_many (void)
 {
     char error[S_ERROR_MAX] = "";
     chord_store_t *store = s_open ("many", S_IDENTITY, 0, true, error);
     if (!tap_ok (store != NULL, "open for the bulk test (%s)", error))
         return;
-    char key[S_KEY_MAX], value[S_KEY_MAX];
-    size_t failed = 0;
-    for (size_t i = 0; i < S_MANY_KEYS; i++) {
-        size_t key_len = s_key (key, i), value_len = s_value (value, i);
-        if (s_put (store, key, key_len, value, value_len))
-            failed++;
-    }
-    tap_ok (failed == 0, "%d puts succeed", S_MANY_KEYS);
-    tap_ok (chord_store_count (store) == S_MANY_KEYS, "count is %d", S_MANY_KEYS);
-
-    size_t wrong = 0;
-    for (size_t i = 0; i < S_MANY_KEYS; i++) {
-        size_t key_len = s_key (key, i), value_len = s_value (value, i);
-        if (!s_get_is (store, key, key_len, value, value_len) && ++wrong > 5)
-            break;
-    }
-    tap_ok (wrong == 0, "all %d keys read back with their values", S_MANY_KEYS);
-    tap_ok (s_absent (store, "key-50000", 9) && s_absent (store, "key-", 4), "keys never put stay absent");
-
-    size_t deleted = 0;
-    wrong = 0;
-    for (size_t i = 0; i < S_MANY_KEYS; i += 3) {
-        if (chord_store_del (store, (uint8_t *) key, s_key (key, i)) != 0)
-            wrong++;
-        deleted++;
-    }
-    tap_ok (wrong == 0, "every third key deleted");
-    tap_ok (chord_store_count (store) == S_MANY_KEYS - deleted, "count after deletes");
-
-    failed = 0;
-    for (size_t i = 1; i < S_MANY_KEYS; i += 99) {
-        size_t key_len = s_key (key, i), value_len = s_value (value, i);
-        if (s_put (store, key, key_len, value, value_len))
-            failed++;
-    }
-    tap_ok (failed == 0 && chord_store_count (store) == S_MANY_KEYS - deleted,
-            "overwrites succeed and keep the count");
-
-    //  Close and reopen: the bulk data is on disk.
+    store_cases_bulk_fill (store, S_BACKEND, S_MANY_KEYS);
     chord_store_destroy (&store);
     store = s_open ("many", S_IDENTITY, 0, true, error);
     if (!tap_ok (store != NULL, "reopen the bulk store (%s)", error))
         return;
-    tap_ok (chord_store_count (store) == S_MANY_KEYS - deleted, "count survives reopening");
-    wrong = 0;
-    for (size_t i = 0; i < S_MANY_KEYS; i++) {
-        size_t key_len = s_key (key, i), value_len = s_value (value, i);
-        bool ok =
-            i % 3 == 0 ? s_absent (store, key, key_len) : s_get_is (store, key, key_len, value, value_len);
-        if (!ok && ++wrong > 5)
-            break;
-    }
-    tap_ok (wrong == 0, "after reopening: deleted keys absent, the others intact");
-
-    chord_id_t a;
-    chord_id_hash (&a, "anywhere", 8);
-    s_visit_t state = {.from = &a, .to = &a};
-    int rc = chord_store_range (store, &a, &a, s_visit, &state);
-    tap_ok (rc == 0 && state.visited == chord_store_count (store) && state.bad == 0,
-            "range (a, a] visits all %zu entries (saw %zu, %zu bad)", chord_store_count (store),
-            state.visited, state.bad);
-
-    //  Interval ends, each against a brute-force count: wrapping, not
-    //  wrapping, and ends at 0 and at the top of the ring.
-    static const char *ends[][2] = {
-        {"d000000000000000000000000000000000000000", "3000000000000000000000000000000000000000"},
-        {"3000000000000000000000000000000000000000", "d000000000000000000000000000000000000000"},
-        {"0000000000000000000000000000000000000000", "8000000000000000000000000000000000000000"},
-        {"ffffffffffffffffffffffffffffffffffffffff", "0000000000000000000000000000000000000000"},
-        {"8000000000000000000000000000000000000000", "ffffffffffffffffffffffffffffffffffffffff"},
-        {"fff0000000000000000000000000000000000000", "0010000000000000000000000000000000000000"},
-    };
-    for (size_t e = 0; e < sizeof ends / sizeof ends[0]; e++) {
-        chord_id_t from, to;
-        chord_id_from_hex (&from, ends[e][0]);
-        chord_id_from_hex (&to, ends[e][1]);
-        size_t expected = 0;
-        for (size_t i = 0; i < S_MANY_KEYS; i++) {
-            if (i % 3 == 0)
-                continue;
-            chord_id_t id;
-            chord_id_hash (&id, key, s_key (key, i));
-            if (chord_id_in_half_open (&id, &from, &to))
-                expected++;
-        }
-        state = (s_visit_t){.from = &from, .to = &to};
-        rc = chord_store_range (store, &from, &to, s_visit, &state);
-        tap_ok (rc == 0 && state.visited == expected && state.bad == 0,
-                "range (%.4s.., %.4s..]: %zu visited, %zu expected, %zu bad", ends[e][0], ends[e][1],
-                state.visited, expected, state.bad);
-    }
-
-    //  An exact hit: (id - 1, id] holds just that key; (id, id + 1] not it;
-    //  (id, id] is the whole ring.
-    chord_id_t id, one, before, after;
-    chord_id_hash (&id, key, s_key (key, 5));
-    chord_id_from_hex (&one, "0000000000000000000000000000000000000001");
-    chord_id_distance (&before, &one, &id);
-    chord_id_add_pow2 (&after, &id, 0);
-    state = (s_visit_t){.from = &before, .to = &id};
-    rc = chord_store_range (store, &before, &id, s_visit, &state);
-    tap_ok (rc == 0 && state.visited == 1 && state.bad == 0, "range (id - 1, id] holds the key");
-    state = (s_visit_t){.from = &id, .to = &after};
-    rc = chord_store_range (store, &id, &after, s_visit, &state);
-    tap_ok (rc == 0 && state.visited == 0, "range (id, id + 1] does not");
-    state = (s_visit_t){.from = &after, .to = &id};
-    rc = chord_store_range (store, &after, &id, s_visit, &state);
-    tap_ok (rc == 0 && state.visited == chord_store_count (store),
-            "range (id + 1, id] wraps to all the rest");
-    state = (s_visit_t){.from = &id, .to = &id};
-    rc = chord_store_range (store, &id, &id, s_visit, &state);
-    tap_ok (rc == 0 && state.visited == chord_store_count (store),
-            "range (id, id] is the whole ring, id included");
-
-    state = (s_visit_t){.from = &a, .to = &a, .stop_after = 3, .stop_code = 42};
-    rc = chord_store_range (store, &a, &a, s_visit, &state);
-    tap_ok (rc == 42 && state.visited == 3, "visitor stop: returns 42 after 3 visits");
-    chord_id_t from, to;
-    chord_id_from_hex (&from, "d000000000000000000000000000000000000000");
-    chord_id_from_hex (&to, "3000000000000000000000000000000000000000");
-    state = (s_visit_t){.from = &from, .to = &to, .stop_after = 1, .stop_code = 7};
-    rc = chord_store_range (store, &from, &to, s_visit, &state);
-    tap_ok (rc == 7 && state.visited == 1, "visitor stop in the first segment of a wrapping range");
-
-    chord_store_destroy (&store);
-    tap_ok (store == NULL, "destroy a full store");
+    tap_ok (chord_store_count (store) == store_cases_bulk_count (S_MANY_KEYS), "count survives reopening");
+    store_cases_bulk_check (store, S_BACKEND, S_MANY_KEYS);
+    store_cases_destroy (&store, S_BACKEND, "a full store");
 }
 
 static void s_test_empty_range (void)
@@ -405,18 +149,7 @@ static void s_test_empty_range (void)
     chord_store_t *store = s_open ("empty", S_IDENTITY, 0, true, NULL);
     if (!tap_ok (store != NULL, "open for the empty range"))
         return;
-    chord_id_t a, b;
-    chord_id_hash (&a, "x", 1);
-    chord_id_hash (&b, "y", 1);
-    s_visit_t state = {.from = &a, .to = &a};
-    int rc = chord_store_range (store, &a, &a, s_visit, &state);
-    state.from = &a;
-    state.to = &b;
-    rc |= chord_store_range (store, &a, &b, s_visit, &state);
-    state.from = &b;
-    state.to = &a;
-    rc |= chord_store_range (store, &b, &a, s_visit, &state);
-    tap_ok (rc == 0 && state.visited == 0, "range over an empty store visits nothing");
+    store_cases_empty_range (store, S_BACKEND);
     chord_store_destroy (&store);
 }
 
@@ -473,12 +206,12 @@ static void s_test_long_keys (void)
     for (size_t k = 0; k <= S_LENS; k++) {
         size_t len = k < S_LENS ? lens[k] : S_LONGEST;
         memset (value, (int) k, sizeof value);
-        if (!s_get_is (store, keys[k], len, value, k + 1))
+        if (!store_cases_get_is (store, keys[k], len, value, k + 1))
             wrong++;
     }
     tap_ok (wrong == 0, "each reads back its own value");
-    tap_ok (s_absent (store, keys[S_LENS - 1], 4095) && s_absent (store, keys[S_LENS - 1], 513) &&
-                s_absent (store, keys[0], 488),
+    tap_ok (store_cases_absent (store, keys[S_LENS - 1], 4095) &&
+                store_cases_absent (store, keys[S_LENS - 1], 513) && store_cases_absent (store, keys[0], 488),
             "prefixes of long keys are absent");
 
     wrong = 0;
@@ -496,16 +229,17 @@ static void s_test_long_keys (void)
 
     memset (value, 0xee, sizeof value);
     tap_ok (s_put (store, keys[S_LENS - 1], S_LONGEST, value, sizeof value) == 0 &&
-                s_get_is (store, keys[S_LENS - 1], S_LONGEST, value, sizeof value) &&
+                store_cases_get_is (store, keys[S_LENS - 1], S_LONGEST, value, sizeof value) &&
                 chord_store_count (store) == S_LENS + 1,
             "overwrite a 4096-byte key");
     memset (value, (int) S_LENS, sizeof value);
     tap_ok (chord_store_del (store, keys[S_LENS], S_LONGEST) == 0 &&
-                s_absent (store, keys[S_LENS], S_LONGEST) &&
+                store_cases_absent (store, keys[S_LENS], S_LONGEST) &&
                 chord_store_del (store, keys[S_LENS], S_LONGEST) == 1,
             "del the twin; deleting it again returns 1");
     memset (value, 0xee, sizeof value);
-    tap_ok (s_get_is (store, keys[S_LENS - 1], S_LONGEST, value, sizeof value), "the twin's sibling stays");
+    tap_ok (store_cases_get_is (store, keys[S_LENS - 1], S_LONGEST, value, sizeof value),
+            "the twin's sibling stays");
     tap_ok (chord_store_del (store, keys[4], 511) == 0 && chord_store_del (store, keys[5], 512) == 0 &&
                 chord_store_count (store) == S_LENS - 2,
             "del 511- and 512-byte keys");
@@ -516,7 +250,7 @@ static void s_test_long_keys (void)
         for (size_t i = 0; i < S_VALUE_MAX; i++)
             big[i] = (uint8_t) (i * 7 >> 3);
     tap_ok (big && s_put (store, keys[S_LENS], S_LONGEST, big, S_VALUE_MAX) == 0 &&
-                s_get_is (store, keys[S_LENS], S_LONGEST, big, S_VALUE_MAX) &&
+                store_cases_get_is (store, keys[S_LENS], S_LONGEST, big, S_VALUE_MAX) &&
                 chord_store_del (store, keys[S_LENS], S_LONGEST) == 0,
             "a 4096-byte key with a 1 MiB value");
     free (big);
@@ -526,9 +260,9 @@ static void s_test_long_keys (void)
     if (!tap_ok (store != NULL, "reopen (%s)", error))
         return;
     memset (value, 0xee, sizeof value);
-    bool ok = s_get_is (store, keys[S_LENS - 1], S_LONGEST, value, sizeof value);
+    bool ok = store_cases_get_is (store, keys[S_LENS - 1], S_LONGEST, value, sizeof value);
     memset (value, 2, sizeof value);
-    ok = ok && s_get_is (store, keys[2], 491, value, 3) && s_absent (store, keys[4], 511);
+    ok = ok && store_cases_get_is (store, keys[2], 491, value, 3) && store_cases_absent (store, keys[4], 511);
     tap_ok (ok && chord_store_count (store) == S_LENS - 2, "long keys survive reopening");
     chord_store_destroy (&store);
 }
@@ -551,7 +285,8 @@ static void s_test_identity (void)
             "another identity is refused: %s", error);
     chord_store_destroy (&store);
     store = s_open ("identity", S_IDENTITY, 0, false, error);
-    tap_ok (store != NULL && s_get_is (store, "k", 1, "v", 1), "the right identity opens it, data intact");
+    tap_ok (store != NULL && store_cases_get_is (store, "k", 1, "v", 1),
+            "the right identity opens it, data intact");
     chord_store_destroy (&store);
 
     store = s_open ("identity-empty", "", 0, false, error);
@@ -740,17 +475,17 @@ static void s_test_damaged (void)
     tap_ok (s_get_rc (store, "kind", 4) == -1, "get of a record of the wrong kind returns -1");
     tap_ok (s_get_rc (store, long_key, sizeof long_key) == -1,
             "get of a long record with a bad length returns -1");
-    tap_ok (s_get_is (store, "good", 4, "fine", 4), "the intact record reads back");
+    tap_ok (store_cases_get_is (store, "good", 4, "fine", 4), "the intact record reads back");
     chord_id_t a;
     chord_id_hash (&a, "a", 1);
     s_find_t find = {.key = (const uint8_t *) "good", .key_len = 4};
     tap_ok (chord_store_range (store, &a, &a, s_find_visit, &find) == -1 && find.visited == 1 &&
                 find.seen == 1,
             "range visits only the intact record, then returns -1");
-    tap_ok (s_del (store, "short", 5) == 0 && s_absent (store, "short", 5) &&
+    tap_ok (s_del (store, "short", 5) == 0 && store_cases_absent (store, "short", 5) &&
                 chord_store_del (store, long_key, sizeof long_key) == 0,
             "damaged records can be deleted");
-    tap_ok (s_put (store, "flip", 4, "new", 3) == 0 && s_get_is (store, "flip", 4, "new", 3),
+    tap_ok (s_put (store, "flip", 4, "new", 3) == 0 && store_cases_get_is (store, "flip", 4, "new", 3),
             "a damaged record can be overwritten");
     chord_store_destroy (&store);
 }
@@ -764,33 +499,34 @@ static void s_test_map_full (void)
         return;
     static uint8_t value[256 * 1024];
     memset (value, 'f', sizeof value);
-    char key[S_KEY_MAX];
+    char key[STORE_CASES_KEY_MAX];
     size_t stored = 0;
     int rc = 0;
-    while (stored < S_FILL_MAX && (rc = s_put (store, key, s_key (key, stored), value, S_FILL_VALUE)) == 0)
+    while (stored < S_FILL_MAX &&
+           (rc = s_put (store, key, store_cases_key (key, stored), value, S_FILL_VALUE)) == 0)
         stored++;
     tap_ok (rc == -1 && stored > 10 && stored < S_FILL_MAX, "put returns -1 once the map is full (after %zu)",
             stored);
     tap_ok (chord_store_count (store) == stored, "count is the puts that succeeded");
     size_t wrong = 0;
     for (size_t i = 0; i < stored; i++)
-        if (!s_get_is (store, key, s_key (key, i), value, S_FILL_VALUE))
+        if (!store_cases_get_is (store, key, store_cases_key (key, i), value, S_FILL_VALUE))
             wrong++;
     tap_ok (wrong == 0, "every earlier value reads back");
     value[0] = 'X';
     tap_ok (s_put (store, "key-0", 5, value, sizeof value) == -1, "a 256 KiB overwrite fails");
     value[0] = 'f';
-    tap_ok (s_get_is (store, "key-0", 5, value, S_FILL_VALUE), "the old value is intact");
+    tap_ok (store_cases_get_is (store, "key-0", 5, value, S_FILL_VALUE), "the old value is intact");
     chord_store_destroy (&store);
 
     store = s_open ("full", S_IDENTITY, S_SMALL_MAP, false, error);
     tap_ok (store != NULL && chord_store_count (store) == stored &&
-                s_get_is (store, "key-1", 5, value, S_FILL_VALUE),
+                store_cases_get_is (store, "key-1", 5, value, S_FILL_VALUE),
             "the full store reopens (%s)", error);
     chord_store_destroy (&store);
     store = s_open ("full", S_IDENTITY, 4 * S_SMALL_MAP, false, error);
     tap_ok (store != NULL && s_put (store, "key-0", 5, value, sizeof value) == 0 &&
-                s_get_is (store, "key-0", 5, value, sizeof value),
+                store_cases_get_is (store, "key-0", 5, value, sizeof value),
             "reopened with a 4 MiB map, it takes the 256 KiB value");
     chord_store_destroy (&store);
 }
@@ -805,10 +541,10 @@ static void s_test_disk_full (void)
         return;
     static uint8_t value[16 * 1024];
     memset (value, 'd', sizeof value);
-    char key[S_KEY_MAX];
+    char key[STORE_CASES_KEY_MAX];
     int rc = 0;
     for (size_t i = 0; i < 8; i++)
-        rc |= s_put (store, key, s_key (key, i), value, sizeof value);
+        rc |= s_put (store, key, store_cases_key (key, i), value, sizeof value);
     struct stat st;
     s_file (path, "disk", "data.mdb");
     struct rlimit old_limit, limit;
@@ -820,7 +556,7 @@ static void s_test_disk_full (void)
     limit.rlim_cur = (rlim_t) st.st_size + 64 * 1024;
     setrlimit (RLIMIT_FSIZE, &limit);
     size_t stored = 8;
-    while (stored < 100 && (rc = s_put (store, key, s_key (key, stored), value, sizeof value)) == 0)
+    while (stored < 100 && (rc = s_put (store, key, store_cases_key (key, stored), value, sizeof value)) == 0)
         stored++;
     value[0] = 'X';
     int overwrite_rc = s_put (store, "key-0", 5, value, sizeof value);
@@ -833,17 +569,17 @@ static void s_test_disk_full (void)
     tap_ok (overwrite_rc == -1 && big_rc == -1, "further puts fail too");
     size_t wrong = 0;
     for (size_t i = 0; i < stored; i++)
-        if (!s_get_is (store, key, s_key (key, i), value, sizeof value))
+        if (!store_cases_get_is (store, key, store_cases_key (key, i), value, sizeof value))
             wrong++;
-    tap_ok (wrong == 0 && chord_store_count (store) == stored && s_absent (store, "big", 3),
+    tap_ok (wrong == 0 && chord_store_count (store) == stored && store_cases_absent (store, "big", 3),
             "earlier values intact, nothing half-written");
     tap_ok (s_put (store, "big", 3, value, sizeof value) == 0 &&
-                s_get_is (store, "big", 3, value, sizeof value),
+                store_cases_get_is (store, "big", 3, value, sizeof value),
             "with space again, puts succeed");
     chord_store_destroy (&store);
     store = s_open ("disk", S_IDENTITY, 0, false, error);
     tap_ok (store != NULL && chord_store_count (store) == stored + 1 &&
-                s_get_is (store, "key-0", 5, value, sizeof value),
+                store_cases_get_is (store, "key-0", 5, value, sizeof value),
             "and the store reopens whole (%s)", error);
     chord_store_destroy (&store);
 }
@@ -854,7 +590,7 @@ static void s_test_disk_full (void)
 static void s_test_crash (bool fast)
 {
     const char *name = fast ? "crash-fast" : "crash";
-    char key[S_KEY_MAX], value[S_KEY_MAX];
+    char key[STORE_CASES_KEY_MAX], value[STORE_CASES_KEY_MAX];
     //  The child reports its puts done through a pipe, then waits for the
     //  parent's SIGKILL: a kill from outside, as a crash would be.
     int done[2];
@@ -867,7 +603,7 @@ static void s_test_crash (bool fast)
         chord_store_t *store = s_open (name, S_IDENTITY, 0, fast, NULL);
         char ok = store ? 'y' : 'n';
         for (size_t i = 0; store && i < S_CRASH_KEYS; i++)
-            if (s_put (store, key, s_key (key, i), value, s_value (value, i)) != 0)
+            if (s_put (store, key, store_cases_key (key, i), value, store_cases_value (value, i)) != 0)
                 ok = 'n';
         if (write (done[1], &ok, 1) != 1)
             _exit (1);
@@ -892,7 +628,8 @@ static void s_test_crash (bool fast)
         return;
     size_t wrong = 0;
     for (size_t i = 0; i < S_CRASH_KEYS; i++)
-        if (!s_get_is (store, key, s_key (key, i), value, s_value (value, i)) && ++wrong > 5)
+        if (!store_cases_get_is (store, key, store_cases_key (key, i), value, store_cases_value (value, i)) &&
+            ++wrong > 5)
             break;
     tap_ok (wrong == 0 && chord_store_count (store) == S_CRASH_KEYS, "every key it put is there");
     chord_store_destroy (&store);
