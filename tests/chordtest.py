@@ -3,9 +3,9 @@ library only): TAP output; every process started is registered and killed by
 PID on every exit path (finally, atexit, signal handlers, a watchdog);
 chordd processes on free ports, each holding one or more ring positions
 (--vnodes); chordctl runs with bounded waits; BLAKE2b-160 ids and ownership
-computed independently of the daemons; ring convergence; data checks that
-retry once after a false suspicion; daemon log tails as TAP diagnostics and
-sanitizer-report checks.
+computed independently of the daemons; ring convergence; sample keys and
+values; data checks that retry once after a false suspicion; daemon log
+tails as TAP diagnostics and sanitizer-report checks.
 
 A test imports it with the test's own directory on sys.path:
 
@@ -220,6 +220,12 @@ def owner_position(key_id, live):
     return ring[i % len(ring)]
 
 
+def one_position_each(live):
+    """True when every live peer holds a single position (no --vnodes above
+    1): descriptions then speak of peers rather than positions and processes."""
+    return all(p.vnodes == 1 for p in live)
+
+
 def short(pid):
     return pid.hex()[:8]
 
@@ -320,6 +326,20 @@ def stop_gracefully(peer, bound_s=None):
     return code, time.monotonic() - start
 
 
+def stop_all(live):
+    """Every live peer leaves on SIGTERM, one at a time in random order, so
+    sanitizers get to report at exit; one assertion that each exited 0 within
+    LEAVE_S. Empties live."""
+    noun = "peer" if one_position_each(live) else "process"
+    codes = []
+    while live:
+        peer = live.pop(rng.randrange(len(live)))
+        code, seconds = stop_gracefully(peer)
+        codes.append((peer.number, code, seconds))
+    ok(all(code == 0 for _, code, _ in codes), "at the end every %s leaves on SIGTERM with exit 0 (%s)" % (
+        noun, " ".join("peer%d:%s/%.1fs" % c for c in codes)))
+
+
 def dump_logs(lines=25):
     for peer in all_peers:
         log_lines = peer.log().decode("utf-8", "replace").splitlines()
@@ -397,6 +417,31 @@ def key_counts(via):
         return {bytes.fromhex(p["id"]): p["keys"] for p in json.loads(out)}
     except (ValueError, KeyError, TypeError):
         return None
+
+
+# ---------------------------------------------------------------------------
+# Test data
+
+def sample_key(i, prefix):
+    """The i-th key of a test's data (bytes): every tenth UTF-8 (i % 10 == 7),
+    every tenth with spaces (i % 10 == 8), the rest PREFIX-NNNN-RANDOM."""
+    kind = i % 10
+    if kind == 7:
+        key = "ключ %d — ✓" % i
+    elif kind == 8:
+        key = "key with spaces #%d" % i
+    else:
+        key = "%s-%04d-%08x" % (prefix, i, rng.getrandbits(32))
+    return key.encode()
+
+
+def sample_value(i, sizes):
+    """Random non-empty bytes for the i-th key: of a size drawn from sizes for
+    every fifth, 64 KiB and more when i % 100 == 3, else 1 to 199 bytes."""
+    size = rng.choice(sizes) if i % 5 == 0 else rng.randrange(1, 200)
+    if i % 100 == 3:
+        size = 65536 + rng.randrange(1000)
+    return bytes(rng.getrandbits(8) for _ in range(size))
 
 
 # ---------------------------------------------------------------------------
@@ -488,13 +533,15 @@ def check_all(pool, data, live, what, keys=None):
     start = time.monotonic()
     readers = [(rng.choice(live), k) for k in keys]
     problems = checked(what + " gets", lambda a: do_get(a[0], a[1], data[a[1]]), readers, live, pool)
-    ok(not problems, "%s: all %d keys read back exact bytes through random processes (%d wrong)" % (
-        what, len(keys), len(problems)), problems[:10])
+    single = one_position_each(live)
+    ok(not problems, "%s: all %d keys read back exact bytes through random %s (%d wrong)" % (
+        what, len(keys), "peers" if single else "processes", len(problems)), problems[:10])
     hops = []
     askers = [(rng.choice(live), k) for k in keys]
     problems = checked(what + " lookups", lambda a: do_lookup(a[0], a[1], live, hops), askers, live, pool)
-    ok(not problems, "%s: lookup --json names successor(BLAKE2b-160(key)) over all %d positions for all %d "
-       "keys (%d wrong)" % (what, len(positions(live)), len(keys), len(problems)), problems[:10])
+    ok(not problems, "%s: lookup --json names successor(BLAKE2b-160(key))%s for all %d keys (%d wrong)" % (
+        what, "" if single else " over all %d positions" % len(positions(live)), len(keys), len(problems)),
+       problems[:10])
     diag("%s: %d gets and %d lookups in %.2f s%s" % (
         what, len(keys), len(keys), time.monotonic() - start,
         ", hops mean %.2f max %d" % (sum(hops) / len(hops), max(hops)) if hops else ""))
@@ -521,8 +568,8 @@ def check_counts(keys, live, what, via=None):
                 surplus.append("position %s of %s stores %d keys, owns %d" % (short(pid), peer, got, want[pid]))
             elif got != want[pid]:
                 details.append("position %s of %s stores %s keys, owns %d" % (short(pid), peer, got, want[pid]))
-    ok(not details, "%s: each of the %d positions stores exactly the keys it owns, %d in all" % (
-        what, len(ring), len(keys)), details)
+    holders = "peer" if one_position_each(live) else "of the %d positions" % len(ring)
+    ok(not details, "%s: each %s stores exactly the keys it owns, %d in all" % (what, holders, len(keys)), details)
     for line in surplus:
         diag("after false suspicions (%s): %s" % (", ".join(suspicion_phases), line))
 
@@ -580,6 +627,9 @@ def finish(main, prefix):
         cleanup()
     if all_peers:
         check_sanitizers()
+    if suspicion_phases:
+        diag("daemons suspected live peers during: %s (machine too slow for --rpc-timeout-ms %d?)" % (
+            ", ".join(suspicion_phases), RPC_TIMEOUT_MS))
     diag("total %.1f s" % (time.monotonic() - start))
     print("1..%d" % _count)
     if _failed:

@@ -23,51 +23,36 @@ put/get/lookup phases are retried once after the ring converges again, but
 only when a daemon log shows such a false suspicion during the phase; every
 retry is printed as a diagnostic.
 
-Runs $CHORD_BIN/chordd and $CHORD_BIN/chordctl (default ./bin). Standard
-library only: ZMTP 3.0 (NULL mechanism) and msgpack are spoken by hand.
-Environment: CHORD_TEST_SEED fixes the random choices (not the ports);
-CHORD_TEST_WORKERS sets how many chordctl run at once (default 16, at most
-4 per CPU); CHORD_TEST_WATCHDOG_S bounds the whole run (default 170 s);
-CHORD_KEEP_LOGS=1 keeps the temp dir even when everything passed."""
+The process handling, bounded waits, log tails, retries and data checks
+are in tests/chordtest.py, shared with tests/vnodes.t. Runs
+$CHORD_BIN/chordd and $CHORD_BIN/chordctl (default ./bin). Standard library
+only: ZMTP 3.0 (NULL mechanism) and msgpack are spoken by hand. Environment:
+CHORD_TEST_SEED fixes the random choices (not the ports); CHORD_TEST_WORKERS
+sets how many chordctl run at once (default 16, at most 4 per CPU);
+CHORD_TEST_WATCHDOG_S bounds the whole run (default 170 s); CHORD_KEEP_LOGS=1
+keeps the temp dir even when everything passed."""
 
-import atexit
-import bisect
 import concurrent.futures
-import hashlib
 import json
 import os
-import random
-import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import traceback
 
-BIN = os.environ.get("CHORD_BIN", "./bin")
-CHORDD = os.path.join(BIN, "chordd")
-CHORDCTL = os.path.join(BIN, "chordctl")
+sys.dont_write_bytecode = True         # no tests/__pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chordtest as ct                                  # noqa: E402
+from chordtest import Fatal, blake, diag, ok            # noqa: E402
 
 PEERS = 8                   # peers in the ring
 KEYS = 500                  # keys stored, with non-empty values
 EMPTY_KEYS = 8              # keys stored with empty values
-# chordctl processes run at once: 16, or fewer on a small machine
-WORKERS = int(os.environ.get("CHORD_TEST_WORKERS") or min(16, 4 * (os.cpu_count() or 1)))
-STABILIZE_MS = 100
-RPC_TIMEOUT_MS = 300
-CTL_TIMEOUT_MS = 4000       # chordctl --timeout for data commands
-RUN_TIMEOUT_S = 10          # no chordctl run may take longer
-START_TIMEOUT_S = 5         # a chordd must have bound its port by then
-CONVERGE_S = 30             # the ring must converge within this
-LEAVE_S = 5                 # a SIGTERMed peer must exit within this
 REPAIR_S = 5                # after a SIGKILL, lookups must be right within this
-WATCHDOG_S = float(os.environ.get("CHORD_TEST_WATCHDOG_S", "170"))
-SANITIZER_MARKERS = (b"ERROR: AddressSanitizer", b"runtime error:", b"ERROR: LeakSanitizer",
-                     b"Sanitizer has encountered a fatal error")
+
+ct.STABILIZE_MS = 100
+ct.RPC_TIMEOUT_MS = 300
 
 # Wire constants from protocol/message.h.
 PROTOCOL_VERSION = 1
@@ -77,438 +62,24 @@ MSG_CLIENT_REPLY = 30
 MSG_INFO_REPLY = 32
 MESSAGE_MAX = 4 * 1024 * 1024
 
-SEED = int(os.environ.get("CHORD_TEST_SEED") or random.SystemRandom().randrange(1 << 32))
-rng = random.Random(SEED)
+rng = ct.rng
 
-ENV = dict(os.environ)
-ENV.pop("CHORD_SERVER", None)    # never reach a developer's real ring
 
-# ---------------------------------------------------------------------------
-# TAP
-
-_tap_lock = threading.Lock()
-_count = 0
-_failed = 0
-
-
-def diag(text):
-    with _tap_lock:
-        for line in str(text).splitlines() or [""]:
-            print("# " + line)
-        sys.stdout.flush()
-
-
-def ok(cond, name, details=()):
-    """One TAP assertion; details (lines) are printed as diagnostics when it fails."""
-    global _count, _failed
-    with _tap_lock:
-        _count += 1
-        if not cond:
-            _failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", _count, name))
-        if not cond:
-            for line in details:
-                for sub in str(line).splitlines():
-                    print("#   " + sub)
-        sys.stdout.flush()
-    return bool(cond)
-
-
-class Fatal(Exception):
-    """Nothing sensible can follow: stop the run (after cleanup)."""
-
-
-# ---------------------------------------------------------------------------
-# Processes: every one is registered and killed by PID on every exit path.
-
-_procs_lock = threading.RLock()    # reentrant: the signal handler may interrupt a holder
-_procs = set()
-_cleaned = False
-
-
-def _register(proc):
-    with _procs_lock:
-        _procs.add(proc)
-        if _cleaned:                # started while cleaning up: do not leave it behind
-            proc.kill()
-
-
-def _unregister(proc):
-    with _procs_lock:
-        _procs.discard(proc)
-
-
-def cleanup():
-    """Kills (SIGKILL, by PID) every process this test started that still runs."""
-    global _cleaned
-    with _procs_lock:
-        procs = list(_procs)
-        _cleaned = True
-    for proc in procs:
-        try:
-            if proc.poll() is None:
-                proc.kill()
-        except OSError:
-            pass
-    for proc in procs:
-        try:
-            proc.wait(timeout=5)
-        except (subprocess.TimeoutExpired, OSError):
-            pass
-
-
-def _on_signal(signo, _frame):
-    print("Bail out! interrupted by signal %d" % signo)
-    sys.stdout.flush()
-    cleanup()
-    os._exit(128 + signo)
-
-
-def _watchdog():
-    print("Bail out! the test ran longer than %.0f s" % WATCHDOG_S)
-    sys.stdout.flush()
-    cleanup()
-    dump_logs()
-    os._exit(1)
-
-
-atexit.register(cleanup)
-for _signo in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-    signal.signal(_signo, _on_signal)
-
-sanitizer_hits = []          # (what, excerpt) from chordctl stderr
-
-
-def run(argv, stdin=None, timeout=RUN_TIMEOUT_S):
-    """Runs argv; returns (exit code or None when killed/unstartable, stdout, stderr)."""
-    try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
-    except OSError as e:
-        return None, b"", str(e).encode()
-    _register(proc)
-    try:
-        out, err = proc.communicate(stdin, timeout=timeout)
-        code = proc.returncode
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        code = None
-    finally:
-        _unregister(proc)
-    if any(m in err for m in SANITIZER_MARKERS):
-        sanitizer_hits.append((" ".join(str(a) for a in argv[1:])[:100], err[-2000:]))
-    return code, out, err
-
-
-def ctl(peer, *args, stdin=None, timeout_ms=CTL_TIMEOUT_MS):
-    """chordctl -s PEER --timeout T ARGS... (args may be bytes)."""
-    return run([CHORDCTL, "-s", peer.endpoint, "--timeout", str(timeout_ms)] + list(args), stdin=stdin,
-               timeout=max(RUN_TIMEOUT_S, timeout_ms / 1000 + 5))
-
-
-def show(args):
-    return " ".join(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in args)
-
-
-# ---------------------------------------------------------------------------
-# Ids
-
-def blake(data):
-    return hashlib.blake2b(data, digest_size=20).digest()
-
-
-def owner_of(key_id, live):
-    """successor(key_id) among live peers: the first id >= key_id, wrapping."""
-    ids = sorted(p.id for p in live)
-    i = bisect.bisect_left(ids, key_id)
-    owner_id = ids[i % len(ids)]
-    return next(p for p in live if p.id == owner_id)
-
-
-# ---------------------------------------------------------------------------
-# Peers
-
-TMPDIR = tempfile.mkdtemp(prefix="chord-ring-")
-all_peers = []               # every peer ever started, for the log dump
-
-
-class Peer:
-    def __init__(self, number, port, proc, log_path):
-        self.number = number
-        self.port = port
-        self.endpoint = "tcp://127.0.0.1:%d" % port
-        self.id = blake(self.endpoint.encode())
-        self.proc = proc
-        self.log_path = log_path
-
-    def __repr__(self):
-        return "peer%d(%s %s)" % (self.number, self.endpoint, self.id.hex()[:8])
-
-    def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read()
-        except OSError:
-            return b""
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_peer(join=None):
-    """Starts a chordd on a free port (retrying on a bind clash); returns once it listens."""
-    number = len(all_peers)
-    for attempt in range(8):
-        port = free_port()
-        log_path = os.path.join(TMPDIR, "peer%d-%d.log" % (number, port))
-        argv = [CHORDD, "--listen", "tcp://127.0.0.1:%d" % port, "--stabilize-ms", str(STABILIZE_MS),
-                "--rpc-timeout-ms", str(RPC_TIMEOUT_MS)]
-        if join:
-            argv += ["--join", join.endpoint]
-        with open(log_path, "wb") as log:
-            try:
-                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=ENV)
-            except OSError as e:
-                raise Fatal("cannot run %s: %s" % (CHORDD, e))
-        _register(proc)
-        peer = Peer(number, port, proc, log_path)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            text = peer.log()
-            if b"listening on" in text:
-                all_peers.append(peer)
-                return peer
-            if proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-            all_peers.append(peer)
-            raise Fatal("%s did not report listening within %d s" % (peer, START_TIMEOUT_S))
-        _unregister(proc)
-        if b"in use" not in peer.log():
-            all_peers.append(peer)
-            raise Fatal("%s exited %s at start: %r" % (peer, proc.returncode, peer.log()[-300:]))
-        diag("port %d was taken before chordd bound it; retrying (attempt %d)" % (port, attempt + 1))
-    raise Fatal("could not start a peer: every port tried was taken")
-
-
-def stop_gracefully(peer, bound_s=LEAVE_S):
-    """SIGTERM; returns (exit code or None if it had to be killed, seconds)."""
-    start = time.monotonic()
-    peer.proc.send_signal(signal.SIGTERM)
-    try:
-        code = peer.proc.wait(timeout=bound_s)
-    except subprocess.TimeoutExpired:
-        peer.proc.kill()
-        peer.proc.wait(timeout=5)
-        code = None
-    _unregister(peer.proc)
-    return code, time.monotonic() - start
-
-
-def dump_logs(lines=25):
-    for peer in all_peers:
-        text = peer.log().decode("utf-8", "replace").splitlines()
-        state = "running" if peer.proc.poll() is None else "exit %s" % peer.proc.returncode
-        diag("--- last %d lines of %s [%s], %s ---" % (min(lines, len(text)), peer, state, peer.log_path))
-        for line in text[-lines:]:
-            diag("  " + line)
-
-
-# ---------------------------------------------------------------------------
-# Ring convergence
-
-def ring_problem(via, live, timeout_ms=1500):
-    """None when `chordctl ring --json` from via lists exactly the live peers in
-    id order starting at via, each predecessor/successor consistent; else why not."""
-    code, out, err = ctl(via, "--json", "ring", timeout_ms=timeout_ms)
-    if code != 0:
-        return "ring from %s: exit %s: %s" % (via, code, err.decode("utf-8", "replace").strip()[:200])
-    try:
-        walked = json.loads(out)
-        got = [bytes.fromhex(pos["id"]) for pos in walked]
-    except (ValueError, TypeError, KeyError):
-        return "ring from %s: unexpected JSON %r" % (via, out[:200])
-    ids = sorted(p.id for p in live)
-    start = ids.index(via.id)
-    expected = ids[start:] + ids[:start]
-    if got != expected:
-        return "ring from %s: %d positions %s, want %d %s" % (
-            via, len(got), [g.hex()[:8] for g in got], len(expected), [e.hex()[:8] for e in expected])
-    by_id = {p.id: p for p in live}
-    n = len(expected)
-    for i, pos in enumerate(walked):
-        want_pred = expected[(i - 1) % n].hex()
-        want_succ = expected[(i + 1) % n].hex()
-        if pos.get("predecessor") != want_pred or pos.get("successor") != want_succ:
-            return "ring from %s: %s has pred %s succ %s, want %s %s" % (
-                via, pos["id"][:8], str(pos.get("predecessor"))[:8], str(pos.get("successor"))[:8],
-                want_pred[:8], want_succ[:8])
-        if pos.get("endpoint") != by_id[expected[i]].endpoint:
-            return "ring from %s: %s has endpoint %r" % (via, pos["id"][:8], pos.get("endpoint"))
-    return None
-
-
-def wait_converged(live, pool):
-    """Waits (at most CONVERGE_S) until the ring seen from every live peer is right.
-    Returns (seconds or None, last problem)."""
-    start = time.monotonic()
-    problem = "never checked"
-    while time.monotonic() - start < CONVERGE_S:
-        problems = [p for p in pool.map(lambda v: ring_problem(v, live), live) if p]
-        if not problems:
-            return time.monotonic() - start, None
-        problem = problems[0]
-        time.sleep(0.1)
-    return None, problem
-
-
-def key_counts(via, live):
-    """{peer id: keys it stores} from a ring walk, or None."""
-    code, out, _ = ctl(via, "--json", "ring")
-    if code != 0:
-        return None
-    try:
-        return {bytes.fromhex(p["id"]): p["keys"] for p in json.loads(out)}
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-# ---------------------------------------------------------------------------
-# Data checks (each returns a failure description, or None)
-
-def do_put(peer, key, value):
-    code, _, err = ctl(peer, "put", "--", key, "-", stdin=value)
-    if code != 0:
-        return "put %s via %s: exit %s: %s" % (show([key]), peer, code, err.decode("utf-8", "replace").strip())
-    return None
-
-
-def do_get(peer, key, value):
-    code, out, err = ctl(peer, "get", "--", key)
-    if code != 0:
-        return "get %s via %s: exit %s: %s" % (show([key]), peer, code, err.decode("utf-8", "replace").strip())
-    if out != value:
-        return "get %s via %s: %d bytes back, stored %d%s" % (
-            show([key]), peer, len(out), len(value), " (different bytes)" if len(out) == len(value) else "")
-    return None
-
-
-def do_lookup(peer, key, live, hops=None):
-    """A problem, or None; appends the hop count to hops when it is right."""
-    code, out, err = ctl(peer, "--json", "lookup", "--", key)
-    if code != 0:
-        return "lookup %s via %s: exit %s: %s" % (show([key]), peer, code, err.decode("utf-8", "replace").strip())
-    try:
-        reply = json.loads(out)
-        key_id, owner, hop_count = reply["id"], reply["owner"], reply["hops"]
-    except (ValueError, KeyError, TypeError):
-        return "lookup %s via %s: bad JSON %r" % (show([key]), peer, out[:200])
-    want_id = blake(key)
-    want = owner_of(want_id, live)
-    if key_id != want_id.hex():
-        return "lookup %s via %s: id %s, BLAKE2b-160 says %s" % (show([key]), peer, key_id, want_id.hex())
-    if not isinstance(owner, dict) or owner.get("id") != want.id.hex() or owner.get("endpoint") != want.endpoint:
-        return "lookup %s (id %s) via %s: owner %s, want %s" % (show([key]), key_id[:8], peer, owner, want)
-    if not isinstance(hop_count, int) or hop_count < 0:
-        return "lookup %s via %s: hops %r" % (show([key]), peer, hop_count)
-    if hops is not None:
-        hops.append(hop_count)
-    return None
-
-
-def false_suspicions(live):
-    """Log lines in which a live peer calls another live peer "not answering"."""
-    names = [b"(" + p.endpoint.encode() + b")" for p in live]
-    return [line for p in live for line in p.log().splitlines()
-            if b"is not answering" in line and any(n in line for n in names)]
-
-
-suspicion_phases = []       # phases during which daemons suspected live peers
-
-
-def checked(what, fn, items, live, pool):
-    """Runs fn(item) -> problem or None over items concurrently; returns the problems.
-
-    A failure is retried, once the ring has converged again, only when a daemon
-    log shows a live peer suspecting another live peer during the run: that
-    happens when the machine stalls a daemon longer than --rpc-timeout-ms, and
-    the ring then briefly misroutes. Such retries are printed as diagnostics."""
-    before = len(false_suspicions(live))
-    results = list(pool.map(fn, items))
-    failed = [item for item, problem in zip(items, results) if problem]
-    problems = [problem for problem in results if problem]
-    new = false_suspicions(live)[before:]
-    if failed and new:
-        suspicion_phases.append(what)
-        diag("%s: %d failed while daemons suspected live peers (%d log lines, e.g. %s); retrying those "
-             "once the ring converges" % (what, len(failed), len(new), new[0].decode("utf-8", "replace")))
-        for problem in problems[:5]:
-            diag("  first try: " + problem)
-        wait_converged(live, pool)
-        problems = [p for p in pool.map(fn, failed) if p]
-        diag("%s: %d of %d still fail on the retry" % (what, len(problems), len(failed)))
-    return problems
-
-
-def check_all(pool, data, live, what, keys=None):
-    """Every key (of keys, default all) reads back through a random peer, and
-    lookups through random peers name the right owner. Returns hop counts."""
-    keys = list(data) if keys is None else keys
-    start = time.monotonic()
-    readers = [(rng.choice(live), k) for k in keys]
-    problems = checked(what + " gets", lambda a: do_get(a[0], a[1], data[a[1]]), readers, live, pool)
-    ok(not problems, "%s: all %d keys read back exact bytes through random peers (%d wrong)" % (
-        what, len(keys), len(problems)), problems[:10])
-    hops = []
-    askers = [(rng.choice(live), k) for k in keys]
-    problems = checked(what + " lookups", lambda a: do_lookup(a[0], a[1], live, hops), askers, live, pool)
-    ok(not problems, "%s: lookup --json names successor(BLAKE2b-160(key)) for all %d keys (%d wrong)" % (
-        what, len(keys), len(problems)), problems[:10])
-    diag("%s: %d gets and %d lookups in %.2f s" % (what, len(keys), len(keys), time.monotonic() - start))
-    return hops
+def owner(key, live):
+    """The live peer that owns key: successor(BLAKE2b-160(key)) over their ids."""
+    return ct.owner_position(blake(key), live)[1]
 
 
 def check_empty(pool, empty, live, what):
     """Keys with empty values read back as empty through their owner and through every other peer."""
-    keys = [k for k in empty if owner_of(blake(k), live) in live]
-    via_owner = [(owner_of(blake(k), live), k) for k in keys]
-    problems = [p for p in pool.map(lambda a: do_get(a[0], a[1], b""), via_owner) if p]
-    ok(not problems, "%s: %d keys with empty values read back (empty) through their owner" % (what, len(keys)),
+    owners = {k: owner(k, live) for k in empty}
+    problems = [p for p in pool.map(lambda k: ct.do_get(owners[k], k, b""), empty) if p]
+    ok(not problems, "%s: %d keys with empty values read back (empty) through their owner" % (what, len(empty)),
        problems[:5])
-    via_others = [(p, k) for k in keys for p in live if p is not owner_of(blake(k), live)]
-    problems = [p for p in pool.map(lambda a: do_get(a[0], a[1], b""), via_others) if p]
+    via_others = [(p, k) for k in empty for p in live if p is not owners[k]]
+    problems = [p for p in pool.map(lambda a: ct.do_get(a[0], a[1], b""), via_others) if p]
     ok(not problems, "%s: keys with empty values read back (empty) through every other peer (%d of %d wrong)" % (
         what, len(problems), len(via_others)), problems[:5])
-
-
-def check_counts(keys, live, what):
-    """The keys each peer reports storing are exactly those it owns. After a
-    false suspicion (see checked) a put may have landed on the wrong peer as
-    well as the right one, so then a surplus is only a diagnostic."""
-    want = {p.id: 0 for p in live}
-    for key in keys:
-        want[owner_of(blake(key), live).id] += 1
-    counts = key_counts(live[0], live)
-    details, surplus = [], []
-    if counts is None:
-        details.append("ring --json failed")
-    else:
-        for p in sorted(live, key=lambda p: p.id):
-            got = counts.get(p.id)
-            if got is not None and got > want[p.id] and suspicion_phases:
-                surplus.append("%s stores %d keys, owns %d" % (p, got, want[p.id]))
-            elif got != want[p.id]:
-                details.append("%s stores %s keys, owns %d" % (p, got, want[p.id]))
-    ok(not details, "%s: each peer stores exactly the keys it owns, %d in all" % (what, len(keys)), details)
-    for line in surplus:
-        diag("after false suspicions (%s): %s" % (", ".join(suspicion_phases), line))
 
 
 # ---------------------------------------------------------------------------
@@ -708,20 +279,21 @@ def raw_get_problem(conn, request_id, key, value):
 
 def test_command_line(live):
     """chordd's usage errors; a second chordd on a port in use."""
-    code, out, err = run([CHORDD, "--help"])
+    code, out, err = ct.run([ct.CHORDD, "--help"])
     ok(code == 0 and b"usage:" in out and b"--listen" in out, "chordd --help exits 0 with the usage (got %s)" % code)
-    code, out, err = run([CHORDD, "--bogus"])
+    code, out, err = ct.run([ct.CHORDD, "--bogus"])
     ok(code == 2 and err.startswith(b"chordd: ") and b"--bogus" in err,
        "chordd --bogus exits 2 with a message (got %s, %r)" % (code, err[:100]))
-    port = free_port()
-    code, out, err = run([CHORDD, "--listen", "tcp://0.0.0.0:%d" % port])
+    port = ct.free_port()
+    code, out, err = ct.run([ct.CHORDD, "--listen", "tcp://0.0.0.0:%d" % port])
     ok(code == 2 and b"--advertise" in err,
        "chordd --listen tcp://0.0.0.0:PORT without --advertise exits 2 (got %s, %r)" % (code, err[:120]))
     busy = live[0]
-    code, out, err = run([CHORDD, "--listen", busy.endpoint, "--stabilize-ms", str(STABILIZE_MS)], timeout=10)
+    code, out, err = ct.run([ct.CHORDD, "--listen", busy.endpoint, "--stabilize-ms", str(ct.STABILIZE_MS)],
+                            timeout=10)
     ok(code not in (0, None) and b"in use" in err and busy.endpoint.encode() in err,
        "a second chordd on a port in use exits non-zero naming the port (got %s, %r)" % (code, err[-160:]))
-    code, _, _ = ctl(busy, "info")
+    code, _, _ = ct.ctl(busy, "info")
     ok(code == 0 and busy.proc.poll() is None, "the peer on that port still answers (got %s)" % code)
 
 
@@ -730,14 +302,14 @@ def peer_still_serves(peer, key, value):
     problems = []
     if peer.proc.poll() is not None:
         return ["%s exited %s" % (peer, peer.proc.returncode)]
-    code, out, err = ctl(peer, "--json", "info", timeout_ms=2000)
+    code, out, err = ct.ctl(peer, "--json", "info", timeout_ms=2000)
     try:
         info = json.loads(out) if code == 0 else {}
     except ValueError:
         info = {}
     if code != 0 or info.get("id") != peer.id.hex() or info.get("state") != "active":
         problems.append("info: exit %s %r %r" % (code, out[:120], err[:120]))
-    problem = do_get(peer, key, value)
+    problem = ct.do_get(peer, key, value)
     if problem:
         problems.append(problem)
     return problems
@@ -845,17 +417,8 @@ def make_data():
     (1 byte to 66 KiB), and a few keys whose values are empty."""
     data = {}
     for i in range(KEYS):
-        kind = i % 10
-        if kind == 7:
-            key = "ключ %d — ✓" % i
-        elif kind == 8:
-            key = "key with spaces #%d" % i
-        else:
-            key = "key-%04d-%08x" % (i, rng.getrandbits(32))
-        size = rng.choice([1, 2, 17, 100, 255, 256, 1000, 4096]) if i % 5 == 0 else rng.randrange(1, 200)
-        if i % 100 == 3:
-            size = 65536 + rng.randrange(1000)
-        data[key.encode()] = bytes(rng.getrandbits(8) for _ in range(size))
+        key = ct.sample_key(i, "key")
+        data[key] = ct.sample_value(i, [1, 2, 17, 100, 255, 256, 1000, 4096])
     empty = ["empty-value-%d-%08x" % (i, rng.getrandbits(32)) for i in range(EMPTY_KEYS)]
     return data, [k.encode() for k in empty]
 
@@ -867,60 +430,49 @@ def test_pause(live, data, pool):
     key: the peer is back well within that budget."""
     owners = {}
     for key in data:
-        owners.setdefault(owner_of(blake(key), live), []).append(key)
+        owners.setdefault(owner(key, live), []).append(key)
     paused = rng.choice([p for p in live if len(owners.get(p, [])) >= 2])
     during_key, after_key = rng.sample(owners[paused], 2)
     via = rng.choice([p for p in live if p is not paused])
-    pause_s = 2 * RPC_TIMEOUT_MS / 1000
+    pause_s = 2 * ct.RPC_TIMEOUT_MS / 1000
     paused.proc.send_signal(signal.SIGSTOP)
     try:
-        during = pool.submit(ctl, via, "get", "--", during_key, timeout_ms=10000)
+        during = pool.submit(ct.ctl, via, "get", "--", during_key, timeout_ms=10000)
         time.sleep(pause_s)
     finally:
         paused.proc.send_signal(signal.SIGCONT)
     resumed = time.monotonic()
-    code, out, err = ctl(via, "get", "--", after_key, timeout_ms=10000)
+    code, out, err = ct.ctl(via, "get", "--", after_key, timeout_ms=10000)
     took = time.monotonic() - resumed
     ok(code == 0 and out == data[after_key],
        "a get through %s issued just after its owner %s resumed from a %.1f s SIGSTOP finds the key "
        "(exit %s after %.2f s of a 10 s budget)" % (via, paused, pause_s, code, took),
-       [err.decode("utf-8", "replace").strip()])
+       [ct.text(err)])
     code, out, err = during.result()
     diag("a get issued while its owner was stopped: exit %s%s" % (
-        code, " (the right value)" if code == 0 and out == data[during_key] else ": " +
-        err.decode("utf-8", "replace").strip()))
-    seconds, problem = wait_converged(live, pool)
+        code, " (the right value)" if code == 0 and out == data[during_key] else ": " + ct.text(err)))
+    seconds, problem = ct.wait_converged(live, pool)
     ok(seconds is not None, "after the pause the ring converges again", [problem])
 
 
 def main():
-    start_all = time.monotonic()
-    watchdog = threading.Timer(WATCHDOG_S, _watchdog)
-    watchdog.daemon = True
-    watchdog.start()
-    diag("seed %d (CHORD_TEST_SEED=%d reproduces the choices, not the ports); %d workers; logs in %s" % (
-        SEED, SEED, WORKERS, TMPDIR))
-    for path in (CHORDD, CHORDCTL):
-        if not os.access(path, os.X_OK):
-            raise Fatal("%s is not an executable: build first or set CHORD_BIN" % path)
-
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=ct.WORKERS)
     try:
         # 1. Eight peers, each joining through a random earlier one.
         live = []
         first_start = time.monotonic()
         for _ in range(PEERS):
-            live.append(start_peer(join=rng.choice(live) if live else None))
+            live.append(ct.start_peer(join=rng.choice(live) if live else None))
         last_start = time.monotonic()
-        seconds, problem = wait_converged(live, pool)
-        if not ok(seconds is not None, "the ring of %d peers converges within %d s" % (PEERS, CONVERGE_S),
+        seconds, problem = ct.wait_converged(live, pool)
+        if not ok(seconds is not None, "the ring of %d peers converges within %d s" % (PEERS, ct.CONVERGE_S),
                   [problem]):
             raise Fatal("no ring to test")
         diag("converged %d peers in %.2f s (%.2f s after the last one started)" % (
             PEERS, time.monotonic() - first_start, time.monotonic() - last_start))
         states = []
         for p in live:
-            code, out, _ = ctl(p, "--json", "info")
+            code, out, _ = ct.ctl(p, "--json", "info")
             try:
                 states.append(json.loads(out).get("state") if code == 0 else "exit %s" % code)
             except ValueError:
@@ -932,17 +484,17 @@ def main():
         data, empty = make_data()
         writers = {key: rng.choice(live) for key in list(data) + empty}
         t0 = time.monotonic()
-        problems = checked("puts", lambda k: do_put(writers[k], k, data[k]), list(data), live, pool)
+        problems = ct.checked("puts", lambda k: ct.do_put(writers[k], k, data[k]), list(data), live, pool)
         put_s = time.monotonic() - t0
         ok(not problems, "all %d puts through random peers exit 0 (%d failed)" % (KEYS, len(problems)),
            problems[:10])
-        diag("%d puts in %.2f s with %d concurrent chordctl" % (KEYS, put_s, WORKERS))
-        problems = [p for p in pool.map(lambda k: do_put(writers[k], k, b""), empty) if p]
+        diag("%d puts in %.2f s with %d concurrent chordctl" % (KEYS, put_s, ct.WORKERS))
+        problems = [p for p in pool.map(lambda k: ct.do_put(writers[k], k, b""), empty) if p]
         ok(not problems, "%d puts of empty values exit 0" % len(empty), problems[:5])
 
         t0 = time.monotonic()
         readers = [(rng.choice([p for p in live if p is not writers[k]]), k) for k in data]
-        problems = checked("gets", lambda a: do_get(a[0], a[1], data[a[1]]), readers, live, pool)
+        problems = ct.checked("gets", lambda a: ct.do_get(a[0], a[1], data[a[1]]), readers, live, pool)
         ok(not problems, "every key reads back exact bytes through a peer other than its writer (%d wrong)" %
            len(problems), problems[:10])
         diag("%d gets in %.2f s" % (KEYS, time.monotonic() - t0))
@@ -950,40 +502,38 @@ def main():
         t0 = time.monotonic()
         hops = []
         askers = [(rng.choice(live), k) for k in data]
-        problems = checked("lookups", lambda a: do_lookup(a[0], a[1], live, hops), askers, live, pool)
+        problems = ct.checked("lookups", lambda a: ct.do_lookup(a[0], a[1], live, hops), askers, live, pool)
         ok(not problems, "lookup --json names successor(BLAKE2b-160(key)) among the live peers for all %d keys "
            "(%d wrong)" % (KEYS, len(problems)), problems[:10])
         diag("%d lookups in %.2f s" % (KEYS, time.monotonic() - t0))
         if hops:
             diag("lookup hops over %d lookups: mean %.2f, max %d, histogram %s" % (
                 len(hops), sum(hops) / len(hops), max(hops), {h: hops.count(h) for h in sorted(set(hops))}))
-        check_counts(list(data) + empty, live, "after the puts")
+        ct.check_counts(list(data) + empty, live, "after the puts")
         check_empty(pool, empty, live, "after the puts")
 
         # 3. A graceful leave, then a new peer.
         victim = rng.choice(live)
-        code, seconds = stop_gracefully(victim)
+        code, seconds = ct.stop_gracefully(victim)
         ok(code == 0, "SIGTERM: %s leaves and exits 0 within %d s (exit %s after %.2f s)" % (
-            victim, LEAVE_S, code, seconds))
+            victim, ct.LEAVE_S, code, seconds))
         live.remove(victim)
-        newcomer = start_peer(join=rng.choice(live))
+        newcomer = ct.start_peer(join=rng.choice(live))
         live.append(newcomer)
-        seconds, problem = wait_converged(live, pool)
+        seconds, problem = ct.wait_converged(live, pool)
         if not ok(seconds is not None, "after the leave and a new join (%s) the ring converges" % newcomer, [problem]):
             raise Fatal("no ring to go on with")
         diag("reconverged after leave + join in %.2f s" % seconds)
-        hops = check_all(pool, data, live, "after leave + join")
-        if hops:
-            diag("after leave + join: lookup hops mean %.2f, max %d" % (sum(hops) / len(hops), max(hops)))
-        check_counts(list(data) + empty, live, "after leave + join")
+        ct.check_all(pool, data, live, "after leave + join")     # its diagnostic gives the hops
+        ct.check_counts(list(data) + empty, live, "after leave + join")
         check_empty(pool, empty, live, "after leave + join")
 
         # 4. A crash.
         victim = rng.choice(live)
-        victim_keys = [k for k in data if owner_of(blake(k), live) is victim]
+        victim_keys = [k for k in data if owner(k, live) is victim]
         victim.proc.kill()
         victim.proc.wait(timeout=5)
-        _unregister(victim.proc)
+        ct.unregister(victim.proc)
         killed_at = time.monotonic()
         live.remove(victim)
         diag("SIGKILLed %s, which owned %d keys" % (victim, len(victim_keys)))
@@ -997,7 +547,7 @@ def main():
         rounds = 0
         while problems and time.monotonic() - killed_at < REPAIR_S:
             round_start = time.monotonic() - killed_at
-            problems = [p for p in pool.map(lambda a: do_lookup(a[0], a[1], live), asks) if p]
+            problems = [p for p in pool.map(lambda a: ct.do_lookup(a[0], a[1], live), asks) if p]
             rounds += 1
             diag("lookup round %d (%.2f..%.2f s after the SIGKILL): %d of %d wrong%s" % (
                 rounds, round_start, time.monotonic() - killed_at, len(problems), len(asks),
@@ -1011,35 +561,35 @@ def main():
         diag("lookups right %.2f s after the SIGKILL" % repair_s)
         sample = rng.sample(victim_keys, min(5, len(victim_keys))) + rng.sample(others, 15)
         asks = [(p, k) for p in live for k in sample]
-        problems = checked("lookups after SIGKILL", lambda a: do_lookup(a[0], a[1], live), asks, live, pool)
+        problems = ct.checked("lookups after SIGKILL", lambda a: ct.do_lookup(a[0], a[1], live), asks, live, pool)
         ok(not problems, "after SIGKILL, then lookups of %d sample keys (%d the dead peer's) from every remaining "
            "peer all name the live successor (%d of %d wrong)" % (
                len(sample), min(5, len(victim_keys)), len(problems), len(asks)), problems[:10])
-        seconds, problem = wait_converged(live, pool)
+        seconds, problem = ct.wait_converged(live, pool)
         ok(seconds is not None, "after the SIGKILL the ring of %d converges again" % len(live), [problem])
         if seconds is not None:
             diag("ring converged %.2f s after the SIGKILL" % (time.monotonic() - killed_at))
         readers = [(rng.choice(live), k) for k in others]
-        problems = checked("gets after SIGKILL", lambda a: do_get(a[0], a[1], data[a[1]]), readers, live, pool)
+        problems = ct.checked("gets after SIGKILL", lambda a: ct.do_get(a[0], a[1], data[a[1]]), readers, live, pool)
         ok(not problems, "after SIGKILL, all %d keys owned by other peers still read back (%d wrong)" % (
             len(others), len(problems)), problems[:10])
 
         def lost_key_problem(item):
             peer, key = item
-            code, out, err = ctl(peer, "get", "--", key)
+            code, out, err = ct.ctl(peer, "get", "--", key)
             if code == 1 or (code == 0 and out == data[key]):
                 return None
             if code == 0:
-                return "get %s via %s: wrong bytes" % (show([key]), peer)
-            return "get %s via %s: exit %s: %s" % (show([key]), peer, code, err.decode("utf-8", "replace").strip())
-        problems = checked("gets of the dead peer's keys", lost_key_problem,
+                return "get %s via %s: wrong bytes" % (ct.show([key]), peer)
+            return "get %s via %s: exit %s: %s" % (ct.show([key]), peer, code, ct.text(err))
+        problems = ct.checked("gets of the dead peer's keys", lost_key_problem,
                            [(rng.choice(live), k) for k in victim_keys], live, pool)
         ok(not problems, "the dead peer's %d keys get a prompt answer (found, or not found)" % len(victim_keys),
            problems[:10])
 
         # 5. Garbage on the wire, against a peer asked for a key another peer owns.
         target = rng.choice(live)
-        key = next(k for k in others if owner_of(blake(k), live) is not target)
+        key = next(k for k in others if owner(k, live) is not target)
         test_garbage(target, key, data[key])
         ok(all(p.proc.poll() is None for p in live), "every live peer is still running after the garbage")
 
@@ -1050,41 +600,11 @@ def main():
         test_command_line(live)
 
         # 8. Everyone leaves gracefully, one at a time, so sanitizers get to report at exit.
-        codes = []
-        while live:
-            peer = live.pop(rng.randrange(len(live)))
-            code, seconds = stop_gracefully(peer)
-            codes.append((peer.number, code, seconds))
-        ok(all(code == 0 for _, code, _ in codes), "at the end every peer leaves on SIGTERM with exit 0 (%s)" %
-           " ".join("peer%d:%s/%.1fs" % c for c in codes))
-        if suspicion_phases:
-            diag("daemons suspected live peers during: %s (machine too slow for --rpc-timeout-ms %d?)" % (
-                ", ".join(suspicion_phases), RPC_TIMEOUT_MS))
+        ct.stop_all(live)
     finally:
         pool.shutdown(wait=True)
-        watchdog.cancel()
-        cleanup()
-        bad = [p for p in all_peers if any(m in p.log() for m in SANITIZER_MARKERS)]
-        ok(not bad, "no sanitizer report in any daemon log (%d logs)" % len(all_peers),
-           ["%s: %s" % (p, p.log_path) for p in bad])
-        ok(not sanitizer_hits, "no sanitizer report on chordctl's stderr",
-           ["%s: %s" % (what, text.decode("utf-8", "replace")[-600:]) for what, text in sanitizer_hits[:3]])
-        diag("total %.1f s" % (time.monotonic() - start_all))
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Fatal as e:
-        ok(False, "setup: %s" % e)
-    except Exception:
-        ok(False, "the test itself raised", traceback.format_exc().splitlines())
-    cleanup()
-    print("1..%d" % _count)
-    if _failed:
-        dump_logs()
-        diag("%d of %d failed; logs kept in %s (seed %d)" % (_failed, _count, TMPDIR, SEED))
-    elif not os.environ.get("CHORD_KEEP_LOGS"):
-        shutil.rmtree(TMPDIR, ignore_errors=True)
-    sys.stdout.flush()
-    sys.exit(1 if _failed else 0)
+    ct.finish(main, "chord-ring-")
+

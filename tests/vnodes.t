@@ -66,17 +66,8 @@ def make_data(live):
         data[name.encode()] = bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 100)))
     i = 0
     while len(data) < KEYS:
-        kind = i % 10
-        if kind == 7:
-            key = "ключ %d — ✓" % i
-        elif kind == 8:
-            key = "key with spaces #%d" % i
-        else:
-            key = "vkey-%04d-%08x" % (i, rng.getrandbits(32))
-        size = rng.choice([1, 2, 255, 256, 4096]) if i % 5 == 0 else rng.randrange(1, 200)
-        if i % 100 == 3:
-            size = 65536 + rng.randrange(1000)
-        data[key.encode()] = bytes(rng.getrandbits(8) for _ in range(size))
+        key = ct.sample_key(i, "vkey")
+        data[key] = ct.sample_value(i, [1, 2, 255, 256, 4096])
         i += 1
     return data
 
@@ -281,16 +272,7 @@ def main():
         test_command_line(pool)
 
         # 9. Every process leaves on SIGTERM, one at a time, so sanitizers get to report at exit.
-        codes = []
-        while live:
-            peer = live.pop(rng.randrange(len(live)))
-            code, seconds = ct.stop_gracefully(peer)
-            codes.append((peer.number, code, seconds))
-        ok(all(code == 0 for _, code, _ in codes), "at the end every process leaves on SIGTERM with exit 0 (%s)" %
-           " ".join("peer%d:%s/%.1fs" % c for c in codes))
-        if ct.suspicion_phases:
-            diag("daemons suspected live peers during: %s (machine too slow for --rpc-timeout-ms %d?)" % (
-                ", ".join(ct.suspicion_phases), ct.RPC_TIMEOUT_MS))
+        ct.stop_all(live)
     finally:
         pool.shutdown(wait=True)
 
