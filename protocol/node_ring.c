@@ -418,9 +418,12 @@ void node_on_notify (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms
             self->has_inherited = true;
             self->inherited_from = candidate->id;
             self->inherited_upto = old_pred;
+            /* Long enough to outlast a stalled machine, not just a round of
+               maintenance: "not found" must not be said of a key that a
+               paused peer still holds. */
             uint64_t grace_ms = 10 * (uint64_t) self->config.stabilize_interval_ms;
-            if (grace_ms < 4 * (uint64_t) self->config.rpc_timeout_ms)
-                grace_ms = 4 * (uint64_t) self->config.rpc_timeout_ms;
+            if (grace_ms < 10 * (uint64_t) self->config.rpc_timeout_ms)
+                grace_ms = 10 * (uint64_t) self->config.rpc_timeout_ms;
             self->inherited_until_ms = now_ms + grace_ms;
         }
         self->pred_handed_off = false;
