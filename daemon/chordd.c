@@ -258,8 +258,11 @@ int main (int argc, char **argv)
             leaving = true;
             leave_deadline = now + options.leave_timeout_ms;
         }
-        if (leaving)
+        if (leaving) {
             s_leave_next (&peer, options.advertise, now);
+            if (s_all_left (&peer))
+                break;
+        }
         if (leaving && now >= leave_deadline) {
             chordd_log (CHORD_LOG_ERROR, "leave did not finish within %u ms: exiting", options.leave_timeout_ms);
             exit_code = 1;

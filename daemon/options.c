@@ -1,8 +1,12 @@
 /*  chordd command-line options. */
 #include "options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +23,9 @@ static void s_usage (FILE *out)
              "  --listen ENDPOINT       ZeroMQ endpoint to bind (default tcp://127.0.0.1:7000)\n"
              "  --advertise ENDPOINT    endpoint other peers use to reach this one; the peer's\n"
              "                          id is BLAKE2b-160 of it (default: the --listen endpoint,\n"
-             "                          which must then be a concrete address)\n"
+             "                          which must then be a concrete address); auto: this\n"
+             "                          host's first non-loopback IPv4 address and the listen\n"
+             "                          port (for containers)\n"
              "  --join ENDPOINT         a peer of the ring to join through; repeat for several.\n"
              "                          Without --join the peer starts a new ring. Joining\n"
              "                          retries with backoff until a seed answers.\n"
@@ -85,6 +91,36 @@ static int s_is_concrete (const char *endpoint)
     if (strncmp (host, "*:", 2) == 0 || strncmp (host, "0.0.0.0:", 8) == 0 || strncmp (host, "[::]:", 5) == 0)
         return 0;
     return 1;
+}
+
+/*  --advertise auto: tcp://ADDRESS:PORT with the first IPv4 address of an
+    interface that is up and not loopback (a container's own address) and
+    the port of --listen.  */
+static int s_auto_advertise (const char *listen, char *out, size_t size)
+{
+    const char *colon = strrchr (listen, ':');
+    if (strncmp (listen, "tcp://", 6) != 0 || !colon || !colon[1] || strcmp (colon + 1, "*") == 0 ||
+        strcmp (colon + 1, "0") == 0) {
+        fprintf (stderr, "chordd: --advertise auto needs --listen tcp://HOST:PORT with a fixed port\n");
+        return -1;
+    }
+    struct ifaddrs *interfaces;
+    if (getifaddrs (&interfaces) != 0) {
+        fprintf (stderr, "chordd: --advertise auto: cannot list interfaces: %s\n", strerror (errno));
+        return -1;
+    }
+    char address[INET_ADDRSTRLEN] = "";
+    for (struct ifaddrs *i = interfaces; i && !address[0]; i = i->ifa_next)
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP) &&
+            !(i->ifa_flags & IFF_LOOPBACK))
+            inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, address, sizeof address);
+    freeifaddrs (interfaces);
+    if (!address[0]) {
+        fprintf (stderr, "chordd: --advertise auto: no interface with an IPv4 address besides loopback\n");
+        return -1;
+    }
+    snprintf (out, size, "tcp://%s:%s", address, colon + 1);
+    return 0;
 }
 
 int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
@@ -192,6 +228,12 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
     }
     if (s_check_endpoint ("--listen", options->listen) != 0)
         return -1;
+    char automatic[CHORD_ENDPOINT_MAX + 1];
+    if (advertise && strcmp (advertise, "auto") == 0) {
+        if (s_auto_advertise (options->listen, automatic, sizeof automatic) != 0)
+            return -1;
+        advertise = automatic;
+    }
     if (!advertise) {
         if (!s_is_concrete (options->listen)) {
             fprintf (stderr, "chordd: --listen %s is not an address peers can reach: give --advertise\n",
