@@ -10,6 +10,7 @@
 #   make sim-bench  the simulator's tables beside the Chord paper's figures
 #   make check-pure fail if protocol/ reaches for sockets, clocks or randomness
 #   make demo       start a 3-peer ring on ports 7000-7002 and use it; make demo-stop
+#   make image      the container image chord:latest, FROM scratch (needs a Docker engine)
 
 PKGS     := libsodium libzmq msgpack jansson lmdb
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
@@ -36,7 +37,7 @@ LIB        := $(BUILD)/libchord.a
 PROGRAMS   := $(BIN)/chordd $(BIN)/chordctl \
               $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/chord-bench.c tools/chord-sim.c))
 
-.PHONY: all deps test test-unit sanitize valgrind bench sim-bench check-pure clean demo demo-stop
+.PHONY: all deps test test-unit sanitize valgrind bench sim-bench check-pure clean demo demo-stop image
 .SECONDARY:
 all: $(PROGRAMS) $(UNIT_TESTS)
 
@@ -122,6 +123,9 @@ demo: all
 
 demo-stop:
 	tools/demo.sh stop
+
+image: $(BIN)/chordd $(BIN)/chordctl
+	tools/image.sh
 
 clean:
 	rm -rf $(BUILD) $(BIN) build-san .demo

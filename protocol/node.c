@@ -166,10 +166,18 @@ void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc)
 int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, node_rpc_kind_t kind,
                node_task_t *task, uint64_t now_ms)
 {
+    return node_call_at (self, peer, true, msg, kind, task, now_ms);
+}
+
+int node_call_at (chord_node_t *self, const chord_peer_t *peer, bool targeted, chord_msg_t *msg,
+                  node_rpc_kind_t kind, node_task_t *task, uint64_t now_ms)
+{
     msg->request_id = node_new_request_id (self);
     if (!node_rpc_add (self, msg->request_id, kind, peer, now_ms + self->config.rpc_timeout_ms, task))
         return -1;
-    if (node_send_peer (self, peer, msg) != 0) {
+    int rc = targeted ? node_send_peer (self, peer, msg)
+                      : node_queue (self, msg, CHORD_DEST_PEER, peer->endpoint, NULL);
+    if (rc != 0) {
         node_rpc_remove (self, &self->rpcs[self->rpc_count - 1]);
         return -1;
     }

@@ -234,6 +234,12 @@ void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc);
 int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, node_rpc_kind_t kind,
                node_task_t *task, uint64_t now_ms);
 
+/* As node_call, but untargeted (targeted false) reaches whatever position
+   answers at peer's endpoint: for seeds, whose ids we only guess from their
+   endpoint (a peer may advertise another address than the one we dial). */
+int node_call_at (chord_node_t *self, const chord_peer_t *peer, bool targeted, chord_msg_t *msg,
+                  node_rpc_kind_t kind, node_task_t *task, uint64_t now_ms);
+
 /* ---------------------------------------------------------------- node_ring.c: membership, ownership,
  * maintenance */
 

@@ -206,7 +206,10 @@ static void s_lookup_ask (chord_node_t *self, node_task_t *task, uint64_t now_ms
     msg->id = task->target;
     msg->excluded_count = task->excluded_count;
     memcpy (msg->excluded, task->excluded, task->excluded_count * sizeof task->excluded[0]);
-    int rc = node_call (self, &task->hop, msg, RPC_FIND, task, now_ms);
+    /* A joiner's first hop is a seed, known by endpoint only; so may a
+       probe's be. Any position there can answer a find. */
+    bool seed = (task->kind == TASK_JOIN || task->kind == TASK_PROBE) && task->hops == 0;
+    int rc = node_call_at (self, &task->hop, !seed, msg, RPC_FIND, task, now_ms);
     free (msg);
     if (rc != 0)
         node_task_retry (self, task, now_ms);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the chord container image FROM scratch out of what make built:
+# chordd, chordctl, exactly the shared libraries they load, and a passwd
+# entry for the unprivileged user the daemon runs as. No base image needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tag=${1:-chord:latest}
+out=build/image
+root=$out/rootfs
+rm -rf "$out"
+mkdir -p "$root/usr/bin" "$root/etc" "$root/data" "$root/tmp"
+cp bin/chordd bin/chordctl "$root/usr/bin/"
+for lib in $( { ldd bin/chordd; ldd bin/chordctl; } | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | sort -u); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
+echo "chord:x:10001:10001:chord:/data:/nonexistent" >"$root/etc/passwd"
+echo "chord:x:10001:" >"$root/etc/group"
+echo "hosts: files dns" >"$root/etc/nsswitch.conf"
+cat >"$out/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY --chown=10001:10001 rootfs/ /
+USER 10001:10001
+EXPOSE 7000
+HEALTHCHECK --interval=5s --timeout=3s --retries=3 CMD ["/usr/bin/chordctl", "--timeout", "2000", "info"]
+ENTRYPOINT ["/usr/bin/chordd"]
+CMD ["--listen", "tcp://0.0.0.0:7000", "--advertise", "auto"]
+DOCKERFILE
+docker build -q -t "$tag" "$out" >/dev/null
+size=$(docker image inspect -f '{{.Size}}' "$tag")
+echo "image $tag built: $((size / 1024 / 1024)) MiB ($size bytes)"
