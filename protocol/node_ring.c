@@ -317,9 +317,14 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
     } else if (chord_id_in_half_open (&msg->id, &self->self.id, &self->succ[0].id)) {
         reply->done = true;
         reply->peer = *node_first_live_successor (self, msg->excluded, msg->excluded_count, now_ms);
-        reply->fields |= CHORD_F_PRED;
-        reply->has_pred = true;
-        reply->pred = self->self;
+        /* Our own successor's arc starts at us. One found by skipping
+           suspects has an arc we do not know: say nothing of it, or the
+           asker would remember the skipped peers' arcs as the owner's. */
+        if (chord_id_equal (&reply->peer.id, &self->succ[0].id)) {
+            reply->fields |= CHORD_F_PRED;
+            reply->has_pred = true;
+            reply->pred = self->self;
+        }
     } else if ((next = node_closest_preceding (self, &msg->id, msg->excluded, msg->excluded_count, now_ms))) {
         reply->done = false;
         reply->peer = *next;
