@@ -423,6 +423,25 @@ static node_intake_t *s_intake_find (chord_node_t *self, const chord_id_t *sende
     return free_slot;
 }
 
+/* Answers a handoff batch: back on its connection, or to its sender. */
+static void s_ack_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                           uint64_t received, chord_status_t status)
+{
+    chord_msg_t *ack = malloc (sizeof *ack);
+    if (!ack)
+        return;
+    chord_msg_init (ack, CHORD_MSG_HANDOFF_ACK, msg->transfer_id);
+    ack->fields = CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS;
+    ack->transfer_id = msg->transfer_id;
+    ack->count = received;
+    ack->status = status;
+    if (origin)
+        node_reply (self, origin, ack);
+    else
+        node_send_peer (self, &msg->sender, ack);
+    free (ack);
+}
+
 void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                       uint64_t now_ms)
 {
@@ -434,20 +453,8 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
     if (self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT) {
         /* Keys handed to a leaver would leave with it: refuse, so the sender
            keeps them (or tries its next successor). */
-        if (msg->final) {
-            chord_msg_t *refusal = malloc (sizeof *refusal);
-            if (refusal) {
-                chord_msg_init (refusal, CHORD_MSG_HANDOFF_ACK, msg->transfer_id);
-                refusal->fields = CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS;
-                refusal->transfer_id = msg->transfer_id;
-                refusal->status = CHORD_STATUS_NOT_READY;
-                if (origin)
-                    node_reply (self, origin, refusal);
-                else
-                    node_send_peer (self, &msg->sender, refusal);
-                free (refusal);
-            }
-        }
+        if (msg->final)
+            s_ack_handoff (self, msg, origin, 0, CHORD_STATUS_NOT_READY);
         return;
     }
     node_intake_t *intake = s_intake_find (self, &msg->sender.id, msg->transfer_id, true);
@@ -467,19 +474,8 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
             return;
     }
     /* Complete (or failed): acknowledge and apply what the transfer means. */
-    chord_msg_t *ack = malloc (sizeof *ack);
-    if (ack) {
-        chord_msg_init (ack, CHORD_MSG_HANDOFF_ACK, msg->transfer_id);
-        ack->fields = CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS;
-        ack->transfer_id = msg->transfer_id;
-        ack->count = intake->received;
-        ack->status = intake->failed ? CHORD_STATUS_STORE_ERROR : CHORD_STATUS_OK;
-        if (origin)
-            node_reply (self, origin, ack);
-        else
-            node_send_peer (self, &msg->sender, ack);
-        free (ack);
-    }
+    s_ack_handoff (self, msg, origin, intake->received,
+                   intake->failed ? CHORD_STATUS_STORE_ERROR : CHORD_STATUS_OK);
     self->stats.keys_taken_over += intake->received;
     bool failed = intake->failed;
     intake->active = false;
