@@ -34,12 +34,13 @@ static const uint64_t s_objects_max = 65536;
 #define S_STATE_MAX CHORD_STATE_MAX
 
 /* Every CHORD_F_* bit this version knows. */
-#define S_FIELDS_ALL ((CHORD_F_STATE << 1) - 1)
+#define S_FIELDS_ALL ((CHORD_F_DIGEST << 1) - 1)
 
 /* Wire names of the body fields, indexed by bit number. */
 static const char *const s_field_names[] = {
     "st", "id", "done", "peer", "pred", "succ", "fing", "excl", "op", "key",
     "val", "tmo", "hops", "cnt", "xfer", "fin", "items", "text", "state",
+    "fb", "dig",
 };
 #define S_FIELD_COUNT (sizeof s_field_names / sizeof s_field_names[0])
 
@@ -63,6 +64,12 @@ uint32_t chord_msg_required_fields (chord_msg_type_t type)
     case CHORD_MSG_LEAVE_NOTICE:     return CHORD_F_SUCC;
     case CHORD_MSG_STORE:            return CHORD_F_OP | CHORD_F_KEY;
     case CHORD_MSG_STORE_REPLY:      return CHORD_F_STATUS;
+    case CHORD_MSG_REPLICATE:        return CHORD_F_ITEMS;
+    case CHORD_MSG_REPLICATE_ACK:    return CHORD_F_STATUS | CHORD_F_COUNT;
+    case CHORD_MSG_FETCH:            return CHORD_F_KEY;
+    case CHORD_MSG_FETCH_REPLY:      return CHORD_F_STATUS;
+    case CHORD_MSG_SYNC:             return CHORD_F_ID | CHORD_F_DIGEST;
+    case CHORD_MSG_SYNC_REPLY:       return CHORD_F_COUNT;
     case CHORD_MSG_CLIENT_PUT:       return CHORD_F_KEY | CHORD_F_VALUE;
     case CHORD_MSG_CLIENT_GET:       return CHORD_F_KEY;
     case CHORD_MSG_CLIENT_DEL:       return CHORD_F_KEY;
@@ -95,6 +102,12 @@ const char *chord_msg_type_name (chord_msg_type_t type)
     case CHORD_MSG_LEAVE_NOTICE:     return "leave_notice";
     case CHORD_MSG_STORE:            return "store";
     case CHORD_MSG_STORE_REPLY:      return "store_reply";
+    case CHORD_MSG_REPLICATE:        return "replicate";
+    case CHORD_MSG_REPLICATE_ACK:    return "replicate_ack";
+    case CHORD_MSG_FETCH:            return "fetch";
+    case CHORD_MSG_FETCH_REPLY:      return "fetch_reply";
+    case CHORD_MSG_SYNC:             return "sync";
+    case CHORD_MSG_SYNC_REPLY:       return "sync_reply";
     case CHORD_MSG_CLIENT_PUT:       return "client_put";
     case CHORD_MSG_CLIENT_GET:       return "client_get";
     case CHORD_MSG_CLIENT_DEL:       return "client_del";
@@ -120,6 +133,7 @@ const char *chord_status_name (chord_status_t status)
     case CHORD_STATUS_BAD_REQUEST:   return "bad_request";
     case CHORD_STATUS_STORE_ERROR:   return "store_error";
     case CHORD_STATUS_REDIRECT:      return "redirect";
+    case CHORD_STATUS_NO_QUORUM:     return "no_quorum";
     }
     return "unknown";
 }
@@ -253,7 +267,7 @@ static int s_pack_field (msgpack_packer *pk, const chord_msg_t *msg, unsigned bi
     s_pack_str (pk, name, strlen (name));
     switch (1u << bit) {
     case CHORD_F_STATUS:
-        if ((unsigned) msg->status > CHORD_STATUS_REDIRECT)
+        if ((unsigned) msg->status > CHORD_STATUS_NO_QUORUM)
             return -1;
         msgpack_pack_uint32 (pk, msg->status);
         return 0;
@@ -319,7 +333,8 @@ static int s_pack_field (msgpack_packer *pk, const chord_msg_t *msg, unsigned bi
         for (size_t i = 0; i < msg->item_count; i++) {
             const chord_item_t *item = &msg->items[i];
             if (!s_key_ok (item->key, item->key_len)
-                || !s_value_ok (item->value, item->value_len))
+                || item->value_len > CHORD_ITEM_VALUE_MAX
+                || (item->value_len > 0 && !item->value))
                 return -1;
             msgpack_pack_array (pk, 2);
             s_pack_bin (pk, item->key, item->key_len);
@@ -335,6 +350,14 @@ static int s_pack_field (msgpack_packer *pk, const chord_msg_t *msg, unsigned bi
         if (msg->state > S_STATE_MAX)
             return -1;
         msgpack_pack_uint32 (pk, msg->state);
+        return 0;
+    case CHORD_F_FALLBACK:
+        msg->fallback ? msgpack_pack_true (pk) : msgpack_pack_false (pk);
+        return 0;
+    case CHORD_F_DIGEST:
+        if (!msg->digest)
+            return -1;
+        s_pack_bin (pk, msg->digest, CHORD_DIGEST_SIZE);
         return 0;
     }
     return -1;
@@ -566,7 +589,7 @@ static int s_items (const s_input_t *input, const msgpack_object *obj, chord_msg
         if (pair->type != MSGPACK_OBJECT_ARRAY || pair->via.array.size != 2
             || s_bytes (input, &pair->via.array.ptr[0], 1, CHORD_KEY_MAX, &items[i].key,
                         &items[i].key_len) != 0
-            || s_bytes (input, &pair->via.array.ptr[1], 0, CHORD_VALUE_MAX, &items[i].value,
+            || s_bytes (input, &pair->via.array.ptr[1], 0, CHORD_ITEM_VALUE_MAX, &items[i].value,
                         &items[i].value_len) != 0) {
             free (items);
             return -1;
@@ -610,7 +633,7 @@ static int s_decode_field (const s_input_t *input, const msgpack_object *val, un
     uint64_t number;
     switch (1u << bit) {
     case CHORD_F_STATUS:
-        if (s_uint (val, CHORD_STATUS_REDIRECT, &number) != 0)
+        if (s_uint (val, CHORD_STATUS_NO_QUORUM, &number) != 0)
             return -1;
         msg->status = (chord_status_t) number;
         return 0;
@@ -673,6 +696,14 @@ static int s_decode_field (const s_input_t *input, const msgpack_object *val, un
             return -1;
         msg->state = (uint32_t) number;
         return 0;
+    case CHORD_F_FALLBACK:
+        return s_bool (val, &msg->fallback);
+    case CHORD_F_DIGEST: {
+        size_t len;
+        if (s_bytes (input, val, CHORD_DIGEST_SIZE, CHORD_DIGEST_SIZE, &msg->digest, &len) != 0)
+            return -1;
+        return 0;
+    }
     }
     return -1;
 }

@@ -35,6 +35,11 @@
         "items" items        array of [key bin, value bin], at most CHORD_ITEMS_MAX
         "text"  text         str, at most CHORD_TEXT_MAX bytes
         "state" state        uint (chord_node_state_t)
+        "fb"    fallback     bool: serve the key though its owner may be elsewhere
+        "dig"   digest       bin, exactly CHORD_DIGEST_SIZE bytes (range digests)
+
+    Item values on the replication and handoff paths are records (record.h):
+    a value with its version, at most CHORD_ITEM_VALUE_MAX bytes.
 
     A whole encoded message is at most CHORD_MESSAGE_MAX bytes.  */
 #ifndef CHORD_MESSAGE_H
@@ -46,7 +51,7 @@
 
 #include "id.h"
 
-#define CHORD_PROTOCOL_VERSION 1
+#define CHORD_PROTOCOL_VERSION 2   /* 2: values travel as versioned records */
 #define CHORD_STATE_MAX        4                   /* highest "state" value (chord_node_state_t) */
 
 #define CHORD_ENDPOINT_MAX     255                 /* bytes in an endpoint string */
@@ -56,6 +61,9 @@
 #define CHORD_PEER_LIST_MAX    32                  /* peers in a successor list */
 #define CHORD_FINGER_LIST_MAX  160                 /* peers in a finger list */
 #define CHORD_EXCLUDE_MAX      64                  /* ids a lookup asks to avoid */
+#define CHORD_ITEM_VALUE_MAX   (CHORD_VALUE_MAX + 64)  /* a value with its record header */
+#define CHORD_SYNC_BUCKETS     64                  /* range digest buckets (bits of a uint64 mask) */
+#define CHORD_DIGEST_SIZE      (CHORD_SYNC_BUCKETS * 8)
 #define CHORD_ITEMS_MAX        4096                /* entries in one handoff batch */
 #define CHORD_BATCH_BYTES_MAX  (2 * 1024 * 1024)   /* key+value bytes a sender puts in one batch */
 #define CHORD_MESSAGE_MAX      (4 * 1024 * 1024)   /* bytes in one encoded message */
@@ -77,6 +85,13 @@ typedef enum {
     CHORD_MSG_LEAVE_NOTICE = 12,    /* succ: the leaving sender's successor list */
     CHORD_MSG_STORE = 13,           /* op, key, val (put) -> STORE_REPLY */
     CHORD_MSG_STORE_REPLY = 14,     /* st, val (a found get) */
+    /* Replication between peers. */
+    CHORD_MSG_REPLICATE = 40,       /* items (records): keep each if newer -> REPLICATE_ACK */
+    CHORD_MSG_REPLICATE_ACK = 41,   /* st, cnt (items kept or already newer) */
+    CHORD_MSG_FETCH = 42,           /* key -> FETCH_REPLY */
+    CHORD_MSG_FETCH_REPLY = 43,     /* st; items: the record, when found */
+    CHORD_MSG_SYNC = 44,            /* id (lower bound), dig: digests of (id, sender] -> SYNC_REPLY */
+    CHORD_MSG_SYNC_REPLY = 45,      /* cnt: mask of the buckets that differ */
     /* From chordctl to any peer. */
     CHORD_MSG_CLIENT_PUT = 20,      /* key, val, tmo -> CLIENT_REPLY */
     CHORD_MSG_CLIENT_GET = 21,      /* key, tmo -> CLIENT_REPLY with val */
@@ -99,6 +114,7 @@ typedef enum {
     CHORD_STATUS_BAD_REQUEST = 6,   /* malformed or missing fields */
     CHORD_STATUS_STORE_ERROR = 7,   /* the backend failed (disk full, say) */
     CHORD_STATUS_REDIRECT = 8,      /* JOIN: join before `peer` instead */
+    CHORD_STATUS_NO_QUORUM = 9,     /* fewer replicas than the write quorum acknowledged */
 } chord_status_t;
 
 typedef enum {
@@ -140,6 +156,8 @@ enum {
     CHORD_F_ITEMS = 1u << 16,
     CHORD_F_TEXT = 1u << 17,
     CHORD_F_STATE = 1u << 18,
+    CHORD_F_FALLBACK = 1u << 19,
+    CHORD_F_DIGEST = 1u << 20,
 };
 
 /*  A decoded (or to-be-encoded) message. Header fields are always present;
@@ -182,6 +200,8 @@ typedef struct {
                                        chord_msg_clear; encode: borrowed */
     size_t text_len;
     uint32_t state;
+    bool fallback;
+    const uint8_t *digest;          /* borrowed; CHORD_DIGEST_SIZE bytes */
     /* The lists come last and only their counted entries are meaningful, so
        init and clear need not wipe some 50 KB per message. */
     chord_id_t excluded[CHORD_EXCLUDE_MAX];

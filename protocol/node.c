@@ -492,6 +492,14 @@ void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_
     case CHORD_MSG_INFO_REPLY:
         self->stats.messages_dropped++; /* meant for clients, not peers */
         break;
+    case CHORD_MSG_REPLICATE:
+    case CHORD_MSG_REPLICATE_ACK:
+    case CHORD_MSG_FETCH:
+    case CHORD_MSG_FETCH_REPLY:
+    case CHORD_MSG_SYNC:
+    case CHORD_MSG_SYNC_REPLY:
+        self->stats.messages_dropped++; /* replication: not handled yet */
+        break;
     }
 }
 

@@ -71,7 +71,21 @@ typedef struct {
     uint64_t request_id_base;           /* first request id (0 means 1): positions sharing one
                                            connection get disjoint ranges, so a driver can
                                            route replies by id */
+    size_t replicas;                    /* copies of each key: the owner and the next
+                                           replicas-1 distinct endpoints along the successor
+                                           list; 0 means 1 (no replication) */
+    size_t write_quorum;                /* copies that must hold a write before it is
+                                           acknowledged, 1..replicas; 0: a majority */
+    uint64_t tombstone_grace_ms;        /* a delete's tombstone is purged this long after the
+                                           delete; 0: CHORD_TOMBSTONE_GRACE_DEFAULT_MS */
+    uint32_t sync_interval_ms;          /* anti-entropy round with each replica; 0: four
+                                           stabilize intervals */
+    int64_t wall_offset_ms;             /* now_ms + wall_offset_ms is the wall clock (ms since
+                                           the Unix epoch), for write versions */
 } chord_node_config_t;
+
+#define CHORD_REPLICAS_MAX 8
+#define CHORD_TOMBSTONE_GRACE_DEFAULT_MS (60 * 60 * 1000)
 
 typedef struct {
     chord_store_t *store;               /* borrowed; outlives the node */
@@ -94,6 +108,12 @@ typedef struct {
     uint64_t rpc_timeouts;
     uint64_t keys_handed_off;           /* sent to another peer on join or leave */
     uint64_t keys_taken_over;           /* received from another peer */
+    uint64_t replica_items_kept;        /* REPLICATE items newer than our copy */
+    uint64_t writes_no_quorum;          /* writes that fewer than write_quorum copies acked */
+    uint64_t read_repairs;              /* stale or missing copies rewritten after a read */
+    uint64_t sync_rounds;               /* anti-entropy exchanges started */
+    uint64_t sync_items_sent;           /* records shipped because digests differed */
+    uint64_t tombstones_purged;
 } chord_node_stats_t;
 
 typedef struct chord_node chord_node_t;
