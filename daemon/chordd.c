@@ -1,17 +1,20 @@
 /*  chordd: one chord peer. Parses options, drives the protocol nodes (one
     per ring position) with ZeroMQ and a monotonic clock, and leaves
     gracefully on SIGTERM/SIGINT.  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "log.h"
 #include "node.h"
 #include "options.h"
+#include "store_lmdb.h"
 #include "transport.h"
 
 #define CHORDD_POLL_MAX_MS    1000   /* wake at least this often */
@@ -33,6 +36,17 @@ static uint64_t s_now_ms (void)
     return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
+/*  What to add to s_now_ms to get wall-clock ms since the Unix epoch, read
+    once: the nodes version their writes with it, and the monotonic clock
+    keeps driving every timer even if the wall clock is stepped.  */
+static int64_t s_wall_offset_ms (void)
+{
+    struct timespec wall;
+    clock_gettime (CLOCK_REALTIME, &wall);
+    int64_t wall_ms = (int64_t) wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+    return wall_ms - (int64_t) s_now_ms ();
+}
+
 static void s_random_bytes (void *arg, void *buf, size_t len)
 {
     (void) arg;
@@ -45,6 +59,8 @@ typedef struct {
     chord_store_t *store;
     char name[16];                      /* "pos 3" in logs, when there are several */
 } s_position_t;
+
+#define S_POSITION_DIR_MAX (CHORDD_DATA_DIR_MAX + 16) /* bytes in "DIR/pos-<i>" */
 
 typedef struct {
     s_position_t positions[CHORDD_VNODES_MAX];
@@ -168,8 +184,94 @@ static void s_peer_destroy (s_peer_t *peer)
     chordd_transport_destroy (&peer->transport, CHORDD_EXIT_LINGER_MS);
 }
 
-/* Creates and starts every position. Returns 0, or -1 after logging. */
-static int s_peer_start (s_peer_t *peer, const chordd_options_t *options)
+/*  Prints why the store of a position cannot be used, on one line. The
+    store's reasons mostly name the directory already.  */
+static void s_store_failed (const char *dir, const char *reason)
+{
+    if (strstr (reason, dir))
+        fprintf (stderr, "chordd: %s\n", reason);
+    else
+        fprintf (stderr, "chordd: cannot use data directory %s: %s\n", dir, reason);
+}
+
+/*  Makes the data directory when it is missing, and refuses one that holds
+    other things than pos-<i> stores: a mistyped --data-dir must not get
+    stores written into it. Warns of stores of positions beyond --vnodes,
+    whose keys no position serves now. Returns 0, or -1 after printing.  */
+static int s_data_dir_check (const chordd_options_t *options)
+{
+    const char *dir = options->data_dir;
+    if (mkdir (dir, 0700) != 0 && errno != EEXIST) {
+        fprintf (stderr, "chordd: cannot create data directory %s: %s\n", dir, strerror (errno));
+        return -1;
+    }
+    DIR *listing = opendir (dir);
+    if (!listing) {
+        fprintf (stderr, "chordd: cannot open data directory %s: %s\n", dir, strerror (errno));
+        return -1;
+    }
+    const char *stranger = NULL;
+    struct dirent *entry;
+    while (!stranger && (entry = readdir (listing))) {
+        const char *name = entry->d_name;
+        unsigned index;
+        char canonical[32];
+        if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0 || strcmp (name, "lost+found") == 0)
+            continue;
+        if (sscanf (name, "pos-%u", &index) != 1 ||
+            (snprintf (canonical, sizeof canonical, "pos-%u", index), strcmp (canonical, name) != 0))
+            stranger = name;
+        else if (index >= options->vnodes)
+            chordd_log (CHORD_LOG_WARN, "%s/%s holds the keys of position %u, which this peer no longer has "
+                        "(--vnodes %u): they are not served", dir, name, index, options->vnodes);
+    }
+    if (stranger)
+        fprintf (stderr, "chordd: data directory %s is not a chord data directory: it holds '%s' (only "
+                 "pos-<i> stores belong there)\n", dir, stranger);
+    closedir (listing);
+    return stranger ? -1 : 0;
+}
+
+/*  Opens a store for every position: in memory, or on disk under
+    --data-dir. Returns 0, or -1 after printing why (the stores opened so
+    far stay in peer for s_peer_destroy).  */
+static int s_peer_open_stores (s_peer_t *peer, const chordd_options_t *options)
+{
+    if (options->data_dir && s_data_dir_check (options) != 0)
+        return -1;
+    for (unsigned i = 0; i < options->vnodes; i++) {
+        s_position_t *position = &peer->positions[i];
+        if (!options->data_dir) {
+            position->store = chord_store_mem_new ();
+            if (!position->store) {
+                fprintf (stderr, "chordd: out of memory\n");
+                return -1;
+            }
+            peer->count++;
+            continue;
+        }
+        char dir[S_POSITION_DIR_MAX];
+        char identity[CHORD_ENDPOINT_MAX + 16];
+        char reason[CHORDD_STORE_LMDB_IDENTITY_MAX * 2 + S_POSITION_DIR_MAX + 256];
+        snprintf (dir, sizeof dir, "%s/pos-%u", options->data_dir, i);
+        snprintf (identity, sizeof identity, "%s#%u", options->advertise, i);
+        reason[0] = 0;
+        position->store = chordd_store_lmdb_open (dir, identity, options->store_max_mb << 20, options->no_fsync,
+                                                  reason, sizeof reason);
+        if (!position->store) {
+            s_store_failed (dir, reason[0] ? reason : "unknown error");
+            return -1;
+        }
+        peer->count++;
+        chordd_log (CHORD_LOG_INFO, "position %u: %zu records (keys and tombstones) restored from %s", i,
+                    chord_store_count (position->store), dir);
+    }
+    return 0;
+}
+
+/* Creates and starts every position, over the stores already open.
+   Returns 0, or -1 after logging. */
+static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_t wall_offset_ms)
 {
     for (unsigned i = 0; i < options->vnodes; i++) {
         s_position_t *position = &peer->positions[i];
@@ -181,6 +283,11 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options)
             .rpc_timeout_ms = options->rpc_timeout_ms,
             .owner_cache_size = options->owner_cache,
             .request_id_base = ((uint64_t) i << CHORDD_REQUEST_ID_BITS) + 1,
+            .replicas = options->replicas,
+            .write_quorum = options->write_quorum,
+            .tombstone_grace_ms = options->tombstone_grace_ms,
+            .sync_interval_ms = options->sync_ms,
+            .wall_offset_ms = wall_offset_ms,
         };
         chord_id_of_position (&config.id, options->advertise, i);
         chord_env_t env = {
@@ -188,14 +295,12 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options)
             .log = chordd_log_line,
             .log_arg = options->vnodes > 1 ? position->name : NULL,
         };
-        position->store = env.store = chord_store_mem_new ();
-        position->node = env.store ? chord_node_new (&config, &env) : NULL;
+        env.store = position->store;
+        position->node = chord_node_new (&config, &env);
         if (!position->node) {
             chordd_log (CHORD_LOG_ERROR, "cannot create ring position %u (out of memory?)", i);
-            chord_store_destroy (&position->store);
             return -1;
         }
-        peer->count++;
         char hex[CHORD_ID_HEX_LEN + 1];
         chord_id_to_hex (&config.id, hex);
         chordd_log (CHORD_LOG_INFO, "position %u of %s has id %s", i, options->advertise, hex);
@@ -228,15 +333,28 @@ int main (int argc, char **argv)
         chordd_log (CHORD_LOG_ERROR, "cannot install signal handlers: %s", strerror (errno));
         return 1;
     }
+    if (options.replicas > 1 && options.successors < options.replicas * options.vnodes &&
+        options.successors < CHORD_SUCCESSORS_MAX)
+        chordd_log (CHORD_LOG_WARN,
+                    "--successors %zu may be too few to find %zu distinct peers for each key's copies "
+                    "with --vnodes %u (%zu would do)",
+                    options.successors, options.replicas, options.vnodes, options.replicas * options.vnodes);
+    //  Stores first: a data directory we may not use must stop us before
+    //  we bind, let alone join.
     s_peer_t peer = {0};
+    if (s_peer_open_stores (&peer, &options) != 0) {
+        s_peer_destroy (&peer);
+        return 1;
+    }
     peer.transport = chordd_transport_new (options.listen);
     if (!peer.transport) {
         chordd_log (CHORD_LOG_ERROR, "cannot listen on %s: %s", options.listen, strerror (errno));
+        s_peer_destroy (&peer);
         return 1;
     }
     chordd_log (CHORD_LOG_INFO, "listening on %s as %s", options.listen, options.advertise);
     peer.scratch = malloc (sizeof *peer.scratch);
-    if (!peer.scratch || s_peer_start (&peer, &options) != 0) {
+    if (!peer.scratch || s_peer_start (&peer, &options, s_wall_offset_ms ()) != 0) {
         s_peer_destroy (&peer);
         return 1;
     }

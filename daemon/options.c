@@ -29,7 +29,9 @@ static void s_usage (FILE *out)
              "  --join ENDPOINT         a peer of the ring to join through; repeat for several.\n"
              "                          Without --join the peer starts a new ring. Joining\n"
              "                          retries with backoff until a seed answers.\n"
-             "  --successors N          successor list length r, 1..%d (default 3)\n"
+             "  --successors N          successor list length r, 1..%d (default: replicas x\n"
+             "                          vnodes, at least %d and at most %d, so the list reaches\n"
+             "                          enough other processes to hold every copy)\n"
              "  --vnodes V              ring positions (virtual nodes) this peer holds, 1..%d\n"
              "                          (default 1); position 0 has the id of the advertised\n"
              "                          endpoint, position i the id of ENDPOINT#i\n"
@@ -38,6 +40,29 @@ static void s_usage (FILE *out)
              "                          straight to the owner (which checks); 0 routes every\n"
              "                          operation as plain Chord does (default 256)\n"
              "  --rpc-timeout-ms MS     a peer silent this long is suspect (default 1000)\n"
+             "  --replicas R            copies of each key: its owner and the next R-1 distinct\n"
+             "                          peers along the ring, 1..%d (default %d)\n"
+             "  --write-quorum W        copies that must hold a write before it is acknowledged,\n"
+             "                          1..R (default R/2+1, a majority)\n"
+             "  --tombstone-grace-ms MS how long a deleted key's tombstone is kept, so that an\n"
+             "                          older copy elsewhere cannot bring the key back\n"
+             "                          (default %d)\n"
+             "  --sync-ms MS            anti-entropy interval: how often each position compares\n"
+             "                          its keys with its replicas' (default 0, which means\n"
+             "                          4 x --stabilize-ms)\n"
+             "  --data-dir DIR          keep each ring position's keys on disk, in DIR/pos-<i>\n"
+             "                          (created when missing), and restore them at start.\n"
+             "                          A store belongs to one endpoint and position: the\n"
+             "                          same DIR under another --advertise is refused.\n"
+             "                          Without it, keys live in memory and die with the\n"
+             "                          process.\n"
+             "  --store-max-mb N        most each position's store on disk may hold, in MiB,\n"
+             "                          1..%u (default %d). A put past it fails and the\n"
+             "                          store stays readable; restart with a larger N to grow\n"
+             "                          it.\n"
+             "  --no-fsync              do not sync each write to disk: much faster, and writes\n"
+             "                          survive a crash of chordd, but a power loss or a kernel\n"
+             "                          crash may lose recent writes or damage the store\n"
              "  --leave-timeout-ms MS   longest a graceful leave may take (default 10000)\n"
              "  --log-level LEVEL       error, warn, info or debug (default info)\n"
              "  -h, --help              this text\n"
@@ -46,7 +71,9 @@ static void s_usage (FILE *out)
              "SIGTERM or SIGINT makes the peer leave gracefully: it hands its keys to its\n"
              "successor, tells its neighbours, and exits 0. A second signal exits at once.\n"
              "Keys are at most %d bytes, values at most %d bytes.\n",
-             CHORD_SUCCESSORS_MAX, CHORDD_VNODES_MAX, CHORD_KEY_MAX, CHORD_VALUE_MAX);
+             CHORD_SUCCESSORS_MAX, CHORDD_SUCCESSORS_DEFAULT, CHORD_SUCCESSORS_MAX, CHORDD_VNODES_MAX,
+             CHORD_REPLICAS_MAX, CHORDD_REPLICAS_DEFAULT, CHORD_TOMBSTONE_GRACE_DEFAULT_MS, CHORDD_STORE_MB_MAX,
+             CHORDD_STORE_MB_DEFAULT, CHORD_KEY_MAX, CHORD_VALUE_MAX);
 }
 
 static int s_parse_uint (const char *option, const char *text, unsigned long min, unsigned long max,
@@ -126,7 +153,8 @@ static int s_auto_advertise (const char *listen, char *out, size_t size)
 int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
 {
     enum { OPT_LISTEN = 1000, OPT_ADVERTISE, OPT_JOIN, OPT_SUCCESSORS, OPT_STABILIZE, OPT_RPC_TIMEOUT,
-           OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION, OPT_VNODES, OPT_OWNER_CACHE };
+           OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION, OPT_VNODES, OPT_OWNER_CACHE, OPT_REPLICAS,
+           OPT_WRITE_QUORUM, OPT_TOMBSTONE_GRACE, OPT_SYNC, OPT_DATA_DIR, OPT_STORE_MAX_MB, OPT_NO_FSYNC };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"advertise", required_argument, NULL, OPT_ADVERTISE},
@@ -137,6 +165,13 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
         {"stabilize-ms", required_argument, NULL, OPT_STABILIZE},
         {"rpc-timeout-ms", required_argument, NULL, OPT_RPC_TIMEOUT},
         {"leave-timeout-ms", required_argument, NULL, OPT_LEAVE_TIMEOUT},
+        {"replicas", required_argument, NULL, OPT_REPLICAS},
+        {"write-quorum", required_argument, NULL, OPT_WRITE_QUORUM},
+        {"tombstone-grace-ms", required_argument, NULL, OPT_TOMBSTONE_GRACE},
+        {"sync-ms", required_argument, NULL, OPT_SYNC},
+        {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+        {"store-max-mb", required_argument, NULL, OPT_STORE_MAX_MB},
+        {"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -144,13 +179,16 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
     };
     memset (options, 0, sizeof *options);
     options->listen = "tcp://127.0.0.1:7000";
-    options->successors = 3;
+    options->successors = CHORDD_SUCCESSORS_DEFAULT;
     options->vnodes = 1;
     options->owner_cache = 256;
     options->stabilize_ms = 500;
     options->rpc_timeout_ms = 1000;
     options->leave_timeout_ms = 10000;
     options->log_level = CHORD_LOG_INFO;
+    options->replicas = CHORDD_REPLICAS_DEFAULT;
+    options->tombstone_grace_ms = CHORD_TOMBSTONE_GRACE_DEFAULT_MS;
+    options->store_max_mb = CHORDD_STORE_MB_DEFAULT;
     const char *advertise = NULL;
     unsigned long number;
     opterr = 0;
@@ -176,6 +214,7 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
             if (s_parse_uint ("--successors", optarg, 1, CHORD_SUCCESSORS_MAX, &number) != 0)
                 return -1;
             options->successors = number;
+            options->successors_given = true;
             break;
         case OPT_VNODES:
             if (s_parse_uint ("--vnodes", optarg, 1, CHORDD_VNODES_MAX, &number) != 0)
@@ -202,6 +241,48 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
                 return -1;
             options->leave_timeout_ms = (uint32_t) number;
             break;
+        case OPT_REPLICAS:
+            if (s_parse_uint ("--replicas", optarg, 1, CHORD_REPLICAS_MAX, &number) != 0)
+                return -1;
+            options->replicas = number;
+            break;
+        case OPT_WRITE_QUORUM:
+            if (s_parse_uint ("--write-quorum", optarg, 1, CHORD_REPLICAS_MAX, &number) != 0)
+                return -1;
+            options->write_quorum = number;
+            break;
+        case OPT_TOMBSTONE_GRACE:
+            //  Up to 30 days; a tombstone kept longer costs space for no safety.
+            if (s_parse_uint ("--tombstone-grace-ms", optarg, 1, 2592000000ul, &number) != 0)
+                return -1;
+            options->tombstone_grace_ms = number;
+            break;
+        case OPT_SYNC:
+            if (s_parse_uint ("--sync-ms", optarg, 0, 3600000, &number) != 0)
+                return -1;
+            if (number > 0 && number < 10) {
+                fprintf (stderr, "chordd: --sync-ms is 0 (4 x --stabilize-ms) or 10 to 3600000, not '%s'\n",
+                         optarg);
+                return -1;
+            }
+            options->sync_ms = (uint32_t) number;
+            break;
+        case OPT_DATA_DIR:
+            //  Room for "/pos-<i>" after it in a path.
+            if (!*optarg || strlen (optarg) > CHORDD_DATA_DIR_MAX) {
+                fprintf (stderr, "chordd: --data-dir needs a path of 1 to %d bytes\n", CHORDD_DATA_DIR_MAX);
+                return -1;
+            }
+            options->data_dir = optarg;
+            break;
+        case OPT_STORE_MAX_MB:
+            if (s_parse_uint ("--store-max-mb", optarg, 1, CHORDD_STORE_MB_MAX, &number) != 0)
+                return -1;
+            options->store_max_mb = number;
+            break;
+        case OPT_NO_FSYNC:
+            options->no_fsync = true;
+            break;
         case OPT_LOG_LEVEL:
             if (chordd_log_parse_level (optarg, &options->log_level) != 0) {
                 fprintf (stderr, "chordd: --log-level is error, warn, info or debug, not '%s'\n", optarg);
@@ -225,6 +306,22 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
     if (optind < argc) {
         fprintf (stderr, "chordd: unexpected argument '%s' (try --help)\n", argv[optind]);
         return -1;
+    }
+    if (options->write_quorum > options->replicas) {
+        fprintf (stderr, "chordd: --write-quorum %zu is more than the %zu copies --replicas keeps\n",
+                 options->write_quorum, options->replicas);
+        return -1;
+    }
+    if (options->write_quorum == 0)
+        options->write_quorum = options->replicas / 2 + 1;
+    //  Our own positions fill the successor list first in the worst case,
+    //  so finding R distinct processes may take R x V entries.
+    if (!options->successors_given) {
+        size_t wanted = options->replicas * options->vnodes;
+        if (wanted > CHORD_SUCCESSORS_MAX)
+            wanted = CHORD_SUCCESSORS_MAX;
+        if (wanted > options->successors)
+            options->successors = wanted;
     }
     if (s_check_endpoint ("--listen", options->listen) != 0)
         return -1;

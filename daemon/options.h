@@ -2,6 +2,7 @@
 #ifndef CHORDD_OPTIONS_H
 #define CHORDD_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,6 +10,11 @@
 
 #define CHORDD_SEEDS_MAX 64
 #define CHORDD_VNODES_MAX 64
+#define CHORDD_SUCCESSORS_DEFAULT 3     /* the least default successor list length */
+#define CHORDD_REPLICAS_DEFAULT 3
+#define CHORDD_STORE_MB_DEFAULT 1024    /* MiB of LMDB map per position */
+#define CHORDD_STORE_MB_MAX (4u << 20)  /* MiB: 4 TiB */
+#define CHORDD_DATA_DIR_MAX 3800        /* bytes in --data-dir, leaving room for "/pos-<i>" */
 
 typedef struct {
     const char *listen;                 /* ZeroMQ endpoint to bind */
@@ -16,11 +22,19 @@ typedef struct {
     const char *seeds[CHORDD_SEEDS_MAX];    /* --join endpoints */
     size_t seed_count;
     size_t successors;                  /* successor list length r */
+    bool successors_given;              /* --successors was on the command line */
     unsigned vnodes;                    /* ring positions this process holds */
     size_t owner_cache;                 /* arcs remembered per position; 0: plain Chord */
     uint32_t stabilize_ms;              /* maintenance interval */
     uint32_t rpc_timeout_ms;            /* a peer silent this long is suspect */
     uint32_t leave_timeout_ms;          /* longest a graceful leave may take */
+    size_t replicas;                    /* copies of each key, 1..CHORD_REPLICAS_MAX */
+    size_t write_quorum;                /* copies that must hold a write, 1..replicas */
+    uint64_t tombstone_grace_ms;        /* how long a delete's tombstone is kept */
+    uint32_t sync_ms;                   /* anti-entropy interval; 0: 4 x stabilize_ms */
+    const char *data_dir;               /* positions' stores in DATA_DIR/pos-<i>; NULL: memory */
+    size_t store_max_mb;                /* LMDB map size per position, in MiB */
+    bool no_fsync;                      /* commits not synced: survive a crash, not a power loss */
     chord_log_level_t log_level;
 } chordd_options_t;
 

@@ -83,7 +83,7 @@ typedef enum {
                                        pred (on a leave: the leaver's predecessor) */
     CHORD_MSG_HANDOFF_ACK = 11,     /* xfer, cnt (items received), st */
     CHORD_MSG_LEAVE_NOTICE = 12,    /* succ: the leaving sender's successor list */
-    CHORD_MSG_STORE = 13,           /* op, key, val (put) -> STORE_REPLY */
+    CHORD_MSG_STORE = 13,           /* op, key, val (put), fb -> STORE_REPLY */
     CHORD_MSG_STORE_REPLY = 14,     /* st, val (a found get) */
     /* Replication between peers. */
     CHORD_MSG_REPLICATE = 40,       /* items (records): keep each if newer -> REPLICATE_ACK */

@@ -12,6 +12,7 @@
     that time out by telling the next peer which ids to avoid.  */
 
 #include "node_internal.h"
+#include "record.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -255,8 +256,14 @@ static void s_on_rpc_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_
         node_task_t *task = rpc->task;
         node_rpc_remove (self, rpc);
         self->stats.rpc_timeouts++;
-        if (task->kind != TASK_JOIN)
+        if (task->kind != TASK_JOIN) {
             node_suspect (self, &peer, false, now_ms);
+            /* With copies elsewhere, the next attempt goes to the next peer. */
+            if (node_replicating (self)) {
+                task->has_avoid = true;
+                task->avoid = peer.id;
+            }
+        }
         node_task_retry (self, task, now_ms);
         return;
     }
@@ -285,12 +292,24 @@ static void s_on_rpc_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_
     }
 }
 
+static int s_observe_versions (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
+                               const uint8_t *value, size_t value_len)
+{
+    (void) key_id, (void) key, (void) key_len;
+    chord_node_t *self = arg;
+    chord_record_t rec;
+    if (chord_record_decode (&rec, value, value_len) == 0)
+        chord_hlc_observe (&self->hlc_last, rec.version.hlc);
+    return 0;
+}
+
 chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env_t *env)
 {
     if (!config || !env || !env->store || !env->random_bytes || !config->endpoint ||
         strlen (config->endpoint) == 0 || strlen (config->endpoint) > CHORD_ENDPOINT_MAX ||
         config->successors < 1 || config->successors > CHORD_SUCCESSORS_MAX ||
-        config->stabilize_interval_ms == 0 || config->rpc_timeout_ms == 0)
+        config->stabilize_interval_ms == 0 || config->rpc_timeout_ms == 0 ||
+        config->replicas > CHORD_REPLICAS_MAX || config->write_quorum > (config->replicas ? config->replicas : 1))
         return NULL;
     chord_node_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -307,6 +326,14 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
     self->self.id = config->id;
     snprintf (self->self.endpoint, sizeof self->self.endpoint, "%s", config->endpoint);
     self->config.endpoint = self->self.endpoint;
+    if (self->config.replicas == 0)
+        self->config.replicas = 1;
+    if (self->config.tombstone_grace_ms == 0)
+        self->config.tombstone_grace_ms = CHORD_TOMBSTONE_GRACE_DEFAULT_MS;
+    if (self->config.sync_interval_ms == 0)
+        self->config.sync_interval_ms = CHORD_SYNC_ROUNDS * config->stabilize_interval_ms;
+    /* Versions issued after a restart must order after those on disk. */
+    chord_store_range (env->store, &config->id, &config->id, s_observe_versions, self);
     self->succ[0] = self->self;
     self->succ_count = 1;
     self->next_request_id = config->request_id_base ? config->request_id_base : 1;
@@ -321,6 +348,7 @@ void chord_node_destroy (chord_node_t **self_p)
     chord_node_t *self = *self_p;
     while (self->tasks)
         node_task_destroy (self, self->tasks);
+    node_pendings_destroy (self);
     free (self->rpcs);
     free (self->owner_cache);
     for (size_t i = 0; i < self->outbox_count; i++)
@@ -362,6 +390,7 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
     self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     self->next_stray_check_ms =
         now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
+    self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
     self->next_probe_ms =
         now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
     self->join_retry_ms = 100;
@@ -402,6 +431,7 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
     self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     self->next_stray_check_ms =
         now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
+    self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
     self->next_probe_ms =
         now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
     self->next_fix_finger_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
@@ -493,12 +523,22 @@ void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_
         self->stats.messages_dropped++; /* meant for clients, not peers */
         break;
     case CHORD_MSG_REPLICATE:
+        node_on_replicate (self, msg, origin, now_ms);
+        break;
     case CHORD_MSG_REPLICATE_ACK:
+        node_on_replicate_ack (self, msg, now_ms);
+        break;
     case CHORD_MSG_FETCH:
+        node_on_fetch (self, msg, origin);
+        break;
     case CHORD_MSG_FETCH_REPLY:
+        node_on_fetch_reply (self, msg, now_ms);
+        break;
     case CHORD_MSG_SYNC:
+        node_on_sync (self, msg, origin, now_ms);
+        break;
     case CHORD_MSG_SYNC_REPLY:
-        self->stats.messages_dropped++; /* replication: not handled yet */
+        node_on_sync_reply (self, msg, now_ms);
         break;
     }
 }
@@ -548,10 +588,18 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
             now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
         node_probe (self, now_ms);
     }
+    node_pendings_expire (self, now_ms);
     if (self->state == CHORD_NODE_ACTIVE && self->next_stray_check_ms <= now_ms) {
         self->next_stray_check_ms =
             now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-        node_pass_on_strays (self, now_ms);
+        /* With replicas, keys outside our arc are mostly copies we keep on
+           purpose; anti-entropy brings astray keys to their owner instead. */
+        if (!node_replicating (self))
+            node_pass_on_strays (self, now_ms);
+    }
+    if (self->state == CHORD_NODE_ACTIVE && self->next_sync_ms <= now_ms) {
+        self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
+        node_sync (self, now_ms);
     }
     if (self->state == CHORD_NODE_ACTIVE && self->next_fix_finger_ms <= now_ms) {
         /* A new member builds its fingers quickly, then refreshes one finger
@@ -593,6 +641,11 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
         next = self->next_probe_ms;
     if (self->state == CHORD_NODE_ACTIVE && self->next_stray_check_ms < next)
         next = self->next_stray_check_ms;
+    if (self->state == CHORD_NODE_ACTIVE && self->next_sync_ms < next)
+        next = self->next_sync_ms;
+    for (const node_pending_t *pending = self->pendings; pending; pending = pending->next)
+        if (pending->deadline_ms < next)
+            next = pending->deadline_ms;
     if (self->state == CHORD_NODE_ACTIVE && self->next_fix_finger_ms < next)
         next = self->next_fix_finger_ms;
     return next;

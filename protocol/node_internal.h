@@ -5,12 +5,15 @@
                      ownership, and the maintenance that keeps them right
     node_lookup.c    lookups and the client operations that need them
     node_transfer.c  moving arcs between peers: join, handoff, leave
+    node_replica.c   the copies of each key: coordinated writes and reads
+    node_sync.c      anti-entropy between replicas, and tombstone purging
 
     Nothing here is part of the public API (node.h).  */
 #ifndef CHORD_NODE_INTERNAL_H
 #define CHORD_NODE_INTERNAL_H
 
 #include "node.h"
+#include "record.h"
 
 #define CHORD_TASKS_MAX 100000      /* concurrent client operations and lookups */
 #define CHORD_SUSPECTS_MAX 64       /* peers remembered as unresponsive */
@@ -34,6 +37,10 @@
 #define CHORD_DEPARTED_SUSPICIONS 5       /* a graceful leaver stays dead this many suspicion periods */
 #define CHORD_REMEMBERED_MAX     16       /* peers kept to probe for a ring we split from */
 #define CHORD_PROBE_ROUNDS       10       /* stabilize intervals between probes */
+#define CHORD_SYNC_ROUNDS        4        /* stabilize intervals between anti-entropy rounds (default) */
+#define CHORD_PURGE_SYNCS        8        /* anti-entropy rounds between tombstone purges */
+#define CHORD_HLC_DRIFT_MAX_MS   (60 * 60 * 1000) /* versions further ahead of our clock are not adopted */
+#define CHORD_PENDING_MAX        100000   /* writes and reads waiting for replicas */
 #define CHORD_FINGER_TICKS 4         /* finger refreshes per stabilize interval, first round */
 
 _Static_assert(CHORD_NODE_LEFT == CHORD_STATE_MAX, "message.h must know the highest node state");
@@ -74,6 +81,9 @@ typedef struct node_task {
     size_t excluded_count;
     chord_id_t excluded[CHORD_EXCLUDE_MAX];
     uint64_t rpc_id; /* outstanding request, 0 when none */
+    bool no_quorum;         /* the last answer was NO_QUORUM: say so if time runs out */
+    bool has_avoid;         /* an owner did not answer a data operation: route round it, */
+    chord_id_t avoid;       /* and ask the next peer to serve the key from its copies */
 } node_task_t;
 
 typedef enum {
@@ -84,6 +94,38 @@ typedef enum {
     RPC_PING,      /* check_predecessor */
     RPC_HANDOFF,   /* waiting for the receiver's acknowledgement */
 } node_rpc_kind_t;
+
+/* Where the answer to a data operation goes. */
+typedef struct {
+    bool to_client;         /* CLIENT_REPLY: we are the client's entry peer; else STORE_REPLY */
+    chord_origin_t origin;
+    uint64_t request_id;
+} node_answer_t;
+
+/*  A write waiting for replicas to acknowledge it, or a read that missed
+    locally waiting for replicas to say what they hold. Its requests to
+    the replicas carry the ids first_request_id .. + sent - 1.  */
+typedef struct node_pending {
+    struct node_pending *next;
+    struct node_pending *prev;
+    bool is_read;
+    node_answer_t answer;
+    uint64_t first_request_id;
+    unsigned sent;              /* replicas asked */
+    unsigned answered;
+    unsigned acks;              /* writes: replicas that hold it */
+    unsigned needed;            /* writes: acks that complete it */
+    chord_status_t done_status; /* writes: the answer once complete (DEL: NOT_FOUND when nothing was there) */
+    uint64_t deadline_ms;
+    chord_peer_t peers[CHORD_REPLICAS_MAX];
+    /* Reads: the key, the newest record found and which replicas lack it. */
+    uint8_t *key;
+    size_t key_len;
+    uint8_t *best;              /* encoded record, or NULL */
+    size_t best_len;
+    bool has_best[CHORD_REPLICAS_MAX];      /* replica i answered with a record ... */
+    chord_version_t version[CHORD_REPLICAS_MAX]; /* ... of this version */
+} node_pending_t;
 
 /* A request sent to a peer and not yet answered. */
 typedef struct {
@@ -161,6 +203,11 @@ struct chord_node {
     uint64_t owner_cache_clock;
 
     uint64_t next_request_id;
+    uint64_t hlc_last;             /* the hybrid logical clock: last version issued or seen */
+    node_pending_t *pendings;      /* doubly linked */
+    size_t pending_count;
+    uint64_t next_sync_ms;         /* 0: not scheduled yet */
+    unsigned syncs_since_purge;
     uint64_t next_stabilize_ms;
     uint64_t next_fix_finger_ms;
     uint64_t next_check_pred_ms;
@@ -365,6 +412,59 @@ void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_
 
 void node_on_client_leave (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                            uint64_t now_ms);
+
+/* ---------------------------------------------------------------- node_replica.c: copies of each key */
+
+/* True when keys are kept on more than one peer. */
+bool node_replicating (const chord_node_t *self);
+
+/* Wall-clock milliseconds at now_ms. */
+uint64_t node_wall_ms (const chord_node_t *self, uint64_t now_ms);
+
+/*  The peers that hold copies of what we coordinate: the first replicas-1
+    distinct endpoints among our successors other than our own, so that
+    positions of one process never count twice. Returns how many.  */
+size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out);
+
+/*  Runs a put, get or del on the key's copies with us as coordinator: our
+    own store, then the replicas, answering as `answer` says once the write
+    quorum holds a write or a read has its value. Returns NOT_READY without
+    answering when, without replicas, a missing key may only be paused
+    elsewhere (the caller retries); OK otherwise.  */
+chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const uint8_t *key, size_t key_len,
+                                const uint8_t *value, size_t value_len, const node_answer_t *answer,
+                                uint64_t now_ms);
+
+/* Stores an incoming record if newer; 1 kept, 0 ours wins, -1 error. Expired
+   tombstones are not kept: they would only be purged again. */
+int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, const uint8_t *data,
+                      size_t size, uint64_t now_ms);
+
+/* Sends records to a peer as REPLICATE batches, without waiting for acks. */
+typedef struct node_shipment node_shipment_t;
+node_shipment_t *node_shipment_new (chord_node_t *self, const chord_peer_t *to);
+int node_shipment_add (node_shipment_t *shipment, const uint8_t *key, size_t key_len, const uint8_t *data,
+                       size_t size);
+/* Sends what is left and frees the shipment; returns records shipped. */
+uint64_t node_shipment_finish (node_shipment_t *shipment);
+
+void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                        uint64_t now_ms);
+void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
+void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
+void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
+
+/* Ends pendings past their deadline; returns the earliest deadline left. */
+uint64_t node_pendings_expire (chord_node_t *self, uint64_t now_ms);
+void node_pendings_destroy (chord_node_t *self);
+
+/* ---------------------------------------------------------------- node_sync.c: anti-entropy */
+
+/* Compares digests of our arc with each replica and ships what differs;
+   every CHORD_PURGE_SYNCS rounds, purges tombstones past their grace. */
+void node_sync (chord_node_t *self, uint64_t now_ms);
+void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms);
+void node_on_sync_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
 
 /* ---------------------------------------------------------------- node_transfer.c: join, handoff, leave */
 

@@ -107,56 +107,6 @@ static void s_reply_lookup (chord_node_t *self, const chord_origin_t *origin, ui
     free (reply);
 }
 
-/*  Applies a data operation to our own store. Returns the status; *found
-    points into the store (or at s_empty_value) for a found get.  */
-static chord_status_t s_apply_to_store (chord_node_t *self, chord_store_op_t op, const uint8_t *key,
-                                        size_t key_len, const uint8_t *value, size_t value_len,
-                                        const uint8_t **found, size_t *found_len)
-{
-    int rc;
-    switch (op) {
-    case CHORD_STORE_OP_PUT:
-        rc = chord_store_put (self->env.store, key, key_len, value, value_len);
-        return rc == 0 ? CHORD_STATUS_OK : CHORD_STATUS_STORE_ERROR;
-    case CHORD_STORE_OP_GET:
-        rc = chord_store_get (self->env.store, key, key_len, found, found_len);
-        if (rc == 0 && !*found)
-            *found = s_empty_value;
-        return rc == 0 ? CHORD_STATUS_OK : rc == 1 ? CHORD_STATUS_NOT_FOUND : CHORD_STATUS_STORE_ERROR;
-    case CHORD_STORE_OP_DEL:
-        rc = chord_store_del (self->env.store, key, key_len);
-        return rc == 0 ? CHORD_STATUS_OK : rc == 1 ? CHORD_STATUS_NOT_FOUND : CHORD_STATUS_STORE_ERROR;
-    }
-    return CHORD_STATUS_BAD_REQUEST;
-}
-
-/*  True when a missing key is not yet proof of absence: it lies in an arc
-    we took over from a predecessor that stopped answering, which may only
-    be paused and come back with the key. Until replication keeps copies,
-    such a miss is "not ready" for a grace period, then "not found".  */
-static bool s_in_doubt (chord_node_t *self, const uint8_t *key, size_t key_len, uint64_t now_ms)
-{
-    if (!self->has_inherited)
-        return false;
-    if (self->inherited_until_ms <= now_ms) {
-        self->has_inherited = false;
-        return false;
-    }
-    chord_id_t id;
-    chord_id_hash (&id, key, key_len);
-    return chord_id_in_half_open (&id, &self->inherited_from, &self->inherited_upto);
-}
-
-static chord_status_t s_apply (chord_node_t *self, chord_store_op_t op, const uint8_t *key, size_t key_len,
-                               const uint8_t *value, size_t value_len, const uint8_t **found,
-                               size_t *found_len, uint64_t now_ms)
-{
-    chord_status_t status = s_apply_to_store (self, op, key, key_len, value, value_len, found, found_len);
-    if (status == CHORD_STATUS_NOT_FOUND && s_in_doubt (self, key, key_len, now_ms))
-        return CHORD_STATUS_NOT_READY;
-    return status;
-}
-
 static chord_store_op_t s_task_op (const node_task_t *task)
 {
     return task->kind == TASK_CLIENT_PUT   ? CHORD_STORE_OP_PUT
@@ -164,19 +114,15 @@ static chord_store_op_t s_task_op (const node_task_t *task)
                                            : CHORD_STORE_OP_DEL;
 }
 
-/* Answers the client of a data task from our own store, and ends the task. */
+/* Serves a data task's key with us as coordinator, and ends the task. */
 static void s_task_apply_locally (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 {
-    const uint8_t *found = NULL;
-    size_t found_len = 0;
-    chord_status_t status = s_apply (self, s_task_op (task), task->key, task->key_len, task->value,
-                                     task->value_len, &found, &found_len, now_ms);
-    if (status == CHORD_STATUS_NOT_READY) {
+    node_answer_t answer = {.to_client = true, .origin = task->origin, .request_id = task->client_request_id};
+    if (node_coordinate (self, s_task_op (task), task->key, task->key_len, task->value, task->value_len, &answer,
+                         now_ms) == CHORD_STATUS_NOT_READY) {
         node_task_retry (self, task, now_ms);
         return;
     }
-    node_reply_client (self, &task->origin, task->client_request_id, status, found, found_len,
-                       status == CHORD_STATUS_STORE_ERROR ? "the store failed" : NULL);
     node_task_destroy (self, task);
 }
 
@@ -186,6 +132,9 @@ void node_task_expire (chord_node_t *self, node_task_t *task)
     if (task->kind == TASK_CLIENT_LOOKUP)
         s_reply_lookup (self, &task->origin, task->client_request_id, CHORD_STATUS_TIMEOUT, &task->target,
                         NULL, task->hops);
+    else if (task->no_quorum)
+        node_reply_client (self, &task->origin, task->client_request_id, CHORD_STATUS_NO_QUORUM, NULL, 0,
+                           "too few replicas acknowledged the write in time");
     else
         node_reply_client (self, &task->origin, task->client_request_id, CHORD_STATUS_TIMEOUT, NULL, 0,
                            "no owner answered in time");
@@ -253,6 +202,8 @@ void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
         s_lookup_ask (self, task, now_ms);
         return;
     }
+    if (task->has_avoid)
+        s_exclude (task, &task->avoid);
     if (task->kind == TASK_JOIN) {
         s_exclude (task, &self->self.id);
         snprintf (task->hop.endpoint, sizeof task->hop.endpoint, "%s", self->seeds[self->seed_next]);
@@ -368,6 +319,10 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
     }
     chord_msg_init (msg, CHORD_MSG_STORE, 0);
     msg->fields = CHORD_F_OP | CHORD_F_KEY;
+    if (task->has_avoid) {
+        msg->fields |= CHORD_F_FALLBACK;
+        msg->fallback = true;
+    }
     msg->op = s_task_op (task);
     msg->key = task->key;
     msg->key_len = task->key_len;
@@ -452,29 +407,28 @@ void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_orig
     }
     chord_id_t key_id;
     chord_id_hash (&key_id, msg->key, msg->key_len);
-    const uint8_t *found = NULL;
-    size_t found_len = 0;
+    node_answer_t answer = {.to_client = false, .origin = *origin, .request_id = msg->request_id};
     chord_status_t status;
+    /* A fallback request comes from a coordinator whose owner went silent:
+       we hold copies of the key, so we serve it in the owner's place. */
+    bool fallback = (msg->fields & CHORD_F_FALLBACK) && msg->fallback && node_replicating (self);
     if (self->state != CHORD_NODE_ACTIVE)
         status = CHORD_STATUS_NOT_READY;
-    else if (!node_owns (self, &key_id))
+    else if (!fallback && !node_owns (self, &key_id))
         status = CHORD_STATUS_WRONG_OWNER;
     else if (msg->op == CHORD_STORE_OP_PUT && !(msg->fields & CHORD_F_VALUE))
         status = CHORD_STATUS_BAD_REQUEST;
     else
-        status = s_apply (self, msg->op, msg->key, msg->key_len, msg->value, msg->value_len, &found,
-                          &found_len, now_ms);
+        status = node_coordinate (self, msg->op, msg->key, msg->key_len, msg->value, msg->value_len, &answer,
+                                  now_ms);
+    if (status == CHORD_STATUS_OK)
+        return;   /* answered, now or once the replicas have */
     chord_msg_t *reply = malloc (sizeof *reply);
     if (!reply)
         return;
     chord_msg_init (reply, CHORD_MSG_STORE_REPLY, msg->request_id);
     reply->fields = CHORD_F_STATUS;
     reply->status = status;
-    if (found) {
-        reply->fields |= CHORD_F_VALUE;
-        reply->value = found;
-        reply->value_len = found_len;
-    }
     node_reply (self, origin, reply);
     free (reply);
 }
@@ -500,7 +454,8 @@ void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t
         node_task_destroy (self, task);
         return;
     default:
-        /* WRONG_OWNER, NOT_READY: the ring is moving; look again shortly. */
+        /* WRONG_OWNER, NOT_READY, NO_QUORUM: the ring is moving; look again shortly. */
+        task->no_quorum = msg->status == CHORD_STATUS_NO_QUORUM;
         node_owner_cache_forget (self, &rpc_peer.id);
         node_task_retry (self, task, now_ms);
     }
@@ -564,18 +519,13 @@ void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_
             s_reply_lookup (self, origin, msg->request_id, CHORD_STATUS_OK, &key_id, &self->self, 0);
             return;
         }
-        const uint8_t *found = NULL;
-        size_t found_len = 0;
         chord_store_op_t op = kind == TASK_CLIENT_PUT   ? CHORD_STORE_OP_PUT
                               : kind == TASK_CLIENT_GET ? CHORD_STORE_OP_GET
                                                         : CHORD_STORE_OP_DEL;
-        chord_status_t status = s_apply (self, op, msg->key, msg->key_len, msg->value, msg->value_len, &found,
-                                         &found_len, now_ms);
-        if (status != CHORD_STATUS_NOT_READY) {
-            node_reply_client (self, origin, msg->request_id, status, found, found_len,
-                               status == CHORD_STATUS_STORE_ERROR ? "the store failed" : NULL);
+        node_answer_t answer = {.to_client = true, .origin = *origin, .request_id = msg->request_id};
+        if (node_coordinate (self, op, msg->key, msg->key_len, msg->value, msg->value_len, &answer, now_ms) !=
+            CHORD_STATUS_NOT_READY)
             return;
-        }
         /* In doubt: a task retries until the doubt clears or time runs out. */
     }
     uint64_t timeout_ms = (msg->fields & CHORD_F_TIMEOUT) && msg->timeout_ms

@@ -294,6 +294,7 @@ void node_become_active (chord_node_t *self, uint64_t now_ms)
     self->state = CHORD_NODE_ACTIVE;
     self->next_stabilize_ms = now_ms;
     self->next_fix_finger_ms = now_ms;
+    self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
     char a[9], b[9];
     node_log (self, CHORD_LOG_INFO, "joined the ring: successor %s (%s), predecessor %s, %zu keys",
               node_short (&self->succ[0].id, a), self->succ[0].endpoint,
@@ -460,7 +461,7 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
     node_intake_t *intake = s_intake_find (self, &msg->sender.id, msg->transfer_id, true);
     for (size_t i = 0; i < msg->item_count; i++) {
         const chord_item_t *item = &msg->items[i];
-        if (chord_store_put (self->env.store, item->key, item->key_len, item->value, item->value_len) != 0)
+        if (node_keep_record (self, item->key, item->key_len, item->value, item->value_len, now_ms) < 0)
             intake->failed = true;
         else
             intake->received++;
@@ -499,7 +500,7 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
                 self->pred_handed_off = true;
             }
         } else if (self->has_pred && self->pred_alive && !node_is_self (self, &self->pred) &&
-                   self->state == CHORD_NODE_ACTIVE) {
+                   self->state == CHORD_NODE_ACTIVE && !node_replicating (self)) {
             /* The leaver did not know that someone joined between it and us:
                its keys belong to our predecessor (or before). Pass on
                whatever we hold outside our own arc. */
@@ -546,8 +547,9 @@ void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t n
     self->stats.keys_handed_off += handoff->total;
     if (handoff->leaving)
         node_leave_finish (self, &peer, true);
-    else
+    else if (!node_replicating (self))
         s_store_drop_range (self, &handoff->from, &handoff->upto);
+    /* With replicas we keep the joiner's arc: we are its first replica. */
 }
 
 static int s_found_one (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,

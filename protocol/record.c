@@ -42,7 +42,10 @@ uint64_t chord_hlc_ms (uint64_t hlc)
 uint64_t chord_hlc_next (uint64_t *last, uint64_t wall_ms)
 {
     uint64_t physical = wall_ms << 16;
-    *last = physical > *last ? physical : *last + 1;
+    if (physical > *last)
+        *last = physical;
+    else if (*last < UINT64_MAX)   /* saturate rather than wrap to the oldest version */
+        *last = *last + 1;
     return *last;
 }
 
@@ -99,9 +102,14 @@ int chord_record_put_if_newer (chord_store_t *store, const uint8_t *key, size_t 
     chord_record_t incoming, held;
     if (chord_record_decode (&incoming, data, size) != 0)
         return -1;
-    int rc = chord_record_get (store, key, key_len, &held);
+    const uint8_t *held_data;
+    size_t held_size;
+    int rc = chord_store_get (store, key, key_len, &held_data, &held_size);
+    if (rc < 0)
+        return -1;   /* unreadable: it may hold a newer version */
     /* A held value that is not a record is garbage: the incoming one replaces it. */
-    if (rc == 0 && chord_version_compare (&incoming.version, &held.version) <= 0)
+    if (rc == 0 && chord_record_decode (&held, held_data, held_size) == 0 &&
+        chord_version_compare (&incoming.version, &held.version) <= 0)
         return 0;
     return chord_store_put (store, key, key_len, data, size) == 0 ? 1 : -1;
 }

@@ -220,6 +220,31 @@ def owner_position(key_id, live):
     return ring[i % len(ring)]
 
 
+def holder_positions(key_id, live):
+    """The positions that keep copies of a key: its owner, then the first
+    position of each of the next replicas-1 distinct processes among the
+    owner's successors (its first `successors` positions), as the owner
+    replicates. When those are too few, the owner looks further round the
+    ring (its fingers, then its predecessor); that is modelled as going on
+    round the ring, which is exact when a finger or the predecessor names
+    the next process (always so with two processes). Returns position ids."""
+    ring = positions(live)
+    ids = [pid for pid, _ in ring]
+    first = bisect.bisect_left(ids, key_id) % len(ring)
+    owner, peer = ring[first]
+    holders, processes = [owner], {peer.endpoint}
+    window = min(peer.successors, len(ring) - 1)
+    for beyond in (False, True):
+        for step in range(window + 1, len(ring)) if beyond else range(1, window + 1):
+            if len(holders) == peer.replicas:
+                return holders
+            pid, other = ring[(first + step) % len(ring)]
+            if other.endpoint not in processes:
+                processes.add(other.endpoint)
+                holders.append(pid)
+    return holders
+
+
 def one_position_each(live):
     """True when every live peer holds a single position (no --vnodes above
     1): descriptions then speak of peers rather than positions and processes."""
@@ -237,11 +262,15 @@ all_peers = []               # every peer ever started, for the log dump
 
 
 class Peer:
-    def __init__(self, number, port, proc, log_path, vnodes=1):
+    def __init__(self, number, port, proc, log_path, vnodes=1, argv=()):
         self.number = number
         self.port = port
         self.endpoint = "tcp://127.0.0.1:%d" % port
         self.vnodes = vnodes
+        # Copies per key and successor list length, as chordd derives them.
+        self.replicas = int(option_value(argv, "--replicas", 3))
+        self.successors = int(option_value(argv, "--successors",
+                                           max(3, min(16, self.replicas * vnodes))))
         self.ids = [position_id(self.endpoint, i) for i in range(vnodes)]
         self.id = self.ids[0]
         self.proc = proc
@@ -257,6 +286,15 @@ class Peer:
                 return f.read()
         except OSError:
             return b""
+
+
+def option_value(argv, name, default):
+    """The value given to option name in argv, or default."""
+    argv = list(argv)
+    for i, arg in enumerate(argv[:-1]):
+        if arg == name:
+            return argv[i + 1]
+    return default
 
 
 def free_port():
@@ -289,7 +327,7 @@ def start_peer(join=None, vnodes=None, extra=()):
             except OSError as e:
                 raise Fatal("cannot run %s: %s" % (CHORDD, e))
         register(proc)
-        peer = Peer(number, port, proc, log_path, 1 if vnodes is None else vnodes)
+        peer = Peer(number, port, proc, log_path, 1 if vnodes is None else vnodes, argv)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if b"listening on" in peer.log():
@@ -548,30 +586,42 @@ def check_all(pool, data, live, what, keys=None):
     return hops
 
 
-def check_counts(keys, live, what, via=None):
+def check_counts(keys, live, what, via=None, churned=False, wait_s=5.0):
     """The keys each position reports storing (ring --json through via,
-    default the first live peer) are exactly those it owns. After a false
-    suspicion (see checked) a put may have landed on the wrong position as well
-    as the right one, so then a surplus is only a diagnostic."""
+    default the first live peer) are exactly those it keeps copies of
+    (holder_positions). After a false suspicion (see checked) a put may have
+    landed on the wrong position as well as the right one, and after churn
+    (churned) a peer that was once a replica keeps its copies, so then a
+    surplus is only a diagnostic. Copies follow the ring within a few
+    anti-entropy rounds, so the check is retried for up to wait_s."""
     ring = positions(live)
     want = {pid: 0 for pid, _ in ring}
     for key in keys:
-        want[owner_position(blake(key), live)[0]] += 1
-    counts = key_counts(via or live[0])
-    details, surplus = [], []
-    if counts is None:
-        details.append("ring --json failed")
-    else:
-        for pid, peer in ring:
-            got = counts.get(pid)
-            if got is not None and got > want[pid] and suspicion_phases:
-                surplus.append("position %s of %s stores %d keys, owns %d" % (short(pid), peer, got, want[pid]))
-            elif got != want[pid]:
-                details.append("position %s of %s stores %s keys, owns %d" % (short(pid), peer, got, want[pid]))
+        for pid in holder_positions(blake(key), live):
+            want[pid] += 1
+    deadline = time.monotonic() + wait_s
+    while True:
+        counts = key_counts(via or live[0])
+        details, surplus = [], []
+        if counts is None:
+            details.append("ring --json failed")
+        else:
+            for pid, peer in ring:
+                got = counts.get(pid)
+                if got is not None and got > want[pid] and (suspicion_phases or churned):
+                    surplus.append("position %s of %s stores %d keys, keeps copies of %d" % (
+                        short(pid), peer, got, want[pid]))
+                elif got != want[pid]:
+                    details.append("position %s of %s stores %s keys, keeps copies of %d" % (
+                        short(pid), peer, got, want[pid]))
+        if not details or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
     holders = "peer" if one_position_each(live) else "of the %d positions" % len(ring)
-    ok(not details, "%s: each %s stores exactly the keys it owns, %d in all" % (what, holders, len(keys)), details)
+    ok(not details, "%s: each %s stores %s the keys it keeps copies of, %d keys in all" % (
+        what, holders, "at least" if churned else "exactly", len(keys)), details)
     for line in surplus:
-        diag("after false suspicions (%s): %s" % (", ".join(suspicion_phases), line))
+        diag("after %s: %s" % (", ".join(suspicion_phases + (["churn"] if churned else [])), line))
 
 
 # ---------------------------------------------------------------------------

@@ -13,6 +13,12 @@ successor(key). Exit 0 means all of that held.
   - the same seed again: the same trace hash (the run is deterministic);
   - two fresh seeds (printed, so a failure replays) with churn,
     duplication and the partition;
+  - durability (--scenario durability, small): 100 peers, R = 3 copies,
+    200 churn events (crashes, leaves, joins, restarts on the old store)
+    with puts throughout; no acknowledged write may be lost, every key
+    must have its 3 copies at the end, and the same seed gives the same
+    trace. This needs replication in protocol/: without it crashed peers
+    take their keys with them and the check fails;
   - known protocol bugs, as TODO tests (reported, not failing the suite):
     each names the seed and command that shows it; fixed bugs, on the
     same seeds, as ordinary tests.
@@ -41,6 +47,12 @@ BASE = ["--nodes", "200", "--build", "join", "--successors", "6",
         "--keys", "300", "--lookups", "1000", "--quiet-s", "30"]
 FIXED_SEED = 1
 FIXED = BASE + ["--loss", "0.002"]
+
+# Durability, the fast variant of `--scenario durability` (500 peers, 1,000
+# events): 100 peers, R = 3, 200 churn events over 200 s, 20 puts/s.
+DURABILITY = ["--scenario", "durability", "--nodes", "100", "--replicas", "3",
+              "--churn-events", "200"]
+DURABILITY_SEED = 1
 
 # Known protocol bugs. Each runs on three seeds with settings that show it
 # on nearly every seed (a single seed would stop showing it whenever a
@@ -145,6 +157,40 @@ def check_run(args, name):
     return out
 
 
+def check_durability(args):
+    name = "durability, %s" % " ".join(args)
+    code, out, err = run(args)
+    good = ok(code == 0 and out is not None and out.get("writes_lost") == 0
+              and out.get("writes_acked", 0) > 1000,
+              "%s: no acknowledged write lost%s"
+              % (name, "" if out is None else " (%s of %s keys lost)"
+                 % (out.get("writes_lost"), out.get("keys_acked"))))
+    if not good:
+        explain(code, out, err)
+    ok(out is not None and out.get("keys_under_replicated") == 0,
+       "%s: every key has its %s copies after the quiet period%s"
+       % (name, None if out is None else out.get("replicas"),
+          "" if out is None else " (%s keys short)" % out.get("keys_under_replicated")))
+    ok(out is not None and all(out.get(kind, 0) > 0 for kind in ("crashes", "leaves", "joins", "restarts")),
+       "%s: the churn had crashes, leaves, joins and restarts" % name)
+    if out:
+        repair = "none"
+        if out.get("crashes_repaired"):
+            repair = "mean %.1f s, p50 %.1f s, max %.1f s" % (
+                out["repair_mean_s"], out["repair_p50_s"], out["repair_max_s"])
+        diag("%s: %d crashes, %d leaves, %d joins, %d restarts; %d puts acknowledged, %d maybe; "
+             "%d keys lost (%d not found, %d another value, %d unanswered); %d of %d crashes saw their "
+             "keys regain R copies (%s); trace %s, %.1f s wall"
+             % (name, out["crashes"], out["leaves"], out["joins"], out["restarts"], out["writes_acked"],
+                out["writes_maybe"], out["writes_lost"], out["lost_not_found"], out["lost_other_value"],
+                out["lost_unanswered"], out["crashes_repaired"], out["crashes_measured"], repair,
+                out["trace_hash"], out["wall_s"]))
+    code, again, err = run(args)
+    ok(out is not None and again is not None and out["trace_hash"] == again["trace_hash"]
+       and out["events"] == again["events"] and out["writes_lost"] == again["writes_lost"],
+       "%s again: the same trace hash (%s)" % (name, None if again is None else again["trace_hash"]))
+
+
 def main():
     if not os.access(SIM, os.X_OK):
         print("1..0 # SKIP %s not built" % SIM)
@@ -167,6 +213,8 @@ def main():
     for seed in seeds:
         diag("fresh seed %d (replay: CHORD_SIM_SEEDS=%d)" % (seed, seed))
         check_run(["--seed", str(seed)] + BASE, "fresh seed %d, churn, dup, partition" % seed)
+
+    check_durability(["--seed", str(DURABILITY_SEED)] + DURABILITY)
 
     # Known bugs (TODO) should pass once the protocol is fixed; fixed ones must.
     for why, args, passes, todo in [b + (True,) for b in TODO] + [b + (False,) for b in FIXED_BUGS]:

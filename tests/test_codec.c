@@ -7,6 +7,7 @@
     Under valgrind: valgrind -q --leak-check=full --error-exitcode=9 build/t/test_codec.t  */
 
 #include "message.h"
+#include "record.h"
 #include "tap.h"
 
 #include <msgpack.h>
@@ -27,7 +28,8 @@ static uint64_t s_rand (void)
 }
 
 static uint8_t s_key[CHORD_KEY_MAX + 1];            /* key bytes, with NULs */
-static uint8_t s_value[CHORD_VALUE_MAX + 1];        /* value bytes */
+static uint8_t s_value[CHORD_ITEM_VALUE_MAX + 1];   /* value (and item value) bytes */
+static uint8_t s_digest[CHORD_DIGEST_SIZE + 1];     /* range digest bytes */
 static chord_item_t s_items[CHORD_ITEMS_MAX + 1];   /* handoff items */
 static const char s_text[] = "the owner is leaving";
 
@@ -51,6 +53,8 @@ static void s_data_init (void)
         s_key[i] = (uint8_t) (i * 13);      /* s_key[0] is NUL */
     for (size_t i = 0; i < sizeof s_value; i++)
         s_value[i] = (uint8_t) (i * 7 + (i >> 8));
+    for (size_t i = 0; i < sizeof s_digest; i++)
+        s_digest[i] = (uint8_t) (255 - i * 3);     /* every byte value, no long runs */
     for (size_t i = 0; i < CHORD_ITEMS_MAX + 1; i++) {
         s_items[i].key = s_key + i % 100;
         s_items[i].key_len = 1 + i % 50;
@@ -120,6 +124,10 @@ static void s_fill (chord_msg_t *msg, uint32_t fields, unsigned seed)
     }
     if (fields & CHORD_F_STATE)
         msg->state = 2;
+    if (fields & CHORD_F_FALLBACK)
+        msg->fallback = true;
+    if (fields & CHORD_F_DIGEST)
+        msg->digest = s_digest;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -215,6 +223,10 @@ static int s_msg_eq (const chord_msg_t *msg, const chord_msg_t *decoded)
     }
     if (f & CHORD_F_STATE)
         S_CHECK (a->state == b->state);
+    if (f & CHORD_F_FALLBACK)
+        S_CHECK (a->fallback == b->fallback);
+    if (f & CHORD_F_DIGEST)
+        S_CHECK (b->digest && memcmp (a->digest, b->digest, CHORD_DIGEST_SIZE) == 0);
     return 1;
 }
 
@@ -231,6 +243,9 @@ static int s_borrows_from (const chord_msg_t *decoded, const uint8_t *data, size
         return 0;
     if ((decoded->fields & CHORD_F_VALUE)
         && !s_inside (decoded->value, decoded->value_len, data, size))
+        return 0;
+    if ((decoded->fields & CHORD_F_DIGEST)
+        && !s_inside (decoded->digest, CHORD_DIGEST_SIZE, data, size))
         return 0;
     for (size_t i = 0; i < decoded->item_count; i++)
         if (!s_inside (decoded->items[i].key, decoded->items[i].key_len, data, size)
@@ -378,6 +393,9 @@ static int s_header_decodes (const char *version, size_t vlen, const char *type,
 
 #define S_B(lit) lit, sizeof lit - 1      /* a string literal as bytes, length */
 
+/* The hand-packed envelopes spell the version as the positive fixint 0x02. */
+_Static_assert (CHORD_PROTOCOL_VERSION == 2, "update the version bytes in the raw tests");
+
 /* ---------------------------------------------------------------------- */
 /* The tests. */
 
@@ -386,14 +404,18 @@ static const chord_msg_type_t s_types[] = {
     CHORD_MSG_STATE,         CHORD_MSG_NOTIFY,          CHORD_MSG_PING,
     CHORD_MSG_PONG,          CHORD_MSG_JOIN,            CHORD_MSG_JOIN_REPLY,
     CHORD_MSG_HANDOFF,       CHORD_MSG_HANDOFF_ACK,     CHORD_MSG_LEAVE_NOTICE,
-    CHORD_MSG_STORE,         CHORD_MSG_STORE_REPLY,     CHORD_MSG_CLIENT_PUT,
+    CHORD_MSG_STORE,         CHORD_MSG_STORE_REPLY,     CHORD_MSG_REPLICATE,
+    CHORD_MSG_REPLICATE_ACK, CHORD_MSG_FETCH,           CHORD_MSG_FETCH_REPLY,
+    CHORD_MSG_SYNC,          CHORD_MSG_SYNC_REPLY,      CHORD_MSG_CLIENT_PUT,
     CHORD_MSG_CLIENT_GET,    CHORD_MSG_CLIENT_DEL,      CHORD_MSG_CLIENT_LOOKUP,
     CHORD_MSG_CLIENT_INFO,   CHORD_MSG_CLIENT_LEAVE,    CHORD_MSG_CLIENT_REPLY,
     CHORD_MSG_LOOKUP_REPLY,  CHORD_MSG_INFO_REPLY,
 };
 #define S_TYPE_COUNT (sizeof s_types / sizeof s_types[0])
 
-#define S_FIELDS_ALL ((uint32_t) CHORD_F_STATE * 2 - 1)
+/* The body fields version 2 knows: bits 0 ("st") to 20 ("dig"). */
+#define S_FIELD_BITS 21
+#define S_FIELDS_ALL ((uint32_t) CHORD_F_DIGEST * 2 - 1)
 
 /* Every field the comments in message.h give a type, required or not. */
 static uint32_t s_documented_fields (chord_msg_type_t type)
@@ -410,6 +432,12 @@ static uint32_t s_documented_fields (chord_msg_type_t type)
     case CHORD_MSG_LEAVE_NOTICE:    return CHORD_F_SUCC;
     case CHORD_MSG_STORE:           return CHORD_F_OP | CHORD_F_KEY | CHORD_F_VALUE;
     case CHORD_MSG_STORE_REPLY:     return CHORD_F_STATUS | CHORD_F_VALUE;
+    case CHORD_MSG_REPLICATE:       return CHORD_F_ITEMS;
+    case CHORD_MSG_REPLICATE_ACK:   return CHORD_F_STATUS | CHORD_F_COUNT;
+    case CHORD_MSG_FETCH:           return CHORD_F_KEY;
+    case CHORD_MSG_FETCH_REPLY:     return CHORD_F_STATUS | CHORD_F_ITEMS;
+    case CHORD_MSG_SYNC:            return CHORD_F_ID | CHORD_F_DIGEST;
+    case CHORD_MSG_SYNC_REPLY:      return CHORD_F_COUNT;
     case CHORD_MSG_CLIENT_PUT:      return CHORD_F_KEY | CHORD_F_VALUE | CHORD_F_TIMEOUT;
     case CHORD_MSG_CLIENT_GET:
     case CHORD_MSG_CLIENT_DEL:
@@ -436,6 +464,21 @@ static void s_test_tables (void)
                     | CHORD_F_FINGERS | CHORD_F_COUNT),
             "info_reply requires peer, state, pred, succ, fing, cnt");
     tap_ok (chord_msg_required_fields (CHORD_MSG_PING) == 0, "ping requires nothing");
+    tap_ok (chord_msg_required_fields (CHORD_MSG_REPLICATE) == CHORD_F_ITEMS
+                && chord_msg_required_fields (CHORD_MSG_REPLICATE_ACK)
+                       == (CHORD_F_STATUS | CHORD_F_COUNT),
+            "replicate requires items; replicate_ack st, cnt");
+    tap_ok (chord_msg_required_fields (CHORD_MSG_FETCH) == CHORD_F_KEY
+                && chord_msg_required_fields (CHORD_MSG_FETCH_REPLY) == CHORD_F_STATUS,
+            "fetch requires key; fetch_reply st (items only when found)");
+    tap_ok (chord_msg_required_fields (CHORD_MSG_SYNC) == (CHORD_F_ID | CHORD_F_DIGEST)
+                && chord_msg_required_fields (CHORD_MSG_SYNC_REPLY) == CHORD_F_COUNT,
+            "sync requires id, dig; sync_reply cnt");
+    unsigned bits = 0;
+    for (uint32_t all = S_FIELDS_ALL; all; all &= all - 1)
+        bits++;
+    tap_ok (bits == S_FIELD_BITS && CHORD_F_FALLBACK == 1u << 19 && CHORD_F_DIGEST == 1u << 20,
+            "%d field bits, fb is bit 19 and dig bit 20", S_FIELD_BITS);
     int all_documented = 1;
     for (size_t i = 0; i < S_TYPE_COUNT; i++) {
         uint32_t required = chord_msg_required_fields (s_types[i]);
@@ -443,7 +486,7 @@ static void s_test_tables (void)
             all_documented = 0;
     }
     tap_ok (all_documented, "every type's required fields are among its documented ones");
-    const unsigned unknown[] = { 0, 15, 19, 26, 29, 33, 255, 100000 };
+    const unsigned unknown[] = { 0, 15, 19, 26, 29, 33, 39, 46, 255, 100000 };
     int all_unknown = 1;
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         if (chord_msg_required_fields ((chord_msg_type_t) unknown[i]) != UINT32_MAX
@@ -452,8 +495,14 @@ static void s_test_tables (void)
     tap_ok (all_unknown, "unknown types: UINT32_MAX required, named \"unknown\"");
     tap_ok (strcmp (chord_msg_type_name (CHORD_MSG_FIND_SUCC), "find_succ") == 0
                 && strcmp (chord_msg_type_name (CHORD_MSG_INFO_REPLY), "info_reply") == 0
-                && strcmp (chord_msg_type_name (CHORD_MSG_CLIENT_LOOKUP), "client_lookup") == 0,
-            "type names");
+                && strcmp (chord_msg_type_name (CHORD_MSG_CLIENT_LOOKUP), "client_lookup") == 0
+                && strcmp (chord_msg_type_name (CHORD_MSG_REPLICATE), "replicate") == 0
+                && strcmp (chord_msg_type_name (CHORD_MSG_REPLICATE_ACK), "replicate_ack") == 0
+                && strcmp (chord_msg_type_name (CHORD_MSG_FETCH), "fetch") == 0
+                && strcmp (chord_msg_type_name (CHORD_MSG_FETCH_REPLY), "fetch_reply") == 0
+                && strcmp (chord_msg_type_name (CHORD_MSG_SYNC), "sync") == 0
+                && strcmp (chord_msg_type_name (CHORD_MSG_SYNC_REPLY), "sync_reply") == 0,
+            "type names, the replication types among them");
     int named = 1;
     for (size_t i = 0; i < S_TYPE_COUNT; i++)
         if (strcmp (chord_msg_type_name (s_types[i]), "unknown") == 0)
@@ -462,8 +511,10 @@ static void s_test_tables (void)
     tap_ok (strcmp (chord_status_name (CHORD_STATUS_OK), "ok") == 0
                 && strcmp (chord_status_name (CHORD_STATUS_NOT_FOUND), "not_found") == 0
                 && strcmp (chord_status_name (CHORD_STATUS_REDIRECT), "redirect") == 0
-                && strcmp (chord_status_name ((chord_status_t) 9), "unknown") == 0,
-            "status names");
+                && strcmp (chord_status_name (CHORD_STATUS_NO_QUORUM), "no_quorum") == 0
+                && CHORD_STATUS_NO_QUORUM == 9
+                && strcmp (chord_status_name ((chord_status_t) 10), "unknown") == 0,
+            "status names: 9 is no_quorum, 10 unknown");
 }
 
 static void s_test_round_trips (void)
@@ -490,7 +541,7 @@ static void s_test_round_trips (void)
         s_make_peer (&msg.sender, 700);
         msg.has_sender = true;
         s_fill (&msg, S_FIELDS_ALL, (unsigned) i * 5);
-        tap_ok (s_round_trip (&msg), "%s: round trip with all 19 fields", name);
+        tap_ok (s_round_trip (&msg), "%s: round trip with all %d fields", name, S_FIELD_BITS);
     }
 
     chord_msg_init (&msg, CHORD_MSG_STATE, 9);
@@ -575,6 +626,59 @@ static void s_test_round_trips (void)
     msg.state = 4;
     tap_ok (s_round_trip (&msg), "handoff_ack: numbers at their maxima, request id 0");
 
+    /* Version 2: the replication messages and their fields. */
+    chord_msg_init (&msg, CHORD_MSG_REPLICATE, 15);
+    msg.fields = CHORD_F_ITEMS;
+    for (size_t i = 0; i < 3; i++) {
+        big[i].key = s_key + i;
+        big[i].key_len = 1 + i;
+        big[i].value = s_value;
+        big[i].value_len = CHORD_ITEM_VALUE_MAX - i;
+    }
+    msg.items = big;
+    msg.item_count = 3;
+    tap_ok (s_round_trip (&msg), "replicate: three item values of CHORD_ITEM_VALUE_MAX - 0..2");
+    big[0].value_len = CHORD_VALUE_MAX + 1;
+    msg.item_count = 1;
+    tap_ok (s_round_trip (&msg), "replicate: an item value of CHORD_VALUE_MAX + 1 (over val's limit)");
+
+    static uint8_t record[CHORD_VALUE_MAX + CHORD_RECORD_HEADER];
+    chord_record_t rec = { { 0x123456789abcdef0ull, 42 }, false, s_value, CHORD_VALUE_MAX };
+    chord_record_encode (&rec, record);
+    big[0].value = record;
+    big[0].value_len = chord_record_size (&rec);
+    tap_ok (s_round_trip (&msg), "replicate: the record of a 1 MiB value");
+
+    chord_msg_init (&msg, CHORD_MSG_REPLICATE_ACK, 16);
+    msg.fields = CHORD_F_STATUS | CHORD_F_COUNT;
+    msg.status = CHORD_STATUS_NO_QUORUM;
+    msg.count = UINT64_MAX;
+    tap_ok (s_round_trip (&msg), "replicate_ack: status no_quorum, cnt 2^64-1");
+
+    chord_msg_init (&msg, CHORD_MSG_FETCH, 17);
+    s_fill (&msg, CHORD_F_KEY | CHORD_F_FALLBACK, 6);
+    msg.fallback = false;
+    tap_ok (s_round_trip (&msg), "fetch: fb false travels as false");
+    msg.fallback = true;
+    tap_ok (s_round_trip (&msg), "fetch: fb true");
+
+    chord_msg_init (&msg, CHORD_MSG_FETCH_REPLY, 18);
+    msg.fields = CHORD_F_STATUS;
+    msg.status = CHORD_STATUS_NOT_FOUND;
+    tap_ok (s_round_trip (&msg), "fetch_reply: not found, no items");
+
+    static uint8_t zeros[CHORD_DIGEST_SIZE];
+    chord_msg_init (&msg, CHORD_MSG_SYNC, 19);
+    s_fill (&msg, CHORD_F_ID | CHORD_F_DIGEST, 7);
+    memset (msg.id.bytes, 0xff, CHORD_ID_BYTES);
+    msg.digest = zeros;
+    tap_ok (s_round_trip (&msg), "sync: an all-zero digest, id of all ones");
+
+    chord_msg_init (&msg, CHORD_MSG_SYNC_REPLY, 20);
+    msg.fields = CHORD_F_COUNT;
+    msg.count = 1ull << 63 | 1;
+    tap_ok (s_round_trip (&msg), "sync_reply: mask with buckets 0 and 63");
+
     /* Decoding into a message that holds garbage must not matter. */
     uint8_t *data;
     size_t size;
@@ -605,10 +709,14 @@ static void s_test_encode_limits (void)
     tap_ok (!s_encodes (&msg), "encode refuses a value over CHORD_VALUE_MAX");
     msg = good; msg.fields = CHORD_F_KEY;
     tap_ok (!s_encodes (&msg), "encode refuses a missing required field");
-    msg = good; msg.fields |= 1u << 19;
-    tap_ok (!s_encodes (&msg), "encode refuses an unknown field bit");
-    msg = good; msg.version = 2;
-    tap_ok (!s_encodes (&msg), "encode refuses another version");
+    msg = good; msg.fields |= 1u << S_FIELD_BITS;
+    tap_ok (!s_encodes (&msg), "encode refuses an unknown field bit (%d)", S_FIELD_BITS);
+    msg = good; msg.fields |= 1u << 31;
+    tap_ok (!s_encodes (&msg), "encode refuses field bit 31");
+    msg = good; msg.version = 1;
+    tap_ok (!s_encodes (&msg), "encode refuses version 1");
+    msg = good; msg.version = 3;
+    tap_ok (!s_encodes (&msg), "encode refuses version 3");
     msg = good; msg.type = (chord_msg_type_t) 26;
     tap_ok (!s_encodes (&msg), "encode refuses an unknown type");
     msg = good; msg.has_sender = true; s_make_peer (&msg.sender, 1);
@@ -637,8 +745,10 @@ static void s_test_encode_limits (void)
     msg.peer.endpoint[0] = '\0';
     tap_ok (!s_encodes (&msg), "encode refuses an empty peer endpoint");
     s_make_peer (&msg.peer, 0);
-    msg.status = (chord_status_t) (CHORD_STATUS_REDIRECT + 1);
-    tap_ok (!s_encodes (&msg), "encode refuses an unknown status");
+    msg.status = CHORD_STATUS_NO_QUORUM;
+    tap_ok (s_encodes (&msg), "encode: control, status 9 (no_quorum)");
+    msg.status = (chord_status_t) (CHORD_STATUS_NO_QUORUM + 1);
+    tap_ok (!s_encodes (&msg), "encode refuses an unknown status (10)");
 
     chord_msg_init (&msg, CHORD_MSG_STORE, 2);
     s_fill (&msg, CHORD_F_OP | CHORD_F_KEY, 0);
@@ -672,7 +782,16 @@ static void s_test_encode_limits (void)
     bad_items[1] = s_items[2];
     bad_items[1].value = s_value;
     bad_items[1].value_len = CHORD_VALUE_MAX + 1;
-    tap_ok (!s_encodes (&msg), "encode refuses an item value over CHORD_VALUE_MAX");
+    tap_ok (s_encodes (&msg), "encode: an item value over CHORD_VALUE_MAX (a record) fits");
+    bad_items[1].value_len = CHORD_ITEM_VALUE_MAX;
+    tap_ok (s_encodes (&msg), "encode: an item value of CHORD_ITEM_VALUE_MAX");
+    bad_items[1].value_len = CHORD_ITEM_VALUE_MAX + 1;
+    tap_ok (!s_encodes (&msg), "encode refuses an item value over CHORD_ITEM_VALUE_MAX");
+    bad_items[1].value = NULL;
+    bad_items[1].value_len = 1;
+    tap_ok (!s_encodes (&msg), "encode refuses an item value of NULL with a length");
+    bad_items[1].value_len = 0;
+    tap_ok (s_encodes (&msg), "encode: an empty item value may be NULL");
     chord_item_t huge[4];
     for (size_t i = 0; i < 4; i++) {
         huge[i].key = s_key;
@@ -685,6 +804,29 @@ static void s_test_encode_limits (void)
     tap_ok (!s_encodes (&msg), "encode refuses a message over CHORD_MESSAGE_MAX (4 x 1 MiB)");
     msg.item_count = 3;
     tap_ok (s_encodes (&msg), "encode: control, 3 x 1 MiB fits");
+    for (size_t i = 0; i < 4; i++)
+        huge[i].value_len = CHORD_ITEM_VALUE_MAX;
+    tap_ok (s_encodes (&msg), "encode: 3 x CHORD_ITEM_VALUE_MAX fits");
+    msg.item_count = 4;
+    tap_ok (!s_encodes (&msg), "encode refuses 4 x CHORD_ITEM_VALUE_MAX (over CHORD_MESSAGE_MAX)");
+
+    chord_msg_init (&msg, CHORD_MSG_CLIENT_PUT, 2);
+    s_fill (&msg, CHORD_F_KEY | CHORD_F_VALUE, 0);
+    msg.value_len = CHORD_ITEM_VALUE_MAX;
+    tap_ok (!s_encodes (&msg), "encode refuses a val of CHORD_ITEM_VALUE_MAX (val keeps its limit)");
+
+    chord_msg_init (&msg, CHORD_MSG_SYNC, 2);
+    s_fill (&msg, CHORD_F_ID | CHORD_F_DIGEST, 0);
+    tap_ok (s_encodes (&msg), "encode: control sync");
+    msg.digest = NULL;
+    tap_ok (!s_encodes (&msg), "encode refuses a sync whose digest is NULL");
+    msg.fields = CHORD_F_ID;
+    tap_ok (!s_encodes (&msg), "encode refuses a sync without dig");
+    chord_msg_init (&msg, CHORD_MSG_PING, 2);
+    msg.fields = CHORD_F_DIGEST;
+    tap_ok (!s_encodes (&msg), "encode refuses an optional dig that is NULL");
+    chord_msg_init (&msg, CHORD_MSG_REPLICATE, 2);
+    tap_ok (!s_encodes (&msg), "encode refuses a replicate without items");
 }
 
 /* Every prefix of a valid encoding is rejected. */
@@ -727,6 +869,14 @@ static void s_test_framing (void)
     chord_msg_init (&msg, CHORD_MSG_CLIENT_REPLY, 8);
     s_fill (&msg, s_documented_fields (CHORD_MSG_CLIENT_REPLY), 4);
     tap_ok (s_prefixes_rejected (&msg), "client_reply: every truncation rejected");
+    chord_msg_init (&msg, CHORD_MSG_SYNC, 9);
+    msg.has_sender = true;
+    s_make_peer (&msg.sender, 5);
+    s_fill (&msg, s_documented_fields (CHORD_MSG_SYNC) | CHORD_F_FALLBACK, 5);
+    tap_ok (s_prefixes_rejected (&msg), "sync (with fb): every truncation rejected");
+    chord_msg_init (&msg, CHORD_MSG_REPLICATE, 10);
+    s_fill (&msg, s_documented_fields (CHORD_MSG_REPLICATE), 6);
+    tap_ok (s_prefixes_rejected (&msg), "replicate: every truncation rejected");
 
     uint8_t *data;
     size_t size;
@@ -773,15 +923,18 @@ static void s_test_header_rules (void)
 {
     const char *sender = "\x92\xc4\x14" "AAAAAAAAAAAAAAAAAAAA" "\xa9tcp://a:1";
     size_t slen = 3 + 20 + 10;
-    tap_ok (s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"), sender, slen,
+    tap_ok (s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"), sender, slen,
                               S_B ("\xc0")),
             "header: control ping decodes");
-    tap_ok (s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
+    tap_ok (s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
                               S_B ("\xc4\x14" "BBBBBBBBBBBBBBBBBBBB")),
             "header: control with nil sender and a target decodes");
-    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
+    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
                                S_B ("\xc0")),
-            "version 2 rejected");
+            "version 1 rejected");
+    tap_ok (!s_header_decodes (S_B ("\x03"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
+                               S_B ("\xc0")),
+            "version 3 rejected");
     tap_ok (!s_header_decodes (S_B ("\x00"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
                                S_B ("\xc0")),
             "version 0 rejected");
@@ -791,68 +944,69 @@ static void s_test_header_rules (void)
     tap_ok (!s_header_decodes (S_B ("\xa1\x31"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
                                S_B ("\xc0")),
             "version as str rejected");
-    tap_ok (!s_header_decodes (S_B ("\xcf\x00\x00\x00\x01\x00\x00\x00\x01"), S_B ("\x06"),
+    tap_ok (!s_header_decodes (S_B ("\xcf\x00\x00\x00\x01\x00\x00\x00\x02"), S_B ("\x06"),
                                S_B ("\x2a"), S_B ("\xc0"), S_B ("\xc0")),
-            "version 2^32+1 rejected");
-    const char *bad_types[] = { "\x00", "\x0f", "\x13", "\x1a", "\x21", "\xcc\xff" };
+            "version 2^32+2 (2 if truncated to 32 bits) rejected");
+    const char *bad_types[] = { "\x00", "\x0f", "\x13", "\x1a", "\x21", "\x27", "\x2e",
+                                "\xcc\xff" };
     int all = 1;
     for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++)
-        if (s_header_decodes (S_B ("\x01"), bad_types[i], strlen (bad_types[i]) ? strlen (bad_types[i]) : 1,
+        if (s_header_decodes (S_B ("\x02"), bad_types[i], strlen (bad_types[i]) ? strlen (bad_types[i]) : 1,
                               S_B ("\x2a"), S_B ("\xc0"), S_B ("\xc0")))
             all = 0;
-    tap_ok (all, "unknown types 0, 15, 19, 26, 33, 255 rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\xcf\x00\x00\x00\x01\x00\x00\x00\x06"),
+    tap_ok (all, "unknown types 0, 15, 19, 26, 33, 39, 46, 255 rejected");
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\xcf\x00\x00\x00\x01\x00\x00\x00\x06"),
                                S_B ("\x2a"), S_B ("\xc0"), S_B ("\xc0")),
             "type 2^32 + 6 rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\xff"), S_B ("\x2a"), S_B ("\xc0"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\xff"), S_B ("\x2a"), S_B ("\xc0"),
                                S_B ("\xc0")),
             "type -1 rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\xff"), S_B ("\xc0"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\xff"), S_B ("\xc0"),
                                S_B ("\xc0")),
             "request id -1 rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\xcb\x40\x45\x00\x00\x00\x00\x00\x00"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\xcb\x40\x45\x00\x00\x00\x00\x00\x00"),
                                S_B ("\xc0"), S_B ("\xc0")),
             "request id as a double rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\xc0"), S_B ("\xc0"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\xc0"), S_B ("\xc0"),
                                S_B ("\xc0")),
             "request id nil rejected");
-    tap_ok (s_header_decodes (S_B ("\x01"), S_B ("\x06"),
+    tap_ok (s_header_decodes (S_B ("\x02"), S_B ("\x06"),
                               S_B ("\xcf\xff\xff\xff\xff\xff\xff\xff\xff"), S_B ("\xc0"),
                               S_B ("\xc0")),
             "request id 2^64-1 accepted");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"),
                                S_B ("\x92\xc4\x13" "AAAAAAAAAAAAAAAAAAA" "\xa9tcp://a:1"),
                                S_B ("\xc0")),
             "sender id of 19 bytes rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"),
                                S_B ("\x92\xc4\x15" "AAAAAAAAAAAAAAAAAAAAA" "\xa9tcp://a:1"),
                                S_B ("\xc0")),
             "sender id of 21 bytes rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"),
                                S_B ("\x92\xa0\xa9tcp://a:1"), S_B ("\xc0")),
             "sender id as str rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"),
                                S_B ("\x92\xc4\x14" "AAAAAAAAAAAAAAAAAAAA" "\xa0"), S_B ("\xc0")),
             "empty sender endpoint rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"),
                                S_B ("\x92\xc4\x14" "AAAAAAAAAAAAAAAAAAAA" "\xa3" "a\0b"),
                                S_B ("\xc0")),
             "sender endpoint with a NUL rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"),
                                S_B ("\x92\xc4\x14" "AAAAAAAAAAAAAAAAAAAA" "\xc4\x03" "a:b"),
                                S_B ("\xc0")),
             "sender endpoint as bin rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"),
                                S_B ("\x93\xc4\x14" "AAAAAAAAAAAAAAAAAAAA" "\xa3" "a:b" "\xc0"),
                                S_B ("\xc0")),
             "sender as a 3-array rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"),
                                S_B ("\xc4\x14" "AAAAAAAAAAAAAAAAAAAA"), S_B ("\xc0")),
             "sender as a bare id rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
                                S_B ("\xc4\x13" "BBBBBBBBBBBBBBBBBBB")),
             "target of 19 bytes rejected");
-    tap_ok (!s_header_decodes (S_B ("\x01"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
+    tap_ok (!s_header_decodes (S_B ("\x02"), S_B ("\x06"), S_B ("\x2a"), S_B ("\xc0"),
                                S_B ("\xb4" "BBBBBBBBBBBBBBBBBBBB")),
             "target as str rejected");
 
@@ -861,7 +1015,7 @@ static void s_test_header_rules (void)
     s_raw_t raw;
     s_raw_init (&raw);
     msgpack_pack_array (&raw.pk, 6);
-    msgpack_pack_uint32 (&raw.pk, 1);
+    msgpack_pack_uint32 (&raw.pk, CHORD_PROTOCOL_VERSION);
     msgpack_pack_uint32 (&raw.pk, CHORD_MSG_PING);
     msgpack_pack_uint32 (&raw.pk, 1);
     s_raw_peer (&raw, CHORD_ID_BYTES, endpoint, CHORD_ENDPOINT_MAX);
@@ -870,7 +1024,7 @@ static void s_test_header_rules (void)
     tap_ok (s_raw_decodes (&raw), "sender endpoint of CHORD_ENDPOINT_MAX accepted");
     s_raw_init (&raw);
     msgpack_pack_array (&raw.pk, 6);
-    msgpack_pack_uint32 (&raw.pk, 1);
+    msgpack_pack_uint32 (&raw.pk, CHORD_PROTOCOL_VERSION);
     msgpack_pack_uint32 (&raw.pk, CHORD_MSG_PING);
     msgpack_pack_uint32 (&raw.pk, 1);
     s_raw_peer (&raw, CHORD_ID_BYTES, endpoint, CHORD_ENDPOINT_MAX + 1);
@@ -878,17 +1032,17 @@ static void s_test_header_rules (void)
     msgpack_pack_map (&raw.pk, 0);
     tap_ok (!s_raw_decodes (&raw), "sender endpoint of CHORD_ENDPOINT_MAX + 1 rejected");
 
-    tap_ok (!s_decodes (S_B ("\x95\x01\x06\x2a\xc0\xc0")), "a 5-array rejected");
-    tap_ok (!s_decodes (S_B ("\x97\x01\x06\x2a\xc0\xc0\x80\xc0")), "a 7-array rejected");
+    tap_ok (!s_decodes (S_B ("\x95\x02\x06\x2a\xc0\xc0")), "a 5-array rejected");
+    tap_ok (!s_decodes (S_B ("\x97\x02\x06\x2a\xc0\xc0\x80\xc0")), "a 7-array rejected");
     tap_ok (!s_decodes (S_B ("\x81\xa1v\x01")), "a top-level map rejected");
-    tap_ok (s_decodes (S_B ("\x96\x01\x06\x2a\xc0\xc0\x80")), "control: minimal ping");
-    tap_ok (!s_decodes (S_B ("\x96\x01\x06\x2a\xc0\xc0\x90")), "body as array rejected");
-    tap_ok (!s_decodes (S_B ("\x96\x01\x06\x2a\xc0\xc0\xc0")), "body nil rejected");
-    tap_ok (!s_decodes (S_B ("\x96\x01\x06\x2a\xc0\xc0\x81\x01\x01")), "body key int rejected");
-    tap_ok (!s_decodes (S_B ("\x96\x01\x06\x2a\xc0\xc0\x81\xc4\x02st\x01")),
+    tap_ok (s_decodes (S_B ("\x96\x02\x06\x2a\xc0\xc0\x80")), "control: minimal ping");
+    tap_ok (!s_decodes (S_B ("\x96\x02\x06\x2a\xc0\xc0\x90")), "body as array rejected");
+    tap_ok (!s_decodes (S_B ("\x96\x02\x06\x2a\xc0\xc0\xc0")), "body nil rejected");
+    tap_ok (!s_decodes (S_B ("\x96\x02\x06\x2a\xc0\xc0\x81\x01\x01")), "body key int rejected");
+    tap_ok (!s_decodes (S_B ("\x96\x02\x06\x2a\xc0\xc0\x81\xc4\x02st\x01")),
             "body key as bin rejected");
-    tap_ok (s_decodes (S_B ("\x96\x01\x06\x2a\xc0\xc0\x81\xa2st\x01")), "control: body key as str");
-    tap_ok (!s_decodes (S_B ("\x96\x01\x06\x2a\xc0\xc0\x82\xa2st\x01\xa2st\x02")),
+    tap_ok (s_decodes (S_B ("\x96\x02\x06\x2a\xc0\xc0\x81\xa2st\x01")), "control: body key as str");
+    tap_ok (!s_decodes (S_B ("\x96\x02\x06\x2a\xc0\xc0\x82\xa2st\x01\xa2st\x02")),
             "a field given twice rejected");
 }
 
@@ -902,7 +1056,8 @@ static void s_test_field_rules (void)
     tap_ok (s_field_decodes ("", S_B ("\x81\xa1x\xc3")), "unknown empty field name skipped");
 
     tap_ok (s_field_decodes ("st", S_B ("\x08")), "st 8 (redirect) accepted");
-    tap_ok (!s_field_decodes ("st", S_B ("\x09")), "st 9 rejected");
+    tap_ok (s_field_decodes ("st", S_B ("\x09")), "st 9 (no_quorum) accepted");
+    tap_ok (!s_field_decodes ("st", S_B ("\x0a")), "st 10 rejected");
     tap_ok (!s_field_decodes ("st", S_B ("\xff")), "st -1 rejected");
     tap_ok (!s_field_decodes ("st", S_B ("\xa1" "0")), "st as str rejected");
     tap_ok (!s_field_decodes ("st", S_B ("\xc0")), "st nil rejected");
@@ -917,6 +1072,12 @@ static void s_test_field_rules (void)
     tap_ok (!s_field_decodes ("done", S_B ("\x01")), "done as int rejected");
     tap_ok (!s_field_decodes ("fin", S_B ("\xc0")), "fin nil rejected");
     tap_ok (s_field_decodes ("fin", S_B ("\xc3")), "fin true accepted");
+    tap_ok (s_field_decodes ("fb", S_B ("\xc3")), "fb true accepted");
+    tap_ok (s_field_decodes ("fb", S_B ("\xc2")), "fb false accepted");
+    tap_ok (!s_field_decodes ("fb", S_B ("\x01")), "fb as int rejected");
+    tap_ok (!s_field_decodes ("fb", S_B ("\xc0")), "fb nil rejected");
+    tap_ok (!s_field_decodes ("fb", S_B ("\xa4true")), "fb as str rejected");
+    tap_ok (!s_field_decodes ("fb", S_B ("\xc4\x01\x01")), "fb as bin rejected");
 
     tap_ok (!s_field_decodes ("peer", S_B ("\xc0")), "peer nil rejected");
     tap_ok (!s_field_decodes ("peer", S_B ("\x91\xc4\x14" "AAAAAAAAAAAAAAAAAAAA")),
@@ -981,6 +1142,9 @@ static void s_test_field_rules (void)
         tap_ok (extra ? !ok : ok, "val of %zu bytes %s", CHORD_VALUE_MAX + extra,
                 extra ? "rejected" : "accepted");
     }
+    s_raw_init (&v);
+    s_raw_bin (&v, s_value, CHORD_ITEM_VALUE_MAX);
+    tap_ok (!s_field_raw_decodes ("val", &v), "val of CHORD_ITEM_VALUE_MAX rejected");
 
     tap_ok (s_field_decodes ("tmo", S_B ("\xce\xff\xff\xff\xff")), "tmo 2^32-1 accepted");
     tap_ok (!s_field_decodes ("tmo", S_B ("\xcf\x00\x00\x00\x01\x00\x00\x00\x00")),
@@ -1023,12 +1187,20 @@ static void s_test_field_rules (void)
     s_raw_bin (&v, s_key, CHORD_KEY_MAX + 1);
     s_raw_bin (&v, "", 0);
     tap_ok (!s_field_raw_decodes ("items", &v), "an item key over CHORD_KEY_MAX rejected");
-    s_raw_init (&v);
-    msgpack_pack_array (&v.pk, 1);
-    msgpack_pack_array (&v.pk, 2);
-    s_raw_bin (&v, "k", 1);
-    s_raw_bin (&v, s_value, CHORD_VALUE_MAX + 1);
-    tap_ok (!s_field_raw_decodes ("items", &v), "an item value over CHORD_VALUE_MAX rejected");
+    const size_t item_lens[] = { CHORD_VALUE_MAX + 1, CHORD_ITEM_VALUE_MAX,
+                                 CHORD_ITEM_VALUE_MAX + 1 };
+    const char *item_names[] = { "CHORD_VALUE_MAX + 1", "CHORD_ITEM_VALUE_MAX",
+                                 "CHORD_ITEM_VALUE_MAX + 1" };
+    for (size_t n = 0; n < 3; n++) {
+        s_raw_init (&v);
+        msgpack_pack_array (&v.pk, 1);
+        msgpack_pack_array (&v.pk, 2);
+        s_raw_bin (&v, "k", 1);
+        s_raw_bin (&v, s_value, item_lens[n]);
+        int ok = s_field_raw_decodes ("items", &v);
+        tap_ok (n < 2 ? ok : !ok, "an item value of %s (%zu bytes) %s", item_names[n],
+                item_lens[n], n < 2 ? "accepted" : "rejected");
+    }
 
     char text[CHORD_TEXT_MAX + 1];
     memset (text, 'x', sizeof text);
@@ -1044,6 +1216,27 @@ static void s_test_field_rules (void)
 
     tap_ok (s_field_decodes ("state", S_B ("\x04")), "state 4 accepted");
     tap_ok (!s_field_decodes ("state", S_B ("\x05")), "state 5 rejected");
+
+    for (int delta = -1; delta <= 1; delta++) {
+        s_raw_init (&v);
+        s_raw_bin (&v, s_digest, (size_t) (CHORD_DIGEST_SIZE + delta));
+        int ok = s_field_raw_decodes ("dig", &v);
+        tap_ok (delta == 0 ? ok : !ok, "dig of %d bytes %s", CHORD_DIGEST_SIZE + delta,
+                delta == 0 ? "accepted" : "rejected");
+    }
+    tap_ok (!s_field_decodes ("dig", S_B ("\xc4\x00")), "empty dig rejected");
+    tap_ok (!s_field_decodes ("dig", S_B ("\xc0")), "dig nil rejected");
+    s_raw_init (&v);
+    msgpack_pack_str (&v.pk, CHORD_DIGEST_SIZE);
+    msgpack_pack_str_body (&v.pk, s_digest, CHORD_DIGEST_SIZE);
+    tap_ok (!s_field_raw_decodes ("dig", &v), "dig as a str of %d bytes rejected",
+            CHORD_DIGEST_SIZE);
+    s_raw_init (&v);
+    msgpack_pack_array (&v.pk, CHORD_SYNC_BUCKETS);
+    for (int i = 0; i < CHORD_SYNC_BUCKETS; i++)
+        msgpack_pack_uint64 (&v.pk, UINT64_MAX);
+    tap_ok (!s_field_raw_decodes ("dig", &v), "dig as an array of %d uint64 rejected",
+            CHORD_SYNC_BUCKETS);
 
     /* Structure bombs hidden in an unknown field. */
     s_raw_init (&v);
@@ -1072,7 +1265,7 @@ static void s_test_missing_required (void)
     int controls = 1, missing = 1;
     for (size_t i = 0; i < S_TYPE_COUNT; i++) {
         uint32_t required = chord_msg_required_fields (s_types[i]);
-        for (int bit = -1; bit < 19; bit++) {
+        for (int bit = -1; bit < S_FIELD_BITS; bit++) {
             if (bit >= 0 && !(required & (1u << bit)))
                 continue;
             /* Encoded as a PING (which requires nothing), relabelled: the
@@ -1138,7 +1331,7 @@ static void s_test_garbage (void)
         if (size > 0 && n % 2)
             buf[0] = 0x96;              /* a 6-array, to get past the first check */
         if (size > 1 && n % 4 == 1)
-            buf[1] = 0x01;
+            buf[1] = CHORD_PROTOCOL_VERSION;
         /* A heap copy of exactly size bytes, so valgrind sees any over-read. */
         uint8_t *copy = malloc (size ? size : 1);
         memcpy (copy, buf, size);

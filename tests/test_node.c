@@ -18,9 +18,11 @@
 #include "id.h"
 #include "message.h"
 #include "node.h"
+#include "record.h"
 #include "store.h"
 #include "tap.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -213,11 +215,22 @@ static bool s_value_is (const chord_msg_t *msg, const char *value)
     return (msg->fields & CHORD_F_VALUE) && msg->value_len == len && (len == 0 || memcmp (msg->value, value, len) == 0);
 }
 
+/* True when the store holds a live (not deleted) record at key. */
 static bool s_store_has (chord_store_t *store, const void *key, size_t key_len)
 {
-    const uint8_t *value = NULL;
-    size_t value_len = 0;
-    return chord_store_get (store, key, key_len, &value, &value_len) == 0;
+    chord_record_t rec;
+    return chord_record_get (store, key, key_len, &rec) == 0 && !rec.tombstone;
+}
+
+/* Stores value at key as a record of version 1, as a peer's write would. */
+static void s_store_record (chord_store_t *store, const char *key, const char *value)
+{
+    chord_record_t rec = {.version = {.hlc = 1, .writer = 1}, .value = (const uint8_t *) value,
+                          .value_len = strlen (value)};
+    uint8_t data[CHORD_RECORD_HEADER + 64];
+    assert (chord_record_size (&rec) <= sizeof data);
+    chord_record_encode (&rec, data);
+    chord_store_put (store, (const uint8_t *) key, strlen (key), data, chord_record_size (&rec));
 }
 
 static chord_node_t *s_unit_node (const char *endpoint, chord_store_t *store, s_rng_t *rng, s_log_t *log)
@@ -367,8 +380,8 @@ static void s_test_alone (void)
     tap_ok (s_is_reply (sent, CHORD_MSG_INFO_REPLY, 22, &client) && chord_id_equal (&sent->msg.peer.id, &me.id)
                 && sent->msg.state == CHORD_NODE_ACTIVE && !sent->msg.has_pred && sent->msg.peer_count == 1
                 && chord_id_equal (&sent->msg.peers[0].id, &me.id) && sent->msg.finger_count == 0
-                && sent->msg.count == chord_store_count (store) && sent->msg.count == 1,
-            "info: self, active, no pred, succ [self], no fingers, 1 key");
+                && sent->msg.count == chord_store_count (store) && sent->msg.count == 2,
+            "info: self, active, no pred, succ [self], no fingers, 2 records (a key and a tombstone)");
     s_sent_free (&sent);
 
     /* Peer requests, from a fake peer. */
@@ -508,7 +521,7 @@ static void s_test_join (void)
     for (size_t i = 0; i < key_count; i++) {
         snprintf (key, sizeof key, "k%zu", i);
         snprintf (value, sizeof value, "v%zu", i);
-        chord_store_put (store, (const uint8_t *) key, strlen (key), (const uint8_t *) value, strlen (value));
+        s_store_record (store, key, value);
     }
     /* The joiner sits half a ring after us, so about half the keys are its. */
     chord_peer_t joiner;
@@ -576,7 +589,9 @@ static void s_test_join (void)
                 continue;
             }
             snprintf (value, sizeof value, "v%zu", index);
-            if (item->value_len != strlen (value) || memcmp (item->value, value, item->value_len) != 0)
+            chord_record_t rec;
+            if (chord_record_decode (&rec, item->value, item->value_len) != 0 || rec.tombstone ||
+                rec.value_len != strlen (value) || memcmp (rec.value, value, rec.value_len) != 0)
                 wrong++;
             if (seen[index]++)
                 dup++;
@@ -761,7 +776,7 @@ static void s_test_join_twice (void)
     char key[S_TEXT_MAX];
     for (size_t i = 0; i < key_count; i++) {
         snprintf (key, sizeof key, "j%zu", i);
-        chord_store_put (store, (const uint8_t *) key, strlen (key), (const uint8_t *) "v", 1);
+        s_store_record (store, key, "v");
     }
     /* first at half a ring after us, second at three quarters */
     chord_peer_t first, second;
@@ -903,9 +918,14 @@ static void s_test_joiner_side (void)
     s_feed (node, msg, &seed, NULL, now + 2);
     tap_ok (chord_node_state (node) == CHORD_NODE_JOINING, "accepted but still joining until the arc arrives");
 
+    uint8_t record_1[CHORD_RECORD_HEADER + 1], record_2[CHORD_RECORD_HEADER + 1];
+    chord_record_t rec = {.version = {.hlc = 7, .writer = 3}, .value = (const uint8_t *) "1", .value_len = 1};
+    chord_record_encode (&rec, record_1);
+    rec.value = (const uint8_t *) "2";
+    chord_record_encode (&rec, record_2);
     chord_item_t items[2] = {
-        {(const uint8_t *) "a", 1, (const uint8_t *) "1", 1},
-        {(const uint8_t *) "b", 1, (const uint8_t *) "2", 1},
+        {(const uint8_t *) "a", 1, record_1, sizeof record_1},
+        {(const uint8_t *) "b", 1, record_2, sizeof record_2},
     };
     chord_msg_init (msg, CHORD_MSG_HANDOFF, rid);
     msg->fields = CHORD_F_TRANSFER | CHORD_F_ITEMS | CHORD_F_FINAL | CHORD_F_COUNT;

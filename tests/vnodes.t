@@ -47,7 +47,7 @@ from chordtest import Fatal, blake, diag, ok, short     # noqa: E402
 PROCESSES = 4               # processes in the first ring
 VNODES = 4                  # --vnodes of each of them
 KEYS = 300
-SUCCESSORS = 3              # chordd's default --successors (r), which the processes use
+SUCCESSORS = 3              # --successors (r) where a test sets it
 
 ct.STABILIZE_MS = 100
 ct.RPC_TIMEOUT_MS = 300
@@ -138,7 +138,7 @@ def leave(victim, live, pool, data, what):
     live.remove(victim)
     converge(live, pool, what)
     ct.check_all(pool, data, live, what)
-    ct.check_counts(list(data), live, what)
+    ct.check_counts(list(data), live, what, churned=True)
 
 
 def test_boundary_keys(data, live, pool):
@@ -159,8 +159,9 @@ def test_stranded_leave(pool):
     """A ring of Q (--vnodes 1) and P (--vnodes 4): P's positions are
     consecutive, so the first after Q has 3 successors all in P. P leaves on
     SIGTERM; every key must still read back through Q."""
-    q = ct.start_peer()
-    p = ct.start_peer(join=q, vnodes=4)
+    # 3 successors, below the default for 4 positions: the case under test.
+    q = ct.start_peer(extra=("--successors", str(SUCCESSORS)))
+    p = ct.start_peer(join=q, vnodes=4, extra=("--successors", str(SUCCESSORS)))
     pair = [q, p]
     if not converge(pair, pool, "two-process ring (vnodes 1+4)", fatal=False):
         return
@@ -251,7 +252,7 @@ def main():
         live.append(newcomer)
         converge(live, pool, "after %s joined" % newcomer)
         ct.check_all(pool, data, live, "after %s joined" % newcomer)
-        ct.check_counts(list(data), live, "after %s joined" % newcomer)
+        ct.check_counts(list(data), live, "after %s joined" % newcomer, churned=True)
 
         # 5. A mixed ring: a process with --vnodes 1 among the others.
         single = ct.start_peer(join=rng.choice(live), vnodes=1)
@@ -260,7 +261,7 @@ def main():
         check_infos(live, "mixed ring")
         check_plain_ring(single, live, "mixed ring")
         ct.check_all(pool, data, live, "mixed ring")
-        ct.check_counts(list(data), live, "mixed ring")
+        ct.check_counts(list(data), live, "mixed ring", churned=True)
 
         # 6. The --vnodes 2 process leaves the mixed ring.
         leave(newcomer, live, pool, data, "mixed ring, after %s left" % newcomer)

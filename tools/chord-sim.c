@@ -8,7 +8,8 @@
     churn and no faults, after which the ring must be exactly right and
     every lookup must name successor(key). The same seed and options give
     the same run, which the trace hash shows. --scenario NAME instead
-    prints one of the benchmark tables of issue 3.
+    prints one of the benchmark tables of issue 3, or runs the durability
+    check (tools/sim/simdurable.c): no acknowledged write lost to churn.
 
     The simulator never reads a clock; only --scenario speed measures wall
     time, here in main's helpers.  */
@@ -28,6 +29,7 @@
 #include "message.h"
 #include "node.h"
 #include "simcheck.h"
+#include "simdurable.h"
 #include "simnet.h"
 #include "simrng.h"
 #include "store.h"
@@ -85,6 +87,12 @@ typedef struct {
     size_t successors;             /* --successors */
     size_t owner_cache;            /* --owner-cache */
     size_t gateways;               /* --gateways: data ops enter through this many members; 0: any */
+    size_t replicas;               /* --replicas: copies per key; 0: the protocol's 1 */
+    size_t write_quorum;           /* --write-quorum; 0: a majority */
+    uint32_t sync_ms;              /* --sync-ms: anti-entropy interval; 0: the protocol's default */
+    size_t churn_events;           /* --churn-events (durability) */
+    double write_rate;             /* --write-rate: puts per second (durability) */
+    double repair_window_s;        /* --repair-window-s: the durability churn rule's memory; 0: default */
     double quiet_s;                /* --quiet-s */
     double duration_s;             /* --duration-s; < 0: default */
     double lookup_rate;            /* --lookup-rate: per second during the run */
@@ -98,6 +106,8 @@ typedef struct {
     bool successors_given;         /* --successors was on the command line */
     bool stabilize_given;          /* --stabilize-ms was on the command line */
     bool quiet_given;              /* --quiet-s was on the command line */
+    bool leave_given;              /* --leave-fraction was on the command line */
+    bool duration_given;           /* --duration-s was on the command line */
     int log_level;                 /* --log LEVEL; -1: none */
     size_t log_node;               /* --log-node; SIMNET_NONE: all */
     size_t trace_node;             /* --trace-node; SIMNET_NONE: none */
@@ -372,28 +382,44 @@ static void s_trace_message (void *arg, simnet_t *net, size_t src, size_t dst, c
              simnet_now (net) / 1000.0, src, a, dst, b, type, detail, size);
 }
 
-static simnet_t *s_net_new (const s_options_t *opt, uint32_t stabilize_ms, size_t successors)
+/* The network configuration the options ask for. */
+static void s_net_config (const s_options_t *opt, uint32_t stabilize_ms, size_t successors,
+                          simnet_config_t *config)
 {
-    simnet_config_t config;
-    simnet_config_defaults (&config);
-    config.seed = opt->seed;
-    config.latency = opt->latency_dist;
-    config.latency_mean_ms = (uint32_t) (opt->latency_ms + 0.5);
-    config.latency_min_ms =
-        opt->latency_dist == SIMNET_LATENCY_CONSTANT ? config.latency_mean_ms : config.latency_mean_ms / 5;
-    config.successors = successors;
-    config.stabilize_interval_ms = stabilize_ms;
-    config.rpc_timeout_ms = opt->rpc_timeout_ms;
-    config.owner_cache_size = opt->owner_cache;
+    simnet_config_defaults (config);
+    config->seed = opt->seed;
+    config->latency = opt->latency_dist;
+    config->latency_mean_ms = (uint32_t) (opt->latency_ms + 0.5);
+    config->latency_min_ms =
+        opt->latency_dist == SIMNET_LATENCY_CONSTANT ? config->latency_mean_ms : config->latency_mean_ms / 5;
+    config->successors = successors;
+    config->stabilize_interval_ms = stabilize_ms;
+    config->rpc_timeout_ms = opt->rpc_timeout_ms;
+    config->owner_cache_size = opt->owner_cache;
+    config->replicas = opt->replicas;
+    config->write_quorum = opt->write_quorum;
+    config->sync_interval_ms = opt->sync_ms;
     if (opt->log_level >= 0) {
-        config.log = s_log_line;
-        config.log_arg = (void *) opt;
-        config.log_level = (chord_log_level_t) opt->log_level;
+        config->log = s_log_line;
+        config->log_arg = (void *) opt;
+        config->log_level = (chord_log_level_t) opt->log_level;
     }
-    simnet_t *net = simnet_new (&config);
+}
+
+/* A network with config, tracing --trace-node's messages. NULL on a bad config or no memory. */
+static simnet_t *s_net_from (const s_options_t *opt, const simnet_config_t *config)
+{
+    simnet_t *net = simnet_new (config);
     if (net && opt->trace_node != SIMNET_NONE)
         simnet_on_deliver (net, s_trace_message, (void *) opt);
     return net;
+}
+
+static simnet_t *s_net_new (const s_options_t *opt, uint32_t stabilize_ms, size_t successors)
+{
+    simnet_config_t config;
+    s_net_config (opt, stabilize_ms, successors, &config);
+    return s_net_from (opt, &config);
 }
 
 /* A member at random, or SIMNET_NONE when there is none. With active, only
@@ -2002,6 +2028,225 @@ static int s_scenario_speed (const s_options_t *opt, s_table_t *table)
     return rc;
 }
 
+/* The replication counters of the live nodes, summed. */
+static void s_replication_stats (simnet_t *net, chord_node_stats_t *sum)
+{
+    memset (sum, 0, sizeof *sum);
+    for (size_t i = 0; i < simnet_node_count (net); i++) {
+        chord_node_t *node = simnet_node (net, i);
+        if (!node)
+            continue;
+        const chord_node_stats_t *stats = chord_node_stats (node);
+        sum->replica_items_kept += stats->replica_items_kept;
+        sum->writes_no_quorum += stats->writes_no_quorum;
+        sum->read_repairs += stats->read_repairs;
+        sum->sync_rounds += stats->sync_rounds;
+        sum->sync_items_sent += stats->sync_items_sent;
+    }
+}
+
+/*  Acknowledged writes through churn (simdurable): none may be lost, and
+    after each crash every key it held must regain R copies.  */
+static int s_scenario_durability (const s_options_t *opt, s_table_t *table)
+{
+    double t0 = s_wall_s ();
+    s_options_t local = *opt;
+    local.nodes = opt->nodes ? opt->nodes : 500;
+    local.replicas = opt->replicas ? opt->replicas : 3;
+    if (!opt->successors_given && local.successors < local.replicas)
+        local.successors = local.replicas;
+    uint32_t sync_ms = opt->sync_ms ? opt->sync_ms : 4 * opt->stabilize_ms;
+    simdurable_config_t config = {
+        .nodes = local.nodes,
+        .replicas = local.replicas,
+        .churn_events = opt->churn_events,
+        .run_ms = (uint64_t) ((opt->duration_given ? opt->duration_s : (double) opt->churn_events) * 1000),
+        .quiet_ms = (uint64_t) ((opt->quiet_given ? opt->quiet_s : 30) * 1000),
+        .write_rate = opt->write_rate,
+        .leave_fraction = opt->leave_given ? opt->leave_fraction : 0.3,
+        .restart_fraction = 0.5,
+        .loss = opt->loss,
+        .dup = opt->dup,
+        .repair_window_ms =
+            opt->repair_window_s > 0 ? (uint64_t) (opt->repair_window_s * 1000) : 5 * (uint64_t) sync_ms,
+        .check_ms = opt->check_ms > 0 ? (uint64_t) opt->check_ms : opt->stabilize_ms,
+        .tmo_ms = opt->tmo_ms,
+        .join_seeds = opt->join_seeds,
+        .seed = opt->seed,
+        .describe_lost = 5,
+        .report = stderr,
+    };
+    simnet_config_t net_config;
+    s_net_config (&local, local.stabilize_ms, local.successors, &net_config);
+    net_config.keep_crashed_stores = true;
+    simnet_t *net = s_net_from (&local, &net_config);
+    if (!net) {
+        s_error ("cannot create the network (--successors %zu, --replicas %zu)", local.successors,
+                 local.replicas);
+        return -1;
+    }
+    s_sim_t sim;
+    s_result_t build;
+    s_sim_init (&sim, &local, &build, net);
+    sim.phase = S_PHASE_BUILD;
+    int rc = local.build_join ? s_build_join (&sim, local.nodes) : simnet_build_ring (net, local.nodes);
+    uint64_t build_ms = simnet_now (net);
+    simdurable_result_t result;
+    memset (&result, 0, sizeof result);
+    if (rc != 0)
+        s_error ("cannot build the ring: %s", build.violated ? build.what : "out of memory");
+    else if ((rc = simdurable_run (net, &config, &result)) != 0)
+        s_error ("the durability run failed (out of memory?)");
+    chord_node_stats_t replication;
+    s_replication_stats (net, &replication);
+    const simnet_stats_t *stats = simnet_stats (net);
+    char trace[17];
+    snprintf (trace, sizeof trace, "%016llx", (unsigned long long) simnet_trace_hash (net));
+    double wall_s = s_wall_s () - t0;
+    char what[512] = "";
+    if (rc == 0 && result.lost)
+        snprintf (what, sizeof what,
+                  "%llu of %llu keys lost their last acknowledged write: %llu not found, %llu another value, "
+                  "%llu unanswered",
+                  (unsigned long long) result.lost, (unsigned long long) result.keys_acked,
+                  (unsigned long long) result.lost_missing, (unsigned long long) result.lost_stale,
+                  (unsigned long long) result.lost_unanswered);
+    else if (rc == 0 && !result.ring_exact)
+        snprintf (what, sizeof what, "the ring is not exact after the quiet period: %s", result.ring_why);
+    bool failed = rc != 0 || what[0];
+    double repair_s[4] = {result.repair_mean_ms / 1000, result.repair_p50_ms / 1000.0,
+                          result.repair_p90_ms / 1000.0, result.repair_max_ms / 1000.0};
+    if (table->rows) {
+        json_t *root = json_object ();
+        json_object_set_new (root, "scenario", json_string ("durability"));
+        json_object_set_new (root, "seed", s_json_u64 (opt->seed));
+        json_object_set_new (root, "nodes", s_json_u64 (local.nodes));
+        json_object_set_new (root, "build", json_string (local.build_join ? "join" : "direct"));
+        json_object_set_new (root, "replicas", s_json_u64 (local.replicas));
+        json_object_set_new (root, "write_quorum", s_json_u64 (local.write_quorum));
+        json_object_set_new (root, "sync_ms", s_json_u64 (sync_ms));
+        json_object_set_new (root, "successors", s_json_u64 (local.successors));
+        json_object_set_new (root, "ok", json_boolean (!failed));
+        json_object_set_new (root, "churn_events", s_json_u64 (config.churn_events));
+        json_object_set_new (root, "crashes", s_json_u64 (result.crashes));
+        json_object_set_new (root, "leaves", s_json_u64 (result.leaves));
+        json_object_set_new (root, "joins", s_json_u64 (result.joins));
+        json_object_set_new (root, "restarts", s_json_u64 (result.restarts));
+        json_object_set_new (root, "departures_refused", s_json_u64 (result.refused_departures));
+        json_object_set_new (root, "writes", s_json_u64 (result.writes));
+        json_object_set_new (root, "writes_acked", s_json_u64 (result.writes_acked));
+        json_object_set_new (root, "writes_maybe", s_json_u64 (result.writes_maybe));
+        json_object_set_new (root, "keys", s_json_u64 (result.keys));
+        json_object_set_new (root, "keys_acked", s_json_u64 (result.keys_acked));
+        json_object_set_new (root, "reads_right", s_json_u64 (result.reads_right));
+        json_object_set_new (root, "writes_lost", s_json_u64 (result.lost));
+        json_object_set_new (root, "lost_not_found", s_json_u64 (result.lost_missing));
+        json_object_set_new (root, "lost_other_value", s_json_u64 (result.lost_stale));
+        json_object_set_new (root, "lost_unanswered", s_json_u64 (result.lost_unanswered));
+        json_object_set_new (root, "keys_under_replicated", s_json_u64 (result.under_replicated));
+        json_object_set_new (root, "copies_missing", s_json_u64 (result.copies_missing));
+        json_object_set_new (root, "crashes_measured", s_json_u64 (result.crashes_measured));
+        json_object_set_new (root, "crashes_repaired", s_json_u64 (result.crashes_repaired));
+        static const char *repair_names[] = {"repair_mean_s", "repair_p50_s", "repair_p90_s", "repair_max_s"};
+        for (size_t i = 0; i < 4; i++)
+            json_object_set_new (root, repair_names[i],
+                                 result.crashes_repaired ? json_real (repair_s[i]) : json_null ());
+        json_object_set_new (root, "ring_exact", json_boolean (result.ring_exact));
+        json_object_set_new (root, "members", s_json_u64 (result.members));
+        json_object_set_new (root, "sync_rounds", s_json_u64 (replication.sync_rounds));
+        json_object_set_new (root, "sync_items_sent", s_json_u64 (replication.sync_items_sent));
+        json_object_set_new (root, "replica_items_kept", s_json_u64 (replication.replica_items_kept));
+        json_object_set_new (root, "read_repairs", s_json_u64 (replication.read_repairs));
+        json_object_set_new (root, "writes_no_quorum", s_json_u64 (replication.writes_no_quorum));
+        json_object_set_new (root, "trace_hash", json_string (trace));
+        json_object_set_new (root, "events", s_json_u64 (stats->events));
+        json_object_set_new (root, "messages", s_json_u64 (stats->sent));
+        json_object_set_new (root, "build_ms", s_json_u64 (build_ms));
+        json_object_set_new (root, "sim_ms", s_json_u64 (simnet_now (net)));
+        json_object_set_new (root, "wall_s", json_real (wall_s));
+        if (failed) {
+            json_t *violation = json_object ();
+            json_object_set_new (violation, "what", json_string (what[0] ? what : "the run failed"));
+            json_object_set_new (violation, "at_ms", s_json_u64 (simnet_now (net)));
+            json_object_set_new (violation, "phase", json_string (s_phase_names[S_PHASE_MEASURE]));
+            json_object_set_new (violation, "replay", json_string (opt->replay));
+            json_object_set_new (root, "violation", violation);
+        } else
+            json_object_set_new (root, "violation", json_null ());
+        char *text = json_dumps (root, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
+        if (text)
+            puts (text);
+        free (text);
+        json_decref (root);
+        json_decref (table->rows);
+        table->rows = NULL;
+    } else {
+        char quorum[32] = "a majority";
+        if (local.write_quorum)
+            snprintf (quorum, sizeof quorum, "%zu", local.write_quorum);
+        printf ("Durability: %zu peers built by %s, R = %zu copies, write quorum %s, anti-entropy\n"
+                "every %u ms, stabilize %u ms, r = %zu; seed %llu. %zu churn events over %.0f s (silent\n"
+                "crashes, graceful leaves (%.0f%% of departures), joins of fresh peers, restarts of crashed\n"
+                "peers on their old store), %.0f puts/s (new keys and overwrites, one at a time per key),\n"
+                "then %.0f s quiet; then every key with an acknowledged put is read back from a random\n"
+                "member. Churn rule: no more than R - 1 of any R consecutive ring positions departed\n"
+                "within %.1f s. Copies: those on the owner and the next R - 1 members, read from their\n"
+                "stores.\n\n",
+                local.nodes, local.build_join ? "joins" : "direct start", local.replicas,
+                quorum, sync_ms, local.stabilize_ms, local.successors,
+                (unsigned long long) opt->seed, config.churn_events, config.run_ms / 1000.0,
+                100 * config.leave_fraction, config.write_rate, config.quiet_ms / 1000.0,
+                config.repair_window_ms / 1000.0);
+        printf ("churn     %llu crashes, %llu leaves, %llu joins, %llu restarts; %llu departures refused by "
+                "the rule\n",
+                (unsigned long long) result.crashes, (unsigned long long) result.leaves,
+                (unsigned long long) result.joins, (unsigned long long) result.restarts,
+                (unsigned long long) result.refused_departures);
+        printf ("writes    %llu puts: %llu acknowledged, %llu maybe (refused or no answer); %llu keys, %llu "
+                "with an acknowledged put\n",
+                (unsigned long long) result.writes, (unsigned long long) result.writes_acked,
+                (unsigned long long) result.writes_maybe, (unsigned long long) result.keys,
+                (unsigned long long) result.keys_acked);
+        printf ("reads     %llu right, %llu LOST (%llu not found, %llu another value, %llu unanswered)\n",
+                (unsigned long long) result.reads_right, (unsigned long long) result.lost,
+                (unsigned long long) result.lost_missing, (unsigned long long) result.lost_stale,
+                (unsigned long long) result.lost_unanswered);
+        printf ("copies    at the end %llu of %llu keys have fewer than %zu copies of their latest version "
+                "(%llu copies short)\n",
+                (unsigned long long) result.under_replicated, (unsigned long long) result.keys_acked,
+                local.replicas, (unsigned long long) result.copies_missing);
+        printf ("repair    %llu crashes held acknowledged keys; %llu saw each key regain %zu copies",
+                (unsigned long long) result.crashes_measured, (unsigned long long) result.crashes_repaired,
+                local.replicas);
+        if (result.crashes_repaired)
+            printf (": mean %.1f s, p50 %.1f s, p90 %.1f s, max %.1f s", repair_s[0], repair_s[1],
+                    repair_s[2], repair_s[3]);
+        printf ("\n");
+        printf ("protocol  %llu sync rounds, %llu records shipped by sync, %llu replica items kept,\n"
+                "          %llu read repairs, %llu writes short of quorum (live peers' counters)\n",
+                (unsigned long long) replication.sync_rounds,
+                (unsigned long long) replication.sync_items_sent,
+                (unsigned long long) replication.replica_items_kept,
+                (unsigned long long) replication.read_repairs,
+                (unsigned long long) replication.writes_no_quorum);
+        printf ("ring      %s after the quiet period, %zu members%s%s\n",
+                result.ring_exact ? "exact" : "NOT exact", result.members, result.ring_exact ? "" : ": ",
+                result.ring_exact ? "" : result.ring_why);
+        printf ("trace     %s (%llu events, %llu messages, %.1f s virtual)\n", trace,
+                (unsigned long long) stats->events, (unsigned long long) stats->sent,
+                simnet_now (net) / 1000.0);
+    }
+    fflush (stdout);
+    if (failed) {
+        fprintf (stderr, "chord-sim: DURABILITY FAILED, seed %llu: %s\n", (unsigned long long) opt->seed,
+                 what[0] ? what : "the run failed");
+        fprintf (stderr, "chord-sim: replay with: %s\n", opt->replay);
+    }
+    free (build.after.hops);
+    simnet_destroy (&net);
+    return failed ? -1 : 0;
+}
+
 /* ------------------------------------------------------------- options */
 
 static const char *s_usage_text =
@@ -2031,6 +2276,10 @@ static const char *s_usage_text =
     "                        plain Chord (default 0; lookups never use it)\n"
     "  --gateways G          puts and gets enter through G fixed members spread over\n"
     "                        the ring, as a deployment's clients do (default 0: any)\n"
+    "  --replicas R          copies of each key, 1..8 (default 1; durability: 3)\n"
+    "  --write-quorum Q      copies that must hold a put before it is acknowledged\n"
+    "                        (default 0: a majority of R)\n"
+    "  --sync-ms MS          anti-entropy interval (default 0: 4 stabilize intervals)\n"
     "Network\n"
     "  --latency-ms MEAN     mean one-way latency (default 10)\n"
     "  --latency-dist D      constant, uniform (on [mean/5, 9 mean/5]) or\n"
@@ -2066,6 +2315,19 @@ static const char *s_usage_text =
     "  --log LEVEL           print the nodes' log lines (error, warn, info, debug)\n"
     "  --log-node I          only node I's\n"
     "  --trace-node I        print every message delivered to or from node I\n"
+    "Durability (--scenario durability; also --nodes, default 500, --build,\n"
+    "--replicas, --leave-fraction, default 0.3, --duration-s, --quiet-s, --loss,\n"
+    "--dup, --tmo-ms, and --check-ms, how often copies are counted)\n"
+    "  --churn-events E      churn events spread evenly over the run (default 1000):\n"
+    "                        departures (crashes and graceful leaves) and arrivals\n"
+    "                        (fresh joins, or half the time restarts of crashed\n"
+    "                        peers on their old stores), keeping the population\n"
+    "                        within 10% of --nodes; the run lasts --duration-s\n"
+    "                        (default 1 s per event)\n"
+    "  --write-rate W        puts per second during the run, Poisson (default 20)\n"
+    "  --repair-window-s S   a departure may not leave more than R - 1 of any R\n"
+    "                        consecutive ring positions departed within S seconds\n"
+    "                        (default 5 anti-entropy intervals)\n"
     "  -h, --help            this text\n"
     "\n"
     "Invariants. Outside a partition, at every check: each member's successor list\n"
@@ -2097,8 +2359,12 @@ static const char *s_usage_text =
     "  traffic      maintenance bytes/s per peer at 1,000 peers\n"
     "  convergence  K concurrent joins: time and rounds to an exact ring\n"
     "  speed        wall time for 10,000 peers and 100,000 lookups\n"
+    "  durability   500 peers, 1,000 churn events, puts throughout: no acknowledged\n"
+    "               write may be lost (exit 1 otherwise), and the time for the keys\n"
+    "               of each crashed peer to regain R copies\n"
     "\n"
-    "Exit status: 0 all held; 1 an invariant or a lookup failed; 2 bad options.\n";
+    "Exit status: 0 all held; 1 an invariant or a lookup failed, or a write was lost;\n"
+    "2 bad options.\n";
 
 static int s_parse_number (const char *option, const char *text, double min, double max, double *out)
 {
@@ -2160,6 +2426,12 @@ enum {
     OPT_LOG,
     OPT_LOG_NODE,
     OPT_TRACE_NODE,
+    OPT_REPLICAS,
+    OPT_WRITE_QUORUM,
+    OPT_SYNC,
+    OPT_CHURN_EVENTS,
+    OPT_WRITE_RATE,
+    OPT_REPAIR_WINDOW,
 };
 
 /* Returns 0, 1 for --help (printed), or -1 after an error message. */
@@ -2183,6 +2455,8 @@ static int s_options_parse (s_options_t *opt, int argc, char **argv)
     opt->log_node = SIMNET_NONE;
     opt->join_seeds = 3;
     opt->trace_node = SIMNET_NONE;
+    opt->churn_events = 1000;
+    opt->write_rate = 20;
     bool nodes_given = false, lookups_given = false;
     static const struct option longs[] = {
         {"nodes", required_argument, NULL, OPT_NODES},
@@ -2218,6 +2492,12 @@ static int s_options_parse (s_options_t *opt, int argc, char **argv)
         {"log", required_argument, NULL, OPT_LOG},
         {"log-node", required_argument, NULL, OPT_LOG_NODE},
         {"trace-node", required_argument, NULL, OPT_TRACE_NODE},
+        {"replicas", required_argument, NULL, OPT_REPLICAS},
+        {"write-quorum", required_argument, NULL, OPT_WRITE_QUORUM},
+        {"sync-ms", required_argument, NULL, OPT_SYNC},
+        {"churn-events", required_argument, NULL, OPT_CHURN_EVENTS},
+        {"write-rate", required_argument, NULL, OPT_WRITE_RATE},
+        {"repair-window-s", required_argument, NULL, OPT_REPAIR_WINDOW},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -2267,6 +2547,7 @@ static int s_options_parse (s_options_t *opt, int argc, char **argv)
             break;
         case OPT_LEAVES:
             rc = s_parse_number ("--leave-fraction", optarg, 0, 1, &opt->leave_fraction);
+            opt->leave_given = true;
             break;
         case OPT_FAIL:
             rc = s_parse_number ("--fail-fraction", optarg, 0, 1, &opt->fail_fraction);
@@ -2326,6 +2607,7 @@ static int s_options_parse (s_options_t *opt, int argc, char **argv)
             break;
         case OPT_DURATION:
             rc = s_parse_number ("--duration-s", optarg, 0, S_SECONDS_MAX, &opt->duration_s);
+            opt->duration_given = true;
             break;
         case OPT_LOOKUP_RATE:
             rc = s_parse_number ("--lookup-rate", optarg, 0, 1000000, &opt->lookup_rate);
@@ -2373,6 +2655,28 @@ static int s_options_parse (s_options_t *opt, int argc, char **argv)
             rc = s_parse_uint ("--trace-node", optarg, 0, S_NODES_MAX, &u);
             opt->trace_node = (size_t) u;
             break;
+        case OPT_REPLICAS:
+            rc = s_parse_uint ("--replicas", optarg, 1, CHORD_REPLICAS_MAX, &u);
+            opt->replicas = (size_t) u;
+            break;
+        case OPT_WRITE_QUORUM:
+            rc = s_parse_uint ("--write-quorum", optarg, 0, CHORD_REPLICAS_MAX, &u);
+            opt->write_quorum = (size_t) u;
+            break;
+        case OPT_SYNC:
+            rc = s_parse_uint ("--sync-ms", optarg, 0, 3600000, &u);
+            opt->sync_ms = (uint32_t) u;
+            break;
+        case OPT_CHURN_EVENTS:
+            rc = s_parse_uint ("--churn-events", optarg, 0, S_LOOKUPS_MAX, &u);
+            opt->churn_events = (size_t) u;
+            break;
+        case OPT_WRITE_RATE:
+            rc = s_parse_number ("--write-rate", optarg, 0, 1000000, &opt->write_rate);
+            break;
+        case OPT_REPAIR_WINDOW:
+            rc = s_parse_number ("--repair-window-s", optarg, 0, S_SECONDS_MAX, &opt->repair_window_s);
+            break;
         default:
             s_error ("unknown option '%s' (try --help)", argv[optind - 1]);
             return -1;
@@ -2394,6 +2698,10 @@ static int s_options_parse (s_options_t *opt, int argc, char **argv)
             opt->nodes = 0;
         if (!lookups_given)
             opt->lookups = 0;
+    }
+    if (opt->replicas && opt->write_quorum > opt->replicas) {
+        s_error ("--write-quorum %zu is more than the copies kept (--replicas)", opt->write_quorum);
+        return -1;
     }
     if (opt->partition && opt->duration_s <= 0) {
         s_error ("--partition needs a run phase (--duration-s)");
@@ -2429,6 +2737,7 @@ int main (int argc, char **argv)
             {"traffic", s_scenario_traffic},
             {"convergence", s_scenario_convergence},
             {"speed", s_scenario_speed},
+            {"durability", s_scenario_durability},
         };
         for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
             if (strcmp (opt.scenario, scenarios[i].name) == 0) {
@@ -2439,8 +2748,8 @@ int main (int argc, char **argv)
                     printf ("\n(%.1f s wall)\n", s_wall_s () - t0);
                 return failed ? S_EXIT_VIOLATION : 0;
             }
-        s_error ("no scenario '%s': pathlen, loadbalance, movement, failures, churn, traffic, convergence or "
-                 "speed",
+        s_error ("no scenario '%s': pathlen, loadbalance, movement, failures, churn, traffic, convergence, "
+                 "speed or durability",
                  opt.scenario);
         return S_EXIT_USAGE;
     }

@@ -43,11 +43,13 @@ typedef enum {
 
 /* A message in flight. */
 typedef struct {
-    uint32_t src;       /* sending node, or S_CLIENT_SOURCE */
-    uint32_t dst;       /* receiving node, or the node a client reply comes from */
-    bool has_origin;    /* a request: the receiver gets an origin naming src */
-    uint64_t client_id; /* with client requests and replies */
-    uint8_t *data;      /* encoded message, owned */
+    uint32_t src;             /* sending node, or S_CLIENT_SOURCE */
+    uint32_t dst;             /* receiving node, or the node a client reply comes from */
+    bool has_origin;          /* a request: the receiver gets an origin naming src */
+    uint64_t client_id;       /* with client requests and replies */
+    uint32_t src_incarnation; /* the sender's when sent: what a crashed node sent dies with it */
+    uint32_t dst_incarnation; /* the receiver's when sent: a restarted node gets none of it */
+    uint8_t *data;            /* encoded message, owned */
     size_t size;
 } s_packet_t;
 
@@ -62,10 +64,11 @@ typedef struct {
     size_t index;
     simnet_node_status_t status;
     chord_node_t *node;            /* owned while idle or up */
-    chord_store_t *store;          /* owned while idle or up */
+    chord_store_t *store;          /* owned while idle or up, and after a crash if kept */
     chord_peer_t peer;             /* id and endpoint */
     simrng_t rng;                  /* the node's random_bytes */
     unsigned side;                 /* partition side, 0 or 1 */
+    uint32_t incarnation;          /* restarts so far */
     chord_node_state_t last_state; /* as of its last drain */
     uint64_t armed_seq;            /* heap seq of the wake-up that counts, 0 for none */
     uint64_t armed_ms;             /* its time */
@@ -221,6 +224,8 @@ static int s_push_packet (simnet_t *self, uint64_t at_ms, s_event_kind_t kind, u
     packet->dst = dst;
     packet->has_origin = has_origin;
     packet->client_id = client_id;
+    packet->src_incarnation = src < self->node_count ? self->nodes[src]->incarnation : 0;
+    packet->dst_incarnation = dst < self->node_count ? self->nodes[dst]->incarnation : 0;
     packet->data = data;
     packet->size = size;
     if (!simheap_push (self->heap, at_ms, S_TAG (kind, dst), packet)) {
@@ -397,6 +402,30 @@ void simnet_destroy (simnet_t **self_p)
     *self_p = NULL;
 }
 
+/* A new state machine for rec, on its store; NULL when out of memory. */
+static chord_node_t *s_node_boot (simnet_t *self, s_node_t *rec)
+{
+    chord_node_config_t config = {
+        .endpoint = rec->peer.endpoint,
+        .id = rec->peer.id,
+        .successors = self->config.successors,
+        .stabilize_interval_ms = self->config.stabilize_interval_ms,
+        .rpc_timeout_ms = self->config.rpc_timeout_ms,
+        .owner_cache_size = self->config.owner_cache_size,
+        .replicas = self->config.replicas,
+        .write_quorum = self->config.write_quorum,
+        .sync_interval_ms = self->config.sync_interval_ms,
+    };
+    chord_env_t env = {
+        .store = rec->store,
+        .random_bytes = s_node_random,
+        .random_arg = rec,
+        .log = s_node_log,
+        .log_arg = rec,
+    };
+    return chord_node_new (&config, &env);
+}
+
 size_t simnet_add_named (simnet_t *self, const char *endpoint)
 {
     if (!endpoint || strlen (endpoint) == 0 || strlen (endpoint) > CHORD_ENDPOINT_MAX ||
@@ -420,23 +449,8 @@ size_t simnet_add_named (simnet_t *self, const char *endpoint)
     chord_id_of_position (&rec->peer.id, endpoint, 0);
     simrng_fork (&rec->rng, &self->root, S_STREAM_NODES + rec->index);
     rec->store = chord_store_mem_new ();
-    chord_node_config_t config = {
-        .endpoint = rec->peer.endpoint,
-        .id = rec->peer.id,
-        .successors = self->config.successors,
-        .stabilize_interval_ms = self->config.stabilize_interval_ms,
-        .rpc_timeout_ms = self->config.rpc_timeout_ms,
-        .owner_cache_size = self->config.owner_cache_size,
-    };
-    chord_env_t env = {
-        .store = rec->store,
-        .random_bytes = s_node_random,
-        .random_arg = rec,
-        .log = s_node_log,
-        .log_arg = rec,
-    };
     if (rec->store)
-        rec->node = chord_node_new (&config, &env);
+        rec->node = s_node_boot (self, rec);
     if (!rec->node) {
         s_node_free (rec);
         free (rec);
@@ -473,7 +487,10 @@ static void s_remove (simnet_t *self, s_node_t *rec, simnet_node_status_t status
     if (s_is_member_state (rec->last_state) && rec->status == SIMNET_NODE_UP)
         self->membership_version++;
     s_map_remove (self, rec->peer.endpoint);
-    s_node_free (rec);
+    if (status == SIMNET_NODE_CRASHED && self->config.keep_crashed_stores)
+        chord_node_destroy (&rec->node);
+    else
+        s_node_free (rec);
     rec->status = status;
     rec->armed_seq = 0;
 }
@@ -582,6 +599,31 @@ int simnet_crash (simnet_t *self, size_t node)
     if (!rec)
         return -1;
     s_remove (self, rec, SIMNET_NODE_CRASHED);
+    return 0;
+}
+
+int simnet_restart (simnet_t *self, size_t node, const size_t *seeds, size_t seed_count)
+{
+    if (node >= self->node_count || self->nodes[node]->status != SIMNET_NODE_CRASHED ||
+        !self->nodes[node]->store)
+        return -1;
+    s_node_t *rec = self->nodes[node];
+    if (!(rec->node = s_node_boot (self, rec)))
+        return -1;
+    if (s_map_put (self, rec->index) != 0) {
+        chord_node_destroy (&rec->node);
+        return -1;
+    }
+    rec->incarnation++;
+    rec->status = SIMNET_NODE_IDLE;
+    rec->last_state = CHORD_NODE_IDLE;
+    rec->armed_seq = 0;
+    if (simnet_start (self, node, seeds, seed_count) != 0) {
+        s_map_remove (self, rec->peer.endpoint);
+        chord_node_destroy (&rec->node);
+        rec->status = SIMNET_NODE_CRASHED;
+        return -1;
+    }
     return 0;
 }
 
@@ -828,7 +870,8 @@ static void s_deliver (simnet_t *self, s_packet_t *packet)
 {
     s_node_t *src = self->nodes[packet->src];
     s_node_t *dst = self->nodes[packet->dst];
-    if (src->status == SIMNET_NODE_CRASHED || dst->status != SIMNET_NODE_UP) {
+    if (src->status == SIMNET_NODE_CRASHED || dst->status != SIMNET_NODE_UP ||
+        packet->src_incarnation != src->incarnation || packet->dst_incarnation != dst->incarnation) {
         self->stats.dropped_dead++;
         return;
     }

@@ -16,8 +16,10 @@
     message independently takes a latency drawn from the configured
     distribution (so messages reorder), is lost with probability loss, and
     arrives twice with probability dup. A crashed node is silent: messages
-    to it, and those it sent that are still in flight, are dropped. A node
-    that leaves gracefully is removed once it reports LEFT; what it sent
+    to it, and those it sent that are still in flight, are dropped, also
+    after a restart (simnet_restart: a new state machine on the crashed
+    node's kept store, as chordd --data-dir restarts). A node that leaves
+    gracefully is removed once it reports LEFT; what it sent
     before still arrives. While a partition is on, messages between nodes
     on different sides are dropped on arrival.
 
@@ -43,7 +45,7 @@
 #include "store.h"
 
 #define SIMNET_NONE SIZE_MAX      /* no node */
-#define SIMNET_TYPES_MAX 33       /* message types counted: chord_msg_type_t values 0..32 */
+#define SIMNET_TYPES_MAX 46       /* message types counted: chord_msg_type_t values 0..45 */
 #define SIMNET_NODES_MAX 16000000 /* nodes one network may hold */
 
 typedef enum {
@@ -56,7 +58,7 @@ typedef enum {
 typedef enum {
     SIMNET_NODE_IDLE = 0,    /* added, not started */
     SIMNET_NODE_UP = 1,      /* started; chord_node_state tells the rest */
-    SIMNET_NODE_CRASHED = 2, /* silent for good; its node and store are freed */
+    SIMNET_NODE_CRASHED = 2, /* silent; its node is freed, its store too unless kept */
     SIMNET_NODE_GONE = 3,    /* left gracefully and was removed; freed */
 } simnet_node_status_t;
 
@@ -71,6 +73,10 @@ typedef struct {
     uint32_t stabilize_interval_ms; /* each node's maintenance interval */
     uint32_t rpc_timeout_ms;        /* each node's request timeout */
     size_t owner_cache_size;        /* each node's owner cache; 0: plain Chord routing */
+    size_t replicas;                /* each node's copies per key; 0: 1 (no replication) */
+    size_t write_quorum;            /* copies a put needs before its ack; 0: a majority */
+    uint32_t sync_interval_ms;      /* each node's anti-entropy interval; 0: the node's default */
+    bool keep_crashed_stores;       /* a crashed node's store stays, for simnet_restart */
     uint64_t start_ms;              /* the clock at creation */
     /* Receives the nodes' log lines at or above log_level. May be NULL. */
     void (*log) (void *arg, size_t node, uint64_t now_ms, chord_log_level_t level, const char *line);
@@ -136,7 +142,8 @@ typedef void (simnet_deliver_fn) (void *arg, simnet_t *net, size_t src, size_t d
                                   size_t size);
 
 /* Fills *config with defaults: seed 1, constant 10 ms latency, no loss or
-   duplication, r = 3, stabilize 500 ms, rpc timeout 1000 ms, no owner cache, clock at 0. */
+   duplication, r = 3, stabilize 500 ms, rpc timeout 1000 ms, no owner cache,
+   no replication, crashed stores freed, clock at 0. */
 void simnet_config_defaults (simnet_config_t *config);
 
 /* A new network with no nodes, or NULL on a bad config or no memory. The
@@ -173,6 +180,13 @@ int simnet_build_ring (simnet_t *self, size_t count);
 /* Crashes a started node: it goes silent at once. Returns 0, or -1 when it
    is not up. */
 int simnet_crash (simnet_t *self, size_t node);
+
+/*  Restarts a crashed node whose store was kept (keep_crashed_stores): a
+    new state machine at the same endpoint and id, on the old store,
+    joining through the given nodes. Nothing the old one sent or was sent
+    is delivered to the new one. Returns 0, or -1 when the node did not
+    crash, its store was not kept, or memory is short.  */
+int simnet_restart (simnet_t *self, size_t node, const size_t *seeds, size_t seed_count);
 
 /* Asks an up node to leave gracefully (chord_node_leave); it is removed
    once it reports LEFT. Returns 0, or -1 when it is not up. */

@@ -1,0 +1,612 @@
+/*  chord node: the copies of each key. The peer that serves a key (its
+    owner, or the next peer when the owner is silent) coordinates every
+    operation on it: a write gets a new version, goes to our store and to
+    the replicas, and is acknowledged once write_quorum copies hold it; a
+    read is answered from our store, and when we miss the key, from the
+    newest copy a replica holds, which is then written back where stale.  */
+
+#include "node_internal.h"
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool node_replicating (const chord_node_t *self)
+{
+    return self->config.replicas > 1;
+}
+
+uint64_t node_wall_ms (const chord_node_t *self, uint64_t now_ms)
+{
+    int64_t wall = (int64_t) now_ms + self->config.wall_offset_ms;
+    return wall > 0 ? (uint64_t) wall : 0;
+}
+
+/* Appends peer to out[] unless it is us or a process already there. */
+static void s_add_replica (const chord_node_t *self, chord_peer_t *out, size_t *count, const chord_peer_t *peer)
+{
+    if (strcmp (peer->endpoint, self->self.endpoint) == 0)
+        return;
+    for (size_t j = 0; j < *count; j++)
+        if (strcmp (out[j].endpoint, peer->endpoint) == 0)
+            return;
+    out[(*count)++] = *peer;
+}
+
+size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
+{
+    size_t wanted = self->config.replicas > 1 ? self->config.replicas - 1 : 0;
+    if (wanted > CHORD_REPLICAS_MAX - 1)
+        wanted = CHORD_REPLICAS_MAX - 1;
+    size_t count = 0;
+    for (size_t i = 0; i < self->succ_count && count < wanted; i++)
+        s_add_replica (self, out, &count, &self->succ[i]);
+    /* A successor list all of one process's positions (too short for the
+       --vnodes in use) reaches no other process: the fingers, in ring
+       order, name the next ones, and the predecessor comes last. */
+    for (size_t i = 0; i < CHORD_ID_BITS && count < wanted; i++)
+        if (self->finger_valid[i])
+            s_add_replica (self, out, &count, &self->finger[i]);
+    if (count < wanted && self->has_pred && self->pred_alive)
+        s_add_replica (self, out, &count, &self->pred);
+    return count;
+}
+
+/* Adds endpoint to seen[] unless there already, up to CHORD_REPLICAS_MAX. */
+static void s_note_process (const char **seen, size_t *count, const char *endpoint)
+{
+    for (size_t j = 0; j < *count; j++)
+        if (strcmp (seen[j], endpoint) == 0)
+            return;
+    if (*count < CHORD_REPLICAS_MAX)
+        seen[(*count)++] = endpoint;
+}
+
+/* Distinct processes (endpoints) we know of, ourselves included, counted up
+   to CHORD_REPLICAS_MAX: a bound on the copies a write can find. */
+static size_t s_processes_known (const chord_node_t *self)
+{
+    const char *seen[CHORD_REPLICAS_MAX];
+    size_t count = 0;
+    s_note_process (seen, &count, self->self.endpoint);
+    for (size_t i = 0; i < self->succ_count; i++)
+        s_note_process (seen, &count, self->succ[i].endpoint);
+    for (size_t i = 0; i < CHORD_ID_BITS; i++)
+        if (self->finger_valid[i])
+            s_note_process (seen, &count, self->finger[i].endpoint);
+    if (self->has_pred)
+        s_note_process (seen, &count, self->pred.endpoint);
+    return count;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Answers. */
+
+static const uint8_t s_empty_value[1];
+
+static void s_answer (chord_node_t *self, const node_answer_t *answer, chord_status_t status,
+                      const uint8_t *value, size_t value_len, const char *text)
+{
+    if (answer->to_client) {
+        node_reply_client (self, &answer->origin, answer->request_id, status, value, value_len, text);
+        return;
+    }
+    chord_msg_t *reply = malloc (sizeof *reply);
+    if (!reply)
+        return;
+    chord_msg_init (reply, CHORD_MSG_STORE_REPLY, answer->request_id);
+    reply->fields = CHORD_F_STATUS;
+    reply->status = status;
+    if (value) {
+        reply->fields |= CHORD_F_VALUE;
+        reply->value = value_len ? value : NULL;
+        reply->value_len = value_len;
+    }
+    if (text) {
+        reply->fields |= CHORD_F_TEXT;
+        reply->text = text;
+        reply->text_len = strlen (text);
+    }
+    node_reply (self, &answer->origin, reply);
+    free (reply);
+}
+
+/* Answers a read with a record: its value, or NOT_FOUND for a tombstone. */
+static void s_answer_record (chord_node_t *self, const node_answer_t *answer, const chord_record_t *rec)
+{
+    if (rec->tombstone)
+        s_answer (self, answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL);
+    else
+        s_answer (self, answer, CHORD_STATUS_OK, rec->value_len ? rec->value : s_empty_value, rec->value_len,
+                  NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Pending operations. */
+
+static node_pending_t *s_pending_new (chord_node_t *self, bool is_read, const node_answer_t *answer,
+                                      uint64_t deadline_ms)
+{
+    if (self->pending_count >= CHORD_PENDING_MAX)
+        return NULL;
+    node_pending_t *pending = calloc (1, sizeof *pending);
+    if (!pending)
+        return NULL;
+    pending->is_read = is_read;
+    pending->answer = *answer;
+    pending->deadline_ms = deadline_ms;
+    pending->next = self->pendings;
+    if (self->pendings)
+        self->pendings->prev = pending;
+    self->pendings = pending;
+    self->pending_count++;
+    return pending;
+}
+
+static void s_pending_destroy (chord_node_t *self, node_pending_t *pending)
+{
+    if (pending->prev)
+        pending->prev->next = pending->next;
+    else
+        self->pendings = pending->next;
+    if (pending->next)
+        pending->next->prev = pending->prev;
+    self->pending_count--;
+    free (pending->key);
+    free (pending->best);
+    free (pending);
+}
+
+void node_pendings_destroy (chord_node_t *self)
+{
+    while (self->pendings)
+        s_pending_destroy (self, self->pendings);
+}
+
+/* The pending operation a replica's answer belongs to, and which replica
+   (by request id) answered; NULL when it is over already. */
+static node_pending_t *s_pending_find (chord_node_t *self, uint64_t request_id, bool is_read, unsigned *index)
+{
+    for (node_pending_t *pending = self->pendings; pending; pending = pending->next)
+        if (pending->is_read == is_read && request_id >= pending->first_request_id &&
+            request_id - pending->first_request_id < pending->sent) {
+            *index = (unsigned) (request_id - pending->first_request_id);
+            return pending;
+        }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Shipping records to a peer. */
+
+struct node_shipment {
+    chord_node_t *node;
+    chord_peer_t to;
+    chord_item_t *items;
+    size_t count;
+    size_t bytes;
+    uint64_t shipped;
+    uint64_t request_id;    /* of the last batch sent */
+};
+
+node_shipment_t *node_shipment_new (chord_node_t *self, const chord_peer_t *to)
+{
+    node_shipment_t *shipment = calloc (1, sizeof *shipment);
+    if (!shipment)
+        return NULL;
+    shipment->items = malloc (CHORD_ITEMS_MAX * sizeof *shipment->items);
+    if (!shipment->items) {
+        free (shipment);
+        return NULL;
+    }
+    shipment->node = self;
+    shipment->to = *to;
+    return shipment;
+}
+
+static int s_shipment_flush (node_shipment_t *shipment)
+{
+    if (shipment->count == 0)
+        return 0;
+    chord_msg_t *msg = malloc (sizeof *msg);
+    if (!msg)
+        return -1;
+    shipment->request_id = node_new_request_id (shipment->node);
+    chord_msg_init (msg, CHORD_MSG_REPLICATE, shipment->request_id);
+    msg->fields = CHORD_F_ITEMS;
+    msg->items = shipment->items;
+    msg->item_count = shipment->count;
+    int rc = node_send_peer (shipment->node, &shipment->to, msg);
+    free (msg);
+    /* The items point into the store, which the next change may move. */
+    for (size_t i = 0; i < shipment->count; i++)
+        free ((void *) shipment->items[i].key);
+    shipment->shipped += shipment->count;
+    shipment->count = 0;
+    shipment->bytes = 0;
+    return rc;
+}
+
+int node_shipment_add (node_shipment_t *shipment, const uint8_t *key, size_t key_len, const uint8_t *data,
+                       size_t size)
+{
+    if (shipment->count == CHORD_ITEMS_MAX ||
+        (shipment->count > 0 && shipment->bytes + key_len + size > CHORD_BATCH_BYTES_MAX))
+        if (s_shipment_flush (shipment) != 0)
+            return -1;
+    /* One allocation holds key then record, owned until the batch is sent. */
+    uint8_t *copy = malloc (key_len + size);
+    if (!copy)
+        return -1;
+    memcpy (copy, key, key_len);
+    memcpy (copy + key_len, data, size);
+    chord_item_t *item = &shipment->items[shipment->count++];
+    item->key = copy;
+    item->key_len = key_len;
+    item->value = copy + key_len;
+    item->value_len = size;
+    shipment->bytes += key_len + size;
+    return 0;
+}
+
+uint64_t node_shipment_finish (node_shipment_t *shipment)
+{
+    s_shipment_flush (shipment);
+    uint64_t shipped = shipment->shipped;
+    free (shipment->items);
+    free (shipment);
+    return shipped;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Coordinating. */
+
+int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, const uint8_t *data,
+                      size_t size, uint64_t now_ms)
+{
+    chord_record_t rec;
+    if (chord_record_decode (&rec, data, size) != 0)
+        return -1;
+    /* A clock far ahead of ours (a peer's broken clock) must not drag
+       every later write of ours with it. */
+    uint64_t wall_ms = node_wall_ms (self, now_ms);
+    if (chord_hlc_ms (rec.version.hlc) <= wall_ms + CHORD_HLC_DRIFT_MAX_MS)
+        chord_hlc_observe (&self->hlc_last, rec.version.hlc);
+    if (rec.tombstone &&
+        chord_hlc_ms (rec.version.hlc) + self->config.tombstone_grace_ms < wall_ms)
+        return 0;
+    return chord_record_put_if_newer (self->env.store, key, key_len, data, size);
+}
+
+/* Sends one request per replica, with consecutive request ids. */
+static void s_ask_replicas (chord_node_t *self, node_pending_t *pending, chord_msg_t *msg,
+                            const chord_peer_t *peers, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        uint64_t id = node_new_request_id (self);
+        if (i == 0)
+            pending->first_request_id = id;
+        msg->request_id = id;
+        pending->peers[i] = peers[i];
+        node_send_peer (self, &peers[i], msg);
+        pending->sent++;
+    }
+}
+
+static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const uint8_t *key, size_t key_len,
+                               const uint8_t *value, size_t value_len, const node_answer_t *answer,
+                               uint64_t now_ms)
+{
+    chord_status_t done_status = CHORD_STATUS_OK;
+    if (op == CHORD_STORE_OP_DEL) {
+        chord_record_t held;
+        int rc = chord_record_get (self->env.store, key, key_len, &held);
+        if (rc == 0 && held.tombstone)
+            rc = 1;
+        if (rc < 0) {
+            s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed");
+            return CHORD_STATUS_OK;
+        }
+        /* A delete of a key we do not hold still writes a tombstone: a
+           replica may hold the key that our copy missed. */
+        if (rc == 1)
+            done_status = CHORD_STATUS_NOT_FOUND;
+    }
+    chord_record_t rec = {
+        .version = {.hlc = chord_hlc_next (&self->hlc_last, node_wall_ms (self, now_ms)),
+                    .writer = chord_version_writer (&self->self.id)},
+        .tombstone = op == CHORD_STORE_OP_DEL,
+        .value = value,
+        .value_len = op == CHORD_STORE_OP_DEL ? 0 : value_len,
+    };
+    size_t size = chord_record_size (&rec);
+    uint8_t *data = malloc (size);
+    if (!data) {
+        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "out of memory");
+        return CHORD_STATUS_OK;
+    }
+    chord_record_encode (&rec, data);
+    if (chord_store_put (self->env.store, key, key_len, data, size) != 0) {
+        free (data);
+        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed (full?)");
+        return CHORD_STATUS_OK;
+    }
+    chord_peer_t peers[CHORD_REPLICAS_MAX];
+    size_t count = node_replica_peers (self, peers);
+    size_t quorum = self->config.write_quorum ? self->config.write_quorum : self->config.replicas / 2 + 1;
+    /* A ring of fewer processes than the quorum keeps as many copies as it
+       has processes; but a successor list thinned by failures is no proof
+       of a small ring, so then the write waits for the list to heal. */
+    size_t processes = s_processes_known (self);
+    if (quorum > processes)
+        quorum = processes;
+    if (quorum > count + 1) {
+        free (data);
+        self->stats.writes_no_quorum++;
+        s_answer (self, answer, CHORD_STATUS_NO_QUORUM, NULL, 0, "too few live successors to hold the copies");
+        return CHORD_STATUS_OK;
+    }
+    node_pending_t *pending = NULL;
+    if (quorum > 1) {
+        pending = s_pending_new (self, false, answer, now_ms + 2 * (uint64_t) self->config.rpc_timeout_ms);
+        if (!pending) {
+            free (data);
+            s_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded");
+            return CHORD_STATUS_OK;
+        }
+        pending->needed = (unsigned) quorum - 1;
+        pending->done_status = done_status;
+    }
+    if (count > 0) {
+        chord_msg_t *msg = malloc (sizeof *msg);
+        chord_item_t item = {.key = key, .key_len = key_len, .value = data, .value_len = size};
+        if (msg) {
+            chord_msg_init (msg, CHORD_MSG_REPLICATE, 0);
+            msg->fields = CHORD_F_ITEMS;
+            msg->items = &item;
+            msg->item_count = 1;
+            node_pending_t unawaited = {0};
+            s_ask_replicas (self, pending ? pending : &unawaited, msg, peers, count);
+            free (msg);
+        }
+    }
+    free (data);
+    if (!pending)
+        s_answer (self, answer, done_status, NULL, 0, NULL);
+    return CHORD_STATUS_OK;
+}
+
+/*  True when a missing key is not yet proof of absence: it lies in an arc
+    we took over from a predecessor that stopped answering, which may only
+    be paused and come back with the key. Without replicas, such a miss is
+    "not ready" for a grace period, then "not found".  */
+static bool s_in_doubt (chord_node_t *self, const uint8_t *key, size_t key_len, uint64_t now_ms)
+{
+    if (!self->has_inherited)
+        return false;
+    if (self->inherited_until_ms <= now_ms) {
+        self->has_inherited = false;
+        return false;
+    }
+    chord_id_t id;
+    chord_id_hash (&id, key, key_len);
+    return chord_id_in_half_open (&id, &self->inherited_from, &self->inherited_upto);
+}
+
+static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key_len,
+                              const node_answer_t *answer, uint64_t now_ms)
+{
+    chord_record_t rec;
+    int rc = chord_record_get (self->env.store, key, key_len, &rec);
+    if (rc < 0) {
+        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed");
+        return CHORD_STATUS_OK;
+    }
+    if (rc == 0) {
+        s_answer_record (self, answer, &rec);
+        return CHORD_STATUS_OK;
+    }
+    chord_peer_t peers[CHORD_REPLICAS_MAX];
+    size_t count = node_replica_peers (self, peers);
+    if (count == 0) {
+        if (s_in_doubt (self, key, key_len, now_ms))
+            return CHORD_STATUS_NOT_READY;
+        s_answer (self, answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL);
+        return CHORD_STATUS_OK;
+    }
+    /* We miss it: perhaps we just took the arc over, or missed the write. */
+    node_pending_t *pending =
+        s_pending_new (self, true, answer, now_ms + (uint64_t) self->config.rpc_timeout_ms);
+    if (pending)
+        pending->key = malloc (key_len);
+    chord_msg_t *msg = pending && pending->key ? malloc (sizeof *msg) : NULL;
+    if (!msg) {
+        if (pending)
+            s_pending_destroy (self, pending);
+        s_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded");
+        return CHORD_STATUS_OK;
+    }
+    memcpy (pending->key, key, key_len);
+    pending->key_len = key_len;
+    chord_msg_init (msg, CHORD_MSG_FETCH, 0);
+    msg->fields = CHORD_F_KEY;
+    msg->key = key;
+    msg->key_len = key_len;
+    s_ask_replicas (self, pending, msg, peers, count);
+    free (msg);
+    return CHORD_STATUS_OK;
+}
+
+chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const uint8_t *key, size_t key_len,
+                                const uint8_t *value, size_t value_len, const node_answer_t *answer,
+                                uint64_t now_ms)
+{
+    if (op == CHORD_STORE_OP_GET)
+        return s_read (self, key, key_len, answer, now_ms);
+    return s_write (self, op, key, key_len, value, value_len, answer, now_ms);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Replicas' answers. */
+
+/* One more replica answered a write (held: it keeps the copy), or with
+   out_of_time none will any more. */
+static void s_write_answered (chord_node_t *self, node_pending_t *pending, bool held, bool out_of_time)
+{
+    if (!out_of_time)
+        pending->answered++;
+    if (held)
+        pending->acks++;
+    if (pending->acks >= pending->needed) {
+        s_answer (self, &pending->answer, pending->done_status, NULL, 0, NULL);
+        s_pending_destroy (self, pending);
+    } else if (pending->answered == pending->sent || out_of_time) {
+        char text[96];
+        snprintf (text, sizeof text, "only %u of %u copies acknowledged the write", pending->acks + 1,
+                  pending->needed + 1);
+        self->stats.writes_no_quorum++;
+        s_answer (self, &pending->answer, CHORD_STATUS_NO_QUORUM, NULL, 0, text);
+        s_pending_destroy (self, pending);
+    }
+}
+
+/* Answers a read with the newest copy found, and rewrites stale copies. */
+static void s_read_finish (chord_node_t *self, node_pending_t *pending, uint64_t now_ms)
+{
+    chord_record_t best;
+    if (!pending->best || chord_record_decode (&best, pending->best, pending->best_len) != 0) {
+        s_answer (self, &pending->answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL);
+        s_pending_destroy (self, pending);
+        return;
+    }
+    s_answer_record (self, &pending->answer, &best);
+    if (node_keep_record (self, pending->key, pending->key_len, pending->best, pending->best_len, now_ms) > 0)
+        self->stats.read_repairs++;
+    for (unsigned i = 0; i < pending->sent; i++) {
+        if (pending->has_best[i] && chord_version_compare (&pending->version[i], &best.version) >= 0)
+            continue;
+        node_shipment_t *shipment = node_shipment_new (self, &pending->peers[i]);
+        if (!shipment)
+            break;
+        node_shipment_add (shipment, pending->key, pending->key_len, pending->best, pending->best_len);
+        self->stats.read_repairs += node_shipment_finish (shipment);
+    }
+    s_pending_destroy (self, pending);
+}
+
+void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                        uint64_t now_ms)
+{
+    if (!origin || !msg->has_sender) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    chord_msg_t *ack = malloc (sizeof *ack);
+    if (!ack)
+        return;
+    chord_msg_init (ack, CHORD_MSG_REPLICATE_ACK, msg->request_id);
+    ack->fields = CHORD_F_STATUS | CHORD_F_COUNT;
+    /* A copy given to a peer on its way out would leave with it. */
+    if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT)
+        ack->status = CHORD_STATUS_NOT_READY;
+    else {
+        ack->status = CHORD_STATUS_OK;
+        for (size_t i = 0; i < msg->item_count; i++) {
+            const chord_item_t *item = &msg->items[i];
+            int rc = node_keep_record (self, item->key, item->key_len, item->value, item->value_len, now_ms);
+            if (rc < 0) {
+                ack->status = CHORD_STATUS_STORE_ERROR;
+                break;
+            }
+            self->stats.replica_items_kept += (uint64_t) rc;
+            ack->count++;
+        }
+    }
+    node_reply (self, origin, ack);
+    free (ack);
+}
+
+void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
+{
+    (void) now_ms;
+    unsigned index;
+    node_pending_t *pending = s_pending_find (self, msg->request_id, false, &index);
+    /* Acks of repairs and of writes already answered are expected: no one waits. */
+    if (pending)
+        s_write_answered (self, pending, msg->status == CHORD_STATUS_OK, false);
+}
+
+void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
+{
+    if (!origin) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    chord_msg_t *reply = malloc (sizeof *reply);
+    if (!reply)
+        return;
+    chord_msg_init (reply, CHORD_MSG_FETCH_REPLY, msg->request_id);
+    reply->fields = CHORD_F_STATUS;
+    const uint8_t *data;
+    size_t size;
+    chord_record_t rec;
+    int rc = chord_store_get (self->env.store, msg->key, msg->key_len, &data, &size);
+    chord_item_t item = {.key = msg->key, .key_len = msg->key_len, .value = data, .value_len = size};
+    if (rc == 0 && chord_record_decode (&rec, data, size) == 0) {
+        reply->status = CHORD_STATUS_OK;
+        reply->fields |= CHORD_F_ITEMS;
+        reply->items = &item;
+        reply->item_count = 1;
+    } else
+        reply->status = rc == 1 ? CHORD_STATUS_NOT_FOUND : CHORD_STATUS_STORE_ERROR;
+    node_reply (self, origin, reply);
+    free (reply);
+}
+
+void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
+{
+    unsigned index;
+    node_pending_t *pending = s_pending_find (self, msg->request_id, true, &index);
+    if (!pending)
+        return;   /* answered already, on time-out */
+    chord_record_t rec;
+    if (msg->status == CHORD_STATUS_OK && msg->item_count == 1 &&
+        msg->items[0].key_len == pending->key_len &&
+        memcmp (msg->items[0].key, pending->key, pending->key_len) == 0 &&
+        chord_record_decode (&rec, msg->items[0].value, msg->items[0].value_len) == 0) {
+        pending->has_best[index] = true;
+        pending->version[index] = rec.version;
+        chord_record_t best;
+        if (!pending->best || chord_record_decode (&best, pending->best, pending->best_len) != 0 ||
+            chord_version_compare (&rec.version, &best.version) > 0) {
+            uint8_t *copy = malloc (msg->items[0].value_len);
+            if (copy) {
+                memcpy (copy, msg->items[0].value, msg->items[0].value_len);
+                free (pending->best);
+                pending->best = copy;
+                pending->best_len = msg->items[0].value_len;
+            }
+        }
+    }
+    if (++pending->answered == pending->sent)
+        s_read_finish (self, pending, now_ms);
+}
+
+uint64_t node_pendings_expire (chord_node_t *self, uint64_t now_ms)
+{
+    uint64_t next = UINT64_MAX;
+    for (node_pending_t *pending = self->pendings, *following; pending; pending = following) {
+        following = pending->next;
+        if (pending->deadline_ms > now_ms) {
+            if (pending->deadline_ms < next)
+                next = pending->deadline_ms;
+            continue;
+        }
+        if (pending->is_read)
+            s_read_finish (self, pending, now_ms);
+        else
+            s_write_answered (self, pending, false, true);
+    }
+    return next;
+}

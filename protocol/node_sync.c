@@ -1,0 +1,232 @@
+/*  chord node: anti-entropy. Every sync interval an owner sends each of
+    its replicas digests of its arc (pred, self], split into
+    CHORD_SYNC_BUCKETS buckets by the low bits of the key ids (uniform
+    within any arc, since ids are hashes). The replica compares them with
+    its own, answers with the mask of buckets that differ, and both sides
+    ship their records in those buckets; each keeps the newer version. So
+    a new replica, a restarted peer or one that missed writes catches up
+    by shipping a fraction of the arc, not all of it.
+
+    A bucket's digest is the XOR of one 64-bit hash per record (key id,
+    version, tombstone flag), so the order of a scan does not matter.
+    Tombstones past their grace period count for nothing and are purged
+    every CHORD_PURGE_SYNCS rounds.  */
+
+#include "node_internal.h"
+#include "record.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t s_mix (uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+static unsigned s_bucket (const chord_id_t *key_id)
+{
+    return key_id->bytes[CHORD_ID_BYTES - 1] % CHORD_SYNC_BUCKETS;
+}
+
+static bool s_expired (const chord_node_t *self, const chord_record_t *rec, uint64_t wall_ms)
+{
+    return rec->tombstone && chord_hlc_ms (rec->version.hlc) + self->config.tombstone_grace_ms < wall_ms;
+}
+
+typedef struct {
+    const chord_node_t *node;
+    uint64_t wall_ms;
+    uint64_t sums[CHORD_SYNC_BUCKETS];
+} s_digest_t;
+
+static int s_digest_visit (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
+                           const uint8_t *value, size_t value_len)
+{
+    (void) key, (void) key_len;
+    s_digest_t *digest = arg;
+    chord_record_t rec;
+    if (chord_record_decode (&rec, value, value_len) != 0 || s_expired (digest->node, &rec, digest->wall_ms))
+        return 0;
+    uint64_t prefix = 0;
+    for (int i = 0; i < 8; i++)
+        prefix = prefix << 8 | key_id->bytes[i];
+    digest->sums[s_bucket (key_id)] ^=
+        s_mix (prefix ^ s_mix (rec.version.hlc ^ s_mix (rec.version.writer ^ (uint64_t) rec.tombstone)));
+    return 0;
+}
+
+/* Digests of (from, upto], big-endian, CHORD_DIGEST_SIZE bytes into out. */
+static void s_digest (chord_node_t *self, const chord_id_t *from, const chord_id_t *upto, uint64_t now_ms,
+                      uint8_t *out)
+{
+    s_digest_t digest = {.node = self, .wall_ms = node_wall_ms (self, now_ms)};
+    chord_store_range (self->env.store, from, upto, s_digest_visit, &digest);
+    for (unsigned b = 0; b < CHORD_SYNC_BUCKETS; b++)
+        for (int i = 0; i < 8; i++)
+            out[b * 8 + (unsigned) i] = (uint8_t) (digest.sums[b] >> (56 - 8 * i));
+}
+
+typedef struct {
+    node_shipment_t *shipment;
+    uint64_t mask;
+    int failed;
+} s_ship_t;
+
+static int s_ship_visit (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
+                         const uint8_t *value, size_t value_len)
+{
+    s_ship_t *ship = arg;
+    if (!(ship->mask >> s_bucket (key_id) & 1))
+        return 0;
+    if (node_shipment_add (ship->shipment, key, key_len, value, value_len) != 0) {
+        ship->failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Ships our records of (from, upto] in the masked buckets to peer. */
+static void s_ship_buckets (chord_node_t *self, const chord_peer_t *peer, const chord_id_t *from,
+                            const chord_id_t *upto, uint64_t mask)
+{
+    node_shipment_t *shipment = node_shipment_new (self, peer);
+    if (!shipment)
+        return;
+    s_ship_t ship = {.shipment = shipment, .mask = mask};
+    chord_store_range (self->env.store, from, upto, s_ship_visit, &ship);
+    uint64_t shipped = node_shipment_finish (shipment);
+    self->stats.sync_items_sent += shipped;
+    if (shipped) {
+        char a[9];
+        node_log (self, CHORD_LOG_DEBUG, "anti-entropy: shipped %llu records to %s (%s)",
+                  (unsigned long long) shipped, node_short (&peer->id, a), peer->endpoint);
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Purging tombstones. */
+
+typedef struct {
+    const chord_node_t *node;
+    uint64_t wall_ms;
+    uint8_t **keys;
+    size_t *lens;
+    size_t count;
+    size_t alloc;
+} s_purge_t;
+
+static int s_purge_visit (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
+                          const uint8_t *value, size_t value_len)
+{
+    (void) key_id;
+    s_purge_t *purge = arg;
+    chord_record_t rec;
+    if (chord_record_decode (&rec, value, value_len) != 0 || !s_expired (purge->node, &rec, purge->wall_ms))
+        return 0;
+    if (purge->count == purge->alloc) {
+        size_t alloc = purge->alloc ? purge->alloc * 2 : 64;
+        uint8_t **keys = realloc (purge->keys, alloc * sizeof *keys);
+        if (keys)
+            purge->keys = keys;
+        size_t *lens = realloc (purge->lens, alloc * sizeof *lens);
+        if (lens)
+            purge->lens = lens;
+        if (!keys || !lens)
+            return 1;
+        purge->alloc = alloc;
+    }
+    uint8_t *copy = malloc (key_len);
+    if (!copy)
+        return 1;
+    memcpy (copy, key, key_len);
+    purge->keys[purge->count] = copy;
+    purge->lens[purge->count++] = key_len;
+    return 0;
+}
+
+static void s_purge_tombstones (chord_node_t *self, uint64_t now_ms)
+{
+    s_purge_t purge = {.node = self, .wall_ms = node_wall_ms (self, now_ms)};
+    chord_store_range (self->env.store, &self->self.id, &self->self.id, s_purge_visit, &purge);
+    for (size_t i = 0; i < purge.count; i++) {
+        if (chord_store_del (self->env.store, purge.keys[i], purge.lens[i]) == 0)
+            self->stats.tombstones_purged++;
+        free (purge.keys[i]);
+    }
+    free (purge.keys);
+    free (purge.lens);
+}
+
+/* ---------------------------------------------------------------------- */
+
+void node_sync (chord_node_t *self, uint64_t now_ms)
+{
+    if (++self->syncs_since_purge >= CHORD_PURGE_SYNCS) {
+        self->syncs_since_purge = 0;
+        s_purge_tombstones (self, now_ms);
+    }
+    if (!node_replicating (self) || !self->has_pred || !self->pred_alive || node_is_self (self, &self->pred))
+        return;
+    chord_peer_t peers[CHORD_REPLICAS_MAX];
+    size_t count = node_replica_peers (self, peers);
+    if (count == 0)
+        return;
+    chord_msg_t *msg = malloc (sizeof *msg);
+    uint8_t *digest = malloc (CHORD_DIGEST_SIZE);
+    if (msg && digest) {
+        s_digest (self, &self->pred.id, &self->self.id, now_ms, digest);
+        chord_msg_init (msg, CHORD_MSG_SYNC, 0);
+        msg->fields = CHORD_F_ID | CHORD_F_DIGEST;
+        msg->id = self->pred.id;
+        msg->digest = digest;
+        for (size_t i = 0; i < count; i++) {
+            msg->request_id = node_new_request_id (self);
+            node_send_peer (self, &peers[i], msg);
+        }
+        self->stats.sync_rounds++;
+    }
+    free (msg);
+    free (digest);
+}
+
+void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
+{
+    if (!origin || !msg->has_sender) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    if (self->state != CHORD_NODE_ACTIVE)
+        return;   /* the owner asks again next round */
+    uint8_t ours[CHORD_DIGEST_SIZE];
+    s_digest (self, &msg->id, &msg->sender.id, now_ms, ours);
+    uint64_t mask = 0;
+    for (unsigned b = 0; b < CHORD_SYNC_BUCKETS; b++)
+        if (memcmp (ours + b * 8, msg->digest + b * 8, 8) != 0)
+            mask |= (uint64_t) 1 << b;
+    chord_msg_t *reply = malloc (sizeof *reply);
+    if (!reply)
+        return;
+    chord_msg_init (reply, CHORD_MSG_SYNC_REPLY, msg->request_id);
+    reply->fields = CHORD_F_COUNT | CHORD_F_ID;
+    reply->count = mask;
+    reply->id = msg->id;
+    node_reply (self, origin, reply);
+    free (reply);
+    /* Our side of what differs goes to the owner; it keeps what is newer. */
+    if (mask)
+        s_ship_buckets (self, &msg->sender, &msg->id, &msg->sender.id, mask);
+}
+
+void node_on_sync_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
+{
+    (void) now_ms;
+    if (!msg->has_sender || !(msg->fields & CHORD_F_ID) || self->state != CHORD_NODE_ACTIVE || !msg->count)
+        return;
+    /* The range the digests covered, as the reply echoes it. */
+    s_ship_buckets (self, &msg->sender, &msg->id, &self->self.id, msg->count);
+}
