@@ -34,13 +34,13 @@ static const uint64_t s_objects_max = 65536;
 #define S_STATE_MAX CHORD_STATE_MAX
 
 /* Every CHORD_F_* bit this version knows. */
-#define S_FIELDS_ALL ((CHORD_F_DIGEST << 1) - 1)
+#define S_FIELDS_ALL ((CHORD_F_WRITER << 1) - 1)
 
 /* Wire names of the body fields, indexed by bit number. */
 static const char *const s_field_names[] = {
     "st", "id", "done", "peer", "pred", "succ", "fing", "excl", "op", "key",
     "val", "tmo", "hops", "cnt", "xfer", "fin", "items", "text", "state",
-    "fb", "dig",
+    "fb", "dig", "hlc", "wr",
 };
 #define S_FIELD_COUNT (sizeof s_field_names / sizeof s_field_names[0])
 
@@ -358,6 +358,12 @@ static int s_pack_field (msgpack_packer *pk, const chord_msg_t *msg, unsigned bi
         if (!msg->digest)
             return -1;
         s_pack_bin (pk, msg->digest, CHORD_DIGEST_SIZE);
+        return 0;
+    case CHORD_F_HLC:
+        msgpack_pack_uint64 (pk, msg->hlc);
+        return 0;
+    case CHORD_F_WRITER:
+        msgpack_pack_uint64 (pk, msg->writer);
         return 0;
     }
     return -1;
@@ -704,6 +710,10 @@ static int s_decode_field (const s_input_t *input, const msgpack_object *val, un
             return -1;
         return 0;
     }
+    case CHORD_F_HLC:
+        return s_uint (val, UINT64_MAX, &msg->hlc);
+    case CHORD_F_WRITER:
+        return s_uint (val, UINT64_MAX, &msg->writer);
     }
     return -1;
 }

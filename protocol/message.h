@@ -37,6 +37,8 @@
         "state" state        uint (chord_node_state_t)
         "fb"    fallback     bool: serve the key though its owner may be elsewhere
         "dig"   digest       bin, exactly CHORD_DIGEST_SIZE bytes (range digests)
+        "hlc"   hlc          uint64: a write's version, assigned where the client's
+        "wr"    writer       uint64  request entered the ring (record.h)
 
     Item values on the replication and handoff paths are records (record.h):
     a value with its version, at most CHORD_ITEM_VALUE_MAX bytes.
@@ -83,7 +85,7 @@ typedef enum {
                                        pred (on a leave: the leaver's predecessor) */
     CHORD_MSG_HANDOFF_ACK = 11,     /* xfer, cnt (items received), st */
     CHORD_MSG_LEAVE_NOTICE = 12,    /* succ: the leaving sender's successor list */
-    CHORD_MSG_STORE = 13,           /* op, key, val (put), fb -> STORE_REPLY */
+    CHORD_MSG_STORE = 13,           /* op, key, val (put), fb, hlc+wr (put, del) -> STORE_REPLY */
     CHORD_MSG_STORE_REPLY = 14,     /* st, val (a found get) */
     /* Replication between peers. */
     CHORD_MSG_REPLICATE = 40,       /* items (records): keep each if newer -> REPLICATE_ACK */
@@ -158,6 +160,8 @@ enum {
     CHORD_F_STATE = 1u << 18,
     CHORD_F_FALLBACK = 1u << 19,
     CHORD_F_DIGEST = 1u << 20,
+    CHORD_F_HLC = 1u << 21,
+    CHORD_F_WRITER = 1u << 22,
 };
 
 /*  A decoded (or to-be-encoded) message. Header fields are always present;
@@ -202,6 +206,8 @@ typedef struct {
     uint32_t state;
     bool fallback;
     const uint8_t *digest;          /* borrowed; CHORD_DIGEST_SIZE bytes */
+    uint64_t hlc;
+    uint64_t writer;
     /* The lists come last and only their counted entries are meaningful, so
        init and clear need not wipe some 50 KB per message. */
     chord_id_t excluded[CHORD_EXCLUDE_MAX];

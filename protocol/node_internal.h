@@ -82,6 +82,8 @@ typedef struct node_task {
     chord_id_t excluded[CHORD_EXCLUDE_MAX];
     uint64_t rpc_id; /* outstanding request, 0 when none */
     bool no_quorum;         /* the last answer was NO_QUORUM: say so if time runs out */
+    chord_version_t version; /* a put's or del's, fixed when the client's request arrived,
+                                so a retry or a late duplicate never outranks a later write */
     bool has_avoid;         /* an owner did not answer a data operation: route round it, */
     chord_id_t avoid;       /* and ask the next peer to serve the key from its copies */
 } node_task_t;
@@ -426,14 +428,18 @@ uint64_t node_wall_ms (const chord_node_t *self, uint64_t now_ms);
     positions of one process never count twice. Returns how many.  */
 size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out);
 
+/* A version for a write entering the ring here now. */
+chord_version_t node_new_version (chord_node_t *self, uint64_t now_ms);
+
 /*  Runs a put, get or del on the key's copies with us as coordinator: our
     own store, then the replicas, answering as `answer` says once the write
-    quorum holds a write or a read has its value. Returns NOT_READY without
-    answering when, without replicas, a missing key may only be paused
-    elsewhere (the caller retries); OK otherwise.  */
+    quorum holds a write or a read has its value. A write carries version
+    (NULL: a new one). Returns NOT_READY without answering when, without
+    replicas, a missing key may only be paused elsewhere (the caller
+    retries); OK otherwise.  */
 chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const uint8_t *key, size_t key_len,
-                                const uint8_t *value, size_t value_len, const node_answer_t *answer,
-                                uint64_t now_ms);
+                                const uint8_t *value, size_t value_len, const chord_version_t *version,
+                                const node_answer_t *answer, uint64_t now_ms);
 
 /* Stores an incoming record if newer; 1 kept, 0 ours wins, -1 error. Expired
    tombstones are not kept: they would only be purged again. */

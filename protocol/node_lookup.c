@@ -118,8 +118,8 @@ static chord_store_op_t s_task_op (const node_task_t *task)
 static void s_task_apply_locally (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 {
     node_answer_t answer = {.to_client = true, .origin = task->origin, .request_id = task->client_request_id};
-    if (node_coordinate (self, s_task_op (task), task->key, task->key_len, task->value, task->value_len, &answer,
-                         now_ms) == CHORD_STATUS_NOT_READY) {
+    if (node_coordinate (self, s_task_op (task), task->key, task->key_len, task->value, task->value_len,
+                         &task->version, &answer, now_ms) == CHORD_STATUS_NOT_READY) {
         node_task_retry (self, task, now_ms);
         return;
     }
@@ -324,6 +324,11 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
         msg->fallback = true;
     }
     msg->op = s_task_op (task);
+    if (msg->op != CHORD_STORE_OP_GET) {
+        msg->fields |= CHORD_F_HLC | CHORD_F_WRITER;
+        msg->hlc = task->version.hlc;
+        msg->writer = task->version.writer;
+    }
     msg->key = task->key;
     msg->key_len = task->key_len;
     if (msg->op == CHORD_STORE_OP_PUT) {
@@ -418,9 +423,14 @@ void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_orig
         status = CHORD_STATUS_WRONG_OWNER;
     else if (msg->op == CHORD_STORE_OP_PUT && !(msg->fields & CHORD_F_VALUE))
         status = CHORD_STATUS_BAD_REQUEST;
-    else
-        status = node_coordinate (self, msg->op, msg->key, msg->key_len, msg->value, msg->value_len, &answer,
-                                  now_ms);
+    else {
+        /* Versions come from where the client's request entered the ring;
+           a STORE without one (an older peer) gets ours. */
+        chord_version_t version = {.hlc = msg->hlc, .writer = msg->writer};
+        bool versioned = (msg->fields & CHORD_F_HLC) && (msg->fields & CHORD_F_WRITER);
+        status = node_coordinate (self, msg->op, msg->key, msg->key_len, msg->value, msg->value_len,
+                                  versioned ? &version : NULL, &answer, now_ms);
+    }
     if (status == CHORD_STATUS_OK)
         return;   /* answered, now or once the replicas have */
     chord_msg_t *reply = malloc (sizeof *reply);
@@ -523,8 +533,8 @@ void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_
                               : kind == TASK_CLIENT_GET ? CHORD_STORE_OP_GET
                                                         : CHORD_STORE_OP_DEL;
         node_answer_t answer = {.to_client = true, .origin = *origin, .request_id = msg->request_id};
-        if (node_coordinate (self, op, msg->key, msg->key_len, msg->value, msg->value_len, &answer, now_ms) !=
-            CHORD_STATUS_NOT_READY)
+        if (node_coordinate (self, op, msg->key, msg->key_len, msg->value, msg->value_len, NULL, &answer,
+                             now_ms) != CHORD_STATUS_NOT_READY)
             return;
         /* In doubt: a task retries until the doubt clears or time runs out. */
     }
@@ -543,6 +553,7 @@ void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_
     }
     task->origin = *origin;
     task->client_request_id = msg->request_id;
+    task->version = node_new_version (self, now_ms);
     if (!lookup) {
         task->key = malloc (msg->key_len);
         task->key_len = msg->key_len;

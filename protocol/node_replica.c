@@ -294,9 +294,16 @@ static void s_ask_replicas (chord_node_t *self, node_pending_t *pending, chord_m
     }
 }
 
+chord_version_t node_new_version (chord_node_t *self, uint64_t now_ms)
+{
+    chord_version_t version = {.hlc = chord_hlc_next (&self->hlc_last, node_wall_ms (self, now_ms)),
+                               .writer = chord_version_writer (&self->self.id)};
+    return version;
+}
+
 static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const uint8_t *key, size_t key_len,
-                               const uint8_t *value, size_t value_len, const node_answer_t *answer,
-                               uint64_t now_ms)
+                               const uint8_t *value, size_t value_len, const chord_version_t *version,
+                               const node_answer_t *answer, uint64_t now_ms)
 {
     chord_status_t done_status = CHORD_STATUS_OK;
     if (op == CHORD_STORE_OP_DEL) {
@@ -314,8 +321,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
             done_status = CHORD_STATUS_NOT_FOUND;
     }
     chord_record_t rec = {
-        .version = {.hlc = chord_hlc_next (&self->hlc_last, node_wall_ms (self, now_ms)),
-                    .writer = chord_version_writer (&self->self.id)},
+        .version = version ? *version : node_new_version (self, now_ms),
         .tombstone = op == CHORD_STORE_OP_DEL,
         .value = value,
         .value_len = op == CHORD_STORE_OP_DEL ? 0 : value_len,
@@ -327,7 +333,9 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
         return CHORD_STATUS_OK;
     }
     chord_record_encode (&rec, data);
-    if (chord_store_put (self->env.store, key, key_len, data, size) != 0) {
+    /* A newer version here means a later write overtook this one: it
+       stands, and this one still counts as done. */
+    if (node_keep_record (self, key, key_len, data, size, now_ms) < 0) {
         free (data);
         s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed (full?)");
         return CHORD_STATUS_OK;
@@ -372,6 +380,14 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
         }
     }
     free (data);
+    if (self->config.replicas > 1) {
+        chord_id_t key_id;
+        char a[9];
+        chord_id_hash (&key_id, key, key_len);
+        node_log (self, CHORD_LOG_DEBUG, "%s %s version %llx: sent to %zu replicas, quorum %zu",
+                  rec.tombstone ? "delete" : "write", node_short (&key_id, a),
+                  (unsigned long long) rec.version.hlc, count, quorum);
+    }
     if (!pending)
         s_answer (self, answer, done_status, NULL, 0, NULL);
     return CHORD_STATUS_OK;
@@ -439,12 +455,12 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
 }
 
 chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const uint8_t *key, size_t key_len,
-                                const uint8_t *value, size_t value_len, const node_answer_t *answer,
-                                uint64_t now_ms)
+                                const uint8_t *value, size_t value_len, const chord_version_t *version,
+                                const node_answer_t *answer, uint64_t now_ms)
 {
     if (op == CHORD_STORE_OP_GET)
         return s_read (self, key, key_len, answer, now_ms);
-    return s_write (self, op, key, key_len, value, value_len, answer, now_ms);
+    return s_write (self, op, key, key_len, value, value_len, version, answer, now_ms);
 }
 
 /* ---------------------------------------------------------------------- */

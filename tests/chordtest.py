@@ -310,7 +310,8 @@ def chordd_argv(port, join=None, vnodes=None, extra=()):
         argv += ["--vnodes", str(vnodes)]
     if join:
         argv += ["--join", join.endpoint]
-    return argv + list(extra)
+    # CHORD_TEST_DAEMON_ARGS adds options to every chordd, e.g. "--log-level debug".
+    return argv + list(extra) + os.environ.get("CHORD_TEST_DAEMON_ARGS", "").split()
 
 
 def start_peer(join=None, vnodes=None, extra=()):

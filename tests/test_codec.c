@@ -128,6 +128,10 @@ static void s_fill (chord_msg_t *msg, uint32_t fields, unsigned seed)
         msg->fallback = true;
     if (fields & CHORD_F_DIGEST)
         msg->digest = s_digest;
+    if (fields & CHORD_F_HLC)
+        msg->hlc = UINT64_MAX - 5;
+    if (fields & CHORD_F_WRITER)
+        msg->writer = 0x0123456789abcdefULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -227,6 +231,10 @@ static int s_msg_eq (const chord_msg_t *msg, const chord_msg_t *decoded)
         S_CHECK (a->fallback == b->fallback);
     if (f & CHORD_F_DIGEST)
         S_CHECK (b->digest && memcmp (a->digest, b->digest, CHORD_DIGEST_SIZE) == 0);
+    if (f & CHORD_F_HLC)
+        S_CHECK (a->hlc == b->hlc);
+    if (f & CHORD_F_WRITER)
+        S_CHECK (a->writer == b->writer);
     return 1;
 }
 
@@ -413,9 +421,9 @@ static const chord_msg_type_t s_types[] = {
 };
 #define S_TYPE_COUNT (sizeof s_types / sizeof s_types[0])
 
-/* The body fields version 2 knows: bits 0 ("st") to 20 ("dig"). */
-#define S_FIELD_BITS 21
-#define S_FIELDS_ALL ((uint32_t) CHORD_F_DIGEST * 2 - 1)
+/* The body fields version 2 knows: bits 0 ("st") to 22 ("wr"). */
+#define S_FIELD_BITS 23
+#define S_FIELDS_ALL ((uint32_t) CHORD_F_WRITER * 2 - 1)
 
 /* Every field the comments in message.h give a type, required or not. */
 static uint32_t s_documented_fields (chord_msg_type_t type)
@@ -430,7 +438,7 @@ static uint32_t s_documented_fields (chord_msg_type_t type)
         return CHORD_F_TRANSFER | CHORD_F_ITEMS | CHORD_F_FINAL | CHORD_F_COUNT | CHORD_F_PRED;
     case CHORD_MSG_HANDOFF_ACK:     return CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS;
     case CHORD_MSG_LEAVE_NOTICE:    return CHORD_F_SUCC;
-    case CHORD_MSG_STORE:           return CHORD_F_OP | CHORD_F_KEY | CHORD_F_VALUE;
+    case CHORD_MSG_STORE:           return CHORD_F_OP | CHORD_F_KEY | CHORD_F_VALUE | CHORD_F_FALLBACK | CHORD_F_HLC | CHORD_F_WRITER;
     case CHORD_MSG_STORE_REPLY:     return CHORD_F_STATUS | CHORD_F_VALUE;
     case CHORD_MSG_REPLICATE:       return CHORD_F_ITEMS;
     case CHORD_MSG_REPLICATE_ACK:   return CHORD_F_STATUS | CHORD_F_COUNT;
@@ -477,8 +485,9 @@ static void s_test_tables (void)
     unsigned bits = 0;
     for (uint32_t all = S_FIELDS_ALL; all; all &= all - 1)
         bits++;
-    tap_ok (bits == S_FIELD_BITS && CHORD_F_FALLBACK == 1u << 19 && CHORD_F_DIGEST == 1u << 20,
-            "%d field bits, fb is bit 19 and dig bit 20", S_FIELD_BITS);
+    tap_ok (bits == S_FIELD_BITS && CHORD_F_FALLBACK == 1u << 19 && CHORD_F_DIGEST == 1u << 20 &&
+                CHORD_F_HLC == 1u << 21 && CHORD_F_WRITER == 1u << 22,
+            "%d field bits, fb is bit 19, dig 20, hlc 21 and wr 22", S_FIELD_BITS);
     int all_documented = 1;
     for (size_t i = 0; i < S_TYPE_COUNT; i++) {
         uint32_t required = chord_msg_required_fields (s_types[i]);
