@@ -396,6 +396,7 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
     self->join_retry_ms = 100;
     if (self->seed_count == 0) {
         self->state = CHORD_NODE_ACTIVE;
+        self->active_since_ms = now_ms;
         node_log (self, CHORD_LOG_INFO, "started a new ring as %s", self->self.endpoint);
         return 0;
     }
@@ -427,6 +428,7 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
             self->finger_valid[i] = true;
         }
     self->state = CHORD_NODE_ACTIVE;
+    self->active_since_ms = now_ms;
     self->next_stabilize_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
     self->next_stray_check_ms =

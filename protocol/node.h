@@ -114,6 +114,7 @@ typedef struct {
     uint64_t sync_rounds;               /* anti-entropy exchanges started */
     uint64_t sync_items_sent;           /* records shipped because digests differed */
     uint64_t tombstones_purged;
+    uint64_t copies_dropped;            /* copies no owner kept with us any more */
 } chord_node_stats_t;
 
 typedef struct chord_node chord_node_t;

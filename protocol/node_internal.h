@@ -38,7 +38,10 @@
 #define CHORD_REMEMBERED_MAX     16       /* peers kept to probe for a ring we split from */
 #define CHORD_PROBE_ROUNDS       10       /* stabilize intervals between probes */
 #define CHORD_SYNC_ROUNDS        4        /* stabilize intervals between anti-entropy rounds (default) */
-#define CHORD_PURGE_SYNCS        8        /* anti-entropy rounds between tombstone purges */
+#define CHORD_PURGE_SYNCS        8        /* anti-entropy rounds between clean-ups: expired tombstones,
+                                             copies no owner asks us to keep */
+#define CHORD_CLAIM_SYNCS        10       /* anti-entropy rounds an owner's claim on our copies lasts */
+#define CHORD_CLAIMS_MAX         32       /* owners whose arcs we keep copies of, remembered */
 #define CHORD_HLC_DRIFT_MAX_MS   (60 * 60 * 1000) /* versions further ahead of our clock are not adopted */
 #define CHORD_PENDING_MAX        100000   /* writes and reads waiting for replicas */
 #define CHORD_FINGER_TICKS 4         /* finger refreshes per stabilize interval, first round */
@@ -96,6 +99,14 @@ typedef enum {
     RPC_PING,      /* check_predecessor */
     RPC_HANDOFF,   /* waiting for the receiver's acknowledgement */
 } node_rpc_kind_t;
+
+/* An owner that counts us among its replicas: it sent digests of
+   (lower, owner] at seen_ms. */
+typedef struct {
+    chord_id_t lower;
+    chord_id_t owner;
+    uint64_t seen_ms;
+} node_claim_t;
 
 /* Where the answer to a data operation goes. */
 typedef struct {
@@ -210,6 +221,9 @@ struct chord_node {
     size_t pending_count;
     uint64_t next_sync_ms;         /* 0: not scheduled yet */
     unsigned syncs_since_purge;
+    uint64_t active_since_ms;      /* when we last became ACTIVE */
+    node_claim_t claims[CHORD_CLAIMS_MAX];
+    size_t claim_count;
     uint64_t next_stabilize_ms;
     uint64_t next_fix_finger_ms;
     uint64_t next_check_pred_ms;
@@ -467,7 +481,8 @@ void node_pendings_destroy (chord_node_t *self);
 /* ---------------------------------------------------------------- node_sync.c: anti-entropy */
 
 /* Compares digests of our arc with each replica and ships what differs;
-   every CHORD_PURGE_SYNCS rounds, purges tombstones past their grace. */
+   every CHORD_PURGE_SYNCS rounds, purges tombstones past their grace and
+   copies that neither our arc nor any owner's recent claim covers. */
 void node_sync (chord_node_t *self, uint64_t now_ms);
 void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms);
 void node_on_sync_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);

@@ -10,7 +10,13 @@
     A bucket's digest is the XOR of one 64-bit hash per record (key id,
     version, tombstone flag), so the order of a scan does not matter.
     Tombstones past their grace period count for nothing and are purged
-    every CHORD_PURGE_SYNCS rounds.  */
+    every CHORD_PURGE_SYNCS rounds. So are copies we no longer need keep:
+    each SYNC is an owner's claim on our copies of its arc, and a key
+    outside our own arc that no claim has covered for CHORD_CLAIM_SYNCS
+    rounds was left with us by churn (we were a replica once, or a leaver
+    handed it to us); its owner and the owner's replicas hold it. Only a
+    peer that has been active that long, with a live predecessor, drops
+    anything: a newcomer has heard no claims yet.  */
 
 #include "node_internal.h"
 #include "record.h"
@@ -114,11 +120,26 @@ static void s_ship_buckets (chord_node_t *self, const chord_peer_t *peer, const 
 typedef struct {
     const chord_node_t *node;
     uint64_t wall_ms;
+    uint64_t now_ms;
+    bool drop_unclaimed;    /* drop copies no claim covers, not only expired tombstones */
     uint8_t **keys;
     size_t *lens;
+    bool *unclaimed;        /* per key: an unclaimed copy, else an expired tombstone */
     size_t count;
     size_t alloc;
 } s_purge_t;
+
+/* True when an owner asked us for copies of key_id within the claim period. */
+static bool s_claimed (const chord_node_t *self, const chord_id_t *key_id, uint64_t now_ms)
+{
+    uint64_t lasting_ms = CHORD_CLAIM_SYNCS * (uint64_t) self->config.sync_interval_ms;
+    for (size_t i = 0; i < self->claim_count; i++) {
+        const node_claim_t *claim = &self->claims[i];
+        if (claim->seen_ms + lasting_ms > now_ms && chord_id_in_half_open (key_id, &claim->lower, &claim->owner))
+            return true;
+    }
+    return false;
+}
 
 static int s_purge_visit (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
                           const uint8_t *value, size_t value_len)
@@ -126,7 +147,11 @@ static int s_purge_visit (void *arg, const chord_id_t *key_id, const uint8_t *ke
     (void) key_id;
     s_purge_t *purge = arg;
     chord_record_t rec;
-    if (chord_record_decode (&rec, value, value_len) != 0 || !s_expired (purge->node, &rec, purge->wall_ms))
+    if (chord_record_decode (&rec, value, value_len) != 0)
+        return 0;
+    bool unclaimed = purge->drop_unclaimed && !node_owns (purge->node, key_id) &&
+                     !s_claimed (purge->node, key_id, purge->now_ms);
+    if (!unclaimed && !s_expired (purge->node, &rec, purge->wall_ms))
         return 0;
     if (purge->count == purge->alloc) {
         size_t alloc = purge->alloc ? purge->alloc * 2 : 64;
@@ -136,7 +161,10 @@ static int s_purge_visit (void *arg, const chord_id_t *key_id, const uint8_t *ke
         size_t *lens = realloc (purge->lens, alloc * sizeof *lens);
         if (lens)
             purge->lens = lens;
-        if (!keys || !lens)
+        bool *kinds = realloc (purge->unclaimed, alloc * sizeof *kinds);
+        if (kinds)
+            purge->unclaimed = kinds;
+        if (!keys || !lens || !kinds)
             return 1;
         purge->alloc = alloc;
     }
@@ -145,21 +173,57 @@ static int s_purge_visit (void *arg, const chord_id_t *key_id, const uint8_t *ke
         return 1;
     memcpy (copy, key, key_len);
     purge->keys[purge->count] = copy;
-    purge->lens[purge->count++] = key_len;
+    purge->lens[purge->count] = key_len;
+    purge->unclaimed[purge->count++] = unclaimed;
     return 0;
 }
 
-static void s_purge_tombstones (chord_node_t *self, uint64_t now_ms)
+static void s_clean_up (chord_node_t *self, uint64_t now_ms)
 {
-    s_purge_t purge = {.node = self, .wall_ms = node_wall_ms (self, now_ms)};
+    uint64_t lasting_ms = CHORD_CLAIM_SYNCS * (uint64_t) self->config.sync_interval_ms;
+    s_purge_t purge = {
+        .node = self,
+        .wall_ms = node_wall_ms (self, now_ms),
+        .now_ms = now_ms,
+        .drop_unclaimed = node_replicating (self) && self->state == CHORD_NODE_ACTIVE && self->has_pred &&
+                          self->pred_alive && !node_is_self (self, &self->pred) &&
+                          self->active_since_ms + lasting_ms <= now_ms,
+    };
     chord_store_range (self->env.store, &self->self.id, &self->self.id, s_purge_visit, &purge);
+    size_t unclaimed = 0;
     for (size_t i = 0; i < purge.count; i++) {
-        if (chord_store_del (self->env.store, purge.keys[i], purge.lens[i]) == 0)
-            self->stats.tombstones_purged++;
+        if (chord_store_del (self->env.store, purge.keys[i], purge.lens[i]) == 0) {
+            unclaimed += purge.unclaimed[i];
+            self->stats.tombstones_purged += !purge.unclaimed[i];
+        }
         free (purge.keys[i]);
     }
     free (purge.keys);
     free (purge.lens);
+    free (purge.unclaimed);
+    self->stats.copies_dropped += unclaimed;
+    if (unclaimed)
+        node_log (self, CHORD_LOG_INFO, "dropped %zu copies that no owner keeps with us any more", unclaimed);
+}
+
+/* Remembers that owner keeps copies of (lower, owner] with us. */
+static void s_note_claim (chord_node_t *self, const chord_id_t *lower, const chord_id_t *owner, uint64_t now_ms)
+{
+    node_claim_t *slot = NULL;
+    for (size_t i = 0; i < self->claim_count && !slot; i++)
+        if (chord_id_equal (&self->claims[i].owner, owner))
+            slot = &self->claims[i];
+    if (!slot && self->claim_count < CHORD_CLAIMS_MAX)
+        slot = &self->claims[self->claim_count++];
+    if (!slot) {   /* full: replace the stalest */
+        slot = &self->claims[0];
+        for (size_t i = 1; i < self->claim_count; i++)
+            if (self->claims[i].seen_ms < slot->seen_ms)
+                slot = &self->claims[i];
+    }
+    slot->lower = *lower;
+    slot->owner = *owner;
+    slot->seen_ms = now_ms;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -168,9 +232,11 @@ void node_sync (chord_node_t *self, uint64_t now_ms)
 {
     if (++self->syncs_since_purge >= CHORD_PURGE_SYNCS) {
         self->syncs_since_purge = 0;
-        s_purge_tombstones (self, now_ms);
+        s_clean_up (self, now_ms);
     }
-    if (!node_replicating (self) || !self->has_pred || !self->pred_alive || node_is_self (self, &self->pred))
+    /* A silent predecessor still bounds the arc we serve (node_owns), and
+       our replicas must keep hearing our claim meanwhile. */
+    if (!node_replicating (self) || !self->has_pred || node_is_self (self, &self->pred))
         return;
     chord_peer_t peers[CHORD_REPLICAS_MAX];
     size_t count = node_replica_peers (self, peers);
@@ -202,6 +268,7 @@ void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     }
     if (self->state != CHORD_NODE_ACTIVE)
         return;   /* the owner asks again next round */
+    s_note_claim (self, &msg->id, &msg->sender.id, now_ms);
     uint8_t ours[CHORD_DIGEST_SIZE];
     s_digest (self, &msg->id, &msg->sender.id, now_ms, ours);
     uint64_t mask = 0;

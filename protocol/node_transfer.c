@@ -292,6 +292,7 @@ void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
 void node_become_active (chord_node_t *self, uint64_t now_ms)
 {
     self->state = CHORD_NODE_ACTIVE;
+    self->active_since_ms = now_ms;
     self->next_stabilize_ms = now_ms;
     self->next_fix_finger_ms = now_ms;
     self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);

@@ -2145,6 +2145,7 @@ static int s_scenario_durability (const s_options_t *opt, s_table_t *table)
         json_object_set_new (root, "lost_unanswered", s_json_u64 (result.lost_unanswered));
         json_object_set_new (root, "keys_under_replicated", s_json_u64 (result.under_replicated));
         json_object_set_new (root, "copies_missing", s_json_u64 (result.copies_missing));
+        json_object_set_new (root, "copies_extra", s_json_u64 (result.copies_extra));
         json_object_set_new (root, "crashes_measured", s_json_u64 (result.crashes_measured));
         json_object_set_new (root, "crashes_repaired", s_json_u64 (result.crashes_repaired));
         static const char *repair_names[] = {"repair_mean_s", "repair_p50_s", "repair_p90_s", "repair_max_s"};
@@ -2212,9 +2213,10 @@ static int s_scenario_durability (const s_options_t *opt, s_table_t *table)
                 (unsigned long long) result.lost_missing, (unsigned long long) result.lost_stale,
                 (unsigned long long) result.lost_unanswered);
         printf ("copies    at the end %llu of %llu keys have fewer than %zu copies of their latest version "
-                "(%llu copies short)\n",
+                "(%llu copies short); %llu copies outside replica sets\n",
                 (unsigned long long) result.under_replicated, (unsigned long long) result.keys_acked,
-                local.replicas, (unsigned long long) result.copies_missing);
+                local.replicas, (unsigned long long) result.copies_missing,
+                (unsigned long long) result.copies_extra);
         printf ("repair    %llu crashes held acknowledged keys; %llu saw each key regain %zu copies",
                 (unsigned long long) result.crashes_measured, (unsigned long long) result.crashes_repaired,
                 local.replicas);

@@ -597,7 +597,19 @@ static void s_run_checked (s_durable_t *d, uint64_t until_ms)
     }
 }
 
-/* Counts the acknowledged keys short of R copies of their latest version. */
+/* Copies of key anywhere among the members, of any version. */
+static size_t s_copies_anywhere (const s_durable_t *d, size_t key)
+{
+    const size_t *sorted;
+    size_t members = simnet_members (d->net, &sorted);
+    size_t count = 0;
+    for (size_t i = 0; i < members; i++)
+        count += s_stored_seq (d, sorted[i], key) > 0;
+    return count;
+}
+
+/* Counts the acknowledged keys short of R copies of their latest version,
+   and the copies kept outside replica sets (left behind by churn). */
 static void s_count_copies (s_durable_t *d)
 {
     for (size_t key = 0; key < d->key_count; key++) {
@@ -607,6 +619,15 @@ static void s_count_copies (s_durable_t *d)
         uint64_t latest;
         size_t wanted;
         size_t holding = s_copies (d, key, &latest, &wanted);
+        const size_t *sorted;
+        size_t members = simnet_members (d->net, &sorted);
+        size_t in_set = 0;
+        if (members) {
+            size_t at = s_owner_position (d->net, sorted, members, &d->keys[key].id);
+            for (size_t j = 0; j < wanted; j++)
+                in_set += s_stored_seq (d, sorted[(at + j) % members], key) > 0;
+        }
+        d->result->copies_extra += s_copies_anywhere (d, key) - in_set;
         if (latest < d->keys[key].acked_seq)
             holding = 0;
         if (holding < wanted) {

@@ -76,6 +76,7 @@ typedef struct {
     uint64_t lost_unanswered;  /* no answer, or an error, after the retries */
     uint64_t under_replicated; /* acked keys with fewer than R copies of their latest version, at the end */
     uint64_t copies_missing;   /* the copies those keys lack */
+    uint64_t copies_extra;     /* copies of acked keys on live members outside their replica set */
     /* Re-replication after crashes. */
     uint64_t crashes_measured; /* crashes whose store held acknowledged keys */
     uint64_t crashes_repaired; /* ... all of them back to R copies by the end */
