@@ -86,8 +86,9 @@ static const char *s_usage_text =
     "Keys are 1..4096 bytes, values at most 1048576 bytes. Ids print as 40 hex digits.\n"
     "\n"
     "Exit status: 0 success; 1 key not found; 2 usage error (bad command line, oversize\n"
-    "key or value); 3 no answer within the timeout, or the peer timed out or is not\n"
-    "ready; 4 any other error.\n";
+    "key or value); 3 no answer within the timeout, the peer timed out or is not\n"
+    "ready, or too few replicas acknowledged a write (it may have landed on some);\n"
+    "4 any other error.\n";
 
 /* Prints "chordctl: ..." and a newline on stderr; returns code. */
 static int s_fail (int code, const char *fmt, ...)
@@ -150,7 +151,9 @@ static int s_check_status (const chordctl_t *ctl, const chord_msg_t *reply, cons
     if (reply->status == CHORD_STATUS_NOT_FOUND && key)
         return s_fail (S_EXIT_NOT_FOUND, "%s: not found", key);
 
-    int code = reply->status == CHORD_STATUS_TIMEOUT || reply->status == CHORD_STATUS_NOT_READY
+    /* Transient: the ring may answer if asked again shortly. */
+    int code = reply->status == CHORD_STATUS_TIMEOUT || reply->status == CHORD_STATUS_NOT_READY ||
+                       reply->status == CHORD_STATUS_NO_QUORUM
                    ? S_EXIT_NO_ANSWER
                    : S_EXIT_ERROR;
     fprintf (stderr, "chordctl: %s: %s", ctl->server, chord_status_name (reply->status));
