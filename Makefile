@@ -6,7 +6,8 @@
 #   make test-unit  only the C unit tests
 #   make sanitize   the whole test suite under ASan and UBSan (build-san/)
 #   make valgrind   the unit tests under valgrind
-#   make bench      measure put/get throughput and latency on a local ring
+#   make bench      put/get throughput and latency on local rings, in memory and on
+#                   disk, and the time to regain R copies after churn
 #   make sim-bench  the simulator's tables beside the Chord paper's figures
 #   make check-pure fail if protocol/ reaches for sockets, clocks or randomness
 #   make demo       start a 3-peer ring on ports 7000-7002 and use it; make demo-stop
@@ -104,11 +105,21 @@ valgrind: $(UNIT_TESTS)
 	    echo "valgrind: $$t clean"; \
 	done
 
+BENCH_DATA := $(BUILD)/bench-data
+
+# Throughput in memory and on disk (fsync and not), a 16-peer ring with
+# R = 3, then the time to regain R copies after a crash, a leave and a join.
 bench: all
 	$(BIN)/chord-bench --peers 1 --inflight 50 --seconds 5
+	rm -rf $(BENCH_DATA) && mkdir -p $(BENCH_DATA)
+	CHORD_BENCH_DATA=$(BENCH_DATA) $(BIN)/chord-bench --peers 1 --inflight 50 --seconds 5 --chordd tools/chordd-on-disk
+	CHORD_BENCH_DATA=$(BENCH_DATA) CHORD_BENCH_CHORDD_ARGS=--no-fsync \
+	    $(BIN)/chord-bench --peers 1 --inflight 50 --seconds 5 --chordd tools/chordd-on-disk
+	rm -rf $(BENCH_DATA)
 	$(BIN)/chord-bench --peers 16 --inflight 64 --seconds 5
+	CHORD_BIN=$(BIN) tools/repair-bench --peers 8 --keys 2000 --rounds 2
 
-SIM_SCENARIOS := pathlen loadbalance movement failures churn traffic convergence speed
+SIM_SCENARIOS := pathlen loadbalance movement failures churn traffic convergence speed durability
 sim-bench: $(BIN)/chord-sim
 	@for s in $(SIM_SCENARIOS); do echo "== $(BIN)/chord-sim --scenario $$s"; $(BIN)/chord-sim --scenario $$s || echo "(chord-sim exited $$? for $$s: see the violation above)"; done
 
