@@ -332,6 +332,12 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
         self->config.tombstone_grace_ms = CHORD_TOMBSTONE_GRACE_DEFAULT_MS;
     if (self->config.sync_interval_ms == 0)
         self->config.sync_interval_ms = CHORD_SYNC_ROUNDS * config->stabilize_interval_ms;
+    /* A tombstone must outlive every stray copy of what it deletes: those are
+       dropped once unclaimed for CHORD_CLAIM_SYNCS rounds, checked every
+       CHORD_PURGE_SYNCS rounds. */
+    uint64_t grace_min_ms = (CHORD_CLAIM_SYNCS + 2 * CHORD_PURGE_SYNCS) * (uint64_t) self->config.sync_interval_ms;
+    if (self->config.tombstone_grace_ms < grace_min_ms)
+        self->config.tombstone_grace_ms = grace_min_ms;
     /* Versions issued after a restart must order after those on disk. */
     chord_store_range (env->store, &config->id, &config->id, s_observe_versions, self);
     self->succ[0] = self->self;

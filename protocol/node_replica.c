@@ -125,6 +125,15 @@ static void s_answer_record (chord_node_t *self, const node_answer_t *answer, co
 /* ---------------------------------------------------------------------- */
 /* Pending operations. */
 
+/*  How long we wait for replicas. The peer that sent us the operation gives
+    us one rpc timeout before it suspects us; our answer, quorum or not, must
+    reach it first, or a live owner is routed around and the write lands
+    outside the key's replicas.  */
+static uint64_t s_replica_wait_ms (const chord_node_t *self)
+{
+    return self->config.rpc_timeout_ms / 2 + 1;
+}
+
 static node_pending_t *s_pending_new (chord_node_t *self, bool is_read, const node_answer_t *answer,
                                       uint64_t deadline_ms)
 {
@@ -357,7 +366,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
     }
     node_pending_t *pending = NULL;
     if (quorum > 1) {
-        pending = s_pending_new (self, false, answer, now_ms + 2 * (uint64_t) self->config.rpc_timeout_ms);
+        pending = s_pending_new (self, false, answer, now_ms + s_replica_wait_ms (self));
         if (!pending) {
             free (data);
             s_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded");
@@ -432,8 +441,7 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
         return CHORD_STATUS_OK;
     }
     /* We miss it: perhaps we just took the arc over, or missed the write. */
-    node_pending_t *pending =
-        s_pending_new (self, true, answer, now_ms + (uint64_t) self->config.rpc_timeout_ms);
+    node_pending_t *pending = s_pending_new (self, true, answer, now_ms + s_replica_wait_ms (self));
     if (pending)
         pending->key = malloc (key_len);
     chord_msg_t *msg = pending && pending->key ? malloc (sizeof *msg) : NULL;
