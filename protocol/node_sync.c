@@ -18,6 +18,7 @@
     peer that has been active that long, with a live predecessor, drops
     anything: a newcomer has heard no claims yet.  */
 
+#include "key_list.h"
 #include "node_internal.h"
 #include "record.h"
 
@@ -122,11 +123,7 @@ typedef struct {
     uint64_t wall_ms;
     uint64_t now_ms;
     bool drop_unclaimed;    /* drop copies no claim covers, not only expired tombstones */
-    uint8_t **keys;
-    size_t *lens;
-    bool *unclaimed;        /* per key: an unclaimed copy, else an expired tombstone */
-    size_t count;
-    size_t alloc;
+    chord_key_list_t doomed; /* marked: an unclaimed copy, else an expired tombstone */
 } s_purge_t;
 
 /* True when an owner asked us for copies of key_id within the claim period. */
@@ -144,7 +141,6 @@ static bool s_claimed (const chord_node_t *self, const chord_id_t *key_id, uint6
 static int s_purge_visit (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
                           const uint8_t *value, size_t value_len)
 {
-    (void) key_id;
     s_purge_t *purge = arg;
     chord_record_t rec;
     if (chord_record_decode (&rec, value, value_len) != 0)
@@ -153,29 +149,7 @@ static int s_purge_visit (void *arg, const chord_id_t *key_id, const uint8_t *ke
                      !s_claimed (purge->node, key_id, purge->now_ms);
     if (!unclaimed && !s_expired (purge->node, &rec, purge->wall_ms))
         return 0;
-    if (purge->count == purge->alloc) {
-        size_t alloc = purge->alloc ? purge->alloc * 2 : 64;
-        uint8_t **keys = realloc (purge->keys, alloc * sizeof *keys);
-        if (keys)
-            purge->keys = keys;
-        size_t *lens = realloc (purge->lens, alloc * sizeof *lens);
-        if (lens)
-            purge->lens = lens;
-        bool *kinds = realloc (purge->unclaimed, alloc * sizeof *kinds);
-        if (kinds)
-            purge->unclaimed = kinds;
-        if (!keys || !lens || !kinds)
-            return 1;
-        purge->alloc = alloc;
-    }
-    uint8_t *copy = malloc (key_len);
-    if (!copy)
-        return 1;
-    memcpy (copy, key, key_len);
-    purge->keys[purge->count] = copy;
-    purge->lens[purge->count] = key_len;
-    purge->unclaimed[purge->count++] = unclaimed;
-    return 0;
+    return chord_key_list_add (&purge->doomed, key, key_len, unclaimed) == 0 ? 0 : 1;
 }
 
 static void s_clean_up (chord_node_t *self, uint64_t now_ms)
@@ -191,16 +165,13 @@ static void s_clean_up (chord_node_t *self, uint64_t now_ms)
     };
     chord_store_range (self->env.store, &self->self.id, &self->self.id, s_purge_visit, &purge);
     size_t unclaimed = 0;
-    for (size_t i = 0; i < purge.count; i++) {
-        if (chord_store_del (self->env.store, purge.keys[i], purge.lens[i]) == 0) {
-            unclaimed += purge.unclaimed[i];
-            self->stats.tombstones_purged += !purge.unclaimed[i];
+    chord_key_list_t *doomed = &purge.doomed;
+    for (size_t i = 0; i < doomed->count; i++)
+        if (chord_store_del (self->env.store, doomed->keys[i], doomed->lens[i]) == 0) {
+            unclaimed += doomed->marks[i];
+            self->stats.tombstones_purged += !doomed->marks[i];
         }
-        free (purge.keys[i]);
-    }
-    free (purge.keys);
-    free (purge.lens);
-    free (purge.unclaimed);
+    chord_key_list_clear (doomed);
     self->stats.copies_dropped += unclaimed;
     if (unclaimed)
         node_log (self, CHORD_LOG_INFO, "dropped %zu copies that no owner keeps with us any more", unclaimed);

@@ -2,6 +2,7 @@
     successor; a leaver hands everything to its successor; each transfer
     is acknowledged before the sender forgets the keys.  */
 
+#include "key_list.h"
 #include "node_internal.h"
 
 #include <assert.h>
@@ -170,58 +171,21 @@ static node_handoff_t *s_handoff_find (chord_node_t *self, uint64_t transfer_id,
     return NULL;
 }
 
-typedef struct {
-    chord_id_t *ids;
-    uint8_t **keys;
-    size_t *key_lens;
-    size_t count;
-    size_t alloc;
-    int failed;
-} s_key_list_t;
-
 static int s_collect_key (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
                           const uint8_t *value, size_t value_len)
 {
-    (void) key_id;
-    (void) value;
-    (void) value_len;
-    s_key_list_t *list = arg;
-    if (list->count == list->alloc) {
-        size_t alloc = list->alloc ? list->alloc * 2 : 256;
-        uint8_t **keys = realloc (list->keys, alloc * sizeof *keys);
-        if (keys)
-            list->keys = keys;
-        size_t *lens = realloc (list->key_lens, alloc * sizeof *lens);
-        if (lens)
-            list->key_lens = lens;
-        if (!keys || !lens) {
-            list->failed = 1;
-            return 1;
-        }
-        list->alloc = alloc;
-    }
-    list->keys[list->count] = malloc (key_len);
-    if (!list->keys[list->count]) {
-        list->failed = 1;
-        return 1;
-    }
-    memcpy (list->keys[list->count], key, key_len);
-    list->key_lens[list->count] = key_len;
-    list->count++;
-    return 0;
+    (void) key_id, (void) value, (void) value_len;
+    return chord_key_list_add (arg, key, key_len, false) == 0 ? 0 : 1;
 }
 
 /* Deletes every key in (from, upto]: they now live elsewhere. */
 static void s_store_drop_range (chord_node_t *self, const chord_id_t *from, const chord_id_t *upto)
 {
-    s_key_list_t list = {0};
+    chord_key_list_t list = {0};
     chord_store_range (self->env.store, from, upto, s_collect_key, &list);
-    for (size_t i = 0; i < list.count; i++) {
-        chord_store_del (self->env.store, list.keys[i], list.key_lens[i]);
-        free (list.keys[i]);
-    }
-    free (list.keys);
-    free (list.key_lens);
+    for (size_t i = 0; i < list.count; i++)
+        chord_store_del (self->env.store, list.keys[i], list.lens[i]);
+    chord_key_list_clear (&list);
 }
 
 /*  Ends a leave. new_home is the peer that took our data, or NULL when
