@@ -1,7 +1,8 @@
 /*  chord node: the copies of each key. The peer that serves a key (its
     owner, or the next peer when the owner is silent) coordinates every
-    operation on it: a write gets a new version, goes to our store and to
-    the replicas, and is acknowledged once write_quorum copies hold it; a
+    operation on it: a write, with the version the peer where it entered
+    the ring gave it, goes to our store (unless we hold a newer version) and
+    to the replicas, and is acknowledged once write_quorum copies hold it; a
     read is answered from our store, and when we miss the key, from the
     newest copy a replica holds, which is then written back where stale.  */
 
