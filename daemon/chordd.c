@@ -1,6 +1,13 @@
 /*  chordd: one chord peer. Parses options, drives the protocol nodes (one
     per ring position) with ZeroMQ and a monotonic clock, and leaves
-    gracefully on SIGTERM/SIGINT.  */
+    gracefully on SIGTERM/SIGINT.
+
+    Group commit: the stores' writes are made durable a batch at a time
+    (store.h's begin and commit), one batch around the ticks and one
+    around each CHORDD_BATCH_MAX messages received, and what the nodes
+    queued is sent only once the batch it came from is committed. So a
+    reply, an ack or a copy to a replica never runs ahead of the writes it
+    stands for, and an on-disk store syncs once per batch, not per write.  */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -20,6 +27,7 @@
 #define CHORDD_POLL_MAX_MS    1000   /* wake at least this often */
 #define CHORDD_EXIT_LINGER_MS 300    /* time for the last replies and notices to go out */
 #define CHORDD_REQUEST_ID_BITS 40    /* each position's request ids: position << 40 onwards */
+#define CHORDD_BATCH_MAX      64     /* messages handled per commit: the most a reply waits for others */
 
 static volatile sig_atomic_t s_signals;
 
@@ -57,6 +65,7 @@ static void s_random_bytes (void *arg, void *buf, size_t len)
 typedef struct {
     chord_node_t *node;
     chord_store_t *store;
+    bool batching;                      /* its store's batch is open */
     char name[16];                      /* "pos 3" in logs, when there are several */
 } s_position_t;
 
@@ -68,16 +77,25 @@ typedef struct {
     chordd_transport_t *transport;
     chord_msg_t *scratch;               /* the message being handled */
     uint64_t dropped;                   /* undecodable or unroutable */
+    size_t batched;                     /* messages handled since the batch began */
+    bool store_failed;                  /* a commit failed: handle and send nothing more */
     uint64_t by_type[64];               /* messages handled, by type, for the exit report */
 } s_peer_t;
 
+static int s_send (s_peer_t *peer);
+static void s_batch_begin (s_peer_t *peer);
+
 /*  Routes a message to its position: requests by their target id (none
     means position 0), replies by the request id range of the position
-    that asked.  */
+    that asked. Every CHORDD_BATCH_MAX messages, commits and sends.  */
 static void s_on_message (void *arg, const uint8_t *data, size_t size, const chord_origin_t *origin)
 {
     s_peer_t *peer = arg;
     chord_msg_t *msg = peer->scratch;
+    if (peer->store_failed) {
+        peer->dropped++;
+        return;
+    }
     if (chord_msg_decode (msg, data, size) != 0) {
         peer->dropped++;
         chordd_log (CHORD_LOG_DEBUG, "dropped an undecodable message of %zu bytes", size);
@@ -104,9 +122,12 @@ static void s_on_message (void *arg, const uint8_t *data, size_t size, const cho
                     chord_msg_type_name (msg->type));
     }
     chord_msg_clear (msg);
+    if (++peer->batched >= CHORDD_BATCH_MAX && s_send (peer) == 0)
+        s_batch_begin (peer);
 }
 
-/* Sends everything the positions queued. */
+/* Sends everything the positions queued. Only s_send calls it, once the
+   writes behind those messages are committed. */
 static void s_flush (s_peer_t *peer)
 {
     chord_outgoing_t out;
@@ -117,6 +138,78 @@ static void s_flush (s_peer_t *peer)
             else
                 chordd_transport_send_origin (peer->transport, &out.origin, out.data, out.size);
         }
+}
+
+/* Frees everything the positions queued, unsent. */
+static void s_drop_outgoing (s_peer_t *peer)
+{
+    chord_outgoing_t out;
+    size_t dropped = 0;
+    for (size_t i = 0; i < peer->count; i++)
+        while (chord_node_pop_outgoing (peer->positions[i].node, &out)) {
+            free (out.data);
+            dropped++;
+        }
+    chordd_log (CHORD_LOG_ERROR, "dropped %zu messages that answered for writes that are not durable",
+                dropped);
+}
+
+/* Opens a batch on every store that has none open. A store that cannot
+   open one goes on writing durably write by write. */
+static void s_batch_begin (s_peer_t *peer)
+{
+    peer->batched = 0;
+    for (size_t i = 0; i < peer->count; i++) {
+        s_position_t *position = &peer->positions[i];
+        if (!position->batching)
+            position->batching = chord_store_begin (position->store) == 0;
+    }
+}
+
+/*  Commits the open batches, then sends what the positions queued.
+    Returns 0, or -1 when a commit failed; then nothing is sent, and the
+    peer must stop.
+
+    Why stop. A failed commit means the batch's writes may be gone while
+    the nodes, which handled its messages, believe them made: memory and
+    store disagree. Dropping the batch's replies and acks is needed (no
+    false acknowledgement) but not enough, because the nodes carry state
+    across batches that rests on those writes, and a later batch would
+    vouch for it. For one, a handoff comes in several messages and the
+    receiver acks the count of keys it stored with the last one: if an
+    earlier message's keys were in the failed batch, that later ack tells
+    the sender all is safe, and it deletes them. The one state still true
+    is the store's last commit, so the peer stops without sending more and
+    without a graceful leave (which would hand off and ack more).
+    Restarted on the same --data-dir it starts from that state, as after a
+    crash, which the protocol survives. Messages sent before came from
+    committed batches. A commit fails on an I/O error or a full disk
+    (after a failed fsync, retrying is not safe either); a full store
+    refuses the write itself and does not fail the commit.  */
+static int s_send (s_peer_t *peer)
+{
+    if (peer->store_failed)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < peer->count; i++) {
+        s_position_t *position = &peer->positions[i];
+        if (position->batching && chord_store_commit (position->store) != 0) {
+            chordd_log (CHORD_LOG_ERROR,
+                        "%s: cannot make the writes of a batch durable (I/O error or full disk?): "
+                        "stopping without acknowledging them",
+                        position->name);
+            rc = -1;
+        }
+        position->batching = false;
+    }
+    peer->batched = 0;
+    if (rc != 0) {
+        peer->store_failed = true;
+        s_drop_outgoing (peer);
+        return -1;
+    }
+    s_flush (peer);
+    return 0;
 }
 
 static bool s_all_left (const s_peer_t *peer)
@@ -354,11 +447,11 @@ int main (int argc, char **argv)
     }
     chordd_log (CHORD_LOG_INFO, "listening on %s as %s", options.listen, options.advertise);
     peer.scratch = malloc (sizeof *peer.scratch);
-    if (!peer.scratch || s_peer_start (&peer, &options, s_wall_offset_ms ()) != 0) {
+    s_batch_begin (&peer);
+    if (!peer.scratch || s_peer_start (&peer, &options, s_wall_offset_ms ()) != 0 || s_send (&peer) != 0) {
         s_peer_destroy (&peer);
         return 1;
     }
-    s_flush (&peer);
 
     int exit_code = 0;
     bool leaving = false;
@@ -376,6 +469,7 @@ int main (int argc, char **argv)
             leaving = true;
             leave_deadline = now + options.leave_timeout_ms;
         }
+        s_batch_begin (&peer);
         if (leaving) {
             s_leave_next (&peer, options.advertise, now);
             if (s_all_left (&peer))
@@ -396,16 +490,20 @@ int main (int argc, char **argv)
             if (next < deadline)
                 deadline = next;
         }
-        s_flush (&peer);
+        if (s_send (&peer) != 0)
+            break;
         uint64_t wait = deadline > now ? deadline - now : 0;
         if (wait > CHORDD_POLL_MAX_MS)
             wait = CHORDD_POLL_MAX_MS;
         if (leaving && leave_deadline - now < wait)
             wait = leave_deadline - now;
+        s_batch_begin (&peer);
         chordd_transport_poll (peer.transport, (int) wait, s_on_message, &peer);
-        s_flush (&peer);
+        if (s_send (&peer) != 0)
+            break;
     }
-    s_flush (&peer);
+    if (s_send (&peer) != 0)
+        exit_code = 1;
     chord_node_stats_t total = {0};
     for (size_t i = 0; i < peer.count; i++) {
         const chord_node_stats_t *stats = chord_node_stats (peer.positions[i].node);

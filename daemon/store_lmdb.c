@@ -32,9 +32,31 @@
 
     One process holds the directory: open takes flock on it. Within it,
     one read transaction (MDB_NOTLS, so it is not tied to a thread) serves
-    get, range and count; it is reset before every write, so it never pins
-    old pages while we write, and get's pointers stay valid exactly as
-    long as store.h promises.  */
+    get and range; it is reset before every write, so it never pins old
+    pages while we write, and get's pointers stay valid exactly as long as
+    store.h promises.
+
+    A batch (begin .. commit) is one write transaction, opened by the
+    batch's first put or del: until commit, get and range read through it
+    (so they see the batch's writes) and the read transaction stays reset.
+    Each put and del in the batch is a child transaction of it
+    (mdb_txn_begin with a parent): LMDB gives up on a transaction that
+    meets MDB_MAP_FULL and some other errors, and so only the failing
+    write is dropped, never the writes before it. Outside a batch each
+    write is a transaction of its own.
+
+    A commit allocates pages of its own (LMDB's free list and the trees
+    around it), so a transaction whose writes all fit can still meet
+    MDB_MAP_FULL at commit; for a batch that would lose every write in it.
+    So a write is refused unless its commit's reserve stays free after it:
+    S_COMMIT_TREE_PAGES single pages and one run long enough for the list
+    of the pages the uncommitted writes may have freed (pending_freed, an
+    upper bound). That is certain when the pages they may have taken
+    (pending_pages, an upper bound too) and the reserve fit above the last
+    commit's high-water mark; else a child transaction tries to take the
+    reserve and is dropped. A put keeps room for S_PUT_RESERVES reserves,
+    so that deletes still go through in a store that puts have filled. The
+    map is larger than the size asked for by what this keeps free.  */
 #include "store_lmdb.h"
 
 #include <assert.h>
@@ -76,16 +98,31 @@
 #define S_KEY_LEN_MAX (S_RECORD_MAX - S_LONG_HEADER_BYTES) /* bytes in a key */
 #define S_DBS_MAX 2                                        /* meta and data */
 #define S_SHOWN_MAX 200                                    /* bytes of a stored string quoted in errors */
+#define S_META_RESERVE "reserve" /* meta keys the commit reserve is tried under, never committed */
+#define S_COMMIT_TREE_PAGES 32   /* most single pages a commit's bookkeeping copies or splits */
+#define S_PUT_RESERVES 2         /* commit reserves a put leaves free; a del, one */
+#define S_PAGE_HEADER_BYTES 16   /* LMDB's page header, before an overflow value */
+#define S_PAGE_NUMBER_BYTES 8    /* one entry in LMDB's list of freed pages */
+#define S_WRITE_TREE_PAGES(depth) (2 * ((depth) + 2)) /* most a write copies or splits in the tree */
 
 typedef struct {
-    chord_store_t base; /* the interface; first, so the two pointers convert */
-    MDB_env *env;       /* the environment in the data directory */
-    MDB_dbi data;       /* the entries */
-    MDB_txn *reader;    /* read transaction for get, range; reset before writes */
-    bool reading;       /* reader is renewed, so get's pointers are live */
-    size_t count;       /* entries in data as of the last commit */
-    bool fast;          /* commits are not synced (MDB_NOSYNC) */
-    int dir_fd;         /* the data directory, flock'ed while we hold it */
+    chord_store_t base;     /* the interface; first, so the two pointers convert */
+    MDB_env *env;           /* the environment in the data directory */
+    MDB_dbi meta;           /* the metadata; where the commit reserve is tried */
+    MDB_dbi data;           /* the entries */
+    MDB_txn *reader;        /* read transaction for get, range; reset before writes */
+    bool reading;           /* reader is renewed, so get's pointers are live */
+    bool batching;          /* between begin and commit */
+    MDB_txn *batch;         /* the batch's write transaction once it wrote; else NULL */
+    size_t count;           /* entries in data, the open batch's writes included */
+    size_t count_committed; /* entries in data as of the last commit */
+    size_t depth;           /* data's B-tree depth as of the last write */
+    size_t page_bytes;      /* LMDB's page size */
+    size_t map_pages;       /* pages in the map: the size asked for and the reserve */
+    size_t pending_pages;   /* most pages the uncommitted writes may have taken */
+    size_t pending_freed;   /* most pages the uncommitted writes may have freed */
+    bool fast;              /* commits are not synced (MDB_NOSYNC) */
+    int dir_fd;             /* the data directory, flock'ed while we hold it */
 } s_lmdb_t;
 
 /* One record, parsed and checked; the pointers are into the map. */
@@ -227,18 +264,98 @@ static void s_reader_end (s_lmdb_t *self)
     }
 }
 
-/* Commits txn and records the new entry count. Returns 0 or -1; txn is
-   gone either way. */
-static int s_commit (s_lmdb_t *self, MDB_txn *txn)
+/* The transaction reads go through: the batch's, so that they see its
+   writes, else the read transaction, made live. NULL on error. */
+static MDB_txn *s_read_txn (s_lmdb_t *self)
 {
-    MDB_stat stat;
-    if (mdb_stat (txn, self->data, &stat) != 0) {
-        mdb_txn_abort (txn);
+    if (self->batch)
+        return self->batch;
+    return s_reader_begin (self) == 0 ? self->reader : NULL;
+}
+
+/* Begins the transaction of one put or del: its own outside a batch, a
+   child of the batch's inside one (opening that first). 0 or -1. */
+static int s_write_begin (s_lmdb_t *self, MDB_txn **txn)
+{
+    s_reader_end (self);
+    if (self->batching && !self->batch && mdb_txn_begin (self->env, NULL, 0, &self->batch) != 0) {
+        self->batch = NULL;
         return -1;
     }
-    if (mdb_txn_commit (txn) != 0)
+    return mdb_txn_begin (self->env, self->batch, 0, txn) == 0 ? 0 : -1;
+}
+
+/* Pages of an overflow value of value_bytes: an upper bound for any value. */
+static size_t s_value_pages (s_lmdb_t *self, size_t value_bytes)
+{
+    return (S_PAGE_HEADER_BYTES + value_bytes + self->page_bytes - 1) / self->page_bytes;
+}
+
+/* Puts a value of pages pages (one page: a single page; more: one run)
+   under a reserve key in txn's metadata. Returns LMDB's result. */
+static int s_reserve_take (s_lmdb_t *self, MDB_txn *txn, unsigned index, size_t pages)
+{
+    char name[32];
+    MDB_val key = {.mv_size = (size_t) snprintf (name, sizeof name, S_META_RESERVE " %u", index),
+                   .mv_data = name};
+    MDB_val data = {.mv_size = pages * self->page_bytes - S_PAGE_HEADER_BYTES, .mv_data = NULL};
+    return mdb_put (txn, self->meta, &key, &data, MDB_RESERVE);
+}
+
+/* True when the commit of the write transaction txn belongs to is sure
+   to find reserves times its reserve (see the top of this file). */
+static bool s_reserve_free (s_lmdb_t *self, MDB_txn *txn, unsigned reserves)
+{
+    size_t list_pages = s_value_pages (self, S_PAGE_NUMBER_BYTES * (self->pending_freed + 2));
+    size_t reserve_pages = reserves * (S_COMMIT_TREE_PAGES + list_pages);
+    MDB_envinfo info;
+    if (mdb_env_info (self->env, &info) == 0 &&
+        info.me_last_pgno + 1 + self->pending_pages + reserve_pages < self->map_pages)
+        return true;
+    //  Near the end of the map: take the reserve in a child, then drop
+    //  the child and all it took.
+    MDB_txn *probe;
+    if (mdb_txn_begin (self->env, txn, 0, &probe) != 0)
+        return false;
+    int rc = 0;
+    unsigned index = 0;
+    for (unsigned r = 0; r < reserves && rc == 0; r++) {
+        rc = s_reserve_take (self, probe, index++, list_pages);
+        for (unsigned i = 0; i < S_COMMIT_TREE_PAGES && rc == 0; i++)
+            rc = s_reserve_take (self, probe, index++, 1);
+    }
+    mdb_txn_abort (probe);
+    return rc == 0;
+}
+
+/* Commits the transaction of one put or del (into the batch, inside one),
+   which may have taken up to taken_pages pages and freed up to
+   freed_pages, once sure that reserves reserves stay free; records the
+   new entry count. Returns 0 or -1; txn is gone either way, and a failed
+   child leaves the batch as it was. */
+static int s_commit (s_lmdb_t *self, MDB_txn *txn, size_t taken_pages, size_t freed_pages, unsigned reserves)
+{
+    self->pending_pages += taken_pages;
+    self->pending_freed += freed_pages;
+    MDB_stat stat;
+    int rc = mdb_stat (txn, self->data, &stat);
+    if (rc == 0 && !s_reserve_free (self, txn, reserves))
+        rc = MDB_MAP_FULL;
+    if (rc == 0)
+        rc = mdb_txn_commit (txn);
+    else {
+        mdb_txn_abort (txn);
+        self->pending_pages -= taken_pages;
+        self->pending_freed -= freed_pages;
+    }
+    if (!self->batch)
+        self->pending_pages = self->pending_freed = 0;
+    if (rc != 0)
         return -1;
     self->count = stat.ms_entries;
+    self->depth = stat.ms_depth;
+    if (!self->batch)
+        self->count_committed = self->count;
     return 0;
 }
 
@@ -256,9 +373,10 @@ static int s_lmdb_get (chord_store_t *base, const uint8_t *key, size_t key_len, 
     chord_id_t id;
     MDB_val lmdb_key = {.mv_size = s_lmdb_key (lkey, &id, key, key_len), .mv_data = lkey};
     MDB_val data;
-    if (s_reader_begin (self))
+    MDB_txn *txn = s_read_txn (self);
+    if (!txn)
         return -1;
-    int rc = mdb_get (self->reader, self->data, &lmdb_key, &data);
+    int rc = mdb_get (txn, self->data, &lmdb_key, &data);
     if (rc == MDB_NOTFOUND)
         return 1;
     s_record_t record;
@@ -302,13 +420,17 @@ static int s_lmdb_put (chord_store_t *base, const uint8_t *key, size_t key_len, 
     else
         s_sum (sum, lkey, lmdb_key.mv_size, kind, value, value_len, NULL, 0, NULL, 0);
 
-    s_reader_end (self);
     MDB_txn *txn;
-    if (mdb_txn_begin (self->env, NULL, 0, &txn) != 0)
+    if (s_write_begin (self, &txn) != 0)
         return -1;
+    //  The old record's pages are freed: count them for the reserve.
+    MDB_val old;
+    size_t old_pages =
+        mdb_get (txn, self->data, &lmdb_key, &old) == 0 ? s_value_pages (self, old.mv_size) : 0;
     //  Reserve the record in the map and write it in place: no copy in
     //  between. A full map mostly shows here (MDB_MAP_FULL), else at the
-    //  commit; either way the transaction is dropped whole.
+    //  commit; either way the transaction (in a batch, the child) is
+    //  dropped whole.
     MDB_val data = {.mv_size = record_len, .mv_data = NULL};
     if (mdb_put (txn, self->data, &lmdb_key, &data, MDB_RESERVE) != 0) {
         mdb_txn_abort (txn);
@@ -327,7 +449,9 @@ static int s_lmdb_put (chord_store_t *base, const uint8_t *key, size_t key_len, 
         memcpy (out, value, value_len);
     //  A failed commit (a full disk, an I/O error) leaves the last
     //  committed state, the old value included.
-    return s_commit (self, txn);
+    size_t tree_pages = S_WRITE_TREE_PAGES (self->depth);
+    return s_commit (self, txn, s_value_pages (self, record_len) + tree_pages, old_pages + tree_pages,
+                     S_PUT_RESERVES);
 }
 
 static int s_lmdb_del (chord_store_t *base, const uint8_t *key, size_t key_len)
@@ -341,30 +465,28 @@ static int s_lmdb_del (chord_store_t *base, const uint8_t *key, size_t key_len)
     chord_id_t id;
     MDB_val lmdb_key = {.mv_size = s_lmdb_key (lkey, &id, key, key_len), .mv_data = lkey};
 
-    s_reader_end (self);
     MDB_txn *txn;
-    if (mdb_txn_begin (self->env, NULL, 0, &txn) != 0)
+    if (s_write_begin (self, &txn) != 0)
         return -1;
-    if (key_len > S_DIRECT_KEY_MAX) {
+    MDB_val data;
+    int rc = mdb_get (txn, self->data, &lmdb_key, &data);
+    if (rc == 0 && key_len > S_DIRECT_KEY_MAX) {
         //  Make sure the record is this key's before removing it. A damaged
         //  record is removed: that is how it gets repaired.
-        MDB_val data;
-        int rc = mdb_get (txn, self->data, &lmdb_key, &data);
         s_record_t record;
-        if (rc == 0 && s_record_parse (&record, &lmdb_key, &data) == 0 &&
+        if (s_record_parse (&record, &lmdb_key, &data) == 0 &&
             (record.key_len != key_len || memcmp (record.key, key, key_len) != 0))
             rc = -1;
-        if (rc != 0) {
-            mdb_txn_abort (txn);
-            return rc == MDB_NOTFOUND ? 1 : -1;
-        }
     }
-    int rc = mdb_del (txn, self->data, &lmdb_key, NULL);
+    size_t old_pages = rc == 0 ? s_value_pages (self, data.mv_size) : 0;
+    if (rc == 0)
+        rc = mdb_del (txn, self->data, &lmdb_key, NULL);
     if (rc != 0) {
         mdb_txn_abort (txn);
         return rc == MDB_NOTFOUND ? 1 : -1;
     }
-    return s_commit (self, txn);
+    size_t tree_pages = S_WRITE_TREE_PAGES (self->depth);
+    return s_commit (self, txn, tree_pages, old_pages + tree_pages, 1);
 }
 
 /* Visits the entries from just after id `after` (from the first entry
@@ -419,7 +541,8 @@ static int s_lmdb_range (chord_store_t *base, const chord_id_t *from, const chor
     assert (to);
     assert (visit);
     MDB_cursor *cursor;
-    if (s_reader_begin (self) || mdb_cursor_open (self->reader, self->data, &cursor) != 0)
+    MDB_txn *txn = s_read_txn (self);
+    if (!txn || mdb_cursor_open (txn, self->data, &cursor) != 0)
         return -1;
     bool damaged = false;
     int rc;
@@ -444,12 +567,46 @@ static size_t s_lmdb_count (chord_store_t *base)
     return self->count;
 }
 
+static int s_lmdb_begin (chord_store_t *base)
+{
+    s_lmdb_t *self = (s_lmdb_t *) base;
+    assert (self);
+    assert (!self->batching);
+    //  The write transaction waits for the first write: a batch that only
+    //  reads costs nothing and commits nothing.
+    self->batching = true;
+    return 0;
+}
+
+static int s_lmdb_commit (chord_store_t *base)
+{
+    s_lmdb_t *self = (s_lmdb_t *) base;
+    assert (self);
+    assert (self->batching);
+    self->batching = false;
+    if (!self->batch)
+        return 0;
+    //  One commit, one fsync (none when fast) for the whole batch. On
+    //  failure LMDB keeps the last committed state: the batch is gone.
+    int rc = mdb_txn_commit (self->batch);
+    self->batch = NULL;
+    self->pending_pages = self->pending_freed = 0;
+    if (rc != 0) {
+        self->count = self->count_committed;
+        return -1;
+    }
+    self->count_committed = self->count;
+    return 0;
+}
+
 static void s_lmdb_destroy (chord_store_t **self_p)
 {
     assert (self_p);
     s_lmdb_t *self = (s_lmdb_t *) *self_p;
     if (!self)
         return;
+    if (self->batch)
+        mdb_txn_abort (self->batch); //  never committed, so never acknowledged
     if (self->reader)
         mdb_txn_abort (self->reader);
     if (self->env) {
@@ -470,6 +627,8 @@ static const chord_store_ops_t s_lmdb_ops = {
     .range = s_lmdb_range,
     .count = s_lmdb_count,
     .destroy = s_lmdb_destroy,
+    .begin = s_lmdb_begin,
+    .commit = s_lmdb_commit,
 };
 
 /* True when the directory holds nothing, or only a lock.mdb that an
@@ -500,18 +659,17 @@ static bool s_dir_is_fresh (int dir_fd)
 static int s_meta_create (s_lmdb_t *self, MDB_txn *txn, const char *identity, const char *dir, char *error,
                           size_t error_size)
 {
-    MDB_dbi meta;
     MDB_val format_key = {.mv_size = strlen (S_META_FORMAT), .mv_data = S_META_FORMAT};
     MDB_val format = {.mv_size = strlen (CHORDD_STORE_LMDB_FORMAT), .mv_data = CHORDD_STORE_LMDB_FORMAT};
     MDB_val identity_key = {.mv_size = strlen (S_META_IDENTITY), .mv_data = S_META_IDENTITY};
     MDB_val identity_val = {.mv_size = strlen (identity), .mv_data = (void *) identity};
-    int rc = mdb_dbi_open (txn, S_META_DB, MDB_CREATE, &meta);
+    int rc = mdb_dbi_open (txn, S_META_DB, MDB_CREATE, &self->meta);
     if (rc == 0)
         rc = mdb_dbi_open (txn, S_DATA_DB, MDB_CREATE, &self->data);
     if (rc == 0)
-        rc = mdb_put (txn, meta, &format_key, &format, 0);
+        rc = mdb_put (txn, self->meta, &format_key, &format, 0);
     if (rc == 0)
-        rc = mdb_put (txn, meta, &identity_key, &identity_val, 0);
+        rc = mdb_put (txn, self->meta, &identity_key, &identity_val, 0);
     if (rc != 0) {
         s_error (error, error_size, "cannot initialise data directory %s: %s", dir, mdb_strerror (rc));
         return -1;
@@ -580,12 +738,18 @@ static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, si
         s_error (error, error_size, "cannot create an LMDB environment: %s", mdb_strerror (rc));
         return -1;
     }
-    long page_size = sysconf (_SC_PAGESIZE);
-    if (page_size > 0 && map_size_bytes % (size_t) page_size)
-        map_size_bytes += (size_t) page_size - map_size_bytes % (size_t) page_size;
+    long page_size = sysconf (_SC_PAGESIZE); //  LMDB's page size too
+    size_t page_bytes = page_size > 0 ? (size_t) page_size : 4096;
+    if (map_size_bytes % page_bytes)
+        map_size_bytes += page_bytes - map_size_bytes % page_bytes;
+    //  Room for the reserves a put keeps free, their runs sized for the
+    //  list of every page in the map.
+    size_t map_pages = map_size_bytes / page_bytes;
+    size_t reserves_pages =
+        S_PUT_RESERVES * (S_COMMIT_TREE_PAGES + 1 + S_PAGE_NUMBER_BYTES * (map_pages + 2) / page_bytes + 1);
     rc = mdb_env_set_maxdbs (self->env, S_DBS_MAX);
     if (rc == 0)
-        rc = mdb_env_set_mapsize (self->env, map_size_bytes);
+        rc = mdb_env_set_mapsize (self->env, (map_pages + reserves_pages) * page_bytes);
     if (rc != 0) {
         s_error (error, error_size, "cannot configure LMDB for %s: %s", dir, mdb_strerror (rc));
         return -1;
@@ -615,10 +779,9 @@ static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, si
         s_error (error, error_size, "cannot read the store in %s: %s", dir, mdb_strerror (rc));
         return -1;
     }
-    MDB_dbi meta;
-    rc = mdb_dbi_open (txn, S_META_DB, 0, &meta);
+    rc = mdb_dbi_open (txn, S_META_DB, 0, &self->meta);
     if (rc == 0)
-        rc = s_meta_check (self, txn, meta, identity, dir, error, error_size);
+        rc = s_meta_check (self, txn, self->meta, identity, dir, error, error_size);
     else if (rc == MDB_NOTFOUND) {
         //  No metadata: a store only when the environment is empty, as a
         //  first open that was interrupted leaves it.
@@ -653,7 +816,17 @@ static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, si
         s_error (error, error_size, "cannot write the store in %s: %s", dir, mdb_strerror (rc));
         return -1;
     }
-    self->count = stat.ms_entries;
+    self->count = self->count_committed = stat.ms_entries;
+    self->depth = stat.ms_depth;
+    //  The map LMDB made: larger than asked when the file already was.
+    MDB_stat env_stat;
+    MDB_envinfo info;
+    if (mdb_env_stat (self->env, &env_stat) != 0 || mdb_env_info (self->env, &info) != 0) {
+        s_error (error, error_size, "cannot read the store in %s", dir);
+        return -1;
+    }
+    self->page_bytes = env_stat.ms_psize;
+    self->map_pages = info.me_mapsize / env_stat.ms_psize;
     //  A new store's files are durable once the directory entries are.
     if (is_new && !self->fast)
         (void) fsync (self->dir_fd);

@@ -10,14 +10,22 @@
     handed out.
 
     Durability: each put and del is one LMDB transaction, fsynced before it
-    returns. With fast set, commits are not synced (MDB_NOSYNC): the data
+    returns; inside a batch (store.h's begin and commit), the batch is one
+    transaction, fsynced once by commit, and each put and del in it a
+    nested one, so a failed write drops only itself. When commit fails,
+    every write of the batch is dropped: the store holds what it held at
+    begin. With fast set, commits are not synced (MDB_NOSYNC): the data
     survives a process crash, not a power loss or a kernel crash, which may
     lose recent writes or, on file systems that reorder writes, damage the
     environment. A fast store is synced once more when destroyed.
 
     The map size is the most the store will hold: a put that would pass it,
     or that meets a full disk, returns -1 and changes nothing; the store
-    stays readable. Reopen with a larger map size to grow it.  */
+    stays readable. Reopen with a larger map size to grow it. The data
+    file may grow past the map size by the room (about 264 KiB and 1/256
+    of the map size) kept free for LMDB's own bookkeeping at commit, so
+    that a commit never fails for want of room once its writes succeeded,
+    and deletes still go through once puts have filled the store.  */
 #ifndef CHORDD_STORE_LMDB_H
 #define CHORDD_STORE_LMDB_H
 
@@ -44,11 +52,12 @@
     metadata), has another format, or belongs to another identity.
 
     Beyond store.h: get's value points into the memory map, inside a read
-    transaction the store keeps open until its next put, del or destroy, so
-    gets copy nothing. Records carry checksums: get of a damaged record
-    returns -1 (put overwrites it, del removes it); range skips damaged
-    records and then returns -1 (unless the visitor stopped it), and
-    returns -1 on an LMDB error. count is O(1).  */
+    transaction the store keeps open until its next put, del, commit or
+    destroy (in a batch that wrote, into the batch's transaction, until
+    the same), so gets copy nothing. Records carry checksums: get of a
+    damaged record returns -1 (put overwrites it, del removes it); range
+    skips damaged records and then returns -1 (unless the visitor stopped
+    it), and returns -1 on an LMDB error. count is O(1).  */
 chord_store_t *chordd_store_lmdb_open (const char *dir, const char *identity, size_t map_size_bytes,
                                        bool fast, char *error, size_t error_size);
 

@@ -1,7 +1,8 @@
 /*  chord store: the interface's convenience wrappers.
 
     Each one forwards to the backend's function table, so callers write
-    chord_store_get (store, ...) whatever the backend is.  */
+    chord_store_get (store, ...) whatever the backend is. Batches are
+    optional: begin and commit do nothing for a backend without them.  */
 #include "store.h"
 
 #include <assert.h>
@@ -50,4 +51,18 @@ chord_store_destroy (chord_store_t **self_p)
     assert (self_p);
     if (*self_p)
         (*self_p)->ops->destroy (self_p);
+}
+
+int
+chord_store_begin (chord_store_t *self)
+{
+    assert (self);
+    return self->ops->begin ? self->ops->begin (self) : 0;
+}
+
+int
+chord_store_commit (chord_store_t *self)
+{
+    assert (self);
+    return self->ops->commit ? self->ops->commit (self) : 0;
 }

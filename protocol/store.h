@@ -2,7 +2,22 @@
 
     The protocol core talks to its data only through this interface, so the
     same node runs over the in-memory backend (tests, simulator) or a durable
-    one (daemon). Keys and values are binary-safe byte strings.  */
+    one (daemon). Keys and values are binary-safe byte strings.
+
+    Batches (optional). A backend that pays per durable write (an fsync)
+    may group writes: between chord_store_begin and chord_store_commit,
+    each put and del still returns its own result (a failed one changes
+    nothing, and the batch's other writes stand), and get, range and count
+    see the batch's writes, but none of them is durable until commit
+    returns 0. When commit returns -1 the batch is not durable: none of its
+    writes may be acknowledged, and the store may have dropped them all.
+    So the caller sends nothing that depends on a batch's writes (a reply,
+    an ack, a copy to a replica) until its commit returned 0. Batches do
+    not nest; destroy drops an uncommitted batch. The protocol core never
+    calls begin or commit: only the driver does, around the messages it
+    feeds in. A backend whose writes are durable (or as durable as they
+    will be) when they return leaves begin and commit NULL, and the
+    wrappers then return 0 and do nothing.  */
 #ifndef CHORD_STORE_H
 #define CHORD_STORE_H
 
@@ -37,6 +52,13 @@ typedef struct {
     size_t (*count) (chord_store_t *self);
     /* Frees the store and sets *self_p to NULL; idempotent. */
     void (*destroy) (chord_store_t **self_p);
+    /* Optional: opens a batch. 0, or -1 when none could be opened (the
+       store then goes on as outside a batch; do not commit). */
+    int (*begin) (chord_store_t *self);
+    /* Optional: makes the open batch durable and closes it. 0, or -1 when
+       its writes are not durable (see above); the batch is closed either
+       way. Also ends the validity of get's pointers. */
+    int (*commit) (chord_store_t *self);
 } chord_store_ops_t;
 
 struct chord_store {
@@ -53,6 +75,10 @@ int chord_store_range (chord_store_t *self, const chord_id_t *from, const chord_
                        chord_store_visit_fn *visit, void *arg);
 size_t chord_store_count (chord_store_t *self);
 void chord_store_destroy (chord_store_t **self_p);
+/* Open and commit a batch (see above); 0 and nothing done when the backend
+   has no batches. */
+int chord_store_begin (chord_store_t *self);
+int chord_store_commit (chord_store_t *self);
 
 /* A new, empty in-memory store (hash table). NULL when out of memory.
    The caller owns it and frees it with chord_store_destroy. */

@@ -13,6 +13,9 @@
                                   keys, every third deleted, some rewritten
         store_cases_bulk_check    on what bulk_fill left: read back, ranges
                                   against brute force, visitor stop
+        store_cases_batch         on an empty store: the basics inside a
+                                  batch, then commit; leaves what
+                                  store_cases_basics_kept checks
         store_cases_destroy       destroy, twice
 
     Every assertion goes through tap_ok, named with the backend.  */
@@ -395,6 +398,31 @@ static void store_cases_bulk_check (chord_store_t *store, const char *backend, s
     rc = chord_store_range (store, &from, &to, store_cases_visit, &state);
     tap_ok (rc == 7 && state.visited == 1, "%s: visitor stop in the first segment of a wrapping range",
             backend);
+}
+
+//  The basics inside one batch: every check holds there and sees the
+//  batch's own writes, a failing put (the overflowing sizes) among them;
+//  then commit keeps them all. A backend without batches passes the same
+//  way, begin and commit doing nothing. Then an empty batch and one that
+//  only reads. (Unused is allowed: test_store_lmdb.c runs it on both
+//  backends, test_store.c does not.)
+static void store_cases_batch (chord_store_t *store, const char *backend)
+{
+    tap_ok (chord_store_begin (store) == 0, "%s: begin a batch", backend);
+    store_cases_basics (store, backend);
+    chord_id_t a;
+    chord_id_hash (&a, "a", 1);
+    store_cases_visit_t state = {0};
+    int rc = store_cases_range (store, &a, &a, &state);
+    tap_ok (rc == 0 && state.visited == STORE_CASES_BASICS_COUNT && state.bad == 0,
+            "%s: range in the batch visits its %d entries", backend, STORE_CASES_BASICS_COUNT);
+    tap_ok (chord_store_commit (store) == 0, "%s: commit the batch", backend);
+    tap_ok (store_cases_basics_kept (store), "%s: after commit the store holds the batch's writes", backend);
+    tap_ok (chord_store_begin (store) == 0 && chord_store_commit (store) == 0, "%s: an empty batch commits",
+            backend);
+    tap_ok (chord_store_begin (store) == 0 && store_cases_basics_kept (store) &&
+                chord_store_commit (store) == 0,
+            "%s: a batch that only reads commits", backend);
 }
 
 //  Destroys *store_p (what is a name for the assertions), then again.

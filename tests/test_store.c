@@ -44,11 +44,26 @@ s_test_empty_range (void)
     chord_store_destroy (&store);
 }
 
+/* Batches are no-ops here: everything behaves as outside one. */
+static void
+s_test_batch (void)
+{
+    chord_store_t *store = chord_store_mem_new ();
+    if (!tap_ok (store != NULL, "mem_new for a batch"))
+        return;
+    store_cases_batch (store, S_BACKEND);
+    tap_ok (chord_store_begin (store) == 0 && chord_store_put (store, (const uint8_t *) "open", 4,
+                                                               (const uint8_t *) "x", 1) == 0,
+            "%s: a batch left open at destroy", S_BACKEND);
+    store_cases_destroy (&store, S_BACKEND, "a store in a batch");
+}
+
 int
 main (void)
 {
     s_test_basics ();
     s_test_many ();
     s_test_empty_range ();
+    s_test_batch ();
     return tap_done ();
 }

@@ -1,7 +1,10 @@
 /*  Tests of the LMDB store (daemon/store_lmdb) through the chord_store
     interface (the checks every backend must pass, in tests/store_cases.h),
     plus what only a durable store has: reopening, identity,
-    foreign and damaged directories, long keys, a full map and a full disk.
+    foreign and damaged directories, long keys, a full map and a full disk,
+    and batches (group commit): durable once committed, dropped when not,
+    a failed put or a failed commit inside one. The memory store's batches
+    (none: begin and commit do nothing) are checked here too.
 
     Everything happens under one mkdtemp directory in /tmp, removed at exit.
     Bulk tests open their stores with fast set (no fsync per put) to stay
@@ -37,6 +40,8 @@
 #define S_FILL_VALUE 4096              //  bytes of each value that fills the map
 #define S_FILL_MAX 1000                //  puts tried before giving up on filling
 #define S_CRASH_KEYS 1000              //  keys a killed child writes
+#define S_CRASH_BATCH 100              //  keys per batch when the child batches them
+#define S_BATCH_PUTS 10                //  puts per batch that fill a map in batches
 #define S_VALUE_MAX (1024 * 1024)      //  bytes: CHORD_VALUE_MAX
 #define S_IDENTITY "tcp://127.0.0.1:7000#0"
 #define S_OTHER_ID "tcp://127.0.0.1:7000#2"
@@ -584,12 +589,163 @@ static void s_test_disk_full (void)
     chord_store_destroy (&store);
 }
 
+//  The interface checks inside a batch on a durable store, whose committed
+//  batch is there after reopening (test_store.c runs them on the memory
+//  store, where begin and commit do nothing).
+static void s_test_batch (void)
+{
+    char error[S_ERROR_MAX] = "";
+    chord_store_t *store = s_open ("batch", S_IDENTITY, 0, false, error);
+    if (!tap_ok (store != NULL, "open for batches (%s)", error))
+        return;
+    store_cases_batch (store, S_BACKEND);
+    chord_store_destroy (&store);
+    store = s_open ("batch", S_IDENTITY, 0, false, error);
+    tap_ok (store != NULL && store_cases_basics_kept (store),
+            "a committed batch is there after reopening (%s)", error);
+
+    //  A batch never committed: its writes are gone, the store intact.
+    int rc = chord_store_begin (store) | s_put (store, "lost", 4, "x", 1) |
+             s_del (store, store_cases_k2, sizeof store_cases_k2) |
+             s_put (store, "alpha", 5, "overwritten", 11);
+    tap_ok (rc == 0 && chord_store_count (store) == STORE_CASES_BASICS_COUNT &&
+                store_cases_get_is (store, "lost", 4, "x", 1) &&
+                store_cases_absent (store, store_cases_k2, 3),
+            "an open batch sees its put, del and overwrite");
+    store_cases_destroy (&store, S_BACKEND, "a store in a batch");
+    store = s_open ("batch", S_IDENTITY, 0, false, error);
+    tap_ok (store != NULL && store_cases_basics_kept (store) && store_cases_absent (store, "lost", 4),
+            "destroy drops the uncommitted batch; the store reopens as committed (%s)", error);
+    tap_ok (store && chord_store_begin (store) == 0, "a batch that never writes, left open");
+    chord_store_destroy (&store);
+    store = s_open ("batch", S_IDENTITY, 0, false, error);
+    tap_ok (store != NULL && store_cases_basics_kept (store), "and the store reopens (%s)", error);
+    chord_store_destroy (&store);
+}
+
+//  A map too small for a batch: the put that does not fit returns -1,
+//  the batch's earlier writes stay and commit; and a map filled batch by
+//  batch never fails a commit (its bookkeeping has room kept for it).
+static void s_test_batch_map_full (void)
+{
+    char error[S_ERROR_MAX] = "";
+    chord_store_t *store = s_open ("batch-full", S_IDENTITY, S_SMALL_MAP, false, error);
+    if (!tap_ok (store != NULL, "open with a 1 MiB map (%s)", error))
+        return;
+    static uint8_t value[S_FILL_VALUE];
+    memset (value, 'b', sizeof value);
+    char key[STORE_CASES_KEY_MAX];
+    size_t stored = 0;
+    int rc = chord_store_begin (store);
+    while (rc == 0 && stored < S_FILL_MAX &&
+           (rc = s_put (store, key, store_cases_key (key, stored), value, sizeof value)) == 0)
+        stored++;
+    tap_ok (rc == -1 && stored > 10 && stored < S_FILL_MAX,
+            "in one batch, put returns -1 once the map is full (after %zu)", stored);
+    size_t wrong = 0;
+    for (size_t i = 0; i < stored; i++)
+        if (!store_cases_get_is (store, key, store_cases_key (key, i), value, sizeof value))
+            wrong++;
+    tap_ok (wrong == 0 && chord_store_count (store) == stored, "the batch's earlier puts are all there");
+    tap_ok (s_del (store, "key-0", 5) == 0 && store_cases_absent (store, "key-0", 5),
+            "the batch goes on: a del after the failed put");
+    tap_ok (chord_store_commit (store) == 0, "and it commits");
+    chord_store_destroy (&store);
+    store = s_open ("batch-full", S_IDENTITY, S_SMALL_MAP, false, error);
+    wrong = 0;
+    for (size_t i = 1; store && i < stored; i++)
+        if (!store_cases_get_is (store, key, store_cases_key (key, i), value, sizeof value))
+            wrong++;
+    tap_ok (store && wrong == 0 && chord_store_count (store) == stored - 1 &&
+                store_cases_absent (store, "key-0", 5),
+            "reopened, the store holds the batch less the deleted key (%s)", error);
+    chord_store_destroy (&store);
+
+    store = s_open ("batch-fill", S_IDENTITY, S_SMALL_MAP, false, error);
+    if (!tap_ok (store != NULL, "open another 1 MiB map (%s)", error))
+        return;
+    size_t failed_puts = 0, failed_commits = 0;
+    stored = 0;
+    for (size_t round = 0; failed_puts < 3 * S_BATCH_PUTS && round < S_FILL_MAX; round++) {
+        chord_store_begin (store);
+        for (size_t i = 0; i < S_BATCH_PUTS; i++) {
+            size_t n = round * S_BATCH_PUTS + i;
+            if (s_put (store, key, store_cases_key (key, n), value, sizeof value) == 0)
+                stored++;
+            else
+                failed_puts++;
+        }
+        if (chord_store_commit (store) != 0)
+            failed_commits++;
+    }
+    tap_ok (failed_puts > 0 && stored > 10 && failed_commits == 0,
+            "filled in batches of %d: %zu puts stored, %zu refused, every commit succeeds", S_BATCH_PUTS,
+            stored, failed_puts);
+    tap_ok (chord_store_count (store) == stored, "count is the puts that succeeded");
+    chord_store_destroy (&store);
+}
+
+//  A commit that cannot write (a full disk, played by RLIMIT_FSIZE) fails,
+//  and the store is as it was before the batch.
+static void s_test_batch_commit_fails (void)
+{
+    char error[S_ERROR_MAX] = "";
+    char path[S_PATH_MAX];
+    chord_store_t *store = s_open ("batch-disk", S_IDENTITY, 0, false, error);
+    if (!tap_ok (store != NULL, "open (%s)", error))
+        return;
+    static uint8_t value[16 * 1024];
+    memset (value, 'c', sizeof value);
+    char key[STORE_CASES_KEY_MAX];
+    int rc = 0;
+    for (size_t i = 0; i < 8; i++)
+        rc |= s_put (store, key, store_cases_key (key, i), value, sizeof value);
+    struct stat st;
+    s_file (path, "batch-disk", "data.mdb");
+    struct rlimit old_limit, limit;
+    if (!tap_ok (rc == 0 && stat (path, &st) == 0 && getrlimit (RLIMIT_FSIZE, &old_limit) == 0,
+                 "eight puts, then the file size"))
+        return;
+    rc = chord_store_begin (store);
+    for (size_t i = 8; i < 40; i++)
+        rc |= s_put (store, key, store_cases_key (key, i), value, sizeof value);
+    rc |= s_del (store, "key-0", 5);
+    tap_ok (rc == 0 && chord_store_count (store) == 39, "a batch of 32 puts and a del, not yet written");
+    void (*old_handler) (int) = signal (SIGXFSZ, SIG_IGN);
+    limit = old_limit;
+    limit.rlim_cur = (rlim_t) st.st_size + 64 * 1024;
+    setrlimit (RLIMIT_FSIZE, &limit);
+    rc = chord_store_commit (store);
+    setrlimit (RLIMIT_FSIZE, &old_limit);
+    signal (SIGXFSZ, old_handler);
+    tap_ok (rc == -1, "its commit fails when the disk is full");
+    size_t wrong = 0;
+    for (size_t i = 0; i < 40; i++)
+        if (i < 8 ? !store_cases_get_is (store, key, store_cases_key (key, i), value, sizeof value)
+                  : !store_cases_absent (store, key, store_cases_key (key, i)))
+            wrong++;
+    tap_ok (wrong == 0 && chord_store_count (store) == 8,
+            "none of the batch's writes stays; the rest is intact");
+    tap_ok (chord_store_begin (store) == 0 && s_put (store, "after", 5, "ok", 2) == 0 &&
+                chord_store_commit (store) == 0,
+            "with space again, a batch commits");
+    chord_store_destroy (&store);
+    store = s_open ("batch-disk", S_IDENTITY, 0, false, error);
+    tap_ok (store != NULL && chord_store_count (store) == 9 &&
+                store_cases_get_is (store, "after", 5, "ok", 2) && store_cases_absent (store, "key-8", 5),
+            "and the store reopens as committed (%s)", error);
+    chord_store_destroy (&store);
+}
+
 //  A process killed with SIGKILL, its store never closed: every put that
 //  returned 0 is there, synced or not (fast only skips fsync; the data is
 //  in the kernel's page cache once the commit returns).
-static void s_test_crash (bool fast)
+//  With batched set the child puts its keys in committed batches of
+//  S_CRASH_BATCH, then opens one more batch that it never commits: the
+//  committed ones are all there, the open one not at all.
+static void s_test_crash (bool fast, bool batched)
 {
-    const char *name = fast ? "crash-fast" : "crash";
+    const char *name = batched ? "crash-batched" : fast ? "crash-fast" : "crash";
     char key[STORE_CASES_KEY_MAX], value[STORE_CASES_KEY_MAX];
     //  The child reports its puts done through a pipe, then waits for the
     //  parent's SIGKILL: a kill from outside, as a crash would be.
@@ -602,9 +758,16 @@ static void s_test_crash (bool fast)
         close (done[0]);
         chord_store_t *store = s_open (name, S_IDENTITY, 0, fast, NULL);
         char ok = store ? 'y' : 'n';
-        for (size_t i = 0; store && i < S_CRASH_KEYS; i++)
+        for (size_t i = 0; store && i < S_CRASH_KEYS + (batched ? S_CRASH_BATCH : 0); i++) {
+            if (batched && i % S_CRASH_BATCH == 0) {
+                if (i > 0 && chord_store_commit (store) != 0)
+                    ok = 'n';
+                if (chord_store_begin (store) != 0)
+                    ok = 'n';
+            }
             if (s_put (store, key, store_cases_key (key, i), value, store_cases_value (value, i)) != 0)
                 ok = 'n';
+        }
         if (write (done[1], &ok, 1) != 1)
             _exit (1);
         while (true)
@@ -621,7 +784,10 @@ static void s_test_crash (bool fast)
     int status = 0;
     bool waited = pid > 0 && waitpid (pid, &status, 0) == pid;
     tap_ok (ok == 'y' && waited && WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL,
-            "a child puts %d keys%s and is killed", S_CRASH_KEYS, fast ? " (fast)" : "");
+            "a child puts %d keys%s and is killed", S_CRASH_KEYS,
+            batched ? " in batches, one more batch open,"
+            : fast  ? " (fast)"
+                    : "");
     char error[S_ERROR_MAX] = "";
     chord_store_t *store = s_open (name, S_IDENTITY, 0, fast, error);
     if (!tap_ok (store != NULL, "its store reopens (%s)", error))
@@ -631,7 +797,12 @@ static void s_test_crash (bool fast)
         if (!store_cases_get_is (store, key, store_cases_key (key, i), value, store_cases_value (value, i)) &&
             ++wrong > 5)
             break;
-    tap_ok (wrong == 0 && chord_store_count (store) == S_CRASH_KEYS, "every key it put is there");
+    for (size_t i = S_CRASH_KEYS; batched && i < S_CRASH_KEYS + S_CRASH_BATCH; i++)
+        if (!store_cases_absent (store, key, store_cases_key (key, i)))
+            wrong++;
+    tap_ok (wrong == 0 && chord_store_count (store) == S_CRASH_KEYS,
+            batched ? "every key of its committed batches is there, none of the open one"
+                    : "every key it put is there");
     chord_store_destroy (&store);
 }
 
@@ -650,8 +821,12 @@ int main (void)
     s_test_damaged ();
     s_test_map_full ();
     s_test_disk_full ();
-    s_test_crash (false);
-    s_test_crash (true);
+    s_test_batch ();
+    s_test_batch_map_full ();
+    s_test_batch_commit_fails ();
+    s_test_crash (false, false);
+    s_test_crash (true, false);
+    s_test_crash (false, true);
     s_test_empty_range ();
     s_test_many ();
     return tap_done ();
