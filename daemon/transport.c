@@ -14,6 +14,12 @@
 #define CHORDD_POLL_BATCH      256      /* messages read per socket per poll */
 #define CHORDD_RECONNECT_MS    100
 #define CHORDD_RECONNECT_MAX_MS 2000
+/* ZMTP heartbeats: a connection whose far end stopped answering (a host
+   gone, or a peer's name now resolving to another address) is closed and
+   dialled again, resolving the name afresh, instead of stalling for the
+   minutes TCP takes to give up. */
+#define CHORDD_HEARTBEAT_MS    1000
+#define CHORDD_HEARTBEAT_TIMEOUT_MS 3000
 
 typedef struct {
     char endpoint[CHORD_ENDPOINT_MAX + 1];  /* where it connects */
@@ -45,6 +51,10 @@ static void s_set_common (void *socket)
     zmq_setsockopt (socket, ZMQ_SNDHWM, &queue, sizeof queue);
     zmq_setsockopt (socket, ZMQ_RCVHWM, &queue, sizeof queue);
     zmq_setsockopt (socket, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size);
+    int heartbeat = CHORDD_HEARTBEAT_MS, timeout = CHORDD_HEARTBEAT_TIMEOUT_MS;
+    zmq_setsockopt (socket, ZMQ_HEARTBEAT_IVL, &heartbeat, sizeof heartbeat);
+    zmq_setsockopt (socket, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+    zmq_setsockopt (socket, ZMQ_HEARTBEAT_TTL, &timeout, sizeof timeout);
 }
 
 chordd_transport_t *chordd_transport_new (const char *listen)

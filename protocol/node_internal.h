@@ -176,6 +176,7 @@ typedef struct {
     chord_id_t id;
     uint64_t until_ms; /* suspicion lapses then */
     bool dead;         /* failed maintenance twice: out of successor lists, not just routed around */
+    uint64_t departed_ms; /* when it left gracefully, or 0 */
 } node_suspect_t;
 
 /* A remembered arc: owner served (lower, owner] when we last looked. */

@@ -61,10 +61,27 @@ void node_departed (chord_node_t *self, const chord_peer_t *peer, uint64_t now_m
             break;
         }
     for (size_t i = 0; i < self->suspect_count; i++)
-        if (chord_id_equal (&self->suspects[i].id, &peer->id))
+        if (chord_id_equal (&self->suspects[i].id, &peer->id)) {
             self->suspects[i].until_ms = now_ms + CHORD_DEPARTED_SUSPICIONS * s_suspicion_ms (self);
+            self->suspects[i].departed_ms = now_ms;
+        }
     if (self->has_pred && chord_id_equal (&self->pred.id, &peer->id) && !self->pred_handed_off)
         self->pred_alive = false;
+}
+
+/*  A successor names as its predecessor a peer we know left. Right after a
+    leave that is a stale word (it has not heard yet); two suspicion periods
+    later, it took the peer back through a JOIN: the peer rejoined (a
+    restart on its data directory, say), and waiting out the rest of the
+    departure would keep it out of our lists for nothing.  */
+static void s_forgive_if_rejoined (chord_node_t *self, const chord_id_t *id, uint64_t now_ms)
+{
+    for (size_t i = 0; i < self->suspect_count; i++) {
+        const node_suspect_t *suspect = &self->suspects[i];
+        if (chord_id_equal (&suspect->id, id) && suspect->until_ms > now_ms && suspect->departed_ms &&
+            suspect->departed_ms + 2 * s_suspicion_ms (self) <= now_ms)
+            node_forgive (self, id);
+    }
 }
 
 void node_forgive (chord_node_t *self, const chord_id_t *id)
@@ -148,10 +165,13 @@ void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint
             if (self->suspects[i].until_ms < self->suspects[slot].until_ms)
                 slot = i;
     }
-    bool was_dead = slot < self->suspect_count && self->suspects[slot].until_ms > now_ms &&
-                    chord_id_equal (&self->suspects[slot].id, &peer->id) && self->suspects[slot].dead;
+    bool still = slot < self->suspect_count && self->suspects[slot].until_ms > now_ms &&
+                 chord_id_equal (&self->suspects[slot].id, &peer->id);
+    bool was_dead = still && self->suspects[slot].dead;
     if (slot == self->suspect_count)
         self->suspect_count++;
+    if (!still)
+        self->suspects[slot].departed_ms = 0;
     self->suspects[slot].id = peer->id;
     self->suspects[slot].until_ms = now_ms + s_suspicion_ms (self);
     self->suspects[slot].dead = dead || was_dead;
@@ -373,6 +393,8 @@ void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg,
     chord_peer_t successor = rpc->peer;
     node_rpc_remove (self, rpc);
     self->succ_misses = 0;
+    if (msg->has_pred)
+        s_forgive_if_rejoined (self, &msg->pred.id, now_ms);
     /* Our successor's predecessor may sit between us: then it is our successor. */
     if (msg->has_pred && !node_is_self (self, &msg->pred) &&
         chord_id_in_open (&msg->pred.id, &self->self.id, &successor.id) &&
