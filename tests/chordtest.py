@@ -314,38 +314,48 @@ def chordd_argv(port, join=None, vnodes=None, extra=()):
     return argv + list(extra) + os.environ.get("CHORD_TEST_DAEMON_ARGS", "").split()
 
 
+def spawn(port, argv, log_name, vnodes=None, timeout_s=None):
+    """Runs chordd argv (listening on port), logging to TMPDIR/log_name, and
+    waits until it listens. Returns (peer, outcome): "listening"; "exited"
+    (the process ended; unregistered); or "silent" (no listening line within
+    timeout_s, default START_TIMEOUT_S; killed and unregistered). The peer
+    goes into all_peers either way, so its log is shown on failure."""
+    log_path = os.path.join(TMPDIR, log_name)
+    with open(log_path, "wb") as log:
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=ENV)
+        except OSError as e:
+            raise Fatal("cannot run %s: %s" % (CHORDD, e))
+    register(proc)
+    peer = Peer(len(all_peers), port, proc, log_path, 1 if vnodes is None else vnodes, argv)
+    all_peers.append(peer)
+    deadline = time.monotonic() + (timeout_s or START_TIMEOUT_S)
+    while time.monotonic() < deadline:
+        if b"listening on" in peer.log():
+            return peer, "listening"
+        if proc.poll() is not None:
+            unregister(proc)
+            return peer, "exited"
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait(timeout=5)
+    unregister(proc)
+    return peer, "silent"
+
+
 def start_peer(join=None, vnodes=None, extra=()):
     """Starts a chordd on a free port (retrying on a bind clash), with --vnodes
     when vnodes is not None; returns once it listens."""
-    number = len(all_peers)
     for attempt in range(8):
         port = free_port()
-        log_path = os.path.join(TMPDIR, "peer%d-%d.log" % (number, port))
-        argv = chordd_argv(port, join, vnodes, extra)
-        with open(log_path, "wb") as log:
-            try:
-                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=ENV)
-            except OSError as e:
-                raise Fatal("cannot run %s: %s" % (CHORDD, e))
-        register(proc)
-        peer = Peer(number, port, proc, log_path, 1 if vnodes is None else vnodes, argv)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if b"listening on" in peer.log():
-                all_peers.append(peer)
-                return peer
-            if proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-            all_peers.append(peer)
+        peer, outcome = spawn(port, chordd_argv(port, join, vnodes, extra),
+                              "peer%d-%d.log" % (len(all_peers), port), vnodes)
+        if outcome == "listening":
+            return peer
+        if outcome == "silent":
             raise Fatal("%s did not report listening within %d s" % (peer, START_TIMEOUT_S))
-        unregister(proc)
         if b"in use" not in peer.log():
-            all_peers.append(peer)
-            raise Fatal("%s exited %s at start: %r" % (peer, proc.returncode, peer.log()[-300:]))
+            raise Fatal("%s exited %s at start: %r" % (peer, peer.proc.returncode, peer.log()[-300:]))
         diag("port %d was taken before chordd bound it; retrying (attempt %d)" % (port, attempt + 1))
     raise Fatal("could not start a peer: every port tried was taken")
 

@@ -141,30 +141,14 @@ def launch(node, join):
     why = "not tried"
     for attempt in range(4):
         node.runs += 1
-        log_path = os.path.join(ct.TMPDIR, "%s-run%d-%d.log" % (node.name, node.runs, node.port))
-        argv = ct.chordd_argv(node.port, join, None, daemon_extra(node))
-        with open(log_path, "wb") as log:
-            try:
-                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=ct.ENV)
-            except OSError as e:
-                raise Fatal("cannot run %s: %s" % (ct.CHORDD, e))
-        ct.register(proc)
-        peer = ct.Peer(len(ct.all_peers), node.port, proc, log_path)
-        ct.all_peers.append(peer)
-        deadline = time.monotonic() + 2 * ct.START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if b"listening on" in peer.log():
-                return peer, None
-            if proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-            ct.unregister(proc)
+        peer, outcome = ct.spawn(node.port, ct.chordd_argv(node.port, join, None, daemon_extra(node)),
+                                 "%s-run%d-%d.log" % (node.name, node.runs, node.port),
+                                 timeout_s=2 * ct.START_TIMEOUT_S)
+        if outcome == "listening":
+            return peer, None
+        if outcome == "silent":
             return None, "%s did not report listening within %d s" % (node, 2 * ct.START_TIMEOUT_S)
-        ct.unregister(proc)
-        why = "%s exited %s at start: %s" % (node, proc.returncode, ct.text(peer.log()[-300:]))
+        why = "%s exited %s at start: %s" % (node, peer.proc.returncode, ct.text(peer.log()[-300:]))
         if b"in use" not in peer.log():
             return None, why
         diag("port %d of %s is taken; retrying in 1 s (attempt %d)" % (node.port, node, attempt + 1))

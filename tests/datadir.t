@@ -32,7 +32,6 @@ even when everything passed."""
 import concurrent.futures
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -57,29 +56,13 @@ rng = ct.rng
 def start_at(port, extra, vnodes=None):
     """Starts chordd on this very port (a restart must keep its endpoint) and
     returns its Peer once it listens; Fatal when it does not."""
-    number = len(ct.all_peers)
-    log_path = os.path.join(ct.TMPDIR, "peer%d-%d.log" % (number, port))
-    argv = ct.chordd_argv(port, vnodes=vnodes, extra=extra)
-    with open(log_path, "wb") as log:
-        try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=ct.ENV)
-        except OSError as e:
-            raise Fatal("cannot run %s: %s" % (ct.CHORDD, e))
-    ct.register(proc)
-    peer = ct.Peer(number, port, proc, log_path, 1 if vnodes is None else vnodes)
-    ct.all_peers.append(peer)
-    deadline = time.monotonic() + ct.START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if b"listening on" in peer.log():
-            return peer
-        if proc.poll() is not None:
-            ct.unregister(proc)
-            raise Fatal("%s exited %s at start: %r" % (peer, proc.returncode, peer.log()[-400:]))
-        time.sleep(0.02)
-    proc.kill()
-    proc.wait(timeout=5)
-    ct.unregister(proc)
-    raise Fatal("%s did not report listening within %d s" % (peer, ct.START_TIMEOUT_S))
+    peer, outcome = ct.spawn(port, ct.chordd_argv(port, vnodes=vnodes, extra=extra),
+                             "peer%d-%d.log" % (len(ct.all_peers), port), vnodes)
+    if outcome == "exited":
+        raise Fatal("%s exited %s at start: %r" % (peer, peer.proc.returncode, peer.log()[-400:]))
+    if outcome == "silent":
+        raise Fatal("%s did not report listening within %d s" % (peer, ct.START_TIMEOUT_S))
+    return peer
 
 
 def crash(peer):
