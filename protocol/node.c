@@ -139,7 +139,7 @@ node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind
     return rpc;
 }
 
-static node_rpc_t *s_rpc_find (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind)
+node_rpc_t *node_rpc_find (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind)
 {
     for (size_t i = 0; i < self->rpc_count; i++)
         if (self->rpcs[i].request_id == request_id && self->rpcs[i].kind == kind)
@@ -211,7 +211,7 @@ static void s_on_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now
         self->stats.messages_dropped++;
         return;
     }
-    node_rpc_t *rpc = s_rpc_find (self, msg->request_id, kind);
+    node_rpc_t *rpc = node_rpc_find (self, msg->request_id, kind);
     if (!rpc) {
         self->stats.messages_dropped++; /* late, duplicated or never asked */
         return;

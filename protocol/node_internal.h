@@ -109,9 +109,16 @@ typedef struct {
 } node_claim_t;
 
 /* Where the answer to a data operation goes. */
+typedef enum {
+    NODE_ANSWER_CLIENT,     /* a CLIENT_REPLY: we are the client's entry peer */
+    NODE_ANSWER_PEER,       /* a STORE_REPLY to the entry peer that asked us */
+    NODE_ANSWER_TASK,       /* our own task, through its RPC_STORE entry request_id, as if
+                               a STORE_REPLY came back: it retries what it may retry */
+} node_answer_kind_t;
+
 typedef struct {
-    bool to_client;         /* CLIENT_REPLY: we are the client's entry peer; else STORE_REPLY */
-    chord_origin_t origin;
+    node_answer_kind_t kind;
+    chord_origin_t origin;  /* with CLIENT and PEER */
     uint64_t request_id;
 } node_answer_t;
 
@@ -291,6 +298,9 @@ node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind
 
 bool node_rpc_pending (const chord_node_t *self, node_rpc_kind_t kind);
 
+/* The request of this kind and id we wait for, or NULL. */
+node_rpc_t *node_rpc_find (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind);
+
 /* Removes the entry (swap with the last); pointers to it become invalid. */
 void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc);
 
@@ -420,6 +430,9 @@ void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_orig
                     uint64_t now_ms);
 
 void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
+
+/* Our own coordination of a task's key answered (NODE_ANSWER_TASK). */
+void node_on_local_store_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
 
 void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
 

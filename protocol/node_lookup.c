@@ -114,12 +114,33 @@ static chord_store_op_t s_task_op (const node_task_t *task)
                                            : CHORD_STORE_OP_DEL;
 }
 
-/* Serves a data task's key with us as coordinator, and ends the task. */
+/*  Serves a data task's key with us as coordinator. A read answers the
+    client and ends the task. A write that replicas must acknowledge
+    answers the task instead, through an RPC_STORE entry as a STORE to
+    another peer would, so a write short of its quorum is retried (with
+    its version) until the client's deadline, wherever it entered.  */
 static void s_task_apply_locally (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 {
-    node_answer_t answer = {.to_client = true, .origin = task->origin, .request_id = task->client_request_id};
-    if (node_coordinate (self, s_task_op (task), task->key, task->key_len, task->value, task->value_len,
-                         &task->version, &answer, now_ms) == CHORD_STATUS_NOT_READY) {
+    chord_store_op_t op = s_task_op (task);
+    node_answer_t answer = {.kind = NODE_ANSWER_CLIENT, .origin = task->origin,
+                            .request_id = task->client_request_id};
+    if (op != CHORD_STORE_OP_GET && node_replicating (self)) {
+        answer.kind = NODE_ANSWER_TASK;
+        answer.request_id = node_new_request_id (self);
+        if (!node_rpc_add (self, answer.request_id, RPC_STORE, &self->self,
+                           now_ms + self->config.rpc_timeout_ms, task)) {
+            node_task_retry (self, task, now_ms);
+            return;
+        }
+        task->rpc_id = answer.request_id;
+        task->hop = self->self;
+        /* The answer may come at once and end or reschedule the task. */
+        node_coordinate (self, op, task->key, task->key_len, task->value, task->value_len, &task->version,
+                         &answer, now_ms);
+        return;
+    }
+    if (node_coordinate (self, op, task->key, task->key_len, task->value, task->value_len, &task->version,
+                         &answer, now_ms) == CHORD_STATUS_NOT_READY) {
         node_task_retry (self, task, now_ms);
         return;
     }
@@ -412,7 +433,7 @@ void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_orig
     }
     chord_id_t key_id;
     chord_id_hash (&key_id, msg->key, msg->key_len);
-    node_answer_t answer = {.to_client = false, .origin = *origin, .request_id = msg->request_id};
+    node_answer_t answer = {.kind = NODE_ANSWER_PEER, .origin = *origin, .request_id = msg->request_id};
     chord_status_t status;
     /* A fallback request comes from a coordinator whose owner went silent:
        we hold copies of the key, so we serve it in the owner's place. */
@@ -471,6 +492,13 @@ void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t
     }
 }
 
+void node_on_local_store_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
+{
+    node_rpc_t *rpc = node_rpc_find (self, msg->request_id, RPC_STORE);
+    if (rpc)   /* else the task ended meanwhile (its client's deadline) */
+        node_on_store_reply (self, rpc, msg, now_ms);
+}
+
 void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
 {
     chord_msg_t *reply = malloc (sizeof *reply);
@@ -523,8 +551,10 @@ void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_
                             : msg->type == CHORD_MSG_CLIENT_GET ? TASK_CLIENT_GET
                             : msg->type == CHORD_MSG_CLIENT_DEL ? TASK_CLIENT_DEL
                                                                 : TASK_CLIENT_LOOKUP;
-    /* The common case on small rings: we own the key. No task needed. */
-    if (node_owns (self, &key_id)) {
+    /* The common case on small rings: we own the key. No task needed, but
+       for a write that replicas must acknowledge: its task retries it. */
+    bool retried_write = kind != TASK_CLIENT_GET && kind != TASK_CLIENT_LOOKUP && node_replicating (self);
+    if (node_owns (self, &key_id) && !retried_write) {
         if (lookup) {
             s_reply_lookup (self, origin, msg->request_id, CHORD_STATUS_OK, &key_id, &self->self, 0);
             return;
@@ -532,7 +562,7 @@ void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_
         chord_store_op_t op = kind == TASK_CLIENT_PUT   ? CHORD_STORE_OP_PUT
                               : kind == TASK_CLIENT_GET ? CHORD_STORE_OP_GET
                                                         : CHORD_STORE_OP_DEL;
-        node_answer_t answer = {.to_client = true, .origin = *origin, .request_id = msg->request_id};
+        node_answer_t answer = {.kind = NODE_ANSWER_CLIENT, .origin = *origin, .request_id = msg->request_id};
         if (node_coordinate (self, op, msg->key, msg->key_len, msg->value, msg->value_len, NULL, &answer,
                              now_ms) != CHORD_STATUS_NOT_READY)
             return;

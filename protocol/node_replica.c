@@ -87,9 +87,9 @@ static size_t s_processes_known (const chord_node_t *self)
 static const uint8_t s_empty_value[1];
 
 static void s_answer (chord_node_t *self, const node_answer_t *answer, chord_status_t status,
-                      const uint8_t *value, size_t value_len, const char *text)
+                      const uint8_t *value, size_t value_len, const char *text, uint64_t now_ms)
 {
-    if (answer->to_client) {
+    if (answer->kind == NODE_ANSWER_CLIENT) {
         node_reply_client (self, &answer->origin, answer->request_id, status, value, value_len, text);
         return;
     }
@@ -109,18 +109,22 @@ static void s_answer (chord_node_t *self, const node_answer_t *answer, chord_sta
         reply->text = text;
         reply->text_len = strlen (text);
     }
-    node_reply (self, &answer->origin, reply);
+    if (answer->kind == NODE_ANSWER_TASK)
+        node_on_local_store_reply (self, reply, now_ms);
+    else
+        node_reply (self, &answer->origin, reply);
     free (reply);
 }
 
 /* Answers a read with a record: its value, or NOT_FOUND for a tombstone. */
-static void s_answer_record (chord_node_t *self, const node_answer_t *answer, const chord_record_t *rec)
+static void s_answer_record (chord_node_t *self, const node_answer_t *answer, const chord_record_t *rec,
+                             uint64_t now_ms)
 {
     if (rec->tombstone)
-        s_answer (self, answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL);
+        s_answer (self, answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
     else
         s_answer (self, answer, CHORD_STATUS_OK, rec->value_len ? rec->value : s_empty_value, rec->value_len,
-                  NULL);
+                  NULL, now_ms);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -322,7 +326,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
         if (rc == 0 && held.tombstone)
             rc = 1;
         if (rc < 0) {
-            s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed");
+            s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed", now_ms);
             return CHORD_STATUS_OK;
         }
         /* A delete of a key we do not hold still writes a tombstone: a
@@ -339,7 +343,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
     size_t size = chord_record_size (&rec);
     uint8_t *data = malloc (size);
     if (!data) {
-        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "out of memory");
+        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "out of memory", now_ms);
         return CHORD_STATUS_OK;
     }
     chord_record_encode (&rec, data);
@@ -347,7 +351,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
        stands, and this one still counts as done. */
     if (node_keep_record (self, key, key_len, data, size, now_ms) < 0) {
         free (data);
-        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed (full?)");
+        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed (full?)", now_ms);
         return CHORD_STATUS_OK;
     }
     chord_peer_t peers[CHORD_REPLICAS_MAX];
@@ -362,7 +366,8 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
     if (quorum > count + 1) {
         free (data);
         self->stats.writes_no_quorum++;
-        s_answer (self, answer, CHORD_STATUS_NO_QUORUM, NULL, 0, "too few live successors to hold the copies");
+        s_answer (self, answer, CHORD_STATUS_NO_QUORUM, NULL, 0, "too few live successors to hold the copies",
+                  now_ms);
         return CHORD_STATUS_OK;
     }
     node_pending_t *pending = NULL;
@@ -370,7 +375,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
         pending = s_pending_new (self, false, answer, now_ms + s_replica_wait_ms (self));
         if (!pending) {
             free (data);
-            s_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded");
+            s_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded", now_ms);
             return CHORD_STATUS_OK;
         }
         pending->needed = (unsigned) quorum - 1;
@@ -399,7 +404,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
                   (unsigned long long) rec.version.hlc, count, quorum);
     }
     if (!pending)
-        s_answer (self, answer, done_status, NULL, 0, NULL);
+        s_answer (self, answer, done_status, NULL, 0, NULL, now_ms);
     return CHORD_STATUS_OK;
 }
 
@@ -426,11 +431,11 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     chord_record_t rec;
     int rc = chord_record_get (self->env.store, key, key_len, &rec);
     if (rc < 0) {
-        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed");
+        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed", now_ms);
         return CHORD_STATUS_OK;
     }
     if (rc == 0) {
-        s_answer_record (self, answer, &rec);
+        s_answer_record (self, answer, &rec, now_ms);
         return CHORD_STATUS_OK;
     }
     chord_peer_t peers[CHORD_REPLICAS_MAX];
@@ -438,7 +443,7 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     if (count == 0) {
         if (s_in_doubt (self, key, key_len, now_ms))
             return CHORD_STATUS_NOT_READY;
-        s_answer (self, answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL);
+        s_answer (self, answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
         return CHORD_STATUS_OK;
     }
     /* We miss it: perhaps we just took the arc over, or missed the write. */
@@ -449,7 +454,7 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     if (!msg) {
         if (pending)
             s_pending_destroy (self, pending);
-        s_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded");
+        s_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded", now_ms);
         return CHORD_STATUS_OK;
     }
     memcpy (pending->key, key, key_len);
@@ -477,21 +482,22 @@ chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const u
 
 /* One more replica answered a write (held: it keeps the copy), or with
    out_of_time none will any more. */
-static void s_write_answered (chord_node_t *self, node_pending_t *pending, bool held, bool out_of_time)
+static void s_write_answered (chord_node_t *self, node_pending_t *pending, bool held, bool out_of_time,
+                              uint64_t now_ms)
 {
     if (!out_of_time)
         pending->answered++;
     if (held)
         pending->acks++;
     if (pending->acks >= pending->needed) {
-        s_answer (self, &pending->answer, pending->done_status, NULL, 0, NULL);
+        s_answer (self, &pending->answer, pending->done_status, NULL, 0, NULL, now_ms);
         s_pending_destroy (self, pending);
     } else if (pending->answered == pending->sent || out_of_time) {
         char text[96];
         snprintf (text, sizeof text, "only %u of %u copies acknowledged the write", pending->acks + 1,
                   pending->needed + 1);
         self->stats.writes_no_quorum++;
-        s_answer (self, &pending->answer, CHORD_STATUS_NO_QUORUM, NULL, 0, text);
+        s_answer (self, &pending->answer, CHORD_STATUS_NO_QUORUM, NULL, 0, text, now_ms);
         s_pending_destroy (self, pending);
     }
 }
@@ -501,11 +507,11 @@ static void s_read_finish (chord_node_t *self, node_pending_t *pending, uint64_t
 {
     chord_record_t best;
     if (!pending->best || chord_record_decode (&best, pending->best, pending->best_len) != 0) {
-        s_answer (self, &pending->answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL);
+        s_answer (self, &pending->answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
         s_pending_destroy (self, pending);
         return;
     }
-    s_answer_record (self, &pending->answer, &best);
+    s_answer_record (self, &pending->answer, &best, now_ms);
     if (node_keep_record (self, pending->key, pending->key_len, pending->best, pending->best_len, now_ms) > 0)
         self->stats.read_repairs++;
     for (unsigned i = 0; i < pending->sent; i++) {
@@ -554,12 +560,11 @@ void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_
 
 void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
-    (void) now_ms;
     unsigned index;
     node_pending_t *pending = s_pending_find (self, msg->request_id, false, &index);
     /* Acks of repairs and of writes already answered are expected: no one waits. */
     if (pending)
-        s_write_answered (self, pending, msg->status == CHORD_STATUS_OK, false);
+        s_write_answered (self, pending, msg->status == CHORD_STATUS_OK, false, now_ms);
 }
 
 void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
@@ -631,7 +636,7 @@ uint64_t node_pendings_expire (chord_node_t *self, uint64_t now_ms)
         if (pending->is_read)
             s_read_finish (self, pending, now_ms);
         else
-            s_write_answered (self, pending, false, true);
+            s_write_answered (self, pending, false, true, now_ms);
     }
     return next;
 }

@@ -566,11 +566,9 @@ static void s_test_quorum (void)
     uint64_t elsewhere = s_send (ring, entry, CHORD_MSG_CLIENT_PUT, key_b, 2 * S_CLIENT_TMO_MS);
     s_wait (ring, at_owner, elsewhere);
     const s_result_t *ra = &ring->results[at_owner], *rb = &ring->results[elsewhere];
-    tap_ok (ra->answered && ra->status == CHORD_STATUS_NO_QUORUM &&
-                ra->done_ms - crash_ms < S_RPC_TIMEOUT_MS,
-            "quorum: W = 3 at the owner: %s within the rpc timeout (%llu ms; a client of the owner "
-            "hears no_quorum and may retry, a client of another peer is retried for)", chord_status_name (ra->status),
-            (unsigned long long) (ra->done_ms - crash_ms));
+    tap_ok (s_ok (ra) && ra->copies >= 3,
+            "quorum: W = 3 at the owner: retried until the successor lists healed, OK after %llu ms on %zu stores",
+            (unsigned long long) (ra->done_ms - crash_ms), ra->copies);
     tap_ok (s_ok (rb) && rb->copies >= 3, "quorum: W = 3 through %zu: OK after %llu ms on %zu stores", entry,
             (unsigned long long) (rb->done_ms - crash_ms), rb->copies);
     size_t outside = 0, new_holders[S_REPLICAS];
