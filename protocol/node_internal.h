@@ -456,6 +456,13 @@ uint64_t node_wall_ms (const chord_node_t *self, uint64_t now_ms);
     positions of one process never count twice. Returns how many.  */
 size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out);
 
+/* True for a tombstone past its grace at wall_ms: it counts for nothing. */
+bool node_tombstone_expired (const chord_node_t *self, const chord_record_t *rec, uint64_t wall_ms);
+
+/* Sends the answer to a data operation where `answer` says. */
+void node_answer (chord_node_t *self, const node_answer_t *answer, chord_status_t status, const uint8_t *value,
+                  size_t value_len, const char *text, uint64_t now_ms);
+
 /* A version for a write entering the ring here now. */
 chord_version_t node_new_version (chord_node_t *self, uint64_t now_ms);
 

@@ -452,16 +452,8 @@ void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_orig
         status = node_coordinate (self, msg->op, msg->key, msg->key_len, msg->value, msg->value_len,
                                   versioned ? &version : NULL, &answer, now_ms);
     }
-    if (status == CHORD_STATUS_OK)
-        return;   /* answered, now or once the replicas have */
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_STORE_REPLY, msg->request_id);
-    reply->fields = CHORD_F_STATUS;
-    reply->status = status;
-    node_reply (self, origin, reply);
-    free (reply);
+    if (status != CHORD_STATUS_OK)   /* else answered, now or once the replicas have */
+        node_answer (self, &answer, status, NULL, 0, NULL, now_ms);
 }
 
 void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)

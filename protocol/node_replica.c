@@ -54,31 +54,20 @@ size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
     return count;
 }
 
-/* Adds endpoint to seen[] unless there already, up to CHORD_REPLICAS_MAX. */
-static void s_note_process (const char **seen, size_t *count, const char *endpoint)
-{
-    for (size_t j = 0; j < *count; j++)
-        if (strcmp (seen[j], endpoint) == 0)
-            return;
-    if (*count < CHORD_REPLICAS_MAX)
-        seen[(*count)++] = endpoint;
-}
-
 /* Distinct processes (endpoints) we know of, ourselves included, counted up
    to CHORD_REPLICAS_MAX: a bound on the copies a write can find. */
 static size_t s_processes_known (const chord_node_t *self)
 {
-    const char *seen[CHORD_REPLICAS_MAX];
+    chord_peer_t others[CHORD_REPLICAS_MAX];
     size_t count = 0;
-    s_note_process (seen, &count, self->self.endpoint);
-    for (size_t i = 0; i < self->succ_count; i++)
-        s_note_process (seen, &count, self->succ[i].endpoint);
-    for (size_t i = 0; i < CHORD_ID_BITS; i++)
+    for (size_t i = 0; i < self->succ_count && count < CHORD_REPLICAS_MAX - 1; i++)
+        s_add_replica (self, others, &count, &self->succ[i]);
+    for (size_t i = 0; i < CHORD_ID_BITS && count < CHORD_REPLICAS_MAX - 1; i++)
         if (self->finger_valid[i])
-            s_note_process (seen, &count, self->finger[i].endpoint);
-    if (self->has_pred)
-        s_note_process (seen, &count, self->pred.endpoint);
-    return count;
+            s_add_replica (self, others, &count, &self->finger[i]);
+    if (self->has_pred && count < CHORD_REPLICAS_MAX - 1)
+        s_add_replica (self, others, &count, &self->pred);
+    return count + 1;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -86,8 +75,8 @@ static size_t s_processes_known (const chord_node_t *self)
 
 static const uint8_t s_empty_value[1];
 
-static void s_answer (chord_node_t *self, const node_answer_t *answer, chord_status_t status,
-                      const uint8_t *value, size_t value_len, const char *text, uint64_t now_ms)
+void node_answer (chord_node_t *self, const node_answer_t *answer, chord_status_t status, const uint8_t *value,
+                  size_t value_len, const char *text, uint64_t now_ms)
 {
     if (answer->kind == NODE_ANSWER_CLIENT) {
         node_reply_client (self, &answer->origin, answer->request_id, status, value, value_len, text);
@@ -121,9 +110,9 @@ static void s_answer_record (chord_node_t *self, const node_answer_t *answer, co
                              uint64_t now_ms)
 {
     if (rec->tombstone)
-        s_answer (self, answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
+        node_answer (self, answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
     else
-        s_answer (self, answer, CHORD_STATUS_OK, rec->value_len ? rec->value : s_empty_value, rec->value_len,
+        node_answer (self, answer, CHORD_STATUS_OK, rec->value_len ? rec->value : s_empty_value, rec->value_len,
                   NULL, now_ms);
 }
 
@@ -276,6 +265,11 @@ uint64_t node_shipment_finish (node_shipment_t *shipment)
 /* ---------------------------------------------------------------------- */
 /* Coordinating. */
 
+bool node_tombstone_expired (const chord_node_t *self, const chord_record_t *rec, uint64_t wall_ms)
+{
+    return rec->tombstone && chord_hlc_ms (rec->version.hlc) + self->config.tombstone_grace_ms < wall_ms;
+}
+
 int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, const uint8_t *data,
                       size_t size, uint64_t now_ms)
 {
@@ -287,8 +281,7 @@ int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, co
     uint64_t wall_ms = node_wall_ms (self, now_ms);
     if (chord_hlc_ms (rec.version.hlc) <= wall_ms + CHORD_HLC_DRIFT_MAX_MS)
         chord_hlc_observe (&self->hlc_last, rec.version.hlc);
-    if (rec.tombstone &&
-        chord_hlc_ms (rec.version.hlc) + self->config.tombstone_grace_ms < wall_ms)
+    if (node_tombstone_expired (self, &rec, wall_ms))
         return 0;
     return chord_record_put_if_newer (self->env.store, key, key_len, data, size);
 }
@@ -326,7 +319,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
         if (rc == 0 && held.tombstone)
             rc = 1;
         if (rc < 0) {
-            s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed", now_ms);
+            node_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed", now_ms);
             return CHORD_STATUS_OK;
         }
         /* A delete of a key we do not hold still writes a tombstone: a
@@ -343,7 +336,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
     size_t size = chord_record_size (&rec);
     uint8_t *data = malloc (size);
     if (!data) {
-        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "out of memory", now_ms);
+        node_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "out of memory", now_ms);
         return CHORD_STATUS_OK;
     }
     chord_record_encode (&rec, data);
@@ -351,7 +344,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
        stands, and this one still counts as done. */
     if (node_keep_record (self, key, key_len, data, size, now_ms) < 0) {
         free (data);
-        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed (full?)", now_ms);
+        node_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed (full?)", now_ms);
         return CHORD_STATUS_OK;
     }
     chord_peer_t peers[CHORD_REPLICAS_MAX];
@@ -366,7 +359,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
     if (quorum > count + 1) {
         free (data);
         self->stats.writes_no_quorum++;
-        s_answer (self, answer, CHORD_STATUS_NO_QUORUM, NULL, 0, "too few live successors to hold the copies",
+        node_answer (self, answer, CHORD_STATUS_NO_QUORUM, NULL, 0, "too few live successors to hold the copies",
                   now_ms);
         return CHORD_STATUS_OK;
     }
@@ -375,7 +368,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
         pending = s_pending_new (self, false, answer, now_ms + s_replica_wait_ms (self));
         if (!pending) {
             free (data);
-            s_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded", now_ms);
+            node_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded", now_ms);
             return CHORD_STATUS_OK;
         }
         pending->needed = (unsigned) quorum - 1;
@@ -404,7 +397,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
                   (unsigned long long) rec.version.hlc, count, quorum);
     }
     if (!pending)
-        s_answer (self, answer, done_status, NULL, 0, NULL, now_ms);
+        node_answer (self, answer, done_status, NULL, 0, NULL, now_ms);
     return CHORD_STATUS_OK;
 }
 
@@ -431,7 +424,7 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     chord_record_t rec;
     int rc = chord_record_get (self->env.store, key, key_len, &rec);
     if (rc < 0) {
-        s_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed", now_ms);
+        node_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed", now_ms);
         return CHORD_STATUS_OK;
     }
     if (rc == 0) {
@@ -443,7 +436,7 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     if (count == 0) {
         if (s_in_doubt (self, key, key_len, now_ms))
             return CHORD_STATUS_NOT_READY;
-        s_answer (self, answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
+        node_answer (self, answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
         return CHORD_STATUS_OK;
     }
     /* We miss it: perhaps we just took the arc over, or missed the write. */
@@ -454,7 +447,7 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     if (!msg) {
         if (pending)
             s_pending_destroy (self, pending);
-        s_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded", now_ms);
+        node_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded", now_ms);
         return CHORD_STATUS_OK;
     }
     memcpy (pending->key, key, key_len);
@@ -490,14 +483,14 @@ static void s_write_answered (chord_node_t *self, node_pending_t *pending, bool 
     if (held)
         pending->acks++;
     if (pending->acks >= pending->needed) {
-        s_answer (self, &pending->answer, pending->done_status, NULL, 0, NULL, now_ms);
+        node_answer (self, &pending->answer, pending->done_status, NULL, 0, NULL, now_ms);
         s_pending_destroy (self, pending);
     } else if (pending->answered == pending->sent || out_of_time) {
         char text[96];
         snprintf (text, sizeof text, "only %u of %u copies acknowledged the write", pending->acks + 1,
                   pending->needed + 1);
         self->stats.writes_no_quorum++;
-        s_answer (self, &pending->answer, CHORD_STATUS_NO_QUORUM, NULL, 0, text, now_ms);
+        node_answer (self, &pending->answer, CHORD_STATUS_NO_QUORUM, NULL, 0, text, now_ms);
         s_pending_destroy (self, pending);
     }
 }
@@ -507,7 +500,7 @@ static void s_read_finish (chord_node_t *self, node_pending_t *pending, uint64_t
 {
     chord_record_t best;
     if (!pending->best || chord_record_decode (&best, pending->best, pending->best_len) != 0) {
-        s_answer (self, &pending->answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
+        node_answer (self, &pending->answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
         s_pending_destroy (self, pending);
         return;
     }

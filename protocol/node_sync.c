@@ -40,11 +40,6 @@ static unsigned s_bucket (const chord_id_t *key_id)
     return key_id->bytes[CHORD_ID_BYTES - 1] % CHORD_SYNC_BUCKETS;
 }
 
-static bool s_expired (const chord_node_t *self, const chord_record_t *rec, uint64_t wall_ms)
-{
-    return rec->tombstone && chord_hlc_ms (rec->version.hlc) + self->config.tombstone_grace_ms < wall_ms;
-}
-
 typedef struct {
     const chord_node_t *node;
     uint64_t wall_ms;
@@ -57,7 +52,7 @@ static int s_digest_visit (void *arg, const chord_id_t *key_id, const uint8_t *k
     (void) key, (void) key_len;
     s_digest_t *digest = arg;
     chord_record_t rec;
-    if (chord_record_decode (&rec, value, value_len) != 0 || s_expired (digest->node, &rec, digest->wall_ms))
+    if (chord_record_decode (&rec, value, value_len) != 0 || node_tombstone_expired (digest->node, &rec, digest->wall_ms))
         return 0;
     uint64_t prefix = 0;
     for (int i = 0; i < 8; i++)
@@ -147,7 +142,7 @@ static int s_purge_visit (void *arg, const chord_id_t *key_id, const uint8_t *ke
         return 0;
     bool unclaimed = purge->drop_unclaimed && !node_owns (purge->node, key_id) &&
                      !s_claimed (purge->node, key_id, purge->now_ms);
-    if (!unclaimed && !s_expired (purge->node, &rec, purge->wall_ms))
+    if (!unclaimed && !node_tombstone_expired (purge->node, &rec, purge->wall_ms))
         return 0;
     return chord_key_list_add (&purge->doomed, key, key_len, unclaimed) == 0 ? 0 : 1;
 }

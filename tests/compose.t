@@ -188,14 +188,11 @@ def heal_problem(ring):
     return "copies missing: " + ", ".join(short) if short else None
 
 
-def wait_healed(step, started):
-    """Waits (HEAL_S at most, from started) for the ring to heal; one assertion; returns seconds."""
-    ring = live()
-    for peer in ring:
-        if not peer.refresh():
-            raise Fatal("%s has no address on %s" % (peer.name, network))
+def poll_healed(ring, started, bound_s):
+    """Polls heal_problem(ring) until it finds none or bound_s have passed
+    since started; returns the last problem, or None."""
     problem = "never checked"
-    while time.monotonic() - started < HEAL_S:
+    while time.monotonic() - started < bound_s:
         try:
             problem = heal_problem(ring)
         except (ValueError, KeyError, TypeError, AttributeError) as e:
@@ -203,6 +200,16 @@ def wait_healed(step, started):
         if not problem:
             break
         time.sleep(0.5)
+    return problem
+
+
+def wait_healed(step, started):
+    """Waits (HEAL_S at most, from started) for the ring to heal; one assertion; returns seconds."""
+    ring = live()
+    for peer in ring:
+        if not peer.refresh():
+            raise Fatal("%s has no address on %s" % (peer.name, network))
+    problem = poll_healed(ring, started, HEAL_S)
     seconds = time.monotonic() - started
     diag("%s: addresses %s" % (step, " ".join("%s=%s" % (p.name, (p.address or "").split(".")[-1]) for p in ring)))
     ok(not problem, "%s: the ring of %d healed in %.1f s (bound %d s)" % (step, len(ring), seconds, HEAL_S),
@@ -385,15 +392,7 @@ def readdress(pool):
         return
     diag("%s: peer4 was %s, is %s; done in %.1f s" % (name, old, new, time.monotonic() - started))
     ring = live()
-    problem = "never checked"
-    while time.monotonic() - started < HEAL_S / 2:
-        try:
-            problem = heal_problem(ring)
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            problem = "unexpected reply: %r" % e
-        if not problem:
-            break
-        time.sleep(0.5)
+    problem = poll_healed(ring, started, HEAL_S / 2)
     ok(not problem, "%s: the ring of %d healed in %.1f s (bound %d s)" % (
         name, len(ring), time.monotonic() - started, HEAL_S / 2), [problem or ""])
     sample = ct.rng.sample(list(acked), min(READDRESS_KEYS, len(acked)))
