@@ -115,7 +115,7 @@ static void s_on_message (void *arg, const uint8_t *data, size_t size, const cho
                 break;
             }
     if (index < peer->count)
-        chord_node_handle (peer->positions[index].node, msg, origin, s_now_ms ());
+        chord_node_handle (peer->positions[index].node, msg, origin, CHORD_ROLE_PEER, s_now_ms ());
     else {
         peer->dropped++;
         chordd_log (CHORD_LOG_DEBUG, "dropped a %s message for a position we do not hold",

@@ -134,6 +134,7 @@ const char *chord_status_name (chord_status_t status)
     case CHORD_STATUS_STORE_ERROR:   return "store_error";
     case CHORD_STATUS_REDIRECT:      return "redirect";
     case CHORD_STATUS_NO_QUORUM:     return "no_quorum";
+    case CHORD_STATUS_FORBIDDEN:     return "forbidden";
     }
     return "unknown";
 }
@@ -267,7 +268,7 @@ static int s_pack_field (msgpack_packer *pk, const chord_msg_t *msg, unsigned bi
     s_pack_str (pk, name, strlen (name));
     switch (1u << bit) {
     case CHORD_F_STATUS:
-        if ((unsigned) msg->status > CHORD_STATUS_NO_QUORUM)
+        if ((unsigned) msg->status > CHORD_STATUS_FORBIDDEN)
             return -1;
         msgpack_pack_uint32 (pk, msg->status);
         return 0;
@@ -639,7 +640,7 @@ static int s_decode_field (const s_input_t *input, const msgpack_object *val, un
     uint64_t number;
     switch (1u << bit) {
     case CHORD_F_STATUS:
-        if (s_uint (val, CHORD_STATUS_NO_QUORUM, &number) != 0)
+        if (s_uint (val, CHORD_STATUS_FORBIDDEN, &number) != 0)
             return -1;
         msg->status = (chord_status_t) number;
         return 0;

@@ -117,6 +117,7 @@ typedef enum {
     CHORD_STATUS_STORE_ERROR = 7,   /* the backend failed (disk full, say) */
     CHORD_STATUS_REDIRECT = 8,      /* JOIN: join before `peer` instead */
     CHORD_STATUS_NO_QUORUM = 9,     /* fewer replicas than the write quorum acknowledged */
+    CHORD_STATUS_FORBIDDEN = 10,    /* the client's role does not allow this operation */
 } chord_status_t;
 
 typedef enum {

@@ -447,7 +447,7 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
 }
 
 void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, const chord_origin_t *origin,
-                         uint64_t now_ms)
+                         chord_role_t role, uint64_t now_ms)
 {
     chord_msg_t *msg = malloc (sizeof *msg);
     if (!msg)
@@ -455,15 +455,55 @@ void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, c
     if (chord_msg_decode (msg, data, size) != 0)
         self->stats.messages_dropped++;
     else {
-        chord_node_handle (self, msg, origin, now_ms);
+        chord_node_handle (self, msg, origin, role, now_ms);
         chord_msg_clear (msg);
     }
     free (msg);
 }
 
-void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                        uint64_t now_ms)
+/* The least role that may send a message of this type. */
+static chord_role_t s_role_needed (chord_msg_type_t type)
 {
+    switch (type) {
+    case CHORD_MSG_CLIENT_GET:
+    case CHORD_MSG_CLIENT_LOOKUP:
+    case CHORD_MSG_CLIENT_INFO:
+        return CHORD_ROLE_READ;
+    case CHORD_MSG_CLIENT_PUT:
+    case CHORD_MSG_CLIENT_DEL:
+        return CHORD_ROLE_WRITE;
+    case CHORD_MSG_CLIENT_LEAVE:
+        return CHORD_ROLE_ADMIN;
+    default:
+        return CHORD_ROLE_PEER;
+    }
+}
+
+/*  Whether the sender's role allows msg. A known client asking for more
+    than its role allows is told so; anyone else hears nothing, so a
+    stranger learns nothing about the ring.  */
+static bool s_role_allows (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                           chord_role_t role)
+{
+    chord_role_t needed = s_role_needed (msg->type);
+    if (role >= needed)
+        return true;
+    self->stats.messages_refused++;
+    self->stats.messages_dropped++;
+    if (role == CHORD_ROLE_NONE || needed == CHORD_ROLE_PEER || !origin)
+        return false;
+    /* Only writes and leave can be refused to a client: reading is its least role. */
+    const char *text = needed == CHORD_ROLE_WRITE ? "this client may only read"
+                                                  : "only an admin client may make a peer leave";
+    node_reply_client (self, origin, msg->request_id, CHORD_STATUS_FORBIDDEN, NULL, 0, text);
+    return false;
+}
+
+void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                        chord_role_t role, uint64_t now_ms)
+{
+    if (!s_role_allows (self, msg, origin, role))
+        return;
     self->stats.messages_received++;
     /* Any message from a peer shows it alive. */
     if (msg->has_sender && self->has_pred && !self->pred_alive &&

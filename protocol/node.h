@@ -32,6 +32,18 @@ typedef struct {
     uint8_t bytes[CHORD_ORIGIN_MAX];   /* opaque to the node */
 } chord_origin_t;
 
+/*  What the connection a message arrived on may do, as the driver's
+    transport authenticated it. The node receives it with each message, as
+    it receives the time: it never learns about keys or sockets. Each role
+    may do what the ones before it may.  */
+typedef enum {
+    CHORD_ROLE_NONE = 0,        /* nothing: every message is dropped */
+    CHORD_ROLE_READ = 1,        /* get, lookup, info */
+    CHORD_ROLE_WRITE = 2,       /* also put and del */
+    CHORD_ROLE_ADMIN = 3,       /* also leave */
+    CHORD_ROLE_PEER = 4,        /* a ring member (holds the cluster secret): also every peer message */
+} chord_role_t;
+
 typedef enum {
     CHORD_NODE_IDLE = 0,        /* created, not yet started */
     CHORD_NODE_JOINING = 1,     /* looking for its successor, or receiving its arc */
@@ -100,6 +112,7 @@ typedef struct {
 typedef struct {
     uint64_t messages_received;         /* decoded and handled */
     uint64_t messages_dropped;          /* malformed, unknown, or unexpected */
+    uint64_t messages_refused;          /* beyond the sender's role (also counted as dropped) */
     uint64_t messages_sent;
     uint64_t lookups_done;              /* lookups that found an owner */
     uint64_t lookups_failed;
@@ -143,15 +156,16 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
                              uint64_t now_ms);
 
 /* Handles one encoded message. origin is the return address for replies, or
-   NULL when the message came back on a connection the node sent from.
-   Malformed or unexpected input is counted and dropped. */
+   NULL when the message came back on a connection the node sent from; role
+   is what its sender may do. Malformed or unexpected input, and anything
+   beyond the sender's role, is counted and dropped (a client is told). */
 void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size,
-                         const chord_origin_t *origin, uint64_t now_ms);
+                         const chord_origin_t *origin, chord_role_t role, uint64_t now_ms);
 
 /* Handles one decoded message, as chord_node_receive does after decoding.
    msg is only read; the caller keeps ownership. */
 void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                        uint64_t now_ms);
+                        chord_role_t role, uint64_t now_ms);
 
 /* Runs whatever is due at now_ms: maintenance, retries, timeouts. */
 void chord_node_tick (chord_node_t *self, uint64_t now_ms);

@@ -522,8 +522,10 @@ static void s_test_tables (void)
                 && strcmp (chord_status_name (CHORD_STATUS_REDIRECT), "redirect") == 0
                 && strcmp (chord_status_name (CHORD_STATUS_NO_QUORUM), "no_quorum") == 0
                 && CHORD_STATUS_NO_QUORUM == 9
-                && strcmp (chord_status_name ((chord_status_t) 10), "unknown") == 0,
-            "status names: 9 is no_quorum, 10 unknown");
+                && strcmp (chord_status_name (CHORD_STATUS_FORBIDDEN), "forbidden") == 0
+                && CHORD_STATUS_FORBIDDEN == 10
+                && strcmp (chord_status_name ((chord_status_t) 11), "unknown") == 0,
+            "status names: 9 is no_quorum, 10 forbidden, 11 unknown");
 }
 
 static void s_test_round_trips (void)
@@ -756,8 +758,8 @@ static void s_test_encode_limits (void)
     s_make_peer (&msg.peer, 0);
     msg.status = CHORD_STATUS_NO_QUORUM;
     tap_ok (s_encodes (&msg), "encode: control, status 9 (no_quorum)");
-    msg.status = (chord_status_t) (CHORD_STATUS_NO_QUORUM + 1);
-    tap_ok (!s_encodes (&msg), "encode refuses an unknown status (10)");
+    msg.status = (chord_status_t) (CHORD_STATUS_FORBIDDEN + 1);
+    tap_ok (!s_encodes (&msg), "encode refuses an unknown status (11)");
 
     chord_msg_init (&msg, CHORD_MSG_STORE, 2);
     s_fill (&msg, CHORD_F_OP | CHORD_F_KEY, 0);
@@ -1066,7 +1068,8 @@ static void s_test_field_rules (void)
 
     tap_ok (s_field_decodes ("st", S_B ("\x08")), "st 8 (redirect) accepted");
     tap_ok (s_field_decodes ("st", S_B ("\x09")), "st 9 (no_quorum) accepted");
-    tap_ok (!s_field_decodes ("st", S_B ("\x0a")), "st 10 rejected");
+    tap_ok (s_field_decodes ("st", S_B ("\x0a")), "st 10 (forbidden) accepted");
+    tap_ok (!s_field_decodes ("st", S_B ("\x0b")), "st 11 rejected");
     tap_ok (!s_field_decodes ("st", S_B ("\xff")), "st -1 rejected");
     tap_ok (!s_field_decodes ("st", S_B ("\xa1" "0")), "st as str rejected");
     tap_ok (!s_field_decodes ("st", S_B ("\xc0")), "st nil rejected");

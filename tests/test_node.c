@@ -160,7 +160,7 @@ static void s_feed (chord_node_t *node, chord_msg_t *msg, const chord_peer_t *fr
         tap_diag ("cannot encode a %s", chord_msg_type_name (msg->type));
         return;
     }
-    chord_node_receive (node, data, size, origin, now_ms);
+    chord_node_receive (node, data, size, origin, CHORD_ROLE_PEER, now_ms);
     free (data);
 }
 
@@ -441,10 +441,10 @@ static void s_test_alone (void)
     size_t garbage_fed = 0;
     for (int round = 0; round < 50; round++) {
         s_random_bytes (&junk_rng, junk, sizeof junk);
-        chord_node_receive (node, junk, 1 + (size_t) round % sizeof junk, &fake_origin, now);
+        chord_node_receive (node, junk, 1 + (size_t) round % sizeof junk, &fake_origin, CHORD_ROLE_PEER, now);
         garbage_fed++;
     }
-    chord_node_receive (node, junk, 0, &fake_origin, now);
+    chord_node_receive (node, junk, 0, &fake_origin, CHORD_ROLE_PEER, now);
     garbage_fed++;
     chord_msg_init (msg, CHORD_MSG_CLIENT_PUT, 36);
     msg->fields = CHORD_F_KEY | CHORD_F_VALUE;
@@ -456,13 +456,13 @@ static void s_test_alone (void)
     size_t size = 0;
     chord_msg_encode (msg, &data, &size);
     for (size_t cut = 0; cut < size; cut++) {
-        chord_node_receive (node, data, cut, &client, now);
+        chord_node_receive (node, data, cut, &client, CHORD_ROLE_PEER, now);
         garbage_fed++;
     }
     uint8_t *longer = malloc (size + 1);
     memcpy (longer, data, size);
     longer[size] = 0xc0;
-    chord_node_receive (node, longer, size + 1, &client, now);
+    chord_node_receive (node, longer, size + 1, &client, CHORD_ROLE_PEER, now);
     garbage_fed++;
     free (longer);
     free (data);
@@ -1162,7 +1162,7 @@ static void s_net_deliver (s_net_t *net, s_packet_t *packet)
     origin.bytes[0] = S_ORIGIN_PEER;
     uint32_t from = (uint32_t) packet->from;
     memcpy (origin.bytes + 1, &from, sizeof from);
-    chord_node_receive (to->node, packet->data, packet->size, packet->has_origin ? &origin : NULL, net->now_ms);
+    chord_node_receive (to->node, packet->data, packet->size, packet->has_origin ? &origin : NULL, CHORD_ROLE_PEER, net->now_ms);
     free (packet->data);
     net->delivered++;
     s_net_drain (net, packet->to);
@@ -1388,7 +1388,7 @@ static bool s_client (s_net_t *net, size_t at, chord_msg_type_t type, const char
     memcpy (origin.bytes + 1, &rid, sizeof rid);
     net->client_awaited = rid;
     net->client_done = false;
-    chord_node_receive (net->peers[at].node, data, size, &origin, net->now_ms);
+    chord_node_receive (net->peers[at].node, data, size, &origin, CHORD_ROLE_PEER, net->now_ms);
     free (data);
     s_net_drain (net, at);
     if (net->client_done)

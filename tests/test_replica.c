@@ -978,7 +978,7 @@ static void s_replicate_by_hand (s_ring_t *ring, size_t node, size_t from, const
     msg->items = &item;
     msg->item_count = 1;
     chord_origin_t origin = s_test_origin ();
-    chord_node_handle (simnet_node (ring->net, node), msg, &origin, simnet_now (ring->net));
+    chord_node_handle (simnet_node (ring->net, node), msg, &origin, CHORD_ROLE_PEER, simnet_now (ring->net));
     free (msg);
 }
 
@@ -1293,7 +1293,7 @@ static void s_store_by_hand (s_ring_t *ring, size_t owner, size_t from, chord_st
     msg->hlc = version.hlc;
     msg->writer = version.writer;
     chord_origin_t origin = s_test_origin ();
-    chord_node_handle (simnet_node (ring->net, owner), msg, &origin, simnet_now (ring->net));
+    chord_node_handle (simnet_node (ring->net, owner), msg, &origin, CHORD_ROLE_PEER, simnet_now (ring->net));
     free (msg);
 }
 

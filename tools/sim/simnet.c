@@ -889,8 +889,7 @@ static void s_deliver (simnet_t *self, s_packet_t *packet)
     memcpy (origin.bytes + 1, &packet->src, sizeof packet->src);
     if (self->deliver_fn)
         self->deliver_fn (self->deliver_arg, self, packet->src, packet->dst, packet->data, packet->size);
-    chord_node_receive (dst->node, packet->data, packet->size, packet->has_origin ? &origin : NULL,
-                        self->now_ms);
+    chord_node_receive (dst->node, packet->data, packet->size, packet->has_origin ? &origin : NULL, CHORD_ROLE_PEER, self->now_ms);
     s_after (self, dst, false);
 }
 
@@ -985,7 +984,7 @@ static void s_client_request (simnet_t *self, s_packet_t *packet)
     origin.size = 1 + sizeof (uint64_t);
     origin.bytes[0] = S_ORIGIN_CLIENT;
     memcpy (origin.bytes + 1, &packet->client_id, sizeof packet->client_id);
-    chord_node_receive (rec->node, packet->data, packet->size, &origin, self->now_ms);
+    chord_node_receive (rec->node, packet->data, packet->size, &origin, CHORD_ROLE_PEER, self->now_ms);
     s_after (self, rec, false);
 }
 
@@ -1084,7 +1083,7 @@ int simnet_info (simnet_t *self, size_t node, simnet_info_t *info)
     origin.bytes[0] = S_ORIGIN_INFO;
     self->info_target = info;
     self->info_ok = false;
-    chord_node_receive (rec->node, data, size, &origin, self->now_ms);
+    chord_node_receive (rec->node, data, size, &origin, CHORD_ROLE_PEER, self->now_ms);
     free (data);
     s_after (self, rec, false);
     self->info_target = NULL;
