@@ -381,6 +381,7 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_
             .tombstone_grace_ms = options->tombstone_grace_ms,
             .sync_interval_ms = options->sync_ms,
             .wall_offset_ms = wall_offset_ms,
+            .max_clock_skew_ms = options->max_clock_skew_ms,
         };
         chord_id_of_position (&config.id, options->advertise, i);
         chord_env_t env = {

@@ -47,6 +47,8 @@ static void s_usage (FILE *out)
              "  --tombstone-grace-ms MS how long a deleted key's tombstone is kept, so that an\n"
              "                          older copy elsewhere cannot bring the key back\n"
              "                          (default %d)\n"
+             "  --max-clock-skew-ms MS  refuse records whose version is further ahead of this\n"
+             "                          peer's clock than this (default 60000)\n"
              "  --sync-ms MS            anti-entropy interval: how often each position compares\n"
              "                          its keys with its replicas' (default 0, which means\n"
              "                          4 x --stabilize-ms)\n"
@@ -154,7 +156,8 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
 {
     enum { OPT_LISTEN = 1000, OPT_ADVERTISE, OPT_JOIN, OPT_SUCCESSORS, OPT_STABILIZE, OPT_RPC_TIMEOUT,
            OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION, OPT_VNODES, OPT_OWNER_CACHE, OPT_REPLICAS,
-           OPT_WRITE_QUORUM, OPT_TOMBSTONE_GRACE, OPT_SYNC, OPT_DATA_DIR, OPT_STORE_MAX_MB, OPT_NO_FSYNC };
+           OPT_WRITE_QUORUM, OPT_TOMBSTONE_GRACE, OPT_SYNC, OPT_DATA_DIR, OPT_STORE_MAX_MB, OPT_NO_FSYNC,
+           OPT_MAX_CLOCK_SKEW };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"advertise", required_argument, NULL, OPT_ADVERTISE},
@@ -172,6 +175,7 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
         {"data-dir", required_argument, NULL, OPT_DATA_DIR},
         {"store-max-mb", required_argument, NULL, OPT_STORE_MAX_MB},
         {"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
+        {"max-clock-skew-ms", required_argument, NULL, OPT_MAX_CLOCK_SKEW},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -188,6 +192,7 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
     options->log_level = CHORD_LOG_INFO;
     options->replicas = CHORDD_REPLICAS_DEFAULT;
     options->tombstone_grace_ms = CHORD_TOMBSTONE_GRACE_DEFAULT_MS;
+    options->max_clock_skew_ms = CHORD_CLOCK_SKEW_DEFAULT_MS;
     options->store_max_mb = CHORDD_STORE_MB_DEFAULT;
     const char *advertise = NULL;
     unsigned long number;
@@ -250,6 +255,13 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
             if (s_parse_uint ("--write-quorum", optarg, 1, CHORD_REPLICAS_MAX, &number) != 0)
                 return -1;
             options->write_quorum = number;
+            break;
+        case OPT_MAX_CLOCK_SKEW:
+            //  At least a second, at most a day: a larger skew lets a forged
+            //  version outrank every write for that long.
+            if (s_parse_uint ("--max-clock-skew-ms", optarg, 1000, 86400000ul, &number) != 0)
+                return -1;
+            options->max_clock_skew_ms = number;
             break;
         case OPT_TOMBSTONE_GRACE:
             //  Up to 30 days; a tombstone kept longer costs space for no safety.

@@ -31,6 +31,7 @@ typedef struct {
     size_t replicas;                    /* copies of each key, 1..CHORD_REPLICAS_MAX */
     size_t write_quorum;                /* copies that must hold a write, 1..replicas */
     uint64_t tombstone_grace_ms;        /* how long a delete's tombstone is kept */
+    uint64_t max_clock_skew_ms;         /* records versioned further ahead are refused */
     uint32_t sync_ms;                   /* anti-entropy interval; 0: 4 x stabilize_ms */
     const char *data_dir;               /* positions' stores in DATA_DIR/pos-<i>; NULL: memory */
     size_t store_max_mb;                /* LMDB map size per position, in MiB */

@@ -5,6 +5,7 @@
 #include "id.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -48,6 +49,35 @@ chord_id_of_position (chord_id_t *out, const char *endpoint, unsigned position)
     (void) crypto_generichash_update (&state, (const unsigned char *) digits + start,
                                       sizeof digits - start);
     (void) crypto_generichash_final (&state, out->bytes, CHORD_ID_BYTES);
+}
+
+bool
+chord_id_bound (const chord_id_t *id, const char *endpoint)
+{
+    assert (id);
+    assert (endpoint);
+    if (strchr (endpoint, '#'))
+        return false;
+    chord_id_t candidate;
+    chord_id_of_position (&candidate, endpoint, 0);
+    if (chord_id_equal (&candidate, id))
+        return true;
+    //  Hash "endpoint#" once; each position then costs only its digits.
+    size_t endpoint_len = strlen (endpoint);
+    crypto_generichash_state prefix;
+    (void) crypto_generichash_init (&prefix, NULL, 0, CHORD_ID_BYTES);
+    (void) crypto_generichash_update (&prefix, (const unsigned char *) endpoint, endpoint_len);
+    (void) crypto_generichash_update (&prefix, (const unsigned char *) "#", 1);
+    for (unsigned position = 1; position < CHORD_POSITIONS_MAX; position++) {
+        char digits [S_DECIMAL_MAX];
+        int length = snprintf (digits, sizeof digits, "%u", position);
+        crypto_generichash_state state = prefix;
+        (void) crypto_generichash_update (&state, (const unsigned char *) digits, (size_t) length);
+        (void) crypto_generichash_final (&state, candidate.bytes, CHORD_ID_BYTES);
+        if (chord_id_equal (&candidate, id))
+            return true;
+    }
+    return false;
 }
 
 int

@@ -13,6 +13,7 @@
 #define CHORD_ID_BYTES   20
 #define CHORD_ID_BITS    160
 #define CHORD_ID_HEX_LEN 40
+#define CHORD_POSITIONS_MAX 64   /* virtual positions one endpoint may hold: 0..63 */
 
 typedef struct {
     uint8_t bytes[CHORD_ID_BYTES];   /* big-endian 160-bit number */
@@ -25,6 +26,12 @@ void chord_id_hash (chord_id_t *out, const void *data, size_t len);
    position 0 is the endpoint's own id, position i >= 1 hashes
    endpoint + "#" + decimal i. */
 void chord_id_of_position (chord_id_t *out, const char *endpoint, unsigned position);
+
+/*  True when id is the id of endpoint's position i for some i below
+    CHORD_POSITIONS_MAX: the check anyone can make that a peer is where its
+    id says. An endpoint holding '#' is never bound, so no endpoint can pass
+    for another's position.  */
+bool chord_id_bound (const chord_id_t *id, const char *endpoint);
 
 /* Returns <0, 0, >0 as a is below, equal to or above b. */
 int chord_id_cmp (const chord_id_t *a, const chord_id_t *b);

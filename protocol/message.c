@@ -85,6 +85,30 @@ uint32_t chord_msg_required_fields (chord_msg_type_t type)
     return UINT32_MAX;
 }
 
+uint32_t chord_msg_allowed_fields (chord_msg_type_t type)
+{
+    uint32_t optional = 0;
+    switch (type) {
+    case CHORD_MSG_FIND_SUCC:        optional = CHORD_F_EXCLUDED; break;
+    case CHORD_MSG_FIND_SUCC_REPLY:  optional = CHORD_F_PRED; break;
+    case CHORD_MSG_JOIN_REPLY:       optional = CHORD_F_PEER | CHORD_F_PRED | CHORD_F_SUCC; break;
+    case CHORD_MSG_HANDOFF:          optional = CHORD_F_COUNT | CHORD_F_PRED; break;
+    case CHORD_MSG_STORE:            optional = CHORD_F_VALUE | CHORD_F_FALLBACK | CHORD_F_HLC | CHORD_F_WRITER; break;
+    case CHORD_MSG_STORE_REPLY:      optional = CHORD_F_VALUE | CHORD_F_TEXT; break;
+    case CHORD_MSG_FETCH_REPLY:      optional = CHORD_F_ITEMS; break;
+    case CHORD_MSG_SYNC_REPLY:       optional = CHORD_F_ID; break;
+    case CHORD_MSG_CLIENT_PUT:
+    case CHORD_MSG_CLIENT_GET:
+    case CHORD_MSG_CLIENT_DEL:
+    case CHORD_MSG_CLIENT_LOOKUP:    optional = CHORD_F_TIMEOUT; break;
+    case CHORD_MSG_CLIENT_REPLY:     optional = CHORD_F_VALUE | CHORD_F_TEXT; break;
+    case CHORD_MSG_LOOKUP_REPLY:     optional = CHORD_F_ID | CHORD_F_PEER | CHORD_F_HOPS | CHORD_F_TEXT; break;
+    default:                         break;
+    }
+    uint32_t required = chord_msg_required_fields (type);
+    return required == UINT32_MAX ? 0 : required | optional;
+}
+
 const char *chord_msg_type_name (chord_msg_type_t type)
 {
     switch (type) {
@@ -151,6 +175,39 @@ void chord_msg_init (chord_msg_t *msg, chord_msg_type_t type, uint64_t request_i
     msg->version = CHORD_PROTOCOL_VERSION;
     msg->type = type;
     msg->request_id = request_id;
+}
+
+/*  Empties what decoding one field filled in. A field that a message's
+    type does not carry is checked like any other, then forgotten here, so
+    no handler can find it by its value instead of its bit.  */
+static void s_forget_field (chord_msg_t *msg, unsigned bit)
+{
+    switch (1u << bit) {
+    case CHORD_F_STATUS:   msg->status = CHORD_STATUS_OK; break;
+    case CHORD_F_ID:       memset (&msg->id, 0, sizeof msg->id); break;
+    case CHORD_F_DONE:     msg->done = false; break;
+    case CHORD_F_PEER:     memset (&msg->peer, 0, sizeof msg->peer); break;
+    case CHORD_F_PRED:     msg->has_pred = false; memset (&msg->pred, 0, sizeof msg->pred); break;
+    case CHORD_F_SUCC:     msg->peer_count = 0; break;
+    case CHORD_F_FINGERS:  msg->finger_count = 0; break;
+    case CHORD_F_EXCLUDED: msg->excluded_count = 0; break;
+    case CHORD_F_OP:       msg->op = 0; break;
+    case CHORD_F_KEY:      msg->key = NULL; msg->key_len = 0; break;
+    case CHORD_F_VALUE:    msg->value = NULL; msg->value_len = 0; break;
+    case CHORD_F_TIMEOUT:  msg->timeout_ms = 0; break;
+    case CHORD_F_HOPS:     msg->hops = 0; break;
+    case CHORD_F_COUNT:    msg->count = 0; break;
+    case CHORD_F_TRANSFER: msg->transfer_id = 0; break;
+    case CHORD_F_FINAL:    msg->final = false; break;
+    case CHORD_F_ITEMS:    free (msg->items); msg->items = NULL; msg->item_count = 0; break;
+    case CHORD_F_TEXT:     free ((char *) msg->text); msg->text = NULL; msg->text_len = 0; break;
+    case CHORD_F_STATE:    msg->state = 0; break;
+    case CHORD_F_FALLBACK: msg->fallback = false; break;
+    case CHORD_F_DIGEST:   msg->digest = NULL; break;
+    case CHORD_F_HLC:      msg->hlc = 0; break;
+    case CHORD_F_WRITER:   msg->writer = 0; break;
+    default:               break;
+    }
 }
 
 void chord_msg_clear (chord_msg_t *msg)
@@ -736,6 +793,8 @@ static int s_decode_tree (const s_input_t *input, const msgpack_object *root, ch
     uint32_t required = chord_msg_required_fields (msg->type);
     if (required == UINT32_MAX)
         return -1;
+    uint32_t allowed = chord_msg_allowed_fields (msg->type);
+    uint32_t seen = 0;
     if (s_uint (&part[2], UINT64_MAX, &msg->request_id) != 0)
         return -1;
 
@@ -756,11 +815,15 @@ static int s_decode_tree (const s_input_t *input, const msgpack_object *root, ch
         int bit = s_field_bit (&kv->key);
         if (bit < 0)
             continue;               /* a field from a later version */
-        if (msg->fields & (1u << bit))
+        if (seen & (1u << bit))
             return -1;              /* a field given twice */
+        seen |= 1u << bit;
         if (s_decode_field (input, &kv->val, (unsigned) bit, msg) != 0)
             return -1;
-        msg->fields |= 1u << bit;
+        if (allowed & (1u << bit))
+            msg->fields |= 1u << bit;
+        else
+            s_forget_field (msg, (unsigned) bit);   /* well-formed, but not this type's */
     }
     return (msg->fields & required) == required ? 0 : -1;
 }

@@ -229,6 +229,12 @@ void chord_msg_clear (chord_msg_t *msg);
    -1 cast to uint32_t (UINT32_MAX) for a type this version does not know. */
 uint32_t chord_msg_required_fields (chord_msg_type_t type);
 
+/* The body fields a message of this type may carry: the required ones and
+   its optional ones; 0 for an unknown type. Decoding skips any other field
+   once it has checked it, so a handler never sees a field its type does
+   not carry. */
+uint32_t chord_msg_allowed_fields (chord_msg_type_t type);
+
 /* Encodes msg. On success returns 0 and sets *data (malloc'd, owned by the
    caller, free() it) and *size. Returns -1 when a field breaks its limit,
    a required field is missing, or the result would exceed CHORD_MESSAGE_MAX. */

@@ -65,6 +65,8 @@ static int s_outbox_push (chord_node_t *self, const chord_outgoing_t *item)
 int node_queue (chord_node_t *self, chord_msg_t *msg, chord_dest_kind_t kind, const char *endpoint,
                 const chord_origin_t *origin)
 {
+    /* A field its type does not carry would be dropped by the receiver. */
+    assert ((msg->fields & ~chord_msg_allowed_fields (msg->type)) == 0);
     msg->has_sender = true;
     msg->sender = self->self;
     chord_outgoing_t item;
@@ -323,11 +325,16 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
             return NULL;
         }
     }
+    uint8_t tag_key[16];
+    env->random_bytes (env->random_arg, tag_key, sizeof tag_key);
+    node_gate_init (&self->gate, tag_key);
     self->self.id = config->id;
     snprintf (self->self.endpoint, sizeof self->self.endpoint, "%s", config->endpoint);
     self->config.endpoint = self->self.endpoint;
     if (self->config.replicas == 0)
         self->config.replicas = 1;
+    if (self->config.max_clock_skew_ms == 0)
+        self->config.max_clock_skew_ms = CHORD_CLOCK_SKEW_DEFAULT_MS;
     if (self->config.tombstone_grace_ms == 0)
         self->config.tombstone_grace_ms = CHORD_TOMBSTONE_GRACE_DEFAULT_MS;
     if (self->config.sync_interval_ms == 0)
@@ -461,48 +468,39 @@ void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, c
     free (msg);
 }
 
-/* The least role that may send a message of this type. */
-static chord_role_t s_role_needed (chord_msg_type_t type)
+/*  Whether msg may enter: its sender's role allows it, and every peer it
+    names is where its id says. A known client asking for more than its
+    role allows is told so; anyone else hears nothing, so a stranger
+    learns nothing about the ring.  */
+static bool s_admit (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                     chord_role_t role)
 {
-    switch (type) {
-    case CHORD_MSG_CLIENT_GET:
-    case CHORD_MSG_CLIENT_LOOKUP:
-    case CHORD_MSG_CLIENT_INFO:
-        return CHORD_ROLE_READ;
-    case CHORD_MSG_CLIENT_PUT:
-    case CHORD_MSG_CLIENT_DEL:
-        return CHORD_ROLE_WRITE;
-    case CHORD_MSG_CLIENT_LEAVE:
-        return CHORD_ROLE_ADMIN;
-    default:
-        return CHORD_ROLE_PEER;
-    }
-}
-
-/*  Whether the sender's role allows msg. A known client asking for more
-    than its role allows is told so; anyone else hears nothing, so a
-    stranger learns nothing about the ring.  */
-static bool s_role_allows (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                           chord_role_t role)
-{
-    chord_role_t needed = s_role_needed (msg->type);
-    if (role >= needed)
-        return true;
-    self->stats.messages_refused++;
-    self->stats.messages_dropped++;
-    if (role == CHORD_ROLE_NONE || needed == CHORD_ROLE_PEER || !origin)
+    if (!node_gate_role_allows (msg, role)) {
+        self->stats.messages_refused++;
+        self->stats.messages_dropped++;
+        chord_role_t needed = node_gate_role_needed (msg->type);
+        if (role == CHORD_ROLE_NONE || needed == CHORD_ROLE_PEER || !origin)
+            return false;
+        /* Only writes and leave can be refused to a client: reading is its least role. */
+        const char *text = needed == CHORD_ROLE_WRITE ? "this client may only read"
+                                                      : "only an admin client may make a peer leave";
+        node_reply_client (self, origin, msg->request_id, CHORD_STATUS_FORBIDDEN, NULL, 0, text);
         return false;
-    /* Only writes and leave can be refused to a client: reading is its least role. */
-    const char *text = needed == CHORD_ROLE_WRITE ? "this client may only read"
-                                                  : "only an admin client may make a peer leave";
-    node_reply_client (self, origin, msg->request_id, CHORD_STATUS_FORBIDDEN, NULL, 0, text);
-    return false;
+    }
+    if (!node_gate_peers_bound (&self->gate, msg)) {
+        self->stats.messages_unbound++;
+        self->stats.messages_dropped++;
+        node_log (self, CHORD_LOG_DEBUG, "dropped a %s naming a peer whose id is not its endpoint's",
+                  chord_msg_type_name (msg->type));
+        return false;
+    }
+    return true;
 }
 
 void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         chord_role_t role, uint64_t now_ms)
 {
-    if (!s_role_allows (self, msg, origin, role))
+    if (!s_admit (self, msg, origin, role))
         return;
     self->stats.messages_received++;
     /* Any message from a peer shows it alive. */

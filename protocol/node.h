@@ -94,9 +94,12 @@ typedef struct {
                                            stabilize intervals */
     int64_t wall_offset_ms;             /* now_ms + wall_offset_ms is the wall clock (ms since
                                            the Unix epoch), for write versions */
+    uint64_t max_clock_skew_ms;         /* records versioned further ahead of our wall clock are
+                                           refused on every path; 0: CHORD_CLOCK_SKEW_DEFAULT_MS */
 } chord_node_config_t;
 
 #define CHORD_REPLICAS_MAX 8
+#define CHORD_CLOCK_SKEW_DEFAULT_MS (60 * 1000)
 #define CHORD_TOMBSTONE_GRACE_DEFAULT_MS (60 * 60 * 1000)
 
 typedef struct {
@@ -113,6 +116,8 @@ typedef struct {
     uint64_t messages_received;         /* decoded and handled */
     uint64_t messages_dropped;          /* malformed, unknown, or unexpected */
     uint64_t messages_refused;          /* beyond the sender's role (also counted as dropped) */
+    uint64_t messages_unbound;          /* naming a peer whose id is not its endpoint's (also dropped) */
+    uint64_t records_refused;           /* records versioned further ahead of our clock than the skew allows */
     uint64_t messages_sent;
     uint64_t lookups_done;              /* lookups that found an owner */
     uint64_t lookups_failed;

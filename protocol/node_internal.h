@@ -7,12 +7,14 @@
     node_transfer.c  moving arcs between peers: join, handoff, leave
     node_replica.c   the copies of each key: coordinated writes and reads
     node_sync.c      anti-entropy between replicas, and tombstone purging
+    node_gate.c      what may enter: the sender's role, ids bound to endpoints
 
     Nothing here is part of the public API (node.h).  */
 #ifndef CHORD_NODE_INTERNAL_H
 #define CHORD_NODE_INTERNAL_H
 
 #include "node.h"
+#include "node_gate.h"
 #include "record.h"
 
 #define CHORD_TASKS_MAX 100000      /* concurrent client operations and lookups */
@@ -42,7 +44,6 @@
                                              copies no owner asks us to keep */
 #define CHORD_CLAIM_SYNCS        10       /* anti-entropy rounds an owner's claim on our copies lasts */
 #define CHORD_CLAIMS_MAX         32       /* owners whose arcs we keep copies of, remembered */
-#define CHORD_HLC_DRIFT_MAX_MS   (60 * 60 * 1000) /* versions further ahead of our clock are not adopted */
 #define CHORD_PENDING_MAX        100000   /* writes and reads waiting for replicas */
 #define CHORD_FINGER_TICKS 4         /* finger refreshes per stabilize interval, first round */
 
@@ -199,6 +200,7 @@ struct chord_node {
     chord_peer_t self;          /* our id and endpoint */
     chord_node_state_t state;
     chord_node_stats_t stats;
+    node_gate_t gate;           /* what may enter: roles, ids bound to endpoints */
 
     bool has_pred;
     chord_peer_t pred;
@@ -476,10 +478,19 @@ chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const u
                                 const uint8_t *value, size_t value_len, const chord_version_t *version,
                                 const node_answer_t *answer, uint64_t now_ms);
 
-/* Stores an incoming record if newer; 1 kept, 0 ours wins, -1 error. Expired
+/* Stores an incoming record if newer; 1 kept, 0 ours wins, -1 error,
+   NODE_KEEP_FUTURE when its version is further ahead of our clock than
+   config.max_clock_skew_ms (counted in stats.records_refused). Expired
    tombstones are not kept: they would only be purged again. */
+#define NODE_KEEP_FUTURE (-2)
 int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, const uint8_t *data,
                       size_t size, uint64_t now_ms);
+
+/*  Whether a version may enter: not further ahead of our wall clock than
+    the allowed skew. A version from the far future would win every later
+    write, and the clock that observed it would drag every later version
+    with it, so it is refused on every path a record enters.  */
+bool node_version_admissible (const chord_node_t *self, uint64_t hlc, uint64_t now_ms);
 
 /* Sends records to a peer as REPLICATE batches, without waiting for acks. */
 typedef struct node_shipment node_shipment_t;

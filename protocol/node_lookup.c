@@ -590,7 +590,9 @@ void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_
             return;
         }
         memcpy (task->key, msg->key, msg->key_len);
-        if (msg->value_len)
+        /* Only a put carries a value: a get or del that sends one anyway
+           has it ignored, never copied. */
+        if (task->value && msg->value_len)
             memcpy (task->value, msg->value, msg->value_len);
     }
     node_lookup_start (self, task, now_ms);

@@ -270,17 +270,23 @@ bool node_tombstone_expired (const chord_node_t *self, const chord_record_t *rec
     return rec->tombstone && chord_hlc_ms (rec->version.hlc) + self->config.tombstone_grace_ms < wall_ms;
 }
 
+bool node_version_admissible (const chord_node_t *self, uint64_t hlc, uint64_t now_ms)
+{
+    return chord_hlc_ms (hlc) <= node_wall_ms (self, now_ms) + self->config.max_clock_skew_ms;
+}
+
 int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, const uint8_t *data,
                       size_t size, uint64_t now_ms)
 {
     chord_record_t rec;
     if (chord_record_decode (&rec, data, size) != 0)
         return -1;
-    /* A clock far ahead of ours (a peer's broken clock) must not drag
-       every later write of ours with it. */
+    if (!node_version_admissible (self, rec.version.hlc, now_ms)) {
+        self->stats.records_refused++;
+        return NODE_KEEP_FUTURE;
+    }
     uint64_t wall_ms = node_wall_ms (self, now_ms);
-    if (chord_hlc_ms (rec.version.hlc) <= wall_ms + CHORD_HLC_DRIFT_MAX_MS)
-        chord_hlc_observe (&self->hlc_last, rec.version.hlc);
+    chord_hlc_observe (&self->hlc_last, rec.version.hlc);
     if (node_tombstone_expired (self, &rec, wall_ms))
         return 0;
     return chord_record_put_if_newer (self->env.store, key, key_len, data, size);
@@ -342,9 +348,15 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
     chord_record_encode (&rec, data);
     /* A newer version here means a later write overtook this one: it
        stands, and this one still counts as done. */
-    if (node_keep_record (self, key, key_len, data, size, now_ms) < 0) {
+    int kept = node_keep_record (self, key, key_len, data, size, now_ms);
+    if (kept < 0) {
         free (data);
-        node_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed (full?)", now_ms);
+        if (kept == NODE_KEEP_FUTURE)
+            node_answer (self, answer, CHORD_STATUS_BAD_REQUEST, NULL, 0,
+                         "the write's version is further ahead of this peer's clock than "
+                         "--max-clock-skew-ms allows (is the entry peer's clock right?)", now_ms);
+        else
+            node_answer (self, answer, CHORD_STATUS_STORE_ERROR, NULL, 0, "the store failed (full?)", now_ms);
         return CHORD_STATUS_OK;
     }
     chord_peer_t peers[CHORD_REPLICAS_MAX];
@@ -540,7 +552,7 @@ void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_
             const chord_item_t *item = &msg->items[i];
             int rc = node_keep_record (self, item->key, item->key_len, item->value, item->value_len, now_ms);
             if (rc < 0) {
-                ack->status = CHORD_STATUS_STORE_ERROR;
+                ack->status = rc == NODE_KEEP_FUTURE ? CHORD_STATUS_BAD_REQUEST : CHORD_STATUS_STORE_ERROR;
                 break;
             }
             self->stats.replica_items_kept += (uint64_t) rc;
@@ -597,7 +609,8 @@ void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t n
     if (msg->status == CHORD_STATUS_OK && msg->item_count == 1 &&
         msg->items[0].key_len == pending->key_len &&
         memcmp (msg->items[0].key, pending->key, pending->key_len) == 0 &&
-        chord_record_decode (&rec, msg->items[0].value, msg->items[0].value_len) == 0) {
+        chord_record_decode (&rec, msg->items[0].value, msg->items[0].value_len) == 0 &&
+        node_version_admissible (self, rec.version.hlc, now_ms)) {
         pending->has_best[index] = true;
         pending->version[index] = rec.version;
         chord_record_t best;

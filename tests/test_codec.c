@@ -283,6 +283,46 @@ static int s_round_trip (const chord_msg_t *msg)
     return ok;
 }
 
+/*  Encodes msg, decodes it, and checks that the decoded message holds only
+    the fields its type carries, with every other field empty: a handler
+    looking at a value rather than a bit finds nothing.  */
+static int s_decodes_to_allowed (const chord_msg_t *msg)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (chord_msg_encode (msg, &data, &size) != 0)
+        return 0;
+    static chord_msg_t decoded;
+    int ok = chord_msg_decode (&decoded, data, size) == 0;
+    if (ok) {
+        uint32_t allowed = chord_msg_allowed_fields (msg->type);
+        ok = decoded.fields == (msg->fields & allowed);
+        if (!(allowed & CHORD_F_VALUE))
+            ok = ok && !decoded.value && decoded.value_len == 0;
+        if (!(allowed & CHORD_F_KEY))
+            ok = ok && !decoded.key && decoded.key_len == 0;
+        if (!(allowed & CHORD_F_ITEMS))
+            ok = ok && !decoded.items && decoded.item_count == 0;
+        if (!(allowed & CHORD_F_TEXT))
+            ok = ok && !decoded.text && decoded.text_len == 0;
+        if (!(allowed & CHORD_F_SUCC))
+            ok = ok && decoded.peer_count == 0;
+        if (!(allowed & CHORD_F_FINGERS))
+            ok = ok && decoded.finger_count == 0;
+        if (!(allowed & CHORD_F_EXCLUDED))
+            ok = ok && decoded.excluded_count == 0;
+        if (!(allowed & CHORD_F_PRED))
+            ok = ok && !decoded.has_pred;
+        if (!(allowed & CHORD_F_DIGEST))
+            ok = ok && !decoded.digest;
+        if (!(allowed & CHORD_F_HLC))
+            ok = ok && decoded.hlc == 0;
+        chord_msg_clear (&decoded);
+    }
+    free (data);
+    return ok;
+}
+
 static int s_encodes (const chord_msg_t *msg)
 {
     uint8_t *data = NULL;
@@ -430,7 +470,7 @@ static uint32_t s_documented_fields (chord_msg_type_t type)
 {
     switch (type) {
     case CHORD_MSG_FIND_SUCC:       return CHORD_F_ID | CHORD_F_EXCLUDED;
-    case CHORD_MSG_FIND_SUCC_REPLY: return CHORD_F_DONE | CHORD_F_PEER;
+    case CHORD_MSG_FIND_SUCC_REPLY: return CHORD_F_DONE | CHORD_F_PEER | CHORD_F_PRED;
     case CHORD_MSG_STATE:           return CHORD_F_PRED | CHORD_F_SUCC;
     case CHORD_MSG_JOIN_REPLY:
         return CHORD_F_STATUS | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_PEER;
@@ -439,13 +479,13 @@ static uint32_t s_documented_fields (chord_msg_type_t type)
     case CHORD_MSG_HANDOFF_ACK:     return CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS;
     case CHORD_MSG_LEAVE_NOTICE:    return CHORD_F_SUCC;
     case CHORD_MSG_STORE:           return CHORD_F_OP | CHORD_F_KEY | CHORD_F_VALUE | CHORD_F_FALLBACK | CHORD_F_HLC | CHORD_F_WRITER;
-    case CHORD_MSG_STORE_REPLY:     return CHORD_F_STATUS | CHORD_F_VALUE;
+    case CHORD_MSG_STORE_REPLY:     return CHORD_F_STATUS | CHORD_F_VALUE | CHORD_F_TEXT;
     case CHORD_MSG_REPLICATE:       return CHORD_F_ITEMS;
     case CHORD_MSG_REPLICATE_ACK:   return CHORD_F_STATUS | CHORD_F_COUNT;
     case CHORD_MSG_FETCH:           return CHORD_F_KEY;
     case CHORD_MSG_FETCH_REPLY:     return CHORD_F_STATUS | CHORD_F_ITEMS;
     case CHORD_MSG_SYNC:            return CHORD_F_ID | CHORD_F_DIGEST;
-    case CHORD_MSG_SYNC_REPLY:      return CHORD_F_COUNT;
+    case CHORD_MSG_SYNC_REPLY:      return CHORD_F_COUNT | CHORD_F_ID;
     case CHORD_MSG_CLIENT_PUT:      return CHORD_F_KEY | CHORD_F_VALUE | CHORD_F_TIMEOUT;
     case CHORD_MSG_CLIENT_GET:
     case CHORD_MSG_CLIENT_DEL:
@@ -495,6 +535,15 @@ static void s_test_tables (void)
             all_documented = 0;
     }
     tap_ok (all_documented, "every type's required fields are among its documented ones");
+    int allowed_documented = 1;
+    for (size_t i = 0; i < S_TYPE_COUNT; i++)
+        if (chord_msg_allowed_fields (s_types[i]) != s_documented_fields (s_types[i])) {
+            tap_diag ("%s: allowed %#x, documented %#x", chord_msg_type_name (s_types[i]),
+                      chord_msg_allowed_fields (s_types[i]), s_documented_fields (s_types[i]));
+            allowed_documented = 0;
+        }
+    tap_ok (allowed_documented && chord_msg_allowed_fields ((chord_msg_type_t) 26) == 0,
+            "every type allows exactly its documented fields; an unknown type none");
     const unsigned unknown[] = { 0, 15, 19, 26, 29, 33, 39, 46, 255, 100000 };
     int all_unknown = 1;
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
@@ -552,7 +601,8 @@ static void s_test_round_trips (void)
         s_make_peer (&msg.sender, 700);
         msg.has_sender = true;
         s_fill (&msg, S_FIELDS_ALL, (unsigned) i * 5);
-        tap_ok (s_round_trip (&msg), "%s: round trip with all %d fields", name, S_FIELD_BITS);
+        tap_ok (s_decodes_to_allowed (&msg), "%s: sent with all %d fields, decodes with only its own",
+                name, S_FIELD_BITS);
     }
 
     chord_msg_init (&msg, CHORD_MSG_STATE, 9);
@@ -628,14 +678,22 @@ static void s_test_round_trips (void)
     tap_ok (s_round_trip (&msg), "client_reply: empty text");
 
     chord_msg_init (&msg, CHORD_MSG_HANDOFF_ACK, 0);
-    msg.fields = CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS | CHORD_F_TIMEOUT
-                 | CHORD_F_HOPS | CHORD_F_STATE;
+    msg.fields = CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS;
     msg.transfer_id = UINT64_MAX;
     msg.count = UINT64_MAX;
-    msg.timeout_ms = UINT32_MAX;
-    msg.hops = UINT32_MAX;
-    msg.state = 4;
     tap_ok (s_round_trip (&msg), "handoff_ack: numbers at their maxima, request id 0");
+    chord_msg_init (&msg, CHORD_MSG_INFO_REPLY, UINT64_MAX);
+    s_fill (&msg, chord_msg_required_fields (CHORD_MSG_INFO_REPLY), 3);
+    msg.state = 4;
+    tap_ok (s_round_trip (&msg), "info_reply: state at its maximum, request id at its maximum");
+    chord_msg_init (&msg, CHORD_MSG_LOOKUP_REPLY, 1);
+    msg.fields = CHORD_F_STATUS | CHORD_F_HOPS;
+    msg.hops = UINT32_MAX;
+    tap_ok (s_round_trip (&msg), "lookup_reply: hops at its maximum");
+    chord_msg_init (&msg, CHORD_MSG_CLIENT_GET, 1);
+    s_fill (&msg, CHORD_F_KEY | CHORD_F_TIMEOUT, 4);
+    msg.timeout_ms = UINT32_MAX;
+    tap_ok (s_round_trip (&msg), "client_get: tmo at its maximum");
 
     /* Version 2: the replication messages and their fields. */
     chord_msg_init (&msg, CHORD_MSG_REPLICATE, 15);
@@ -666,12 +724,12 @@ static void s_test_round_trips (void)
     msg.count = UINT64_MAX;
     tap_ok (s_round_trip (&msg), "replicate_ack: status no_quorum, cnt 2^64-1");
 
-    chord_msg_init (&msg, CHORD_MSG_FETCH, 17);
-    s_fill (&msg, CHORD_F_KEY | CHORD_F_FALLBACK, 6);
+    chord_msg_init (&msg, CHORD_MSG_STORE, 17);
+    s_fill (&msg, CHORD_F_OP | CHORD_F_KEY | CHORD_F_FALLBACK, 6);
     msg.fallback = false;
-    tap_ok (s_round_trip (&msg), "fetch: fb false travels as false");
+    tap_ok (s_round_trip (&msg), "store: fb false travels as false");
     msg.fallback = true;
-    tap_ok (s_round_trip (&msg), "fetch: fb true");
+    tap_ok (s_round_trip (&msg), "store: fb true");
 
     chord_msg_init (&msg, CHORD_MSG_FETCH_REPLY, 18);
     msg.fields = CHORD_F_STATUS;
@@ -883,8 +941,8 @@ static void s_test_framing (void)
     chord_msg_init (&msg, CHORD_MSG_SYNC, 9);
     msg.has_sender = true;
     s_make_peer (&msg.sender, 5);
-    s_fill (&msg, s_documented_fields (CHORD_MSG_SYNC) | CHORD_F_FALLBACK, 5);
-    tap_ok (s_prefixes_rejected (&msg), "sync (with fb): every truncation rejected");
+    s_fill (&msg, s_documented_fields (CHORD_MSG_SYNC), 5);
+    tap_ok (s_prefixes_rejected (&msg), "sync: every truncation rejected");
     chord_msg_init (&msg, CHORD_MSG_REPLICATE, 10);
     s_fill (&msg, s_documented_fields (CHORD_MSG_REPLICATE), 6);
     tap_ok (s_prefixes_rejected (&msg), "replicate: every truncation rejected");

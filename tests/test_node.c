@@ -146,6 +146,25 @@ static chord_peer_t s_peer_named (const char *endpoint)
     return peer;
 }
 
+/*  A peer named prefix:N whose id lies in (from + 2^k, from + 2^k + 2^width):
+    a peer's id must be its endpoint's, so tests that want a peer at some
+    distance look for an endpoint that hashes there (each try succeeds
+    with probability about 2^(width-160)).  */
+static chord_peer_t s_peer_after (const char *prefix, const chord_id_t *from, unsigned k, unsigned width)
+{
+    chord_id_t low, high;
+    chord_id_add_pow2 (&low, from, k);
+    chord_id_add_pow2 (&high, &low, width);
+    char endpoint[CHORD_ENDPOINT_MAX + 1];
+    for (unsigned n = 1; n < 100000; n++) {
+        snprintf (endpoint, sizeof endpoint, "%s:%u", prefix, n);
+        chord_peer_t peer = s_peer_named (endpoint);
+        if (chord_id_in_open (&peer.id, &low, &high))
+            return peer;
+    }
+    return s_peer_named (prefix);
+}
+
 /* Encodes msg (from `from` when not NULL) and hands it to the node. */
 static void s_feed (chord_node_t *node, chord_msg_t *msg, const chord_peer_t *from,
                     const chord_origin_t *origin, uint64_t now_ms)
@@ -523,11 +542,8 @@ static void s_test_join (void)
         snprintf (value, sizeof value, "v%zu", i);
         s_store_record (store, key, value);
     }
-    /* The joiner sits half a ring after us, so about half the keys are its. */
-    chord_peer_t joiner;
-    memset (&joiner, 0, sizeof joiner);
-    snprintf (joiner.endpoint, sizeof joiner.endpoint, "tcp://joiner:1");
-    chord_id_add_pow2 (&joiner.id, &me.id, CHORD_ID_BITS - 1);
+    /* The joiner sits half a ring or more after us, so more than half the keys are its. */
+    chord_peer_t joiner = s_peer_after ("tcp://joiner", &me.id, CHORD_ID_BITS - 1, CHORD_ID_BITS - 2);
     size_t arc_count = 0;
     uint8_t *in_arc = calloc (key_count, 1);
     for (size_t i = 0; i < key_count; i++) {
@@ -778,14 +794,10 @@ static void s_test_join_twice (void)
         snprintf (key, sizeof key, "j%zu", i);
         s_store_record (store, key, "v");
     }
-    /* first at half a ring after us, second at three quarters */
-    chord_peer_t first, second;
-    memset (&first, 0, sizeof first);
-    memset (&second, 0, sizeof second);
-    snprintf (first.endpoint, sizeof first.endpoint, "tcp://first:1");
-    snprintf (second.endpoint, sizeof second.endpoint, "tcp://second:1");
-    chord_id_add_pow2 (&first.id, &me.id, CHORD_ID_BITS - 1);
-    chord_id_add_pow2 (&second.id, &first.id, CHORD_ID_BITS - 2);
+    /* first a half to three quarters of a ring after us, second an eighth
+       to three sixteenths after first (so before us again) */
+    chord_peer_t first = s_peer_after ("tcp://first", &me.id, CHORD_ID_BITS - 1, CHORD_ID_BITS - 2);
+    chord_peer_t second = s_peer_after ("tcp://second", &first.id, CHORD_ID_BITS - 3, CHORD_ID_BITS - 4);
     size_t arc_first = 0, arc_second = 0, kept = 0;
     for (size_t i = 0; i < key_count; i++) {
         snprintf (key, sizeof key, "j%zu", i);

@@ -1394,6 +1394,139 @@ static void s_test_order (void)
     s_ring_destroy (&ring);
 }
 
+/* ---------------------------------------------------------------------- */
+/* 11. Versions from the future: refused on every path a record enters. */
+
+/* Holders of key (of S_REPLICAS) whose copy is the put with token. */
+static size_t s_holding (s_ring_t *ring, const size_t *holders, const char *key, uint64_t token)
+{
+    size_t count = 0;
+    for (size_t j = 0; j < S_REPLICAS; j++)
+        count += s_holds (ring, holders[j], key, token);
+    return count;
+}
+
+/* Hands node a final HANDOFF batch of two records, as if from peer `from`. */
+static void s_handoff_by_hand (s_ring_t *ring, size_t node, size_t from, const chord_item_t *items)
+{
+    chord_msg_t *msg = malloc (sizeof *msg);
+    if (!msg)
+        return;
+    chord_msg_init (msg, CHORD_MSG_HANDOFF, 7);
+    msg->has_sender = true;
+    msg->sender = *simnet_node_peer (ring->net, from);
+    msg->fields = CHORD_F_TRANSFER | CHORD_F_ITEMS | CHORD_F_FINAL | CHORD_F_COUNT;
+    msg->transfer_id = 4242;
+    msg->final = true;
+    msg->count = 2;
+    msg->items = (chord_item_t *) items;
+    msg->item_count = 2;
+    chord_origin_t origin = s_test_origin ();
+    chord_node_handle (simnet_node (ring->net, node), msg, &origin, CHORD_ROLE_PEER, simnet_now (ring->net));
+    free (msg);
+}
+
+/* Puts a record straight into node's store, as a copy it might hold. */
+static void s_plant (s_ring_t *ring, size_t node, const char *key, chord_version_t version, const char *value)
+{
+    uint8_t record[CHORD_RECORD_HEADER + S_NAME_MAX];
+    size_t size = s_encode (record, version, false, value);
+    chord_store_put (simnet_node_store (ring->net, node), (const uint8_t *) key, strlen (key), record, size);
+}
+
+static void s_test_future (void)
+{
+    const uint64_t seed = 1101;
+    tap_diag ("future: seed %llu", (unsigned long long) seed);
+    s_ring_t *ring = s_ring_new (seed, S_NODES, 0);
+    if (!tap_ok (ring != NULL, "future: a ring of %d", S_NODES))
+        return;
+    s_put_keys (ring, 5);
+    s_run_for (ring, S_SPREAD_MS);
+    char key[5][S_NAME_MAX];
+    size_t holders[5][S_REPLICAS];
+    for (size_t i = 0; i < 5; i++) {
+        s_key_name (key[i], i);
+        s_holders (ring, key[i], holders[i]);
+    }
+    chord_record_t rec;
+    if (!tap_ok (s_record (ring, holders[0][0], key[0], &rec) == 0, "future: the owner holds key 0"))
+        return;
+    /* Ten years ahead is refused; a second ahead is within the skew (the controls). */
+    chord_version_t now = rec.version, future = rec.version, near = rec.version;
+    future.hlc += (uint64_t) 10 * 365 * 86400 * 1000 << 16;
+    near.hlc += (uint64_t) 1000 << 16;
+    size_t entry = s_random_member (ring, holders[0], S_REPLICAS);
+    uint64_t refused = s_stats (ring, holders[0][0])->records_refused;
+
+    /* STORE: a put and a delete from the future; then a near one. */
+    s_store_by_hand (ring, holders[0][0], entry, CHORD_STORE_OP_PUT, key[0], "v9001", future);
+    chord_version_t forever = {.hlc = UINT64_MAX, .writer = UINT64_MAX};
+    s_store_by_hand (ring, holders[0][0], entry, CHORD_STORE_OP_DEL, key[0], NULL, forever);
+    s_run_for (ring, S_SPREAD_MS);
+    tap_ok (s_holding (ring, holders[0], key[0], 9001) == 0 && !s_tombstone (ring, holders[0][0], key[0]),
+            "future: STOREs of a put 10 years ahead and a delete at hlc 2^64-1 land nowhere");
+    tap_ok (s_stats (ring, holders[0][0])->records_refused >= refused + 2,
+            "future: the owner counted both as refused");
+    s_store_by_hand (ring, holders[0][0], entry, CHORD_STORE_OP_PUT, key[0], "v9002", near);
+    s_run_for (ring, S_SPREAD_MS);
+    tap_ok (s_holding (ring, holders[0], key[0], 9002) == S_REPLICAS,
+            "future: a STORE 1 s ahead is kept on the 3 holders (the control)");
+    uint64_t later = s_send (ring, entry, CHORD_MSG_CLIENT_PUT, key[0], S_CLIENT_TMO_MS);
+    s_wait (ring, later, later);
+    s_run_for (ring, S_SPREAD_MS);
+    tap_ok (s_ok (&ring->results[later]) && s_holding (ring, holders[0], key[0], later) == S_REPLICAS,
+            "future: and a client's put after it still wins on the 3 holders");
+
+    /* REPLICATE: a copy from the future is not kept; a near one is. */
+    uint8_t record[CHORD_RECORD_HEADER + S_NAME_MAX];
+    size_t size = s_encode (record, future, false, "v9003");
+    s_replicate_by_hand (ring, holders[1][1], holders[1][0], key[1], record, size);
+    tap_ok (!s_holds (ring, holders[1][1], key[1], 9003), "future: a REPLICATE 10 years ahead is not kept");
+    chord_version_t near_now = now;
+    near_now.hlc = near.hlc + 1;
+    size = s_encode (record, near_now, false, "v9004");
+    s_replicate_by_hand (ring, holders[1][1], holders[1][0], key[1], record, size);
+    tap_ok (s_holds (ring, holders[1][1], key[1], 9004), "future: a REPLICATE 1 s ahead is (the control)");
+
+    /* HANDOFF: the future record is dropped, the near one in the same batch kept. */
+    uint8_t far_record[CHORD_RECORD_HEADER + S_NAME_MAX], near_record[CHORD_RECORD_HEADER + S_NAME_MAX];
+    chord_item_t items[2] = {
+        {.key = (const uint8_t *) key[2], .key_len = strlen (key[2]), .value = far_record,
+         .value_len = s_encode (far_record, future, false, "v9005")},
+        {.key = (const uint8_t *) key[3], .key_len = strlen (key[3]), .value = near_record,
+         .value_len = s_encode (near_record, near_now, false, "v9006")},
+    };
+    size_t receiver = holders[2][0];
+    s_handoff_by_hand (ring, receiver, s_random_member (ring, &receiver, 1), items);
+    tap_ok (!s_holds (ring, receiver, key[2], 9005) && s_holds (ring, receiver, key[3], 9006),
+            "future: a HANDOFF keeps its record 1 s ahead and drops the one 10 years ahead");
+
+    /* FETCH_REPLY: a replica's copy from the future never answers a read. */
+    s_plant (ring, holders[4][1], key[4], future, "v9007");
+    chord_store_del (simnet_node_store (ring->net, holders[4][0]), (const uint8_t *) key[4], strlen (key[4]));
+    const s_result_t *read = s_do (ring, entry, CHORD_MSG_CLIENT_GET, key[4]);
+    tap_ok (read->answered && !(read->has_value && s_value_token ((const uint8_t *) read->value,
+                                                                 strlen (read->value)) == 9007),
+            "future: a read whose owner lost the key is not answered with a replica's copy from the future");
+    s_plant (ring, holders[4][1], key[4], near_now, "v9008");
+    chord_store_del (simnet_node_store (ring->net, holders[4][0]), (const uint8_t *) key[4], strlen (key[4]));
+    read = s_do (ring, entry, CHORD_MSG_CLIENT_GET, key[4]);
+    tap_ok (s_got (read, 9008), "future: but with one 1 s ahead (the control)");
+
+    /* SYNC: anti-entropy does not spread a copy from the future; it spreads a near one. */
+    s_plant (ring, holders[2][1], key[2], future, "v9009");
+    chord_version_t nearer = near_now;
+    nearer.hlc++;
+    s_plant (ring, holders[3][1], key[3], nearer, "v9010");
+    s_run_for (ring, 4 * S_SYNC_MS);
+    tap_ok (!s_holds (ring, holders[2][0], key[2], 9009) && !s_holds (ring, holders[2][2], key[2], 9009),
+            "future: anti-entropy does not copy a record 10 years ahead to the other holders");
+    tap_ok (s_holding (ring, holders[3], key[3], 9010) == S_REPLICAS,
+            "future: it copies one 1 s ahead to all 3 (the control)");
+    s_ring_destroy (&ring);
+}
+
 int main (void)
 {
     s_test_placement ();
@@ -1406,5 +1539,6 @@ int main (void)
     s_test_purge ();
     s_test_zombie ();
     s_test_order ();
+    s_test_future ();
     return tap_done ();
 }
