@@ -56,7 +56,10 @@ ct.RPC_TIMEOUT_MS = 300
 
 # Wire constants from protocol/message.h.
 PROTOCOL_VERSION = 2
+MSG_JOIN = 8
+MSG_REPLICATE = 40
 MSG_CLIENT_GET = 21
+MSG_CLIENT_DEL = 22
 MSG_CLIENT_INFO = 24
 MSG_CLIENT_REPLY = 30
 MSG_INFO_REPLY = 32
@@ -315,7 +318,7 @@ def peer_still_serves(peer, key, value):
     return problems
 
 
-def test_garbage(peer, key, value):
+def test_garbage(peer, key, value, live):
     port = peer.port
     cases = []
 
@@ -394,6 +397,10 @@ def test_garbage(peer, key, value):
             ("a client reply sent to the peer", [mp([1, MSG_CLIENT_REPLY, 18, None, None, {"st": 0}])]),
             ("a multi-frame message", [good, good]),
             ("a three-frame message with an empty delimiter", [b"", good, os.urandom(30)]),
+            # Fields a type does not carry: a value on a del or get once crashed any peer.
+            ("a DEL of an absent key carrying a val",
+             [request(MSG_CLIENT_DEL, 19, {"key": b"absent-" + os.urandom(8), "val": b"x" * 30, "tmo": 1000})]),
+            ("a GET carrying a val", [request(MSG_CLIENT_GET, 20, {"key": key, "val": b"y" * 30, "tmo": 1000})]),
         ]
         request_id = 100
         for name, frames in framed:
@@ -404,12 +411,54 @@ def test_garbage(peer, key, value):
                 diag("sending %s: %s" % (name, e))
             problems = peer_still_serves(peer, key, value)
             ok(not problems, "garbage (ZMTP frame: %s): the peer still answers info and get" % name, problems)
+        test_forged(peer, conn, key, value, live)
         request_id += 1
         problems = [p for p in (raw_info_problem(peer, conn, request_id),
                                 raw_get_problem(conn, request_id + 1, key, value)) if p]
         ok(not problems, "after all that the same ZMTP connection still gets INFO and GET answered", problems)
     finally:
         conn.close()
+
+
+def test_forged(peer, conn, key, value, live):
+    """Forged state from a connection that passes as a peer (the ring is in
+    open mode): a JOIN whose id sits just before the peer's but is not its
+    endpoint's takes no place and no keys; a REPLICATE of key versioned ten
+    years ahead does not replace it."""
+    fake_endpoint = "tcp://127.0.0.1:%d" % ct.free_port()
+    fake_id = (int.from_bytes(peer.id, "big") - 1) % (1 << 160)
+    conn.send(mp([PROTOCOL_VERSION, MSG_JOIN, 31, [fake_id.to_bytes(20, "big"), fake_endpoint], None, {}]))
+    time.sleep(0.3)
+    code, out, _ = ct.ctl(peer, "--json", "info", timeout_ms=2000)
+    info = json.loads(out) if code == 0 else {}
+    pred = info.get("predecessor") or info.get("pred") or {}
+    ok(code == 0 and fake_endpoint not in json.dumps(pred),
+       "a JOIN with an id not its endpoint's (just before %s) does not become its predecessor" % peer,
+       [out[:300]])
+    problems = peer_still_serves(peer, key, value)
+    ok(not problems, "and the peer still answers info and get", problems)
+
+    sender_endpoint = "tcp://127.0.0.1:%d" % ct.free_port()
+    hlc = (int(time.time() * 1000) + 10 * 365 * 86400 * 1000) << 16
+    record = b"\xc1\x00" + struct.pack(">QQ", hlc, 1) + b"FORGED"
+    by_id = dict(ct.positions(live))
+    holders = [by_id[pid] for pid in ct.holder_positions(blake(key), live)]
+    for holder in holders:
+        try:
+            forger = Zmtp(holder.port)
+        except (OSError, ValueError) as e:
+            ok(False, "a hand-made DEALER connects to %s" % holder, [repr(e)])
+            continue
+        try:
+            forger.send(mp([PROTOCOL_VERSION, MSG_REPLICATE, 32, [blake(sender_endpoint.encode()), sender_endpoint],
+                            None, {"items": [[key, record]]}]))
+        finally:
+            time.sleep(0.1)
+            forger.close()
+    time.sleep(0.3)
+    problems = [p for p in (ct.do_get(h, key, value) for h in holders) if p]
+    ok(not problems, "REPLICATEs of a key versioned 10 years ahead, sent to its %d holders, do not replace it"
+       % len(holders), problems)
 
 
 def make_data():
@@ -589,7 +638,7 @@ def main():
         # 5. Garbage on the wire, against a peer asked for a key another peer owns.
         target = rng.choice(live)
         key = next(k for k in others if owner(k, live) is not target)
-        test_garbage(target, key, data[key])
+        test_garbage(target, key, data[key], live)
         ok(all(p.proc.poll() is None for p in live), "every live peer is still running after the garbage")
 
         # 6. A peer pauses and resumes.
