@@ -15,7 +15,7 @@
 
 PKGS     := libsodium libzmq msgpack jansson lmdb
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
-            libjansson-dev liblmdb-dev perl python3 valgrind
+            libjansson-dev liblmdb-dev perl python3 valgrind util-linux
 
 BUILD    ?= build
 BIN      ?= bin
@@ -44,7 +44,8 @@ all: $(PROGRAMS) $(UNIT_TESTS)
 
 deps:
 	@if pkg-config --exists $(PKGS) && command -v prove >/dev/null && \
-	    command -v python3 >/dev/null && command -v valgrind >/dev/null; then \
+	    command -v python3 >/dev/null && command -v valgrind >/dev/null && \
+	    command -v prlimit >/dev/null; then \
 	    echo "deps: all present"; \
 	else \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
