@@ -574,8 +574,10 @@ int main (int argc, char **argv)
                 (unsigned long long) (total.messages_dropped + peer.dropped),
                 (unsigned long long) total.keys_handed_off, (unsigned long long) total.keys_taken_over);
     const chordd_transport_stats_t *transport_stats = chordd_transport_stats (peer.transport);
-    chordd_log (CHORD_LOG_INFO, "connections refused or dropped past --max-connections: %llu; failed accepts: %llu",
-                (unsigned long long) transport_stats->refused, (unsigned long long) transport_stats->accept_failed);
+    chordd_log (CHORD_LOG_INFO,
+                "connections refused or dropped past --max-connections: %llu; failed accepts: %llu; open: %llu",
+                (unsigned long long) transport_stats->refused, (unsigned long long) transport_stats->accept_failed,
+                (unsigned long long) transport_stats->connections);
     for (unsigned type = 0; type < 64; type++)
         if (peer.by_type[type])
             chordd_log (CHORD_LOG_DEBUG, "handled %llu %s messages", (unsigned long long) peer.by_type[type],

@@ -283,7 +283,9 @@ static void s_guard (chordd_transport_t *self)
 {
     if (self->guard) {
         self->stats.refused += chordd_conn_guard_handle (self->guard);
-        self->stats.accept_failed = chordd_conn_guard_stats (self->guard)->accept_failed;
+        const chordd_conn_guard_stats_t *guard = chordd_conn_guard_stats (self->guard);
+        self->stats.accept_failed = guard->accept_failed;
+        self->stats.connections = guard->open;
     }
 }
 

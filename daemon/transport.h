@@ -27,6 +27,7 @@ typedef struct {
     uint64_t dropped_out;       /* queue full, peer unknown */
     uint64_t refused;           /* connections shut down past --max-connections */
     uint64_t accept_failed;     /* accept(2) failures libzmq reported (EMFILE...) */
+    uint64_t connections;       /* connections to the ROUTER open now, as far as the guard saw */
 } chordd_transport_stats_t;
 
 /*  Binds a ROUTER on listen, keeping at most max_connections connections
