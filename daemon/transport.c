@@ -23,6 +23,11 @@
 /* A connection to the ROUTER that has not finished its ZMTP handshake
    within this is closed by libzmq, so silent sockets do not hold fds. */
 #define CHORDD_HANDSHAKE_MS    5000
+/* Connections the kernel queues for accept. libzmq's default of 100
+   overflows under a flood, and the kernel then drops new clients' SYNs,
+   which retry only after a second or more; with a longer queue they
+   reach accept, where the guard decides. */
+#define CHORDD_BACKLOG         512
 
 typedef struct {
     char endpoint[CHORD_ENDPOINT_MAX + 1];  /* where it connects */
@@ -79,6 +84,8 @@ chordd_transport_t *chordd_transport_new (const char *listen, size_t max_connect
     zmq_setsockopt (self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     int handshake = CHORDD_HANDSHAKE_MS;
     zmq_setsockopt (self->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake);
+    int backlog = CHORDD_BACKLOG;
+    zmq_setsockopt (self->router, ZMQ_BACKLOG, &backlog, sizeof backlog);
     //  Before the bind, so that no accepted connection goes unseen.
     if (max_connections && !(self->guard = chordd_conn_guard_new (self->context, self->router, max_connections)))
         goto fail;

@@ -45,7 +45,7 @@ SMALL_CAP = 50              # --max-connections in the second part
 SMALL_FLOOD = 200           # raw connections against it
 ZMTP_CLIENTS = 20           # handshaken clients that must keep being answered
 SETTLE_S = 2.0              # time for the flood's connects (SYN retries) to land
-CLOSE_S = 1.0               # time for the peer to see the flood's sockets closed
+CLOSE_S = 2.0               # time for the peer to see the flood's sockets closed
 
 # Wire constants from protocol/message.h.
 PROTOCOL_VERSION = 2
@@ -279,9 +279,11 @@ def part_limits():
     ok(lowered, "--max-connections 100000 at %d open files is lowered with a warning" % FD_LIMIT,
        [ct.text(peer.log()[-400:])])
     ct.stop_gracefully(peer)
-    peer = start_limited(nofile="%d:%d" % (FD_LIMIT, 4 * FD_LIMIT))
-    ok(log_lines(peer, b"open files: %d" % (4 * FD_LIMIT)),
-       "a soft limit of %d is raised to the hard limit %d" % (FD_LIMIT, 4 * FD_LIMIT), [ct.text(peer.log()[-400:])])
+    # FLOOD + 512 <= our hard limit (checked before the run), so it can go above FD_LIMIT.
+    hard = 4 * FD_LIMIT
+    peer = start_limited(nofile="%d:%d" % (FD_LIMIT, hard))
+    ok(log_lines(peer, b"open files: %d" % hard),
+       "a soft limit of %d is raised to the hard limit %d" % (FD_LIMIT, hard), [ct.text(peer.log()[-400:])])
     ct.stop_gracefully(peer)
 
 
@@ -322,24 +324,29 @@ def part_figure(count, nofile):
         diag("figure: flooded peer: " + ct.text(line))
 
 
+FIGURE = int(os.environ.get("CHORD_CONN_FIGURE_N") or 0)
+WANT_FDS = max(FLOOD, 4 * FD_LIMIT, FIGURE) + 512    # this process's own sockets, chordctl's pipes
+
+
 def main():
-    if not shutil.which("prlimit"):
-        raise Fatal("prlimit (util-linux) is not installed")
-    figure = int(os.environ.get("CHORD_CONN_FIGURE_N") or 0)
-    want = max(FLOOD, figure) + 512
-    if raise_own_limit(want) < want:
-        raise Fatal("this process may open only %d files, %d needed" % (
-            resource.getrlimit(resource.RLIMIT_NOFILE)[0], want))
     part_flood()
     part_small_cap()
     part_limits()
-    if figure:
+    if FIGURE:
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         hard = 1 << 20 if hard == resource.RLIM_INFINITY else hard
         # A soft limit of 1024 under an ample hard one, as systemd sets
         # them (chordd raises it), then a hard 1024 (the cap holds).
-        part_figure(figure, "%d:%d" % (FD_LIMIT, hard))
-        part_figure(figure, "%d:%d" % (FD_LIMIT, FD_LIMIT))
+        part_figure(FIGURE, "%d:%d" % (FD_LIMIT, hard))
+        part_figure(FIGURE, "%d:%d" % (FD_LIMIT, FD_LIMIT))
 
 
-ct.finish(main, "chord-connlimit-")
+# Without prlimit, or where this process may not open enough files, there is
+# nothing to measure: skip (TAP) rather than fail.
+if not shutil.which("prlimit"):
+    print("1..0 # SKIP prlimit (util-linux) is not installed")
+elif raise_own_limit(WANT_FDS) < WANT_FDS:
+    print("1..0 # SKIP this process may open only %d files (hard limit), %d needed" % (
+        resource.getrlimit(resource.RLIMIT_NOFILE)[0], WANT_FDS))
+else:
+    ct.finish(main, "chord-connlimit-")
