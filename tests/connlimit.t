@@ -11,7 +11,7 @@ uses under 30% of a core over 3 s while they are held; then, with
 answered while 200 raw connections pile up, the refusals are logged and
 counted, and a new client still answers; a --max-connections above what the
 limit allows is lowered with a warning, and a soft limit below the hard one
-is raised.
+is raised; a cap that is not a positive number is refused.
 
 With CHORD_CONN_FIGURE_N=10000 (say) it also prints, as diagnostics and
 without assertions, the latency of gets from another client while that many
@@ -273,7 +273,12 @@ def part_small_cap():
 
 
 def part_limits():
-    """A cap above what the limit allows is lowered; a soft limit is raised to the hard one."""
+    """A cap above what the limit allows is lowered; a soft limit is raised to
+    the hard one; a cap that is not a positive number is refused."""
+    for bad in ("0", "many"):
+        code, _, err = ct.run([ct.CHORDD, "--max-connections", bad])
+        ok(code == 2 and b"--max-connections" in err, "--max-connections %s: exit 2 with a message (exit %s: %s)" % (
+            bad, code, ct.text(err)[:100]))
     peer = start_limited(extra=["--max-connections", "100000"])
     lowered = log_lines(peer, b"--max-connections 100000 lowered to")
     ok(lowered, "--max-connections 100000 at %d open files is lowered with a warning" % FD_LIMIT,
