@@ -15,7 +15,7 @@
 
 PKGS     := libsodium libzmq msgpack jansson lmdb
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
-            libjansson-dev liblmdb-dev perl python3 valgrind
+            libjansson-dev liblmdb-dev perl python3 valgrind util-linux
 
 BUILD    ?= build
 BIN      ?= bin
@@ -44,7 +44,8 @@ all: $(PROGRAMS) $(UNIT_TESTS)
 
 deps:
 	@if pkg-config --exists $(PKGS) && command -v prove >/dev/null && \
-	    command -v python3 >/dev/null && command -v valgrind >/dev/null; then \
+	    command -v python3 >/dev/null && command -v valgrind >/dev/null && \
+	    command -v prlimit >/dev/null; then \
 	    echo "deps: all present"; \
 	else \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -80,6 +81,12 @@ $(BIN)/%: $(BUILD)/tools/%.o $(CLIENT_OBJ) $(LIB)
 # and the store object before the libraries on its link line.
 $(BUILD)/tests/test_store_lmdb.o: CFLAGS += -Idaemon
 $(BUILD)/t/test_store_lmdb.t: $(BUILD)/tests/test_store_lmdb.o $(BUILD)/daemon/store_lmdb.o $(SIMLIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The connection guard's test runs daemon/conn_guard on a real ROUTER.
+$(BUILD)/tests/test_conn_guard.o: CFLAGS += -Idaemon
+$(BUILD)/t/test_conn_guard.t: $(BUILD)/tests/test_conn_guard.o $(BUILD)/daemon/conn_guard.o $(BUILD)/daemon/log.o $(SIMLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 

@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "conn_guard.h"
 #include "log.h"
 #include "node.h"
 #include "options.h"
@@ -28,6 +30,12 @@
 #define CHORDD_EXIT_LINGER_MS 300    /* time for the last replies and notices to go out */
 #define CHORDD_REQUEST_ID_BITS 40    /* each position's request ids: position << 40 onwards */
 #define CHORDD_BATCH_MAX      64     /* messages handled per commit: the most a reply waits for others */
+/* File descriptors kept back from --max-connections: stdio, ZeroMQ's own
+   (I/O thread, reaper, each socket's mailbox), the listener, and room for
+   the accepts libzmq makes before the guard hears of them. */
+#define CHORDD_FDS_BASE       64
+#define CHORDD_FDS_PER_DEALER 2      /* a DEALER to another peer: its mailbox and its connection */
+#define CHORDD_FDS_PER_STORE  4      /* an LMDB store: data file, lock file, directory, slack */
 
 static volatile sig_atomic_t s_signals;
 
@@ -255,6 +263,50 @@ static void s_leave_next (s_peer_t *peer, const char *endpoint, uint64_t now_ms)
         chord_node_leave (next, now_ms);
 }
 
+/*  Raises the soft open-file limit to the hard one: each connection to our
+    port costs a descriptor, and the usual soft limit of 1024 is a few
+    hundred clients. Returns the limit in force.  */
+static uint64_t s_raise_fd_limit (void)
+{
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
+        return 1024;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < limit.rlim_max) {
+        struct rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit (RLIMIT_NOFILE, &raised) == 0)
+            limit = raised;
+        else
+            chordd_log (CHORD_LOG_WARN, "cannot raise the open-file limit from %llu to %llu: %s",
+                        (unsigned long long) limit.rlim_cur, (unsigned long long) limit.rlim_max,
+                        strerror (errno));
+    }
+    //  Unlimited: as good as the most connections we would take anyway.
+    return limit.rlim_cur == RLIM_INFINITY ? (uint64_t) CHORDD_CONNECTIONS_MAX * 2 : (uint64_t) limit.rlim_cur;
+}
+
+/*  --max-connections, or what fd_limit allows after the reserve; a value
+    above that is lowered, since accept would run out of fds first.  */
+static size_t s_max_connections (const chordd_options_t *options, uint64_t fd_limit)
+{
+    uint64_t reserve = CHORDD_FDS_BASE + CHORDD_FDS_PER_DEALER * CHORDD_DEALERS_MAX +
+                       (options->data_dir ? CHORDD_FDS_PER_STORE * (uint64_t) options->vnodes : 0);
+    size_t allowed = chordd_conn_guard_max_for (fd_limit, reserve);
+    if (allowed > CHORDD_CONNECTIONS_MAX)
+        allowed = CHORDD_CONNECTIONS_MAX;
+    if (!options->max_connections)
+        return allowed;
+    if (options->max_connections > allowed) {
+        chordd_log (CHORD_LOG_WARN,
+                    "--max-connections %zu lowered to %zu: %llu open files, %llu kept for the peer's own "
+                    "sockets and stores",
+                    options->max_connections, allowed, (unsigned long long) fd_limit,
+                    (unsigned long long) reserve);
+        return allowed;
+    }
+    return options->max_connections;
+}
+
 static int s_install_signals (void)
 {
     struct sigaction action;
@@ -440,7 +492,11 @@ int main (int argc, char **argv)
         s_peer_destroy (&peer);
         return 1;
     }
-    peer.transport = chordd_transport_new (options.listen);
+    uint64_t fd_limit = s_raise_fd_limit ();
+    size_t max_connections = s_max_connections (&options, fd_limit);
+    chordd_log (CHORD_LOG_INFO, "open files: %llu; at most %zu connections to %s", (unsigned long long) fd_limit,
+                max_connections, options.listen);
+    peer.transport = chordd_transport_new (options.listen, max_connections);
     if (!peer.transport) {
         chordd_log (CHORD_LOG_ERROR, "cannot listen on %s: %s", options.listen, strerror (errno));
         s_peer_destroy (&peer);
@@ -518,6 +574,11 @@ int main (int argc, char **argv)
                 (unsigned long long) total.messages_received,
                 (unsigned long long) (total.messages_dropped + peer.dropped),
                 (unsigned long long) total.keys_handed_off, (unsigned long long) total.keys_taken_over);
+    const chordd_transport_stats_t *transport_stats = chordd_transport_stats (peer.transport);
+    chordd_log (CHORD_LOG_INFO,
+                "connections refused or dropped past --max-connections: %llu; failed accepts: %llu; open: %llu",
+                (unsigned long long) transport_stats->refused, (unsigned long long) transport_stats->accept_failed,
+                (unsigned long long) transport_stats->connections);
     for (unsigned type = 0; type < 64; type++)
         if (peer.by_type[type])
             chordd_log (CHORD_LOG_DEBUG, "handled %llu %s messages", (unsigned long long) peer.by_type[type],

@@ -65,6 +65,11 @@ static void s_usage (FILE *out)
              "  --no-fsync              do not sync each write to disk: much faster, and writes\n"
              "                          survive a crash of chordd, but a power loss or a kernel\n"
              "                          crash may lose recent writes or damage the store\n"
+             "  --max-connections N     most connections to --listen kept open at once; past it\n"
+             "                          a new connection is refused at once, or an older one\n"
+             "                          that never spoke ZMTP is dropped for it (default: what\n"
+             "                          the open-file limit allows after a reserve for the\n"
+             "                          peer's own sockets and stores; a larger N is lowered)\n"
              "  --leave-timeout-ms MS   longest a graceful leave may take (default 10000)\n"
              "  --log-level LEVEL       error, warn, info or debug (default info)\n"
              "  -h, --help              this text\n"
@@ -157,7 +162,7 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
     enum { OPT_LISTEN = 1000, OPT_ADVERTISE, OPT_JOIN, OPT_SUCCESSORS, OPT_STABILIZE, OPT_RPC_TIMEOUT,
            OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION, OPT_VNODES, OPT_OWNER_CACHE, OPT_REPLICAS,
            OPT_WRITE_QUORUM, OPT_TOMBSTONE_GRACE, OPT_SYNC, OPT_DATA_DIR, OPT_STORE_MAX_MB, OPT_NO_FSYNC,
-           OPT_MAX_CLOCK_SKEW };
+           OPT_MAX_CLOCK_SKEW, OPT_MAX_CONNECTIONS };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"advertise", required_argument, NULL, OPT_ADVERTISE},
@@ -176,6 +181,7 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
         {"store-max-mb", required_argument, NULL, OPT_STORE_MAX_MB},
         {"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
         {"max-clock-skew-ms", required_argument, NULL, OPT_MAX_CLOCK_SKEW},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -294,6 +300,11 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
             break;
         case OPT_NO_FSYNC:
             options->no_fsync = true;
+            break;
+        case OPT_MAX_CONNECTIONS:
+            if (s_parse_uint ("--max-connections", optarg, 1, CHORDD_CONNECTIONS_MAX, &number) != 0)
+                return -1;
+            options->max_connections = number;
             break;
         case OPT_LOG_LEVEL:
             if (chordd_log_parse_level (optarg, &options->log_level) != 0) {

@@ -15,6 +15,7 @@
 #define CHORDD_STORE_MB_DEFAULT 1024    /* MiB of LMDB map per position */
 #define CHORDD_STORE_MB_MAX (4u << 20)  /* MiB: 4 TiB */
 #define CHORDD_DATA_DIR_MAX 3800        /* bytes in --data-dir, leaving room for "/pos-<i>" */
+#define CHORDD_CONNECTIONS_MAX 1000000  /* the most --max-connections accepts */
 
 typedef struct {
     const char *listen;                 /* ZeroMQ endpoint to bind */
@@ -36,6 +37,7 @@ typedef struct {
     const char *data_dir;               /* positions' stores in DATA_DIR/pos-<i>; NULL: memory */
     size_t store_max_mb;                /* LMDB map size per position, in MiB */
     bool no_fsync;                      /* commits not synced: survive a crash, not a power loss */
+    size_t max_connections;             /* connections kept open to our port; 0: from the fd limit */
     chord_log_level_t log_level;
 } chordd_options_t;
 

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "conn_guard.h"
 #include "log.h"
 
-#define CHORDD_DEALERS_MAX     256      /* open connections to other peers */
 #define CHORDD_QUEUE_MAX       10000    /* messages queued per socket */
 #define CHORDD_POLL_BATCH      256      /* messages read per socket per poll */
 #define CHORDD_RECONNECT_MS    100
@@ -20,6 +20,14 @@
    minutes TCP takes to give up. */
 #define CHORDD_HEARTBEAT_MS    1000
 #define CHORDD_HEARTBEAT_TIMEOUT_MS 3000
+/* A connection to the ROUTER that has not finished its ZMTP handshake
+   within this is closed by libzmq, so silent sockets do not hold fds. */
+#define CHORDD_HANDSHAKE_MS    5000
+/* Connections the kernel queues for accept. libzmq's default of 100
+   overflows under a flood, and the kernel then drops new clients' SYNs,
+   which retry only after a second or more; with a longer queue they
+   reach accept, where the guard decides. */
+#define CHORDD_BACKLOG         512
 
 typedef struct {
     char endpoint[CHORD_ENDPOINT_MAX + 1];  /* where it connects */
@@ -33,7 +41,8 @@ struct chordd_transport {
     s_dealer_t dealers[CHORDD_DEALERS_MAX];
     size_t dealer_count;
     uint64_t use_counter;                   /* grows with every send */
-    zmq_pollitem_t items[1 + CHORDD_DEALERS_MAX];
+    zmq_pollitem_t items[2 + CHORDD_DEALERS_MAX];   /* the ROUTER, the dealers, the guard */
+    chordd_conn_guard_t *guard;             /* caps the ROUTER's connections; NULL: no cap */
     chordd_transport_stats_t stats;
 };
 
@@ -57,7 +66,7 @@ static void s_set_common (void *socket)
     zmq_setsockopt (socket, ZMQ_HEARTBEAT_TTL, &timeout, sizeof timeout);
 }
 
-chordd_transport_t *chordd_transport_new (const char *listen)
+chordd_transport_t *chordd_transport_new (const char *listen, size_t max_connections)
 {
     chordd_transport_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -73,11 +82,19 @@ chordd_transport_t *chordd_transport_new (const char *listen)
     s_set_common (self->router);
     int one = 1;
     zmq_setsockopt (self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    int handshake = CHORDD_HANDSHAKE_MS;
+    zmq_setsockopt (self->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake);
+    int backlog = CHORDD_BACKLOG;
+    zmq_setsockopt (self->router, ZMQ_BACKLOG, &backlog, sizeof backlog);
+    //  Before the bind, so that no accepted connection goes unseen.
+    if (max_connections && !(self->guard = chordd_conn_guard_new (self->context, self->router, max_connections)))
+        goto fail;
     if (zmq_bind (self->router, listen) != 0)
         goto fail;
     return self;
 fail:;
     int saved = errno;
+    chordd_conn_guard_destroy (&self->guard);
     if (self->router)
         zmq_close (self->router);
     zmq_ctx_term (self->context);
@@ -91,6 +108,7 @@ void chordd_transport_destroy (chordd_transport_t **self_p, int linger_ms)
     if (!self_p || !*self_p)
         return;
     chordd_transport_t *self = *self_p;
+    chordd_conn_guard_destroy (&self->guard);
     zmq_setsockopt (self->router, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
     zmq_close (self->router);
     for (size_t i = 0; i < self->dealer_count; i++) {
@@ -267,8 +285,20 @@ static bool s_read_dealer (chordd_transport_t *self, void *socket, chordd_transp
     return true;
 }
 
+/* Lets the guard act on the connections accepted and closed so far. */
+static void s_guard (chordd_transport_t *self)
+{
+    if (self->guard) {
+        self->stats.refused += chordd_conn_guard_handle (self->guard);
+        const chordd_conn_guard_stats_t *guard = chordd_conn_guard_stats (self->guard);
+        self->stats.accept_failed = guard->accept_failed;
+        self->stats.connections = guard->open;
+    }
+}
+
 int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_transport_fn *fn, void *arg)
 {
+    s_guard (self);
     size_t count = 1 + self->dealer_count;
     self->items[0] = (zmq_pollitem_t) {.socket = self->router, .events = ZMQ_POLLIN};
     for (size_t i = 0; i < self->dealer_count; i++)
@@ -286,8 +316,15 @@ int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_tran
             pending = true;
         }
     }
-    if (!pending && zmq_poll (self->items, (int) count, timeout_ms) < 0)
-        return errno == EINTR ? -1 : 0;
+    if (!pending) {
+        //  The guard's socket last, after the ones readable[] is made of.
+        if (self->guard)
+            self->items[count] = (zmq_pollitem_t) {.socket = chordd_conn_guard_socket (self->guard),
+                                                   .events = ZMQ_POLLIN};
+        if (zmq_poll (self->items, (int) count + (self->guard ? 1 : 0), timeout_ms) < 0)
+            return errno == EINTR ? -1 : 0;
+        s_guard (self);
+    }
     int handled = 0;
     /* Dealer sockets may be evicted by sends made from the callback, so
        remember which were readable before calling out. */

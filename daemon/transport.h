@@ -13,6 +13,8 @@
 
 #include "node.h"
 
+#define CHORDD_DEALERS_MAX 256         /* open connections to other peers, a DEALER each */
+
 typedef struct chordd_transport chordd_transport_t;
 
 /* Called for each message received: origin is the sender's routing id for
@@ -23,10 +25,15 @@ typedef struct {
     uint64_t received;          /* messages handed to the callback */
     uint64_t dropped_in;        /* wrong frame count, oversize routing id */
     uint64_t dropped_out;       /* queue full, peer unknown */
+    uint64_t refused;           /* connections shut down past --max-connections */
+    uint64_t accept_failed;     /* accept(2) failures libzmq reported (EMFILE...) */
+    uint64_t connections;       /* connections to the ROUTER open now, as far as the guard saw */
 } chordd_transport_stats_t;
 
-/* Binds a ROUTER on listen. NULL (and errno set) when ZeroMQ fails. */
-chordd_transport_t *chordd_transport_new (const char *listen);
+/*  Binds a ROUTER on listen, keeping at most max_connections connections
+    to it open (conn_guard.h; 0: no cap). NULL (and errno set) when
+    ZeroMQ fails.  */
+chordd_transport_t *chordd_transport_new (const char *listen, size_t max_connections);
 
 /* Closes every socket, waiting at most linger_ms for queued messages. */
 void chordd_transport_destroy (chordd_transport_t **self_p, int linger_ms);
