@@ -29,7 +29,7 @@ LDLIBS   += $(PKG_LIBS)
 
 PROTO_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard protocol/*.c))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
-CLIENT_OBJ := $(BUILD)/tools/client.o
+CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/daemon/keys.o
 SIM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/sim/*.c))
 SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
@@ -55,6 +55,9 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# chordctl and chord-bench read key files with daemon/keys.c.
+$(BUILD)/tools/%.o: CFLAGS += -Idaemon
 
 $(LIB): $(PROTO_OBJ)
 	@mkdir -p $(dir $@)

@@ -36,6 +36,9 @@ typedef struct {
     size_t store_max_mb;                /* LMDB map size per position, in MiB */
     bool no_fsync;                      /* commits not synced: survive a crash, not a power loss */
     chord_log_level_t log_level;
+    const char *secret;                 /* --secret: cluster secret file; NULL: open ring */
+    const char *clients;                /* --clients: client keys and roles; NULL: no clients */
+    bool insecure;                      /* --insecure: open ring on a non-loopback address */
 } chordd_options_t;
 
 /*  Fills *options from argv. Returns 0 to run, 1 when --help or --version
