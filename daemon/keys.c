@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,24 +58,34 @@ void chord_keys_ring_pair (const uint8_t secret[CHORD_SECRET_BYTES], chord_keypa
     sodium_memzero (&state, sizeof state);
 }
 
-/* Creates path (which must not exist) with mode 0600 holding text. */
+/*  Creates path (which must not exist) with mode 0600 holding text. The
+    text goes to a temporary file first, linked to path only when complete:
+    link() fails if path exists, so of several processes racing to make the
+    same file one wins, and none ever reads it half written.  */
 static int s_write_new (const char *path, const char *text, char *error, size_t size)
 {
-    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST)
-            return s_error (error, size, "%s already exists: not overwriting it", path);
+    char temporary[4096];
+    if (snprintf (temporary, sizeof temporary, "%s.tmp-XXXXXX", path) >= (int) sizeof temporary)
+        return s_error (error, size, "%s: path too long", path);
+    int fd = mkstemp (temporary);
+    if (fd < 0)
         return s_error (error, size, "cannot create %s: %s", path, strerror (errno));
-    }
     size_t len = strlen (text);
-    bool good = write (fd, text, len) == (ssize_t) len && fsync (fd) == 0;
+    bool good = fchmod (fd, 0600) == 0 && write (fd, text, len) == (ssize_t) len && fsync (fd) == 0;
     int saved = errno;
-    if (close (fd) != 0)
+    if (close (fd) != 0 && good) {
         good = false;
-    if (!good) {
-        unlink (path);
-        return s_error (error, size, "cannot write %s: %s", path, strerror (saved));
+        saved = errno;
     }
+    if (good && link (temporary, path) != 0) {
+        good = false;
+        saved = errno;
+    }
+    unlink (temporary);
+    if (!good && saved == EEXIST)
+        return s_error (error, size, "%s already exists: not overwriting it", path);
+    if (!good)
+        return s_error (error, size, "cannot write %s: %s", path, strerror (saved));
     return 0;
 }
 

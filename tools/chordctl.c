@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -67,7 +68,7 @@ typedef struct {
 
 static const char *s_usage_text =
     "usage: chordctl [-s ENDPOINT] [--timeout MS] [--json] [--key FILE | --secret FILE] COMMAND [ARGS]\n"
-    "       chordctl keygen --secret FILE\n"
+    "       chordctl keygen --secret FILE [--keep]\n"
     "       chordctl keygen --client FILE [--secret SECRETFILE | --server-key Z85]\n"
     "\n"
     "Commands:\n"
@@ -81,7 +82,8 @@ static const char *s_usage_text =
     "                  one line per position\n"
     "  leave           ask the contacted peer to hand its data off and leave the ring\n"
     "  keygen          --secret FILE: write a new cluster secret to FILE (which must not\n"
-    "                  exist) and print the ring's public key; --client FILE: write a\n"
+    "                  exist; with --keep an existing secret is kept) and print the\n"
+    "                  ring's public key; --client FILE: write a\n"
     "                  new client key pair (with the ring's public key, from --secret or\n"
     "                  --server-key) and print the client's public key, to list in\n"
     "                  chordd's --clients file\n"
@@ -824,7 +826,12 @@ static int s_keygen_client (const char *path, const char *secret_path, const cha
 static int s_keygen (int argc, char **argv)
 {
     const char *secret = NULL, *client = NULL, *server = NULL;
+    bool keep = false;
     for (int i = 2; i < argc; i++) {
+        if (strcmp (argv[i], "--keep") == 0) {
+            keep = true;
+            continue;
+        }
         const char **slot = strcmp (argv[i], "--secret") == 0 ? &secret
                           : strcmp (argv[i], "--client") == 0 ? &client
                           : strcmp (argv[i], "--server-key") == 0 ? &server : NULL;
@@ -842,7 +849,10 @@ static int s_keygen (int argc, char **argv)
     char error[1024];
     uint8_t bytes[CHORD_SECRET_BYTES];
     chord_keypair_t ring;
-    if (chord_keys_secret_create (secret, error, sizeof error) != 0)
+    /* --keep: a container entrypoint makes the secret once, then finds it. */
+    struct stat st;
+    bool exists = keep && stat (secret, &st) == 0;
+    if (!exists && chord_keys_secret_create (secret, error, sizeof error) != 0)
         return s_fail (S_EXIT_ERROR, "%s", error);
     if (chord_keys_secret_read (secret, bytes, error, sizeof error) != 0)
         return s_fail (S_EXIT_ERROR, "%s", error);
