@@ -168,7 +168,9 @@ int chord_keys_secret_read (const char *path, uint8_t secret[CHORD_SECRET_BYTES]
     char *line = s_next_line (&cursor, &line_number);
     size_t used = 0;
     int rc = 0;
-    if (!line || strlen (line) != CHORD_SECRET_BYTES * 2
+    if (!line)
+        rc = s_error (error, size, "%s holds no secret (make one with chordctl keygen --secret FILE)", path);
+    else if (strlen (line) != CHORD_SECRET_BYTES * 2
         || sodium_hex2bin (secret, CHORD_SECRET_BYTES, line, strlen (line), NULL, &used, NULL) != 0
         || used != CHORD_SECRET_BYTES)
         rc = s_error (error, size, "%s:%zu: want the secret as 64 hex digits (make one with chordctl keygen "
