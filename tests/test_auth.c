@@ -174,8 +174,8 @@ static void s_zap (chordd_auth_t *auth, void *req, const char *const *frames, co
 }
 
 /* A CURVE request for key, with the frames changed as asked. */
-static void s_ask (chordd_auth_t *auth, void *req, const uint8_t *key, size_t key_size, const char *mechanism, const char *domain,
-                   int extra_frames, char *status, char *user)
+static void s_ask (chordd_auth_t *auth, void *req, const uint8_t *key, size_t key_size, const char *mechanism,
+                   const char *domain, int extra_frames, char *status, char *user)
 {
     const char *frames[12] = {"1.0", "7", domain, "127.0.0.1", "", mechanism, (const char *) key};
     size_t sizes[12] = {3, 1, strlen (domain), 9, 0, strlen (mechanism), key_size};
