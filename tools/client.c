@@ -209,21 +209,20 @@ static int s_recv_frame (chord_client_t *self, zmq_msg_t *frame)
     return well_formed ? 1 : 0;
 }
 
-/* Describes a handshake failure event in self->refused. */
+/* Describes a handshake failure event in self->refused. value is a ZAP
+   status, a ZMQ_PROTOCOL_ERROR_* code or an errno, by event. */
 static void s_refusal (chord_client_t *self, uint16_t event, uint32_t value)
 {
+    const char *why;
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-        snprintf (self->refused, sizeof self->refused,
-                  "the peer refused our key (ZAP status %u): it is not admitted by this ring", value);
-    else if (event == ZMQ_EVENT_DISCONNECTED)
-        snprintf (self->refused, sizeof self->refused,
-                  "the peer hung up during the CURVE handshake: is the key (--secret or --key) this ring's?");
-    else if (self->secured)
-        snprintf (self->refused, sizeof self->refused,
-                  "the CURVE handshake failed (error 0x%x): the peer is not secured, or not with this key", value);
+        why = "the peer refused our key: this ring does not admit it (ask its admin to list it in --clients)";
+    else if (!self->secured)
+        why = "the handshake failed: the peer is secured; give --key FILE or --secret FILE";
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+        why = "the peer is not secured (it does not speak CURVE): leave out --key and --secret";
     else
-        snprintf (self->refused, sizeof self->refused,
-                  "the handshake failed (error 0x%x): the peer is secured; give --key FILE or --secret FILE", value);
+        why = "the CURVE handshake failed: the peer is not secured, or is another ring than this key or secret's";
+    snprintf (self->refused, sizeof self->refused, "%s", why);
 }
 
 /* Reads the monitor's waiting events. Returns true once the peer refused us. */
