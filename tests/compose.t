@@ -148,8 +148,8 @@ def live():
 
 
 def ctl(peer, *args, stdin=None):
-    return ct.run([ct.CHORDCTL, "-s", peer.contact, "--timeout", str(CTL_TIMEOUT_MS)] + list(args),
-                  stdin=stdin, timeout=CTL_TIMEOUT_MS / 1000 + 10)
+    argv = [ct.CHORDCTL, "-s", peer.contact, "--timeout", str(CTL_TIMEOUT_MS)] + ct.auth_args() + list(args)
+    return ct.run(argv, stdin=stdin, timeout=CTL_TIMEOUT_MS / 1000 + 10)
 
 
 def service_ids(service):
