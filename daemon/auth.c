@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "log.h"
@@ -16,6 +17,7 @@
 #define S_REQUEST_ID_MAX   255     /* bytes of a request id we echo back */
 #define S_CLIENTS_MAX      100000  /* lines of a clients file: a bound on memory */
 #define S_LINE_MAX         1024    /* bytes of one line of a clients file */
+#define S_LOG_EVERY_MS     1000    /* at most one refusal logged per second: a flood must not flood the log */
 
 /* One admitted client key. */
 typedef struct {
@@ -28,7 +30,9 @@ struct chordd_auth {
     s_client_t *clients;                    /* sorted by key, for bsearch */
     size_t client_count;
     void *socket;                           /* ZMQ_REP on CHORDD_AUTH_ENDPOINT; NULL until bound */
-    uint64_t refused;                       /* handshakes refused, for the debug log */
+    uint64_t refused;                       /* handshakes refused */
+    uint64_t refused_logged;                /* of which the log has told */
+    int64_t last_log_ms;                    /* when a refusal was last logged */
 };
 
 static const char *s_role_names[] = {"none", "read", "write", "admin", "peer"};
@@ -245,6 +249,36 @@ static void s_reply (chordd_auth_t *self, zmq_msg_t *frames, size_t count, chord
     zmq_send (self->socket, "", 0, 0);
 }
 
+/*  Logs a refused handshake with the address and the CURVE key it came
+    with, so an admin can list a client that should be admitted; at most
+    once per S_LOG_EVERY_MS, counting the ones left out.  */
+static void s_log_refusal (chordd_auth_t *self, zmq_msg_t *frames, size_t kept)
+{
+    self->refused++;
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    int64_t now_ms = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (self->refused_logged && now_ms - self->last_log_ms < S_LOG_EVERY_MS)
+        return;
+    char address[64] = "?", key[CHORD_KEY_Z85_LEN + 1] = "none";
+    if (kept > 3 && zmq_msg_size (&frames[3]) < sizeof address)
+        snprintf (address, sizeof address, "%.*s", (int) zmq_msg_size (&frames[3]),
+                  (const char *) zmq_msg_data (&frames[3]));
+    for (char *c = address; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    if (kept == 7 && zmq_msg_size (&frames[6]) == CHORD_KEY_BYTES)
+        chord_keys_z85_encode (key, zmq_msg_data (&frames[6]));
+    char more[64] = "";
+    uint64_t unlogged = self->refused - self->refused_logged - 1;
+    if (unlogged)
+        snprintf (more, sizeof more, " (%llu more refused since the last such line)", (unsigned long long) unlogged);
+    chordd_log (CHORD_LOG_INFO, "refused a connection from %s with key %s: not the ring's, not in --clients%s",
+                address, key, more);
+    self->refused_logged = self->refused;
+    self->last_log_ms = now_ms;
+}
+
 /* Reads one whole request and answers it. Returns false when none waits. */
 static bool s_handle_one (chordd_auth_t *self)
 {
@@ -269,15 +303,8 @@ static bool s_handle_one (chordd_auth_t *self)
         return false;
     size_t kept = count < S_ZAP_FRAMES_MAX ? count : S_ZAP_FRAMES_MAX;
     chord_role_t role = count <= S_ZAP_FRAMES_MAX ? s_decide (self, frames, count) : CHORD_ROLE_NONE;
-    if (role == CHORD_ROLE_NONE) {
-        self->refused++;
-        char address[64] = "?";
-        if (kept > 3 && zmq_msg_size (&frames[3]) < sizeof address)
-            snprintf (address, sizeof address, "%.*s", (int) zmq_msg_size (&frames[3]),
-                      (const char *) zmq_msg_data (&frames[3]));
-        chordd_log (CHORD_LOG_DEBUG, "refused a connection from %s (%llu refused so far)", address,
-                    (unsigned long long) self->refused);
-    }
+    if (role == CHORD_ROLE_NONE)
+        s_log_refusal (self, frames, kept);
     s_reply (self, frames, kept, role);
     for (size_t i = 0; i < kept; i++)
         zmq_msg_close (&frames[i]);
