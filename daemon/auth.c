@@ -286,17 +286,17 @@ static bool s_handle_one (chordd_auth_t *self)
     size_t count = 0;
     bool more = true;
     while (more) {
-        zmq_msg_t frame;
-        zmq_msg_init (&frame);
-        if (zmq_msg_recv (&frame, self->socket, count ? 0 : ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&frame);
+        /* Frames past the ones kept go to scratch, read only to be dropped. */
+        zmq_msg_t scratch;
+        zmq_msg_t *frame = count < S_ZAP_FRAMES_MAX ? &frames[count] : &scratch;
+        zmq_msg_init (frame);
+        if (zmq_msg_recv (frame, self->socket, count ? 0 : ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (frame);
             break;
         }
-        more = zmq_msg_more (&frame);
-        if (count < S_ZAP_FRAMES_MAX)
-            frames[count] = frame;
-        else
-            zmq_msg_close (&frame);
+        more = zmq_msg_more (frame);
+        if (frame == &scratch)
+            zmq_msg_close (frame);
         count++;
     }
     if (count == 0)
