@@ -85,7 +85,7 @@ static const char *s_usage_text =
     "                  exist; with --keep an existing secret is kept) and print the\n"
     "                  ring's public key. --client FILE: write a new client key pair\n"
     "                  (with the ring's public key, from --secret or --server-key) and\n"
-    "                  print the client's public key, to list in chordd's --clients\n"
+    "                  print the client's public key, for chordd's --clients file\n"
     "\n"
     "Options (before or after the command; \"--\" ends them, for keys starting with \"-\"):\n"
     "  -s, --server ENDPOINT  peer to contact (tcp://, ipc:// or inproc://); default\n"
