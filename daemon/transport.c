@@ -20,10 +20,10 @@
    minutes TCP takes to give up. */
 #define CHORDD_HEARTBEAT_MS    1000
 #define CHORDD_HEARTBEAT_TIMEOUT_MS 3000
-/* Draft in libzmq 4.3 (Debian 12 builds without drafts, and refuses it):
-   we set it where it is known, and bind our ZAP handler before the ROUTER
-   either way, so no handshake ever finds no handler (which, without this
-   option, libzmq would take as "admit everyone"). */
+/* A draft option in libzmq 4.3: zmq.h shows it only with
+   ZMQ_BUILD_DRAFT_API, though Debian 12's library takes it. We set it, and
+   bind our ZAP handler before the ROUTER anyway, so no handshake ever finds
+   no handler (which, without this option, libzmq takes as "admit all"). */
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
@@ -76,8 +76,8 @@ static int s_set_curve_server (void *socket, const chordd_transport_curve_t *cur
         || zmq_setsockopt (socket, ZMQ_ZAP_DOMAIN, CHORDD_AUTH_DOMAIN, strlen (CHORDD_AUTH_DOMAIN)) != 0)
         return -1;
     if (zmq_setsockopt (socket, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0)
-        chordd_log (CHORD_LOG_DEBUG, "this libzmq has no ZMQ_ZAP_ENFORCE_DOMAIN; our ZAP handler is bound "
-                    "before the ROUTER instead");
+        chordd_log (CHORD_LOG_DEBUG, "this libzmq refuses ZMQ_ZAP_ENFORCE_DOMAIN; our ZAP handler, bound "
+                    "before the ROUTER, judges every handshake anyway");
     return 0;
 }
 
