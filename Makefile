@@ -29,7 +29,7 @@ LDLIBS   += $(PKG_LIBS)
 
 PROTO_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard protocol/*.c))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
-CLIENT_OBJ := $(BUILD)/tools/client.o
+CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/daemon/keys.o
 SIM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/sim/*.c))
 SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
@@ -56,6 +56,9 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# chordctl and chord-bench read key files with daemon/keys.c.
+$(BUILD)/tools/%.o: CFLAGS += -Idaemon
 
 $(LIB): $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
@@ -87,6 +90,13 @@ $(BUILD)/t/test_store_lmdb.t: $(BUILD)/tests/test_store_lmdb.o $(BUILD)/daemon/s
 # The connection guard's test runs daemon/conn_guard on a real ROUTER.
 $(BUILD)/tests/test_conn_guard.o: CFLAGS += -Idaemon
 $(BUILD)/t/test_conn_guard.t: $(BUILD)/tests/test_conn_guard.o $(BUILD)/daemon/conn_guard.o $(BUILD)/daemon/log.o $(SIMLIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The keys and ZAP handler test, likewise.
+$(BUILD)/tests/test_auth.o: CFLAGS += -Idaemon
+$(BUILD)/t/test_auth.t: $(BUILD)/tests/test_auth.o $(BUILD)/daemon/auth.o $(BUILD)/daemon/keys.o \
+                        $(BUILD)/daemon/log.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 

@@ -19,7 +19,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "auth.h"
 #include "conn_guard.h"
+#include "keys.h"
 #include "log.h"
 #include "node.h"
 #include "options.h"
@@ -38,11 +40,14 @@
 #define CHORDD_FDS_PER_STORE  4      /* an LMDB store: data file, lock file, directory, slack */
 
 static volatile sig_atomic_t s_signals;
+static volatile sig_atomic_t s_reload;     /* SIGHUP: re-read --clients */
 
 static void s_on_signal (int signo)
 {
-    (void) signo;
-    s_signals++;
+    if (signo == SIGHUP)
+        s_reload = 1;
+    else
+        s_signals++;
 }
 
 static uint64_t s_now_ms (void)
@@ -83,6 +88,7 @@ typedef struct {
     s_position_t positions[CHORDD_VNODES_MAX];
     size_t count;
     chordd_transport_t *transport;
+    chordd_auth_t *auth;                /* our ZAP handler with --secret; else NULL */
     chord_msg_t *scratch;               /* the message being handled */
     uint64_t dropped;                   /* undecodable or unroutable */
     size_t batched;                     /* messages handled since the batch began */
@@ -96,7 +102,8 @@ static void s_batch_begin (s_peer_t *peer);
 /*  Routes a message to its position: requests by their target id (none
     means position 0), replies by the request id range of the position
     that asked. Every CHORDD_BATCH_MAX messages, commits and sends.  */
-static void s_on_message (void *arg, const uint8_t *data, size_t size, const chord_origin_t *origin)
+static void s_on_message (void *arg, const uint8_t *data, size_t size, const chord_origin_t *origin,
+                          chord_role_t role)
 {
     s_peer_t *peer = arg;
     chord_msg_t *msg = peer->scratch;
@@ -123,7 +130,7 @@ static void s_on_message (void *arg, const uint8_t *data, size_t size, const cho
                 break;
             }
     if (index < peer->count)
-        chord_node_handle (peer->positions[index].node, msg, origin, CHORD_ROLE_PEER, s_now_ms ());
+        chord_node_handle (peer->positions[index].node, msg, origin, role, s_now_ms ());
     else {
         peer->dropped++;
         chordd_log (CHORD_LOG_DEBUG, "dropped a %s message for a position we do not hold",
@@ -313,7 +320,8 @@ static int s_install_signals (void)
     memset (&action, 0, sizeof action);
     action.sa_handler = s_on_signal;   /* no SA_RESTART: zmq_poll returns EINTR */
     sigemptyset (&action.sa_mask);
-    if (sigaction (SIGTERM, &action, NULL) != 0 || sigaction (SIGINT, &action, NULL) != 0)
+    if (sigaction (SIGTERM, &action, NULL) != 0 || sigaction (SIGINT, &action, NULL) != 0
+        || sigaction (SIGHUP, &action, NULL) != 0)
         return -1;
     signal (SIGPIPE, SIG_IGN);
     return 0;
@@ -327,6 +335,67 @@ static void s_peer_destroy (s_peer_t *peer)
     }
     free (peer->scratch);
     chordd_transport_destroy (&peer->transport, CHORDD_EXIT_LINGER_MS);
+    chordd_auth_destroy (&peer->auth);
+}
+
+/* Logs how many clients of each role the ZAP handler admits now. */
+static void s_log_clients (const chordd_auth_t *auth, const char *path, const char *what)
+{
+    chordd_log (CHORD_LOG_INFO, "%s %s: admitting %zu read, %zu write and %zu admin clients, and peers "
+                "holding the ring's key", what, path, chordd_auth_count (auth, CHORD_ROLE_READ),
+                chordd_auth_count (auth, CHORD_ROLE_WRITE), chordd_auth_count (auth, CHORD_ROLE_ADMIN));
+}
+
+/* SIGHUP: re-reads --clients; a bad file keeps the table in use. */
+static void s_reload_clients (s_peer_t *peer, const chordd_options_t *options)
+{
+    s_reload = 0;
+    if (!options->clients) {
+        chordd_log (CHORD_LOG_INFO, "SIGHUP: no --clients file to re-read");
+        return;
+    }
+    char error[1024];
+    if (chordd_auth_load (peer->auth, options->clients, error, sizeof error) != 0)
+        chordd_log (CHORD_LOG_ERROR, "SIGHUP: %s: keeping the clients admitted before", error);
+    else
+        s_log_clients (peer->auth, options->clients, "SIGHUP: re-read");
+}
+
+/*  With --secret: derives the ring's key pair, makes the ZAP handler and
+    loads --clients into it, filling *curve. Without it: warns when the ring
+    is open on a network (--insecure). Returns 0, or -1 after printing.  */
+static int s_security_setup (s_peer_t *peer, const chordd_options_t *options, chordd_transport_curve_t *curve)
+{
+    if (!options->secret) {
+        if (options->insecure)
+            chordd_log (CHORD_LOG_WARN, "--insecure: the ring is open on %s: no encryption and no "
+                        "authentication, so anyone who reaches it may read, write, join and make peers leave",
+                        options->listen);
+        return 0;
+    }
+    char error[1024];
+    uint8_t secret[CHORD_SECRET_BYTES];
+    if (chord_keys_secret_read (options->secret, secret, error, sizeof error) != 0) {
+        fprintf (stderr, "chordd: --secret: %s\n", error);
+        return -1;
+    }
+    chord_keys_ring_pair (secret, &curve->ring);
+    sodium_memzero (secret, sizeof secret);
+    peer->auth = curve->auth = chordd_auth_new (curve->ring.public_key);
+    if (!peer->auth) {
+        fprintf (stderr, "chordd: out of memory\n");
+        return -1;
+    }
+    if (options->clients && chordd_auth_load (peer->auth, options->clients, error, sizeof error) != 0) {
+        fprintf (stderr, "chordd: --clients: %s\n", error);
+        return -1;
+    }
+    char ring_z85[CHORD_KEY_Z85_LEN + 1];
+    chord_keys_z85_encode (ring_z85, curve->ring.public_key);
+    chordd_log (CHORD_LOG_INFO, "secured with CURVE: the ring's public key is %s", ring_z85);
+    if (options->clients)
+        s_log_clients (peer->auth, options->clients, "read");
+    return 0;
 }
 
 /*  Prints why the store of a position cannot be used, on one line. The
@@ -492,11 +561,16 @@ int main (int argc, char **argv)
         s_peer_destroy (&peer);
         return 1;
     }
+    chordd_transport_curve_t curve;
+    if (s_security_setup (&peer, &options, &curve) != 0) {
+        s_peer_destroy (&peer);
+        return 2;
+    }
     uint64_t fd_limit = s_raise_fd_limit ();
     size_t max_connections = s_max_connections (&options, fd_limit);
     chordd_log (CHORD_LOG_INFO, "open files: %llu; at most %zu connections to %s", (unsigned long long) fd_limit,
                 max_connections, options.listen);
-    peer.transport = chordd_transport_new (options.listen, max_connections);
+    peer.transport = chordd_transport_new (options.listen, max_connections, options.secret ? &curve : NULL);
     if (!peer.transport) {
         chordd_log (CHORD_LOG_ERROR, "cannot listen on %s: %s", options.listen, strerror (errno));
         s_peer_destroy (&peer);
@@ -515,6 +589,8 @@ int main (int argc, char **argv)
     uint64_t leave_deadline = 0;
     while (!s_all_left (&peer)) {
         uint64_t now = s_now_ms ();
+        if (s_reload)
+            s_reload_clients (&peer, &options);
         if (s_signals > 1) {
             chordd_log (CHORD_LOG_WARN, "second signal: exiting without finishing the leave");
             exit_code = 1;

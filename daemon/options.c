@@ -72,11 +72,21 @@ static void s_usage (FILE *out)
              "                          peer's own sockets and stores; a larger N is lowered)\n"
              "  --leave-timeout-ms MS   longest a graceful leave may take (default 10000)\n"
              "  --log-level LEVEL       error, warn, info or debug (default info)\n"
+             "  --secret FILE           the cluster secret (chordctl keygen --secret FILE):\n"
+             "                          peers and clients connect with CURVE, encrypted and\n"
+             "                          authenticated; only holders of the secret are peers\n"
+             "  --clients FILE          client keys admitted with --secret, one per line:\n"
+             "                          'Z85PUBKEY read|write|admin [comment]'; SIGHUP re-reads\n"
+             "  --insecure              allow an open ring (no --secret) on an address that is\n"
+             "                          not loopback: anyone who reaches it may read, write,\n"
+             "                          join and make peers leave\n"
              "  -h, --help              this text\n"
              "  --version               the protocol and program version\n"
              "\n"
              "SIGTERM or SIGINT makes the peer leave gracefully: it hands its keys to its\n"
              "successor, tells its neighbours, and exits 0. A second signal exits at once.\n"
+             "SIGHUP re-reads --clients. Without --secret, chordd listens only on loopback,\n"
+             "ipc:// or inproc:// unless --insecure is given (protected mode).\n"
              "Keys are at most %d bytes, values at most %d bytes.\n",
              CHORD_SUCCESSORS_MAX, CHORDD_SUCCESSORS_DEFAULT, CHORD_SUCCESSORS_MAX, CHORDD_VNODES_MAX,
              CHORD_REPLICAS_MAX, CHORDD_REPLICAS_DEFAULT, CHORD_TOMBSTONE_GRACE_DEFAULT_MS, CHORDD_STORE_MB_MAX,
@@ -105,6 +115,45 @@ static int s_check_endpoint (const char *option, const char *endpoint)
     }
     if (strncmp (endpoint, "tcp://", 6) != 0 && strncmp (endpoint, "ipc://", 6) != 0) {
         fprintf (stderr, "chordd: %s: '%s' is not a tcp:// or ipc:// endpoint\n", option, endpoint);
+        return -1;
+    }
+    return 0;
+}
+
+/* True when only this host can reach endpoint: ipc://, inproc://, or tcp://
+   on 127.0.0.0/8, ::1 or localhost. */
+static bool s_is_local (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) == 0 || strncmp (endpoint, "inproc://", 9) == 0)
+        return true;
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    if (!colon)
+        return false;
+    char name[CHORD_ENDPOINT_MAX + 1];
+    snprintf (name, sizeof name, "%.*s", (int) (colon - host), host);
+    if (strcmp (name, "localhost") == 0 || strcmp (name, "[::1]") == 0 || strcmp (name, "::1") == 0)
+        return true;
+    struct in_addr address;
+    return inet_pton (AF_INET, name, &address) == 1 && (ntohl (address.s_addr) >> 24) == 127;
+}
+
+/*  Protected mode, as Redis has it: an open ring (no --secret) lets anyone
+    who reaches it read, write, join and make peers leave, so it listens
+    only where this host alone can reach it, unless --insecure says the
+    network is trusted. --clients means nothing without CURVE.  */
+static int s_check_security (const chordd_options_t *options)
+{
+    if (options->clients && !options->secret) {
+        fprintf (stderr, "chordd: --clients needs --secret: without it no client is authenticated\n");
+        return -1;
+    }
+    if (!options->secret && !options->insecure && !s_is_local (options->listen)) {
+        fprintf (stderr, "chordd: refusing to listen on %s without --secret: anyone who reaches it could read, "
+                 "write and stop the ring. Give --secret FILE (chordctl keygen --secret FILE makes one), or "
+                 "--insecure if the network is trusted.\n", options->listen);
         return -1;
     }
     return 0;
@@ -162,7 +211,7 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
     enum { OPT_LISTEN = 1000, OPT_ADVERTISE, OPT_JOIN, OPT_SUCCESSORS, OPT_STABILIZE, OPT_RPC_TIMEOUT,
            OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION, OPT_VNODES, OPT_OWNER_CACHE, OPT_REPLICAS,
            OPT_WRITE_QUORUM, OPT_TOMBSTONE_GRACE, OPT_SYNC, OPT_DATA_DIR, OPT_STORE_MAX_MB, OPT_NO_FSYNC,
-           OPT_MAX_CLOCK_SKEW, OPT_MAX_CONNECTIONS };
+           OPT_MAX_CLOCK_SKEW, OPT_MAX_CONNECTIONS, OPT_SECRET, OPT_CLIENTS, OPT_INSECURE };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"advertise", required_argument, NULL, OPT_ADVERTISE},
@@ -183,6 +232,9 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
         {"max-clock-skew-ms", required_argument, NULL, OPT_MAX_CLOCK_SKEW},
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"secret", required_argument, NULL, OPT_SECRET},
+        {"clients", required_argument, NULL, OPT_CLIENTS},
+        {"insecure", no_argument, NULL, OPT_INSECURE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -306,6 +358,15 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
                 return -1;
             options->max_connections = number;
             break;
+        case OPT_SECRET:
+            options->secret = optarg;
+            break;
+        case OPT_CLIENTS:
+            options->clients = optarg;
+            break;
+        case OPT_INSECURE:
+            options->insecure = true;
+            break;
         case OPT_LOG_LEVEL:
             if (chordd_log_parse_level (optarg, &options->log_level) != 0) {
                 fprintf (stderr, "chordd: --log-level is error, warn, info or debug, not '%s'\n", optarg);
@@ -369,5 +430,5 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
         return -1;
     }
     snprintf (options->advertise, sizeof options->advertise, "%s", advertise);
-    return 0;
+    return s_check_security (options);
 }

@@ -39,6 +39,9 @@ typedef struct {
     bool no_fsync;                      /* commits not synced: survive a crash, not a power loss */
     size_t max_connections;             /* connections kept open to our port; 0: from the fd limit */
     chord_log_level_t log_level;
+    const char *secret;                 /* --secret: cluster secret file; NULL: open ring */
+    const char *clients;                /* --clients: client keys and roles; NULL: no clients */
+    bool insecure;                      /* --insecure: open ring on a non-loopback address */
 } chordd_options_t;
 
 /*  Fills *options from argv. Returns 0 to run, 1 when --help or --version

@@ -28,6 +28,13 @@
    which retry only after a second or more; with a longer queue they
    reach accept, where the guard decides. */
 #define CHORDD_BACKLOG         512
+/* A draft option in libzmq 4.3: zmq.h shows it only with
+   ZMQ_BUILD_DRAFT_API, though Debian 12's library takes it. We set it, and
+   bind our ZAP handler before the ROUTER anyway, so no handshake ever finds
+   no handler (which, without this option, libzmq takes as "admit all"). */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
 
 typedef struct {
     char endpoint[CHORD_ENDPOINT_MAX + 1];  /* where it connects */
@@ -41,9 +48,11 @@ struct chordd_transport {
     s_dealer_t dealers[CHORDD_DEALERS_MAX];
     size_t dealer_count;
     uint64_t use_counter;                   /* grows with every send */
-    zmq_pollitem_t items[2 + CHORDD_DEALERS_MAX];   /* the ROUTER, the dealers, the guard */
+    zmq_pollitem_t items[3 + CHORDD_DEALERS_MAX];   /* the ROUTER, the dealers, the ZAP handler, the guard */
     chordd_conn_guard_t *guard;             /* caps the ROUTER's connections; NULL: no cap */
     chordd_transport_stats_t stats;
+    bool secured;                           /* CURVE with curve below; else open */
+    chordd_transport_curve_t curve;         /* the ring's key pair and the ZAP handler */
 };
 
 static void s_free_data (void *data, void *hint)
@@ -66,7 +75,34 @@ static void s_set_common (void *socket)
     zmq_setsockopt (socket, ZMQ_HEARTBEAT_TTL, &timeout, sizeof timeout);
 }
 
-chordd_transport_t *chordd_transport_new (const char *listen, size_t max_connections)
+/* Makes socket a CURVE server with the ring's pair, its handshakes judged
+   by our ZAP handler. */
+static int s_set_curve_server (void *socket, const chordd_transport_curve_t *curve)
+{
+    int one = 1;
+    if (zmq_setsockopt (socket, ZMQ_CURVE_SERVER, &one, sizeof one) != 0
+        || zmq_setsockopt (socket, ZMQ_CURVE_SECRETKEY, curve->ring.secret_key, CHORD_KEY_BYTES) != 0
+        || zmq_setsockopt (socket, ZMQ_ZAP_DOMAIN, CHORDD_AUTH_DOMAIN, strlen (CHORDD_AUTH_DOMAIN)) != 0)
+        return -1;
+    if (zmq_setsockopt (socket, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0)
+        chordd_log (CHORD_LOG_DEBUG, "this libzmq refuses ZMQ_ZAP_ENFORCE_DOMAIN; our ZAP handler, bound "
+                    "before the ROUTER, judges every handshake anyway");
+    return 0;
+}
+
+/* Makes socket a CURVE client that is the ring (its pair) and will only
+   talk to a server that is the ring too. */
+static int s_set_curve_client (void *socket, const chordd_transport_curve_t *curve)
+{
+    if (zmq_setsockopt (socket, ZMQ_CURVE_SERVERKEY, curve->ring.public_key, CHORD_KEY_BYTES) != 0
+        || zmq_setsockopt (socket, ZMQ_CURVE_PUBLICKEY, curve->ring.public_key, CHORD_KEY_BYTES) != 0
+        || zmq_setsockopt (socket, ZMQ_CURVE_SECRETKEY, curve->ring.secret_key, CHORD_KEY_BYTES) != 0)
+        return -1;
+    return 0;
+}
+
+chordd_transport_t *chordd_transport_new (const char *listen, size_t max_connections,
+                                          const chordd_transport_curve_t *curve)
 {
     chordd_transport_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -76,12 +112,20 @@ chordd_transport_t *chordd_transport_new (const char *listen, size_t max_connect
         free (self);
         return NULL;
     }
+    if (curve) {
+        self->secured = true;
+        self->curve = *curve;
+        if (chordd_auth_bind (curve->auth, self->context) != 0)
+            goto fail;
+    }
     self->router = zmq_socket (self->context, ZMQ_ROUTER);
     if (!self->router)
         goto fail;
     s_set_common (self->router);
     int one = 1;
     zmq_setsockopt (self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    if (curve && s_set_curve_server (self->router, curve) != 0)
+        goto fail;
     int handshake = CHORDD_HANDSHAKE_MS;
     zmq_setsockopt (self->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake);
     int backlog = CHORDD_BACKLOG;
@@ -97,6 +141,8 @@ fail:;
     chordd_conn_guard_destroy (&self->guard);
     if (self->router)
         zmq_close (self->router);
+    if (curve)
+        chordd_auth_unbind (curve->auth);
     zmq_ctx_term (self->context);
     free (self);
     errno = saved;
@@ -115,6 +161,8 @@ void chordd_transport_destroy (chordd_transport_t **self_p, int linger_ms)
         zmq_setsockopt (self->dealers[i].socket, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
         zmq_close (self->dealers[i].socket);
     }
+    if (self->secured)
+        chordd_auth_unbind (self->curve.auth);
     zmq_ctx_term (self->context);
     free (self);
     *self_p = NULL;
@@ -147,7 +195,7 @@ static void *s_dealer_for (chordd_transport_t *self, const char *endpoint)
     int reconnect = CHORDD_RECONNECT_MS, reconnect_max = CHORDD_RECONNECT_MAX_MS;
     zmq_setsockopt (socket, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect);
     zmq_setsockopt (socket, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
-    if (zmq_connect (socket, endpoint) != 0) {
+    if ((self->secured && s_set_curve_client (socket, &self->curve) != 0) || zmq_connect (socket, endpoint) != 0) {
         chordd_log (CHORD_LOG_WARN, "cannot connect to %s: %s", endpoint, zmq_strerror (errno));
         zmq_close (socket);
         if (slot < self->dealer_count) {
@@ -227,6 +275,15 @@ static bool s_has_more (void *socket)
     return zmq_getsockopt (socket, ZMQ_RCVMORE, &more, &more_size) == 0 && more;
 }
 
+/* What the sender of a message on the ROUTER may do: the User-Id our ZAP
+   handler gave its connection, or PEER for anyone when the ring is open. */
+static chord_role_t s_role (chordd_transport_t *self, zmq_msg_t *payload)
+{
+    if (!self->secured)
+        return CHORD_ROLE_PEER;
+    return chordd_auth_role (zmq_msg_gets (payload, "User-Id"));
+}
+
 /* Reads one [routing id, payload] message from the ROUTER. Returns false when none is waiting. */
 static bool s_read_router (chordd_transport_t *self, chordd_transport_fn *fn, void *arg)
 {
@@ -259,7 +316,7 @@ static bool s_read_router (chordd_transport_t *self, chordd_transport_fn *fn, vo
     }
     else {
         self->stats.received++;
-        fn (arg, zmq_msg_data (&payload), zmq_msg_size (&payload), &origin);
+        fn (arg, zmq_msg_data (&payload), zmq_msg_size (&payload), &origin, s_role (self, &payload));
     }
     zmq_msg_close (&payload);
     return true;
@@ -279,7 +336,7 @@ static bool s_read_dealer (chordd_transport_t *self, void *socket, chordd_transp
     }
     else {
         self->stats.received++;
-        fn (arg, zmq_msg_data (&payload), zmq_msg_size (&payload), NULL);
+        fn (arg, zmq_msg_data (&payload), zmq_msg_size (&payload), NULL, CHORD_ROLE_PEER);
     }
     zmq_msg_close (&payload);
     return true;
@@ -303,6 +360,10 @@ int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_tran
     self->items[0] = (zmq_pollitem_t) {.socket = self->router, .events = ZMQ_POLLIN};
     for (size_t i = 0; i < self->dealer_count; i++)
         self->items[1 + i] = (zmq_pollitem_t) {.socket = self->dealers[i].socket, .events = ZMQ_POLLIN};
+    /* The ZAP handler goes last: a handshake waits for its answer. */
+    void *zap = self->secured ? chordd_auth_socket (self->curve.auth) : NULL;
+    if (zap)
+        self->items[count++] = (zmq_pollitem_t) {.socket = zap, .events = ZMQ_POLLIN};
     /* Under load a socket usually has input already: asking each for its
        events is much cheaper than a poll system call over all of them. */
     bool pending = false;
@@ -328,13 +389,17 @@ int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_tran
     int handled = 0;
     /* Dealer sockets may be evicted by sends made from the callback, so
        remember which were readable before calling out. */
-    void *readable[1 + CHORDD_DEALERS_MAX];
+    void *readable[2 + CHORDD_DEALERS_MAX];
     size_t readable_count = 0;
     for (size_t i = 0; i < count; i++)
         if (self->items[i].revents & ZMQ_POLLIN)
             readable[readable_count++] = self->items[i].socket;
     for (size_t r = 0; r < readable_count; r++) {
         void *socket = readable[r];
+        if (zap && socket == zap) {
+            chordd_auth_handle (self->curve.auth);
+            continue;
+        }
         bool still_open = socket == self->router;
         for (size_t i = 0; !still_open && i < self->dealer_count; i++)
             still_open = self->dealers[i].socket == socket;

@@ -4,13 +4,22 @@
     clients alike, and sends replies back by routing id. Requests this peer
     makes go out on one DEALER per remote endpoint; their replies come back
     on that DEALER. Sockets to peers have linger 0 and bounded queues:
-    a dead peer's messages are dropped, and the protocol's timeouts notice.  */
+    a dead peer's messages are dropped, and the protocol's timeouts notice.
+
+    Secured (with a curve): the ROUTER is a CURVE server with the ring's key
+    pair, and our ZAP handler (auth.h), bound in our context before the
+    ROUTER binds, admits each connection with a role; every DEALER is a
+    CURVE client with the ring's pair, so the far end knows us as a peer and
+    we know it holds the ring's key. Open (no curve): every message is a
+    peer's, as before there were roles.  */
 #ifndef CHORDD_TRANSPORT_H
 #define CHORDD_TRANSPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
+#include "keys.h"
 #include "node.h"
 
 #define CHORDD_DEALERS_MAX 256         /* open connections to other peers, a DEALER each */
@@ -18,8 +27,17 @@
 typedef struct chordd_transport chordd_transport_t;
 
 /* Called for each message received: origin is the sender's routing id for
-   messages on the ROUTER, NULL for replies arriving on a DEALER. */
-typedef void (chordd_transport_fn) (void *arg, const uint8_t *data, size_t size, const chord_origin_t *origin);
+   messages on the ROUTER, NULL for replies arriving on a DEALER; role is
+   what the sender's connection may do (replies on our DEALERs come from a
+   server that proved it holds the ring's key: PEER). */
+typedef void (chordd_transport_fn) (void *arg, const uint8_t *data, size_t size, const chord_origin_t *origin,
+                                    chord_role_t role);
+
+/* What secures the sockets: the ring's key pair and the ZAP handler. */
+typedef struct {
+    chord_keypair_t ring;               /* every peer's CURVE key pair */
+    chordd_auth_t *auth;                /* borrowed; bound in the transport's context, unbound at destroy */
+} chordd_transport_curve_t;
 
 typedef struct {
     uint64_t received;          /* messages handed to the callback */
@@ -31,9 +49,10 @@ typedef struct {
 } chordd_transport_stats_t;
 
 /*  Binds a ROUTER on listen, keeping at most max_connections connections
-    to it open (conn_guard.h; 0: no cap). NULL (and errno set) when
-    ZeroMQ fails.  */
-chordd_transport_t *chordd_transport_new (const char *listen, size_t max_connections);
+    to it open (conn_guard.h; 0: no cap), secured when curve is not NULL.
+    NULL (and errno set) when ZeroMQ fails.  */
+chordd_transport_t *chordd_transport_new (const char *listen, size_t max_connections,
+                                          const chordd_transport_curve_t *curve);
 
 /* Closes every socket, waiting at most linger_ms for queued messages. */
 void chordd_transport_destroy (chordd_transport_t **self_p, int linger_ms);

@@ -16,7 +16,13 @@ A test imports it with the test's own directory on sys.path:
 then calls ct.init("prefix-") and ct.finish(main). Constants (STABILIZE_MS,
 CONVERGE_S, ...) are read when used, so a test may override them after the
 import. Environment: CHORD_BIN (default ./bin), CHORD_TEST_SEED,
-CHORD_TEST_WORKERS, CHORD_TEST_WATCHDOG_S, CHORD_KEEP_LOGS (see init)."""
+CHORD_TEST_WORKERS, CHORD_TEST_WATCHDOG_S, CHORD_KEEP_LOGS (see init),
+CHORD_TEST_SECURE=1 (see below).
+
+Secured rings: with SECRET set to a cluster secret file, every chordd the
+helpers start gets --secret SECRET and every chordctl run through ctl() gets
+--secret SECRET (both overridable per call). CHORD_TEST_SECURE=1 makes
+init() create one, so the existing suites run secured unchanged."""
 
 import atexit
 import bisect
@@ -52,6 +58,11 @@ SANITIZER_MARKERS = (b"ERROR: AddressSanitizer", b"runtime error:", b"ERROR: Lea
 
 ENV = dict(os.environ)
 ENV.pop("CHORD_SERVER", None)    # never reach a developer's real ring
+
+# Set by init() (or by a test): the cluster secret file every chordd and
+# chordctl the helpers start is given; None: open rings.
+SECRET = None
+DEFAULT = object()           # "use SECRET" for the secret= parameters below
 
 # Set by init().
 SEED = None
@@ -180,11 +191,30 @@ def run(argv, stdin=None, timeout=RUN_TIMEOUT_S):
     return code, out, err
 
 
-def ctl(peer, *args, stdin=None, timeout_ms=None):
-    """chordctl -s PEER --timeout T ARGS... (args may be bytes)."""
+def auth_args(secret=DEFAULT, key=None):
+    """chordctl's credentials: --key KEY when key is given, else --secret
+    (SECRET by default; none when it or secret is None)."""
+    if key:
+        return ["--key", key]
+    secret = SECRET if secret is DEFAULT else secret
+    return ["--secret", secret] if secret else []
+
+
+def ctl(peer, *args, stdin=None, timeout_ms=None, secret=DEFAULT, key=None):
+    """chordctl -s PEER --timeout T [--secret S | --key K] ARGS... (args may
+    be bytes); peer may be a Peer or an endpoint string."""
     timeout_ms = timeout_ms or CTL_TIMEOUT_MS
-    return run([CHORDCTL, "-s", peer.endpoint, "--timeout", str(timeout_ms)] + list(args), stdin=stdin,
-               timeout=max(RUN_TIMEOUT_S, timeout_ms / 1000 + 5))
+    endpoint = peer if isinstance(peer, str) else peer.endpoint
+    return run([CHORDCTL, "-s", endpoint, "--timeout", str(timeout_ms)] + auth_args(secret, key) + list(args),
+               stdin=stdin, timeout=max(RUN_TIMEOUT_S, timeout_ms / 1000 + 5))
+
+
+def keygen(*args):
+    """chordctl keygen ARGS...; returns the key it printed (str), or raises Fatal."""
+    code, out, err = run([CHORDCTL, "keygen"] + list(args))
+    if code != 0:
+        raise Fatal("chordctl keygen %s: exit %s: %s" % (" ".join(args), code, text(err)))
+    return text(out)
 
 
 def show(args):
@@ -303,9 +333,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def chordd_argv(port, join=None, vnodes=None, extra=()):
+def chordd_argv(port, join=None, vnodes=None, extra=(), secret=DEFAULT):
+    """chordd's command line; with --secret SECRET (or secret, when given and not None)."""
     argv = [CHORDD, "--listen", "tcp://127.0.0.1:%d" % port, "--stabilize-ms", str(STABILIZE_MS),
             "--rpc-timeout-ms", str(RPC_TIMEOUT_MS)]
+    secret = SECRET if secret is DEFAULT else secret
+    if secret:
+        argv += ["--secret", secret]
     if vnodes is not None:
         argv += ["--vnodes", str(vnodes)]
     if join:
@@ -343,12 +377,13 @@ def spawn(port, argv, log_name, vnodes=None, timeout_s=None):
     return peer, "silent"
 
 
-def start_peer(join=None, vnodes=None, extra=()):
+def start_peer(join=None, vnodes=None, extra=(), secret=DEFAULT):
     """Starts a chordd on a free port (retrying on a bind clash), with --vnodes
-    when vnodes is not None; returns once it listens."""
+    when vnodes is not None, secured with secret (default SECRET); returns
+    once it listens."""
     for attempt in range(8):
         port = free_port()
-        peer, outcome = spawn(port, chordd_argv(port, join, vnodes, extra),
+        peer, outcome = spawn(port, chordd_argv(port, join, vnodes, extra, secret),
                               "peer%d-%d.log" % (len(all_peers), port), vnodes)
         if outcome == "listening":
             return peer
@@ -658,6 +693,11 @@ def init(prefix, watchdog_s=170):
     for path in (CHORDD, CHORDCTL):
         if not os.access(path, os.X_OK):
             raise Fatal("%s is not an executable: build first or set CHORD_BIN" % path)
+    global SECRET
+    if os.environ.get("CHORD_TEST_SECURE") == "1" and SECRET is None:
+        SECRET = os.path.join(TMPDIR, "ring.secret")
+        diag("CHORD_TEST_SECURE=1: every peer and chordctl uses --secret %s (ring key %s)" % (
+            SECRET, keygen("--secret", SECRET)))
     return watchdog
 
 

@@ -40,6 +40,9 @@ default 570 s), and a last assertion checks that nothing labelled with the
 project is left.
 On failure the containers' logs are kept in build/compose-test/.
 
+The ring is secured (docker-compose.yml's keygen service makes a cluster
+secret); the test copies it out of the seed to pass chordctl --secret.
+
 Environment: CHORD_TEST_SEED replays the keys, values and peer choices;
 CHORD_COMPOSE_KEYS changes the 1,000; CHORD_TEST_DAEMON_ARGS adds chordd
 options (e.g. "--log-level debug"); CHORD_BIN (default ./bin)."""
@@ -145,8 +148,8 @@ def live():
 
 
 def ctl(peer, *args, stdin=None):
-    return ct.run([ct.CHORDCTL, "-s", peer.contact, "--timeout", str(CTL_TIMEOUT_MS)] + list(args),
-                  stdin=stdin, timeout=CTL_TIMEOUT_MS / 1000 + 10)
+    argv = [ct.CHORDCTL, "-s", peer.contact, "--timeout", str(CTL_TIMEOUT_MS)] + ct.auth_args() + list(args)
+    return ct.run(argv, stdin=stdin, timeout=CTL_TIMEOUT_MS / 1000 + 10)
 
 
 def service_ids(service):
@@ -451,6 +454,13 @@ def main():
     for name in SERVICES:
         peers[name] = Peer(name, service_ids(name)[0])
     ok(len(peers) == 6 and network, "docker-compose up: %d peers on network %s" % (len(peers), network))
+    # The ring is secured with the secret the keygen service made: the
+    # host's chordctl needs a copy of it (docker cp works with any engine).
+    os.makedirs(OUT_DIR, exist_ok=True)
+    secret = os.path.join(OUT_DIR, "cluster.secret")
+    docker("cp", "%s:/secret/cluster.secret" % peers["seed"].cid, secret)
+    os.chmod(secret, 0o600)
+    ct.SECRET = secret
     with concurrent.futures.ThreadPoolExecutor(ct.WORKERS) as pool:
         wait_healed("up", started)
         put_all(pool)

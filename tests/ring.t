@@ -30,7 +30,9 @@ only: ZMTP 3.0 (NULL mechanism) and msgpack are spoken by hand. Environment:
 CHORD_TEST_SEED fixes the random choices (not the ports); CHORD_TEST_WORKERS
 sets how many chordctl run at once (default 16, at most 4 per CPU);
 CHORD_TEST_WATCHDOG_S bounds the whole run (default 170 s); CHORD_KEEP_LOGS=1
-keeps the temp dir even when everything passed."""
+keeps the temp dir even when everything passed; CHORD_TEST_SECURE=1 runs it
+all on a ring secured with a cluster secret (CURVE), where the hand-framed
+ZMTP NULL connection must be refused instead."""
 
 import concurrent.futures
 import json
@@ -363,6 +365,19 @@ def test_garbage(peer, key, value, live):
         ok(not problems, "garbage (a stalled half greeting held open): the peer still answers", problems)
     finally:
         stall.close()
+
+    if ct.SECRET:
+        # A secured peer speaks only CURVE: a NULL-mechanism DEALER gets no READY.
+        try:
+            conn = Zmtp(port)
+            conn.close()
+            refused = None
+        except (OSError, ValueError) as e:
+            refused = e
+        ok(refused is not None, "secured: a hand-made ZMTP 3.0 NULL DEALER is refused (%r)" % (refused,))
+        problems = peer_still_serves(peer, key, value)
+        ok(not problems, "secured: after that the peer still answers info and get", problems)
+        return
 
     # Well-framed ZMTP messages from a hand-made DEALER.
     try:

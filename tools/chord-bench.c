@@ -78,6 +78,7 @@ typedef struct {
     const char *connect[S_PEERS_MAX]; /* --connect endpoints */
     int connect_count;
     bool json; /* --json */
+    const char *secret;               /* --secret: a secured ring, CURVE clients; NULL: open */
 } s_options_t;
 
 /* A chordd this bench started. */
@@ -136,6 +137,7 @@ typedef struct {
     bool client_dead[S_PEERS_MAX]; /* its started peer exited: send nothing more */
     int clients_alive;
     zmq_pollitem_t items[S_PEERS_MAX];
+    chord_client_curve_t curve;         /* the ring's pair, with --secret */
     s_info_t infos[S_PEERS_MAX]; /* the last round of INFO answers */
     chord_msg_t *request;        /* send buffer: the struct is large */
     chord_msg_t *reply;          /* receive buffer */
@@ -172,6 +174,9 @@ static const char *s_usage_text =
     "  --stabilize-ms MS  passed to each chordd (default 500)\n"
     "  --connect ENDPOINT benchmark a running ring through this peer instead of\n"
     "                     starting one; repeat for several (then not with --peers)\n"
+    "  --secret FILE      a ring secured with this cluster secret: the peers started\n"
+    "                     get --secret FILE, and the bench connects with CURVE (to\n"
+    "                     measure what encryption costs)\n"
     "  --json             print the results as one JSON object\n"
     "  -h, --help         this text\n"
     "\n"
@@ -299,7 +304,8 @@ static int s_options_parse (s_options_t *options, int argc, char **argv)
             return 2;
         }
         static const char *const valued[] = {"--peers", "--inflight", "--seconds",      "--value-size",
-                                             "--keys",  "--chordd",   "--stabilize-ms", "--connect"};
+                                             "--keys",  "--chordd",   "--stabilize-ms", "--connect",
+                                             "--secret"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
             known = known || strcmp (name, valued[k]) == 0;
@@ -315,7 +321,13 @@ static int s_options_parse (s_options_t *options, int argc, char **argv)
             value = argv[++i];
         }
         long number = 0;
-        if (strcmp (name, "--chordd") == 0) {
+        if (strcmp (name, "--secret") == 0) {
+            if (value[0] == '\0') {
+                s_error ("--secret needs a file");
+                return 2;
+            }
+            options->secret = value;
+        } else if (strcmp (name, "--chordd") == 0) {
             if (value[0] == '\0') {
                 s_error ("--chordd needs a path");
                 return 2;
@@ -474,6 +486,10 @@ static void s_exec_peer (s_bench_t *self, int index, pid_t parent)
     args[n++] = stabilize;
     args[n++] = "--log-level";
     args[n++] = "warn";
+    if (self->options.secret) {
+        args[n++] = "--secret";
+        args[n++] = self->options.secret;
+    }
     args[n] = NULL;
     execv (self->chordd_path, (char *const *)args);
     fprintf (stderr, "chord-bench: cannot run %s: %s\n", self->chordd_path, strerror (errno));
@@ -599,7 +615,7 @@ static void s_logs_cleanup (s_bench_t *self)
 static int s_clients_open (s_bench_t *self)
 {
     for (int i = 0; i < self->peer_count; i++) {
-        self->clients[i] = chord_client_new (self->endpoints[i]);
+        self->clients[i] = chord_client_new_curve (self->endpoints[i], self->options.secret ? &self->curve : NULL);
         if (!self->clients[i]) {
             s_error ("cannot connect to %s", self->endpoints[i]);
             return -1;
@@ -1220,6 +1236,17 @@ int main (int argc, char **argv)
     if (s_install_signals () != 0) {
         s_error ("cannot install signal handlers: %s", strerror (errno));
         return 1;
+    }
+    if (bench.options.secret) {
+        char error[1024];
+        uint8_t secret[CHORD_SECRET_BYTES];
+        if (chord_keys_secret_read (bench.options.secret, secret, error, sizeof error) != 0) {
+            s_error ("--secret: %s", error);
+            return 2;
+        }
+        chord_keys_ring_pair (secret, &bench.curve.own);
+        memcpy (bench.curve.server, bench.curve.own.public_key, CHORD_KEY_BYTES);
+        sodium_memzero (secret, sizeof secret);
     }
 
     s_phase_t put = {.name = "put"}, get = {.name = "get"};

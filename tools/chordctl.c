@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -19,6 +20,7 @@
 
 #include "client.h"
 #include "id.h"
+#include "keys.h"
 #include "message.h"
 
 #define S_SERVER_DEFAULT     "tcp://127.0.0.1:7000"
@@ -34,6 +36,7 @@ enum {
     S_EXIT_USAGE = 2,         /* bad command line or oversize key or value */
     S_EXIT_NO_ANSWER = 3,     /* unreachable, timed out, or the peer is not ready */
     S_EXIT_ERROR = 4,         /* any other failure */
+    S_EXIT_REFUSED = 5,       /* the peer refused the connection: not a key it admits */
 };
 
 typedef struct {
@@ -41,6 +44,9 @@ typedef struct {
     int timeout_ms;           /* budget for the whole command */
     bool json;                /* JSON output for lookup, info and ring */
     int64_t deadline_ms;      /* monotonic time by which the command ends */
+    const char *key_file;     /* --key or $CHORD_KEY: a client key pair */
+    const char *secret_file;  /* --secret or $CHORD_SECRET: the cluster secret */
+    const chord_client_curve_t *curve;   /* how to connect; NULL: without CURVE */
 } chordctl_t;
 
 /* One position seen by a ring walk. */
@@ -61,7 +67,9 @@ typedef struct {
 } ring_link_t;
 
 static const char *s_usage_text =
-    "usage: chordctl [-s ENDPOINT] [--timeout MS] [--json] COMMAND [ARGS]\n"
+    "usage: chordctl [-s ENDPOINT] [--timeout MS] [--json] [--key FILE | --secret FILE] COMMAND [ARGS]\n"
+    "       chordctl keygen --secret FILE [--keep]\n"
+    "       chordctl keygen --client FILE [--secret SECRETFILE | --server-key Z85]\n"
     "\n"
     "Commands:\n"
     "  put KEY VALUE   store VALUE under KEY; VALUE \"-\" reads stdin to EOF (binary-safe)\n"
@@ -73,6 +81,11 @@ static const char *s_usage_text =
     "  ring            walk the ring from the contacted peer through each successor,\n"
     "                  one line per position\n"
     "  leave           ask the contacted peer to hand its data off and leave the ring\n"
+    "  keygen          --secret FILE: write a new cluster secret to FILE (which must not\n"
+    "                  exist; with --keep an existing secret is kept) and print the\n"
+    "                  ring's public key. --client FILE: write a new client key pair\n"
+    "                  (with the ring's public key, from --secret or --server-key) and\n"
+    "                  print the client's public key, for chordd's --clients file\n"
     "\n"
     "Options (before or after the command; \"--\" ends them, for keys starting with \"-\"):\n"
     "  -s, --server ENDPOINT  peer to contact (tcp://, ipc:// or inproc://); default\n"
@@ -81,6 +94,10 @@ static const char *s_usage_text =
     "  --json                 JSON output for lookup, info and ring: one document and a\n"
     "                         newline. A key that is not valid UTF-8 appears as\n"
     "                         \"key\": null with its bytes in \"key_hex\"\n"
+    "  --key FILE             connect with CURVE as the client in FILE (chordctl keygen\n"
+    "                         --client); default $CHORD_KEY\n"
+    "  --secret FILE          connect with CURVE as a peer of the ring, from its cluster\n"
+    "                         secret; default $CHORD_SECRET\n"
     "  -h, --help             this text\n"
     "\n"
     "Keys are 1..4096 bytes, values at most 1048576 bytes. Ids print as 40 hex digits.\n"
@@ -88,7 +105,8 @@ static const char *s_usage_text =
     "Exit status: 0 success; 1 key not found; 2 usage error (bad command line, oversize\n"
     "key or value); 3 no answer within the timeout, the peer timed out or is not\n"
     "ready, or too few replicas acknowledged a write (it may have landed on some);\n"
-    "4 any other error.\n";
+    "4 any other error (\"forbidden\": the client's role does not allow it); 5 the\n"
+    "peer refused the connection (a secured ring and no key it admits).\n";
 
 /* Prints "chordctl: ..." and a newline on stderr; returns code. */
 static int s_fail (int code, const char *fmt, ...)
@@ -177,6 +195,8 @@ static int s_call (const chordctl_t *ctl, chord_client_t *client, const char *en
         return s_fail (S_EXIT_NO_ANSWER, "%s: no answer within %d ms", endpoint,
                        ctl->timeout_ms);
     if (chord_client_call (client, request, reply, remaining_ms) != 0) {
+        if (errno == EACCES)
+            return s_fail (S_EXIT_REFUSED, "%s: refused: %s", endpoint, chord_client_refused (client));
         if (errno == EINVAL)
             return s_fail (S_EXIT_ERROR, "cannot encode the %s request",
                            chord_msg_type_name (request->type));
@@ -456,7 +476,7 @@ static chord_client_t *s_ring_link (const chordctl_t *ctl, chord_client_t *first
             slot = &links[i];
     }
     chord_client_destroy (&slot->client);
-    slot->client = chord_client_new (endpoint);
+    slot->client = chord_client_new_curve (endpoint, ctl->curve);
     if (!slot->client)
         return NULL;
     snprintf (slot->endpoint, sizeof slot->endpoint, "%s", endpoint);
@@ -688,6 +708,16 @@ static int s_parse (chordctl_t *ctl, int argc, char **argv, char **words, int *w
                 return s_fail (S_EXIT_USAGE, "%.*s needs an endpoint", (int) name_len, arg);
             ctl->server = value;
         }
+        else if ((name_len == 5 && strncmp (arg, "--key", 5) == 0)
+                 || (name_len == 8 && strncmp (arg, "--secret", 8) == 0)) {
+            const char *value = s_option_value (argc, argv, &i, inline_value);
+            if (!value || !*value)
+                return s_fail (S_EXIT_USAGE, "%.*s needs a file", (int) name_len, arg);
+            if (name_len == 5)
+                ctl->key_file = value;
+            else
+                ctl->secret_file = value;
+        }
         else if (name_len == 9 && strncmp (arg, "--timeout", 9) == 0) {
             const char *value = s_option_value (argc, argv, &i, inline_value);
             if (!value)
@@ -718,9 +748,127 @@ static int s_command_arity (const char *command)
     return -1;
 }
 
+/*  Fills *curve from --key or --secret (else $CHORD_KEY, $CHORD_SECRET) and
+    points ctl->curve at it; leaves ctl->curve NULL when none is given.
+    Returns 0 or an exit code after printing.  */
+static int s_load_curve (chordctl_t *ctl, chord_client_curve_t *curve)
+{
+    if (ctl->key_file && ctl->secret_file)
+        return s_fail (S_EXIT_USAGE, "give --key or --secret, not both");
+    if (!ctl->key_file && !ctl->secret_file) {
+        const char *key = getenv ("CHORD_KEY"), *secret = getenv ("CHORD_SECRET");
+        ctl->key_file = key && *key ? key : NULL;
+        ctl->secret_file = !ctl->key_file && secret && *secret ? secret : NULL;
+    }
+    char error[1024];
+    if (ctl->secret_file) {
+        uint8_t secret[CHORD_SECRET_BYTES];
+        if (chord_keys_secret_read (ctl->secret_file, secret, error, sizeof error) != 0)
+            return s_fail (S_EXIT_USAGE, "%s", error);
+        chord_keys_ring_pair (secret, &curve->own);
+        sodium_memzero (secret, sizeof secret);
+        memcpy (curve->server, curve->own.public_key, CHORD_KEY_BYTES);
+    }
+    else if (ctl->key_file) {
+        bool has_server = false;
+        if (chord_keys_client_read (ctl->key_file, &curve->own, curve->server, &has_server, error,
+                                    sizeof error) != 0)
+            return s_fail (S_EXIT_USAGE, "%s", error);
+        if (!has_server)
+            return s_fail (S_EXIT_USAGE, "%s has no 'server' line with the ring's public key (chordctl keygen "
+                           "--client FILE --server-key Z85 writes one)", ctl->key_file);
+    }
+    else
+        return 0;
+    ctl->curve = curve;
+    return 0;
+}
+
+/* Prints a key in Z85 and a newline on stdout. */
+static int s_print_key (const uint8_t key[CHORD_KEY_BYTES])
+{
+    char z85[CHORD_KEY_Z85_LEN + 1];
+    chord_keys_z85_encode (z85, key);
+    printf ("%s\n", z85);
+    return S_EXIT_OK;
+}
+
+/* keygen --client FILE [--secret SECRETFILE | --server-key Z85]. */
+static int s_keygen_client (const char *path, const char *secret_path, const char *server_z85)
+{
+    char error[1024];
+    uint8_t server[CHORD_KEY_BYTES];
+    if (secret_path && server_z85)
+        return s_fail (S_EXIT_USAGE, "keygen --client: give --secret or --server-key, not both");
+    if (secret_path) {
+        uint8_t secret[CHORD_SECRET_BYTES];
+        chord_keypair_t ring;
+        if (chord_keys_secret_read (secret_path, secret, error, sizeof error) != 0)
+            return s_fail (S_EXIT_USAGE, "%s", error);
+        chord_keys_ring_pair (secret, &ring);
+        memcpy (server, ring.public_key, CHORD_KEY_BYTES);
+        sodium_memzero (secret, sizeof secret);
+        sodium_memzero (&ring, sizeof ring);
+    }
+    else if (server_z85 && chord_keys_z85_decode (server, server_z85, strlen (server_z85)) != 0)
+        return s_fail (S_EXIT_USAGE, "--server-key wants the ring's public key: 40 Z85 characters");
+    chord_keypair_t pair;
+    if (chord_keys_client_create (path, secret_path || server_z85 ? server : NULL, &pair, error,
+                                  sizeof error) != 0)
+        return s_fail (S_EXIT_ERROR, "%s", error);
+    sodium_memzero (pair.secret_key, sizeof pair.secret_key);
+    return s_print_key (pair.public_key);
+}
+
+/*  chordctl keygen: writes a cluster secret or a client key pair and prints
+    the public key others need (the ring's, or the client's).  */
+static int s_keygen (int argc, char **argv)
+{
+    const char *secret = NULL, *client = NULL, *server = NULL;
+    bool keep = false;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp (argv[i], "--keep") == 0) {
+            keep = true;
+            continue;
+        }
+        const char **slot = strcmp (argv[i], "--secret") == 0 ? &secret
+                          : strcmp (argv[i], "--client") == 0 ? &client
+                          : strcmp (argv[i], "--server-key") == 0 ? &server : NULL;
+        if (!slot)
+            return s_fail (S_EXIT_USAGE, "keygen: unexpected '%s' (see --help)", argv[i]);
+        if (i + 1 >= argc || !*argv[i + 1])
+            return s_fail (S_EXIT_USAGE, "keygen: %s needs a value", argv[i]);
+        *slot = argv[++i];
+    }
+    if (client)
+        return s_keygen_client (client, secret, server);
+    if (!secret || server)
+        return s_fail (S_EXIT_USAGE, "keygen: want --secret FILE, or --client FILE [--secret FILE | "
+                       "--server-key Z85]");
+    char error[1024];
+    uint8_t bytes[CHORD_SECRET_BYTES];
+    chord_keypair_t ring;
+    /* --keep: a container entrypoint makes the secret once, then finds it. */
+    struct stat st;
+    bool exists = keep && stat (secret, &st) == 0;
+    if (!exists && chord_keys_secret_create (secret, error, sizeof error) != 0)
+        return s_fail (S_EXIT_ERROR, "%s", error);
+    if (chord_keys_secret_read (secret, bytes, error, sizeof error) != 0)
+        return s_fail (S_EXIT_ERROR, "%s", error);
+    chord_keys_ring_pair (bytes, &ring);
+    sodium_memzero (bytes, sizeof bytes);
+    sodium_memzero (ring.secret_key, sizeof ring.secret_key);
+    return s_print_key (ring.public_key);
+}
+
 int main (int argc, char **argv)
 {
     chordctl_t ctl = {.server = NULL, .timeout_ms = S_TIMEOUT_MS_DEFAULT};
+    if (argc >= 2 && strcmp (argv[1], "keygen") == 0) {
+        if (sodium_init () < 0)
+            return s_fail (S_EXIT_ERROR, "libsodium failed to initialise");
+        return s_keygen (argc, argv);
+    }
     char *words[S_WORDS_MAX];
     int word_count;
     int code = s_parse (&ctl, argc, argv, words, &word_count);
@@ -764,7 +912,12 @@ int main (int argc, char **argv)
         }
     }
 
-    chord_client_t *client = chord_client_new (ctl.server);
+    chord_client_curve_t curve;
+    if ((code = s_load_curve (&ctl, &curve)) != 0) {
+        free (stdin_value);
+        return code;
+    }
+    chord_client_t *client = chord_client_new_curve (ctl.server, ctl.curve);
     if (!client) {
         free (stdin_value);
         return s_fail (S_EXIT_USAGE,

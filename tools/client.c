@@ -24,9 +24,18 @@
    flight, so allow well over that before sends fail with EAGAIN. */
 #define S_QUEUE_MESSAGES_MAX 16384
 
+/* Handshake events the monitor reports: a refusal, or the proof there was none. */
+#define S_MONITOR_EVENTS                                                                                  \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL                                \
+     | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED)
+
 struct chord_client {
     void *context;               /* the ZeroMQ context, owned */
     void *socket;                /* the DEALER connected to the peer */
+    void *monitor;               /* PAIR receiving the DEALER's handshake events */
+    bool secured;                /* connects with CURVE */
+    bool handshaken;             /* a handshake succeeded once */
+    char refused[256];           /* why the peer refused us; empty while it has not */
     uint64_t next_request_id;    /* assigned to the next request, then increased */
     zmq_msg_t last;              /* the last received frame; replies borrow from it */
 };
@@ -60,7 +69,36 @@ static int s_set_int (void *socket, int option, int value)
     return zmq_setsockopt (socket, option, &value, sizeof value);
 }
 
+/*  Watches the DEALER's handshakes, so that a refusal is known at once
+    rather than after the caller's whole timeout: ZeroMQ otherwise hides
+    it and keeps reconnecting.  */
+static int s_monitor (chord_client_t *self)
+{
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "inproc://chord-client-monitor-%p", (void *) self);
+    if (zmq_socket_monitor (self->socket, endpoint, S_MONITOR_EVENTS) != 0)
+        return -1;
+    self->monitor = zmq_socket (self->context, ZMQ_PAIR);
+    if (!self->monitor || s_set_int (self->monitor, ZMQ_LINGER, 0) != 0)
+        return -1;
+    return zmq_connect (self->monitor, endpoint);
+}
+
+static int s_set_curve (void *socket, const chord_client_curve_t *curve)
+{
+    if (zmq_setsockopt (socket, ZMQ_CURVE_SERVERKEY, curve->server, CHORD_KEY_BYTES) != 0
+        || zmq_setsockopt (socket, ZMQ_CURVE_PUBLICKEY, curve->own.public_key, CHORD_KEY_BYTES) != 0
+        || zmq_setsockopt (socket, ZMQ_CURVE_SECRETKEY, curve->own.secret_key, CHORD_KEY_BYTES) != 0)
+        return -1;
+    return 0;
+}
+
 chord_client_t *chord_client_new (const char *endpoint)
+{
+    return chord_client_new_curve (endpoint, NULL);
+}
+
+chord_client_t *chord_client_new_curve (const char *endpoint, const chord_client_curve_t *curve)
 {
     if (!s_endpoint_valid (endpoint))
         return NULL;
@@ -83,13 +121,17 @@ chord_client_t *chord_client_new (const char *endpoint)
         free (self);
         return NULL;
     }
+    self->secured = curve != NULL;
     int64_t recv_bytes_max = S_RECV_BYTES_MAX;
     if (s_set_int (self->socket, ZMQ_LINGER, 0) != 0
         || zmq_setsockopt (self->socket, ZMQ_MAXMSGSIZE, &recv_bytes_max,
                            sizeof recv_bytes_max) != 0
         || s_set_int (self->socket, ZMQ_SNDHWM, S_QUEUE_MESSAGES_MAX) != 0
         || s_set_int (self->socket, ZMQ_RCVHWM, S_QUEUE_MESSAGES_MAX) != 0
+        || (curve && s_set_curve (self->socket, curve) != 0) || s_monitor (self) != 0
         || zmq_connect (self->socket, endpoint) != 0) {
+        if (self->monitor)
+            zmq_close (self->monitor);
         zmq_close (self->socket);
         zmq_ctx_term (self->context);
         free (self);
@@ -110,6 +152,7 @@ void chord_client_destroy (chord_client_t **self_p)
     if (!self)
         return;
     zmq_msg_close (&self->last);
+    zmq_close (self->monitor);
     zmq_close (self->socket);
     zmq_ctx_term (self->context);
     free (self);
@@ -166,6 +209,65 @@ static int s_recv_frame (chord_client_t *self, zmq_msg_t *frame)
     return well_formed ? 1 : 0;
 }
 
+/* Describes a handshake failure event in self->refused. value is a ZAP
+   status, a ZMQ_PROTOCOL_ERROR_* code or an errno, by event. */
+static void s_refusal (chord_client_t *self, uint16_t event, uint32_t value)
+{
+    const char *why;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        why = "the peer refused our key: this ring does not admit it (ask its admin to list it in --clients)";
+    else if (!self->secured)
+        why = "the handshake failed: the peer is secured; give --key FILE or --secret FILE";
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+        why = "the peer is not secured (it does not speak CURVE): leave out --key and --secret";
+    else
+        why = "the CURVE handshake failed: the peer is not secured, or is another ring than this key or secret's";
+    snprintf (self->refused, sizeof self->refused, "%s", why);
+}
+
+/* Reads the monitor's waiting events. Returns true once the peer refused us. */
+static bool s_check_monitor (chord_client_t *self)
+{
+    while (!self->refused[0]) {
+        zmq_msg_t head, address;
+        zmq_msg_init (&head);
+        if (zmq_msg_recv (&head, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&head);
+            break;
+        }
+        /* An event is two frames: 2 bytes of event and 4 of value, then the endpoint. */
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size (&head) == 6) {
+            memcpy (&event, zmq_msg_data (&head), 2);
+            memcpy (&value, (uint8_t *) zmq_msg_data (&head) + 2, 4);
+        }
+        bool more = zmq_msg_more (&head);
+        zmq_msg_close (&head);
+        if (more) {
+            zmq_msg_init (&address);
+            zmq_msg_recv (&address, self->monitor, 0);
+            zmq_msg_close (&address);
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            self->handshaken = true;
+        else if (event == ZMQ_EVENT_DISCONNECTED) {
+            /* A CURVE server that cannot read our hello (not its key) just hangs up. */
+            if (self->secured && !self->handshaken)
+                s_refusal (self, event, value);
+        }
+        else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                          | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
+            s_refusal (self, event, value);
+    }
+    return self->refused[0] != 0;
+}
+
+const char *chord_client_refused (const chord_client_t *self)
+{
+    return self->refused[0] ? self->refused : NULL;
+}
+
 int chord_client_recv (chord_client_t *self, chord_msg_t *reply, int timeout_ms)
 {
     assert (self);
@@ -183,6 +285,10 @@ int chord_client_recv (chord_client_t *self, chord_msg_t *reply, int timeout_ms)
             return 0;
         if (got < 0 && errno != EAGAIN && errno != EINTR)
             break;
+        if (got < 0 && s_check_monitor (self)) {
+            errno = EACCES;
+            return -1;
+        }
 
         int remaining_ms = -1;
         if (timeout_ms >= 0) {
@@ -193,8 +299,8 @@ int chord_client_recv (chord_client_t *self, chord_msg_t *reply, int timeout_ms)
         }
         if (got >= 0)
             continue;   /* skipped a malformed reply; look for another */
-        zmq_pollitem_t item = {self->socket, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll (&item, 1, remaining_ms) < 0 && errno != EINTR)
+        zmq_pollitem_t items[2] = {{self->socket, 0, ZMQ_POLLIN, 0}, {self->monitor, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll (items, 2, remaining_ms) < 0 && errno != EINTR)
             break;
     }
     errno = ETIMEDOUT;
@@ -217,7 +323,7 @@ int chord_client_call (chord_client_t *self, chord_msg_t *request, chord_msg_t *
             remaining_ms = left_ms > 0 ? (int) left_ms : 0;
         }
         if (chord_client_recv (self, reply, remaining_ms) != 0)
-            return -1;
+            return -1;   /* errno from recv: ETIMEDOUT or EACCES */
         if (reply->request_id == request->request_id)
             return 0;
         chord_msg_clear (reply);   /* an answer to an older request */

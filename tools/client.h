@@ -8,14 +8,29 @@
 
 #include <stdint.h>
 
+#include "keys.h"
 #include "message.h"
 
 typedef struct chord_client chord_client_t;
+
+/* What a client of a secured ring connects with. */
+typedef struct {
+    chord_keypair_t own;                   /* ours: the ring's pair (--secret) or a client's (--key) */
+    uint8_t server[CHORD_KEY_BYTES];       /* the ring's public key, which the peer must prove it holds */
+} chord_client_curve_t;
 
 /* Connects to endpoint (e.g. "tcp://127.0.0.1:7000"). Returns NULL and
    prints nothing when the endpoint is malformed or ZeroMQ fails; the caller
    reports. The caller owns the client. */
 chord_client_t *chord_client_new (const char *endpoint);
+
+/* The same, connecting with CURVE when curve is not NULL. */
+chord_client_t *chord_client_new_curve (const char *endpoint, const chord_client_curve_t *curve);
+
+/* Why the peer refused this connection's handshake (a key it does not
+   admit, or no agreement on security), or NULL while it has not. Once it
+   has, receives fail at once with errno EACCES. */
+const char *chord_client_refused (const chord_client_t *self);
 
 /* Closes the connection (dropping unsent messages), frees, sets *self_p to
    NULL; idempotent. */
@@ -27,13 +42,15 @@ int chord_client_send (chord_client_t *self, chord_msg_t *request);
 
 /* Waits up to timeout_ms for one well-formed reply and decodes it into
    *reply (borrowed fields stay valid until the next receive or destroy;
-   call chord_msg_clear when done). Returns 0, or -1 on timeout. Malformed
+   call chord_msg_clear when done). Returns 0, or -1 on timeout (errno
+   ETIMEDOUT) or refusal (EACCES, see chord_client_refused). Malformed
    replies are skipped. */
 int chord_client_recv (chord_client_t *self, chord_msg_t *reply, int timeout_ms);
 
 /* Sends request and waits up to timeout_ms (negative: forever) for the
    reply with its id, dropping others. Returns 0, or -1 with errno EINVAL
-   when the request cannot be encoded or queued, ETIMEDOUT on timeout.
+   when the request cannot be encoded or queued, ETIMEDOUT on timeout,
+   EACCES when the peer refused the handshake.
    The reply's borrowed fields die with the next receive, even one that
    times out. */
 int chord_client_call (chord_client_t *self, chord_msg_t *request, chord_msg_t *reply,

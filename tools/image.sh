@@ -8,7 +8,9 @@ tag=${1:-chord:latest}
 out=build/image
 root=$out/rootfs
 rm -rf "$out"
-mkdir -p "$root/usr/bin" "$root/etc" "$root/data" "$root/tmp"
+# /secret: where docker-compose.yml's keygen service writes the cluster
+# secret (a named volume takes the directory's owner, the chord user).
+mkdir -p "$root/usr/bin" "$root/etc" "$root/data" "$root/tmp" "$root/secret"
 cp bin/chordd bin/chordctl "$root/usr/bin/"
 for lib in $( { ldd bin/chordd; ldd bin/chordctl; } | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' | sort -u); do
     mkdir -p "$root$(dirname "$lib")"
