@@ -590,7 +590,7 @@ void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_
             return;
         }
         memcpy (task->key, msg->key, msg->key_len);
-        if (msg->value_len)
+        if (msg->type == CHORD_MSG_CLIENT_PUT && msg->value_len)
             memcpy (task->value, msg->value, msg->value_len);
     }
     node_lookup_start (self, task, now_ms);
