@@ -1,29 +1,15 @@
-/*  A libFuzzer target for chord_msg_decode.
+/*  A libFuzzer target for chord_msg_decode: every input must be rejected or
+    decoded without a crash, an over-read or a leak; a decoded message must
+    also encode again, and that encoding must decode to the same message.
 
-    Build and run (from the repository root):
-
-        clang -g -O1 -fsanitize=fuzzer,address,undefined -Iprotocol \
-            tests/fuzz_decode.c protocol/message.c \
-            $(pkg-config --cflags --libs msgpack) -o build/fuzz_decode
-        mkdir -p build/fuzz-corpus
-        build/fuzz_decode -max_len=4096 -max_total_time=60 build/fuzz-corpus
-
-    Without clang, the same file replays inputs (a crash file, a corpus)
-    under gcc and valgrind or ASan:
-
-        cc -std=c11 -D_DEFAULT_SOURCE -DFUZZ_DECODE_MAIN -g -Iprotocol \
-            tests/fuzz_decode.c protocol/message.c \
-            $(pkg-config --cflags --libs msgpack) -o build/fuzz_decode_replay
-        build/fuzz_decode_replay crash-1234...
-
-    Every input must be rejected or decoded without a crash, an over-read or
-    a leak; a decoded message must also encode again, and that encoding must
-    decode.  */
+    `make fuzz` builds and runs it (build/fuzz/fuzz_decode, corpus
+    build/fuzz/corpus-decode); replay a file under gcc and valgrind with
+    build/replay/fuzz_decode FILE... (tests/fuzz/replay.c).  */
 
 #include "message.h"
 
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -42,29 +28,15 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (again.fields != msg.fields || again.type != msg.type
         || again.request_id != msg.request_id)
         abort ();
+    /* The encoding is canonical: encoding what it decodes to gives it back. */
+    uint8_t *twice;
+    size_t twice_size;
+    if (chord_msg_encode (&again, &twice, &twice_size) != 0 || twice_size != encoded_size
+        || memcmp (twice, encoded, encoded_size) != 0)
+        abort ();
+    free (twice);
     chord_msg_clear (&again);
     free (encoded);
     chord_msg_clear (&msg);
     return 0;
 }
-
-#ifdef FUZZ_DECODE_MAIN
-/* Replays each file named on the command line through the target. */
-int main (int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        FILE *file = fopen (argv[i], "rb");
-        if (!file) {
-            perror (argv[i]);
-            return 1;
-        }
-        uint8_t *data = malloc (CHORD_MESSAGE_MAX + 1);
-        size_t size = data ? fread (data, 1, CHORD_MESSAGE_MAX + 1, file) : 0;
-        fclose (file);
-        LLVMFuzzerTestOneInput (data, size);
-        free (data);
-        printf ("%s: %zu bytes, ok\n", argv[i], size);
-    }
-    return 0;
-}
-#endif
