@@ -408,6 +408,27 @@ static void s_field (fuzz_bytes_t *in, const fuzz_world_t *world, fuzz_scratch_t
     }
 }
 
+/* The optional fields a message of this type carries in practice (message.h). */
+static uint32_t s_usual_fields (chord_msg_type_t type)
+{
+    switch (type) {
+    case CHORD_MSG_FIND_SUCC:       return CHORD_F_EXCLUDED;
+    case CHORD_MSG_FIND_SUCC_REPLY: return CHORD_F_HOPS;
+    case CHORD_MSG_JOIN_REPLY:      return CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_PEER;
+    case CHORD_MSG_HANDOFF:         return CHORD_F_COUNT;
+    case CHORD_MSG_STORE:           return CHORD_F_VALUE | CHORD_F_FALLBACK | CHORD_F_HLC | CHORD_F_WRITER;
+    case CHORD_MSG_STORE_REPLY:     return CHORD_F_VALUE;
+    case CHORD_MSG_FETCH_REPLY:     return CHORD_F_ITEMS;
+    case CHORD_MSG_CLIENT_PUT:
+    case CHORD_MSG_CLIENT_GET:
+    case CHORD_MSG_CLIENT_DEL:
+    case CHORD_MSG_CLIENT_LOOKUP:   return CHORD_F_TIMEOUT;
+    case CHORD_MSG_CLIENT_REPLY:    return CHORD_F_VALUE | CHORD_F_TEXT;
+    case CHORD_MSG_LOOKUP_REPLY:    return CHORD_F_ID | CHORD_F_PEER | CHORD_F_HOPS | CHORD_F_TEXT;
+    default:                        return 0;
+    }
+}
+
 void fuzz_build_message (fuzz_bytes_t *in, const fuzz_world_t *world, fuzz_scratch_t *scratch,
                          chord_msg_type_t type, chord_msg_t *msg)
 {
@@ -421,8 +442,14 @@ void fuzz_build_message (fuzz_bytes_t *in, const fuzz_world_t *world, fuzz_scrat
     msg->has_target = (header & 6) == 6;
     if (msg->has_target)
         s_id (in, world, &msg->target);
-    /* Optional fields: none most of the time, any now and then. */
-    uint32_t optional = (header & 0x18) ? 0 : fuzz_u32 (in);
+    /* Optional fields: the usual ones, none, any, or the usual and any. */
+    uint32_t optional;
+    switch (header & 0x18) {
+    case 0x00: optional = s_usual_fields (type); break;
+    case 0x08: optional = 0; break;
+    case 0x10: optional = fuzz_u32 (in); break;
+    default:   optional = s_usual_fields (type) | fuzz_u32 (in); break;
+    }
     msg->fields = chord_msg_required_fields (type) | (optional & ((CHORD_F_WRITER << 1) - 1));
     for (unsigned bit = 0; bit <= 22; bit++)
         if (msg->fields & (1u << bit))

@@ -7,12 +7,14 @@
 
         FUZZ_NODE_OP_RAW        deliver the payload as an encoded message with an origin
         FUZZ_NODE_OP_RAW_REPLY  deliver it without origin (as a reply on our connection)
-        FUZZ_NODE_OP_TICK       advance the clock (to the next deadline, or by N ms) and tick
+        FUZZ_NODE_OP_TICK       advance the clock (to the next deadline, through many, or
+                                by N ms) and tick
         FUZZ_NODE_OP_LEAVE      chord_node_leave
         FUZZ_NODE_OP_RAW_ROLE   deliver with a chosen role (all five) and origin or not
         FUZZ_NODE_OP_BUILD      build a *valid* message of a chosen type and deliver it
         FUZZ_NODE_OP_REPLY      build the reply to a request the node sent (same request
-                                id, sender the peer asked) and deliver it
+                                id, sender the peer asked), or another message about the
+                                same exchange (a joiner's HANDOFF), and deliver it
 
     After each step every message the node queued is popped, decoded (the
     target aborts when the node emits one it would itself refuse) and
@@ -95,6 +97,13 @@ static void s_random_bytes (void *arg, void *buf, size_t len)
         *state ^= *state << 17;
         out[i] = (uint8_t) (*state >> 24);
     }
+}
+
+/* Formats every line, as chordd's logger would, so format bugs show. */
+static void s_log (void *arg, chord_log_level_t level, const char *line)
+{
+    size_t *bytes = arg;
+    *bytes += strlen (line) + (size_t) level;
 }
 
 static int s_peer_cmp (const void *a, const void *b)
@@ -199,18 +208,30 @@ static void s_deliver_built (s_run_t *run, bool with_origin, uint8_t origin_choi
     free (data);
 }
 
+static void s_advance (s_run_t *run, uint64_t now_ms)
+{
+    run->now_ms = now_ms;
+    run->world.wall_ms = run->now_ms + S_WALL_OFFSET_MS;
+    chord_node_tick (run->node, run->now_ms);
+}
+
+/*  Mode bit 0: to the next deadline (timeouts, retries, maintenance);
+    bit 2: that, many times over with no answers, far enough for several
+    anti-entropy rounds and a tombstone purge; else by N ms (bit 1: N00).  */
 static void s_tick (s_run_t *run, fuzz_bytes_t *payload)
 {
     uint8_t mode = fuzz_u8 (payload);
-    uint64_t next = chord_node_next_deadline_ms (run->node);
-    if ((mode & 1) && next != UINT64_MAX) {
-        /* Straight to the next thing the node waits for: timeouts, retries. */
-        if (next > run->now_ms && next - run->now_ms < 10ull * 24 * 3600 * 1000)
-            run->now_ms = next;
+    if (mode & 5) {
+        unsigned rounds = (mode & 4) ? 1 + fuzz_u8 (payload) % 64 : 1;
+        for (unsigned i = 0; i < rounds; i++) {
+            uint64_t next = chord_node_next_deadline_ms (run->node);
+            if (next == UINT64_MAX || next - run->now_ms > 10ull * 24 * 3600 * 1000)
+                break;
+            s_advance (run, next > run->now_ms ? next : run->now_ms);
+            s_drain (run);
+        }
     } else
-        run->now_ms += (uint64_t) fuzz_u16 (payload) * ((mode & 2) ? 100 : 1);
-    run->world.wall_ms = run->now_ms + S_WALL_OFFSET_MS;
-    chord_node_tick (run->node, run->now_ms);
+        s_advance (run, run->now_ms + (uint64_t) fuzz_u16 (payload) * ((mode & 2) ? 100 : 1));
 }
 
 /* The peer a request went to, as it would name itself in its reply. */
@@ -235,9 +256,13 @@ static void s_reply (s_run_t *run, fuzz_bytes_t *payload)
         return;
     const s_sent_t *sent = &run->sent[fuzz_u8 (payload) % run->sent_count];
     uint8_t flags = fuzz_u8 (payload);
-    fuzz_build_message (payload, &run->world, run->scratch, fuzz_reply_type (sent->type), run->msg);
+    /* The reply, or another message from the peer asked about the same
+       exchange: a joiner's arc comes as a HANDOFF named by its JOIN's id. */
+    chord_msg_type_t type = (flags & 0x10) ? fuzz_types[fuzz_u8 (payload) % FUZZ_TYPE_COUNT]
+                                           : fuzz_reply_type (sent->type);
+    fuzz_build_message (payload, &run->world, run->scratch, type, run->msg);
     run->msg->request_id = sent->request_id;
-    if (run->msg->type == CHORD_MSG_HANDOFF_ACK)
+    if (run->msg->fields & CHORD_F_TRANSFER)
         run->msg->transfer_id = sent->request_id;
     if (!(flags & 1)) {
         /* Mostly from the peer asked; sometimes from whoever the builder chose. */
@@ -248,7 +273,7 @@ static void s_reply (s_run_t *run, fuzz_bytes_t *payload)
     run->msg->has_target = false;
     /* A reply comes back on the connection the request left on: no origin.
        A handoff sent to a joiner's origin is acked on our ROUTER: origin. */
-    s_deliver_built (run, sent->to_origin || (flags & 2), flags >> 2, CHORD_ROLE_PEER);
+    s_deliver_built (run, sent->to_origin || (flags & 2), flags >> 5, CHORD_ROLE_PEER);
 }
 
 static void s_step (s_run_t *run, uint8_t op, fuzz_bytes_t *payload)
@@ -321,7 +346,9 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         .wall_offset_ms = S_WALL_OFFSET_MS,
     };
     chord_id_of_position (&config.id, s_self, 0);
-    chord_env_t env = { .store = run.store, .random_bytes = s_random_bytes, .random_arg = &run.rng };
+    size_t logged = 0;
+    chord_env_t env = { .store = run.store, .random_bytes = s_random_bytes, .random_arg = &run.rng,
+                        .log = s_log, .log_arg = &logged };
     if (!run.msg || !run.scratch || !run.store || !(run.node = chord_node_new (&config, &env)))
         abort ();                   /* out of memory, or a config the node should take */
     if (s_start (&run, shape) != 0)

@@ -41,12 +41,13 @@ static int s_write (const char *dir, const char *corpus, const char *name, const
 }
 
 /*  Builder bytes: request id choice, header, optional fields. A header of
-    0x08 asks for no optional field; 0x00 reads the mask that follows;
-    0x06 adds a target (the first world peer).  */
+    0x08 asks for no optional field; 0x10 reads the mask that follows;
+    0x00 takes the type's usual fields; 0x06 adds a target.  */
 static int s_messages (const char *dir, const fuzz_world_t *world)
 {
     static const uint8_t minimal[] = { 0, 0x08 };
-    static const uint8_t full[] = { 0, 0x00, 0xff, 0xff, 0xff, 0x7f };
+    static const uint8_t full[] = { 0, 0x10, 0xff, 0xff, 0xff, 0x7f };
+    static const uint8_t usual[] = { 0, 0x00 };
     static const uint8_t targeted[] = { 1, 0x0e };      /* second world id, target */
     for (size_t i = 0; i < FUZZ_TYPE_COUNT; i++) {
         chord_msg_type_t type = fuzz_types[i];
@@ -54,6 +55,7 @@ static int s_messages (const char *dir, const fuzz_world_t *world)
         struct { const char *suffix; const uint8_t *bytes; size_t size; } shapes[] = {
             { "min", minimal, sizeof minimal },
             { "full", full, sizeof full },
+            { "usual", usual, sizeof usual },
             { "targeted", targeted, sizeof targeted },
         };
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -126,16 +128,18 @@ static int s_node (const char *dir)
         for (int round = 0; round < 3 && rc == 0; round++) {
             rc = fuzz_append_step (&buf, &size, S_NODE_TICK, next_deadline, sizeof next_deadline);
             for (uint8_t sent = 0; sent < 3 && rc == 0; sent++) {
-                uint8_t reply[] = { sent, 0, 0, 0x08 };
+                uint8_t reply[] = { sent, 0, 0, 0x00 };
                 rc = fuzz_append_step (&buf, &size, S_NODE_REPLY, reply, sizeof reply);
             }
         }
         rc = rc == 0 ? fuzz_append_step (&buf, &size, S_NODE_BUILD, put, sizeof put) : rc;
-        rc = rc == 0 ? fuzz_append_step (&buf, &size, S_NODE_REPLY, (const uint8_t[]) { 15, 0, 0, 8 }, 4) : rc;
+        rc = rc == 0 ? fuzz_append_step (&buf, &size, S_NODE_REPLY, (const uint8_t[]) { 15, 0, 0, 0 }, 4) : rc;
         rc = rc == 0 ? fuzz_append_step (&buf, &size, S_NODE_BUILD, get, sizeof get) : rc;
         rc = rc == 0 ? fuzz_append_step (&buf, &size, S_NODE_TICK, next_deadline, sizeof next_deadline) : rc;
+        static const uint8_t many_deadlines[] = { 4, 63 };
+        rc = rc == 0 ? fuzz_append_step (&buf, &size, S_NODE_TICK, many_deadlines, sizeof many_deadlines) : rc;
         rc = rc == 0 ? fuzz_append_step (&buf, &size, S_NODE_LEAVE, NULL, 0) : rc;
-        rc = rc == 0 ? fuzz_append_step (&buf, &size, S_NODE_REPLY, (const uint8_t[]) { 0, 0, 0, 8 }, 4) : rc;
+        rc = rc == 0 ? fuzz_append_step (&buf, &size, S_NODE_REPLY, (const uint8_t[]) { 0, 0, 0, 0 }, 4) : rc;
         char name[64];
         snprintf (name, sizeof name, "shape%u-conversation", shape);
         rc = rc == 0 ? s_write (dir, "node", name, buf, size) : rc;
