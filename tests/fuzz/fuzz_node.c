@@ -154,6 +154,10 @@ static void s_drain (s_run_t *run)
                   || strnlen (out.endpoint, sizeof out.endpoint) > CHORD_ENDPOINT_MAX
             : out.kind != CHORD_DEST_ORIGIN || out.origin.size > CHORD_ORIGIN_MAX)
             abort ();               /* a destination the driver cannot use */
+        if (out.kind == CHORD_DEST_ORIGIN
+            && (out.origin.size != 4 || memcmp (out.origin.bytes, "org", 3) != 0
+                || out.origin.bytes[3] < '0' || out.origin.bytes[3] >= '0' + S_ORIGINS))
+            abort ();               /* a reply to an address no message came from */
         if (chord_msg_decode (run->msg, out.data, out.size) != 0)
             abort ();               /* the node sent what no peer would accept */
         bool client_request = run->msg->type >= CHORD_MSG_CLIENT_PUT
@@ -189,12 +193,65 @@ static chord_role_t s_role (uint8_t choice)
     return choice % 8 <= CHORD_ROLE_PEER ? (chord_role_t) (choice % 8) : CHORD_ROLE_PEER;
 }
 
+/* The least role that may send a message of this type (node.h). */
+static chord_role_t s_role_needed (chord_msg_type_t type)
+{
+    switch (type) {
+    case CHORD_MSG_CLIENT_GET:
+    case CHORD_MSG_CLIENT_LOOKUP:
+    case CHORD_MSG_CLIENT_INFO:
+        return CHORD_ROLE_READ;
+    case CHORD_MSG_CLIENT_PUT:
+    case CHORD_MSG_CLIENT_DEL:
+        return CHORD_ROLE_WRITE;
+    case CHORD_MSG_CLIENT_LEAVE:
+        return CHORD_ROLE_ADMIN;
+    default:
+        return CHORD_ROLE_PEER;
+    }
+}
+
+/*  A message beyond its sender's role must change nothing the sender can
+    see: no message goes out but, to a known client with an origin, one
+    CLIENT_REPLY saying "forbidden".  */
+static void s_check_refusal (s_run_t *run, chord_role_t role, chord_msg_type_t type, uint64_t request_id)
+{
+    chord_outgoing_t out;
+    size_t sent = 0;
+    while (chord_node_pop_outgoing (run->node, &out)) {
+        if (++sent > 1 || role == CHORD_ROLE_NONE || s_role_needed (type) == CHORD_ROLE_PEER
+            || out.kind != CHORD_DEST_ORIGIN || chord_msg_decode (run->msg, out.data, out.size) != 0)
+            abort ();
+        if (run->msg->type != CHORD_MSG_CLIENT_REPLY || run->msg->status != CHORD_STATUS_FORBIDDEN
+            || run->msg->request_id != request_id)
+            abort ();
+        chord_msg_clear (run->msg);
+        free (out.data);
+    }
+}
+
 static void s_deliver_encoded (s_run_t *run, const uint8_t *data, size_t size, bool with_origin,
                                uint8_t origin_choice, chord_role_t role)
 {
     chord_origin_t origin;
     s_origin (&origin, origin_choice);
+    /* Below the peer's role, know whether the node must refuse it. */
+    bool refused = false;
+    chord_msg_type_t type = 0;
+    uint64_t request_id = 0;
+    if (role < CHORD_ROLE_PEER && chord_msg_decode (run->msg, data, size) == 0) {
+        type = run->msg->type;
+        request_id = run->msg->request_id;
+        refused = role < s_role_needed (type);
+        chord_msg_clear (run->msg);
+    }
+    uint64_t refused_before = chord_node_stats (run->node)->messages_refused;
     chord_node_receive (run->node, data, size, with_origin ? &origin : NULL, role, run->now_ms);
+    if (refused) {
+        if (chord_node_stats (run->node)->messages_refused != refused_before + 1)
+            abort ();
+        s_check_refusal (run, role, type, request_id);
+    }
 }
 
 /* Encodes the built message in run->msg and delivers it. */
