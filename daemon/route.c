@@ -10,7 +10,7 @@ size_t chordd_route_position (const chord_msg_t *msg, bool has_origin, const cho
         return index < count ? (size_t) index : count;
     }
     if (!msg->has_target)
-        return count > 0 ? 0 : count;
+        return 0;                   /* position 0; with no positions, 0 is count: none */
     for (size_t i = 0; i < count; i++)
         if (chord_id_equal (&ids[i], &msg->target))
             return i;

@@ -4,7 +4,7 @@
     into a *valid* encoded message of a chosen type, so a target reaches
     the node's handlers and not only the decoder's refusals.
 
-    The inputs of fuzz_node and fuzz_route are sequences of steps, each
+    The inputs of fuzz_node and fuzz_record are sequences of steps, each
     [op byte][length, 2 bytes little-endian][length bytes]; fuzz_input.c
     writes them too, so the seed generator and the targets agree.  */
 #ifndef CHORD_FUZZ_INPUT_H
@@ -87,7 +87,11 @@ typedef struct {
 
 /*  Fills *msg with a message of the given type whose required fields are
     all present and in range, plus optional fields and header parts chosen
-    by the fuzz bytes. Byte strings point into scratch or into in's data.  */
+    by the fuzz bytes. Byte strings point into scratch or into in's data.
+    The bytes read: a request id choice, a header byte (bit 0: a sender
+    against the type's habit; bits 1-2 both set: a target; bits 3-4: the
+    type's usual optional fields, none, a mask read next, or both), the
+    sender and target, then each field present in bit order.  */
 void fuzz_build_message (fuzz_bytes_t *in, const fuzz_world_t *world, fuzz_scratch_t *scratch,
                          chord_msg_type_t type, chord_msg_t *msg);
 
