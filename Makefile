@@ -6,6 +6,10 @@
 #   make test-unit  only the C unit tests
 #   make sanitize   the whole test suite under ASan and UBSan (build-san/)
 #   make valgrind   the unit tests under valgrind
+#   make fuzz       build the libFuzzer targets of every entry point the network reaches
+#                   (tests/fuzz/: decode, node, record, route) with clang, ASan and UBSan
+#                   into build/fuzz/, seed their corpora, run each FUZZ_SECONDS (60);
+#                   fails on any crash, leak or timeout and prints how to replay it
 #   make bench      put/get throughput and latency on local rings, in memory and on
 #                   disk, and the time to regain R copies after churn
 #   make sim-bench  the simulator's tables beside the Chord paper's figures
@@ -15,7 +19,7 @@
 
 PKGS     := libsodium libzmq msgpack jansson lmdb
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
-            libjansson-dev liblmdb-dev perl python3 valgrind util-linux
+            libjansson-dev liblmdb-dev perl python3 valgrind util-linux clang libclang-rt-14-dev
 
 BUILD    ?= build
 BIN      ?= bin
@@ -35,17 +39,23 @@ SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
 SCRIPT_TESTS := $(sort $(wildcard tests/*.t))
 LIB        := $(BUILD)/libchord.a
+FUZZ_TARGETS := decode node record route
+FUZZ_REPLAYS := $(patsubst %,$(BUILD)/replay/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_DIR   := $(BUILD)/fuzz
+FUZZ_SEEDS := $(FUZZ_DIR)/seeds
 PROGRAMS   := $(BIN)/chordd $(BIN)/chordctl \
               $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/chord-bench.c tools/chord-sim.c))
 
-.PHONY: all deps test test-unit sanitize valgrind bench sim-bench check-pure clean demo demo-stop image compose-test
+.PHONY: all deps test test-unit sanitize valgrind fuzz bench sim-bench check-pure clean demo demo-stop image compose-test
 .SECONDARY:
-all: $(PROGRAMS) $(UNIT_TESTS)
+all: $(PROGRAMS) $(UNIT_TESTS) $(FUZZ_REPLAYS) $(FUZZ_SEEDS)
 
 deps:
 	@if pkg-config --exists $(PKGS) && command -v prove >/dev/null && \
 	    command -v python3 >/dev/null && command -v valgrind >/dev/null && \
-	    command -v prlimit >/dev/null; then \
+	    command -v prlimit >/dev/null && \
+	    command -v clang >/dev/null && \
+	    ls "$$(clang --print-runtime-dir)"/libclang_rt.fuzzer-*.a >/dev/null 2>&1; then \
 	    echo "deps: all present"; \
 	else \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -121,6 +131,42 @@ valgrind: $(UNIT_TESTS)
 	        $$t >/dev/null || { echo "valgrind: $$t failed"; exit 1; }; \
 	    echo "valgrind: $$t clean"; \
 	done
+
+# Fuzzing. The targets and what they share are built twice: with clang and
+# libFuzzer (ASan, UBSan, coverage) into build/fuzz/ for `make fuzz`, and
+# with $(CC) as plain replay programs (tests/fuzz/replay.c's main) into
+# build/replay/, part of `all` so they build with -Werror, to run a crash
+# file under valgrind. The seed generator is a plain program too.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_SANITIZE := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link \
+                -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -MMD -MP \
+                -Iprotocol -Idaemon -Itests/fuzz $(PKG_CFLAGS)
+FUZZ_SHARED  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard protocol/*.c) daemon/route.c tests/fuzz/fuzz_input.c)
+FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_SHARED)
+	$(FUZZ_CC) $(FUZZ_SANITIZE) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/fuzz/%.o: CFLAGS += -Itests/fuzz -Idaemon
+FUZZ_REPLAY_OBJ := $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/fuzz_input.o $(BUILD)/daemon/route.o
+
+$(BUILD)/replay/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_REPLAY_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(FUZZ_SEEDS): $(BUILD)/tests/fuzz/seeds.o $(BUILD)/tests/fuzz/fuzz_input.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# Runs one target at a time (the fuzzers would share the cores otherwise).
+fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS) $(FUZZ_REPLAYS)
+	tests/fuzz/run.sh $(FUZZ_DIR) $(BUILD)/replay $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 BENCH_DATA := $(BUILD)/bench-data
 

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "node.h"
 #include "options.h"
+#include "route.h"
 #include "store_lmdb.h"
 #include "transport.h"
 
@@ -118,17 +119,10 @@ static void s_on_message (void *arg, const uint8_t *data, size_t size, const cho
     }
     if ((unsigned) msg->type < 64)
         peer->by_type[msg->type]++;
-    size_t index = peer->count;
-    if (!origin)
-        index = msg->request_id >> CHORDD_REQUEST_ID_BITS;
-    else if (!msg->has_target)
-        index = 0;
-    else
-        for (size_t i = 0; i < peer->count; i++)
-            if (chord_id_equal (&chord_node_self (peer->positions[i].node)->id, &msg->target)) {
-                index = i;
-                break;
-            }
+    chord_id_t ids[CHORDD_VNODES_MAX];
+    for (size_t i = 0; i < peer->count; i++)
+        ids[i] = chord_node_self (peer->positions[i].node)->id;
+    size_t index = chordd_route_position (msg, origin != NULL, ids, peer->count, CHORDD_REQUEST_ID_BITS);
     if (index < peer->count)
         chord_node_handle (peer->positions[index].node, msg, origin, role, s_now_ms ());
     else {
