@@ -36,7 +36,7 @@ its address, then back at a new address under its old name; the ring must
 heal (HEAL_S / 2) and 100 keys must read back through peer4. Everything the project made (containers,
 network, volumes) is removed on every exit path: normal end, failure,
 exception, SIGINT, SIGTERM, SIGHUP and the watchdog (CHORD_TEST_WATCHDOG_S,
-default 570 s), and a last assertion checks that nothing labelled with the
+default 1800 s), and a last assertion checks that nothing labelled with the
 project is left.
 On failure the containers' logs are kept in build/compose-test/.
 
@@ -81,7 +81,7 @@ HEAL_S = 60                 # a step must heal within this
 SETTLE_S = 15               # a key that fails to read back is retried this long
 UP_S = 180                  # bound on docker-compose up / down
 DOCKER_S = 45               # bound on any other docker command
-WATCHDOG_S = float(os.environ.get("CHORD_TEST_WATCHDOG_S") or 570)
+WATCHDOG_S = float(os.environ.get("CHORD_TEST_WATCHDOG_S") or 1800)
 READDRESS_KEYS = 100        # keys read through the readdressed peer
 CHECK_BUDGET_S = 90         # retries of failed reads stop after this
 SERVICES = ["seed", "peer1", "peer2", "peer3", "peer4", "peer5"]
