@@ -173,10 +173,12 @@ fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS) $(FUZZ_REPLAYS)
 
 BENCH_DATA := $(BUILD)/bench-data
 
-# Throughput in memory and on disk (fsync and not), a 16-peer ring with
+# Throughput in memory (open, then secured with CURVE) and on disk (fsync and not), a 16-peer ring with
 # R = 3, then the time to regain R copies after a crash, a leave and a join.
 bench: all
 	$(BIN)/chord-bench --peers 1 --inflight 50 --seconds 5
+	rm -f $(BUILD)/bench.secret && $(BIN)/chordctl keygen --secret $(BUILD)/bench.secret >/dev/null
+	$(BIN)/chord-bench --peers 1 --inflight 50 --seconds 5 --secret $(BUILD)/bench.secret
 	rm -rf $(BENCH_DATA) && mkdir -p $(BENCH_DATA)
 	CHORD_BENCH_DATA=$(BENCH_DATA) $(BIN)/chord-bench --peers 1 --inflight 50 --seconds 5 --chordd tools/chordd-on-disk
 	CHORD_BENCH_DATA=$(BENCH_DATA) CHORD_BENCH_CHORDD_ARGS=--no-fsync \
