@@ -87,6 +87,7 @@ typedef struct {
 
 typedef struct {
     s_position_t positions[CHORDD_VNODES_MAX];
+    chord_id_t ids[CHORDD_VNODES_MAX];  /* each position's id, set once at start, for routing */
     size_t count;
     chordd_transport_t *transport;
     chordd_auth_t *auth;                /* our ZAP handler with --secret; else NULL */
@@ -119,10 +120,7 @@ static void s_on_message (void *arg, const uint8_t *data, size_t size, const cho
     }
     if ((unsigned) msg->type < 64)
         peer->by_type[msg->type]++;
-    chord_id_t ids[CHORDD_VNODES_MAX];
-    for (size_t i = 0; i < peer->count; i++)
-        ids[i] = chord_node_self (peer->positions[i].node)->id;
-    size_t index = chordd_route_position (msg, origin != NULL, ids, peer->count, CHORDD_REQUEST_ID_BITS);
+    size_t index = chordd_route_position (msg, origin != NULL, peer->ids, peer->count, CHORDD_REQUEST_ID_BITS);
     if (index < peer->count)
         chord_node_handle (peer->positions[index].node, msg, origin, role, s_now_ms ());
     else {
@@ -499,6 +497,7 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_
             .max_clock_skew_ms = options->max_clock_skew_ms,
         };
         chord_id_of_position (&config.id, options->advertise, i);
+        peer->ids[i] = config.id;
         chord_env_t env = {
             .random_bytes = s_random_bytes,
             .log = chordd_log_line,

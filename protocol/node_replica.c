@@ -281,11 +281,11 @@ int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, co
     chord_record_t rec;
     if (chord_record_decode (&rec, data, size) != 0)
         return -1;
-    if (!node_version_admissible (self, rec.version.hlc, now_ms)) {
+    uint64_t wall_ms = node_wall_ms (self, now_ms);
+    if (chord_hlc_ms (rec.version.hlc) > wall_ms + self->config.max_clock_skew_ms) {
         self->stats.records_refused++;
         return NODE_KEEP_FUTURE;
     }
-    uint64_t wall_ms = node_wall_ms (self, now_ms);
     chord_hlc_observe (&self->hlc_last, rec.version.hlc);
     if (node_tombstone_expired (self, &rec, wall_ms))
         return 0;
