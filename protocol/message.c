@@ -91,7 +91,7 @@ uint32_t chord_msg_allowed_fields (chord_msg_type_t type)
     switch (type) {
     case CHORD_MSG_FIND_SUCC:        optional = CHORD_F_EXCLUDED; break;
     case CHORD_MSG_FIND_SUCC_REPLY:  optional = CHORD_F_PRED; break;
-    case CHORD_MSG_JOIN_REPLY:       optional = CHORD_F_PEER | CHORD_F_PRED | CHORD_F_SUCC; break;
+    case CHORD_MSG_JOIN_REPLY:       optional = CHORD_F_PEER | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_TEXT; break;
     case CHORD_MSG_HANDOFF:          optional = CHORD_F_COUNT | CHORD_F_PRED; break;
     case CHORD_MSG_STORE:            optional = CHORD_F_VALUE | CHORD_F_FALLBACK | CHORD_F_HLC | CHORD_F_WRITER; break;
     case CHORD_MSG_STORE_REPLY:      optional = CHORD_F_VALUE | CHORD_F_TEXT; break;

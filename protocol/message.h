@@ -80,7 +80,7 @@ typedef enum {
     CHORD_MSG_PING = 6,             /* -> PONG */
     CHORD_MSG_PONG = 7,
     CHORD_MSG_JOIN = 8,             /* the sender asks to join just before the receiver -> JOIN_REPLY */
-    CHORD_MSG_JOIN_REPLY = 9,       /* st; if OK pred, succ (then HANDOFF follows); else peer to try */
+    CHORD_MSG_JOIN_REPLY = 9,       /* st; if OK pred, succ (then HANDOFF follows); else peer to try, or text */
     CHORD_MSG_HANDOFF = 10,         /* xfer, items, fin, cnt (total items, on the final batch),
                                        pred (on a leave: the leaver's predecessor) */
     CHORD_MSG_HANDOFF_ACK = 11,     /* xfer, cnt (items received), st */

@@ -65,8 +65,11 @@ static int s_outbox_push (chord_node_t *self, const chord_outgoing_t *item)
 int node_queue (chord_node_t *self, chord_msg_t *msg, chord_dest_kind_t kind, const char *endpoint,
                 const chord_origin_t *origin)
 {
-    /* A field its type does not carry would be dropped by the receiver. */
-    assert ((msg->fields & ~chord_msg_allowed_fields (msg->type)) == 0);
+    /* A field its type does not carry would be dropped by the receiver: a
+       bug in this node, said loudly, but no reason to stop serving. */
+    if (msg->fields & ~chord_msg_allowed_fields (msg->type))
+        node_log (self, CHORD_LOG_ERROR, "a %s carries fields %#x its type does not: the receiver drops them",
+                  chord_msg_type_name (msg->type), msg->fields & ~chord_msg_allowed_fields (msg->type));
     msg->has_sender = true;
     msg->sender = self->self;
     chord_outgoing_t item;
