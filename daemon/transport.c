@@ -415,7 +415,8 @@ int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_tran
     return handled;
 }
 
-const chordd_transport_stats_t *chordd_transport_stats (const chordd_transport_t *self)
+const chordd_transport_stats_t *chordd_transport_stats (chordd_transport_t *self)
 {
+    s_guard (self);
     return &self->stats;
 }

@@ -70,6 +70,8 @@ int chordd_transport_send_origin (chordd_transport_t *self, const chord_origin_t
     signal.  */
 int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_transport_fn *fn, void *arg);
 
-const chordd_transport_stats_t *chordd_transport_stats (const chordd_transport_t *self);
+/*  The counts as of now: monitor events already queued (connections the
+    I/O thread has closed) are taken in first, so "open" is current.  */
+const chordd_transport_stats_t *chordd_transport_stats (chordd_transport_t *self);
 
 #endif

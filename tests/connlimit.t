@@ -5,7 +5,7 @@ A peer started under `prlimit --nofile=1024:1024` gets 2,000 raw TCP
 connections that never speak. Without a cap libzmq accepts until EMFILE,
 then retries accept in a loop: the peer spins a core and new clients time
 out. Checked here: the peer logs its fd limit; a new `chordctl get` answers
-within 1 s (wall time around chordctl) while the 2,000 are held; the peer
+within 2 s (wall time around chordctl) while the 2,000 are held; the peer
 uses under 30% of a core over 3 s while they are held; then, with
 --max-connections 50, ZMTP clients that finished their handshake keep being
 answered while 200 raw connections pile up, the refusals are logged and
@@ -38,14 +38,14 @@ from chordtest import Fatal, diag, ok                   # noqa: E402
 
 FD_LIMIT = 1024             # the peer's open-file limit, soft and hard
 FLOOD = 2000                # raw connections held against it
-GET_BOUND_S = 1.0           # a new client's get must take less (wall time)
+GET_BOUND_S = 2.0           # a new client's get must take less (wall time; unguarded, it timed out at 3 s)
 CPU_WINDOW_S = 3.0          # idle window over which CPU use is measured
 CPU_BOUND = 0.30            # fraction of one core
 SMALL_CAP = 50              # --max-connections in the second part
 SMALL_FLOOD = 200           # raw connections against it
 ZMTP_CLIENTS = 20           # handshaken clients that must keep being answered
 SETTLE_S = 2.0              # time for the flood's connects (SYN retries) to land
-CLOSE_S = 2.0               # time for the peer to see the flood's sockets closed
+CLOSE_BOUND_S = 30.0        # most time for the peer to close the flood's sockets (polled)
 
 # Wire constants from protocol/message.h.
 PROTOCOL_VERSION = 2
@@ -90,6 +90,21 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def open_fds(pid):
+    """The number of file descriptors pid has open, from /proc/PID/fd."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def wait_fds_at_most(pid, limit, bound_s):
+    """Polls until pid has at most limit fds open or bound_s passed; returns (fds, seconds)."""
+    start = time.monotonic()
+    fds = open_fds(pid)
+    while fds > limit and time.monotonic() - start < bound_s:
+        time.sleep(0.1)
+        fds = open_fds(pid)
+    return fds, time.monotonic() - start
 
 
 def timed_get(peer, key, timeout_ms=3000):
@@ -191,6 +206,7 @@ def part_flood():
     code, _, _ = ct.ctl(peer, "put", "flood-key", "flood-value")
     if code != 0:
         raise Fatal("put before the flood: exit %s" % code)
+    fds_before = open_fds(peer.proc.pid)
     socks = flood(peer.port, FLOOD)
     try:
         time.sleep(SETTLE_S)
@@ -211,12 +227,15 @@ def part_flood():
     finally:
         close_all(socks)
     # The guard must see every connection close: its count goes back to 0.
-    time.sleep(CLOSE_S)
+    # libzmq closes a socket when it reads EOF, and queues the monitor event
+    # as it does, so once the fds are gone the peer's count must be 0.
+    fds, waited = wait_fds_at_most(peer.proc.pid, fds_before, CLOSE_BOUND_S)
+    diag("the peer's open fds fell back to %d (%d before the flood) in %.1f s" % (fds, fds_before, waited))
     code, seconds = ct.stop_gracefully(peer)
     refused = exit_refused(peer)
     still = [line for line in log_lines(peer, b"failed accepts:") if not line.endswith(b"open: 0")]
     ok(log_lines(peer, b"failed accepts:") and not still,
-       "%.1f s after the flood's sockets are closed the peer counts no connection open" % CLOSE_S,
+       "once the flood's sockets are closed the peer counts no connection open",
        [ct.text(line) for line in still])
     ok(code == 0 and refused is not None and refused > 0,
        "the peer leaves with exit 0 (%s, %.1f s) and counted %s connections refused or dropped" % (
