@@ -17,12 +17,14 @@ then calls ct.init("prefix-") and ct.finish(main). Constants (STABILIZE_MS,
 CONVERGE_S, ...) are read when used, so a test may override them after the
 import. Environment: CHORD_BIN (default ./bin), CHORD_TEST_SEED,
 CHORD_TEST_WORKERS, CHORD_TEST_WATCHDOG_S, CHORD_KEEP_LOGS (see init),
-CHORD_TEST_SECURE=1 (see below).
+CHORD_TEST_SECURE (see below).
 
 Secured rings: with SECRET set to a cluster secret file, every chordd the
 helpers start gets --secret SECRET and every chordctl run through ctl() gets
---secret SECRET (both overridable per call). CHORD_TEST_SECURE=1 makes
-init() create one, so the existing suites run secured unchanged."""
+--secret SECRET (both overridable per call). A suite says whether it runs
+secured by default (finish(..., secured=True) makes init() create a secret);
+CHORD_TEST_SECURE=1 or =0 overrides that either way, so every suite can run
+both ways unchanged."""
 
 import atexit
 import bisect
@@ -673,7 +675,7 @@ def check_counts(keys, live, what, via=None, churned=False, wait_s=5.0):
 # ---------------------------------------------------------------------------
 # Running a test
 
-def init(prefix, watchdog_s=170):
+def init(prefix, watchdog_s=170, secured=False):
     """Seeds rng (CHORD_TEST_SEED, else random), makes the temp dir for daemon
     logs, installs the atexit/signal cleanup and the watchdog (the whole run
     is bounded by CHORD_TEST_WATCHDOG_S, default watchdog_s)."""
@@ -694,10 +696,15 @@ def init(prefix, watchdog_s=170):
         if not os.access(path, os.X_OK):
             raise Fatal("%s is not an executable: build first or set CHORD_BIN" % path)
     global SECRET
-    if os.environ.get("CHORD_TEST_SECURE") == "1" and SECRET is None:
+    forced = os.environ.get("CHORD_TEST_SECURE")
+    if forced in ("0", "1"):
+        secured = forced == "1"
+    if secured and SECRET is None:
         SECRET = os.path.join(TMPDIR, "ring.secret")
-        diag("CHORD_TEST_SECURE=1: every peer and chordctl uses --secret %s (ring key %s)" % (
+        diag("secured ring: every peer and chordctl uses --secret %s (ring key %s)" % (
             SECRET, keygen("--secret", SECRET)))
+    else:
+        diag("open ring (no --secret)%s" % (" as CHORD_TEST_SECURE=0 asks" if forced == "0" else ""))
     return watchdog
 
 
@@ -710,13 +717,14 @@ def check_sanitizers():
        ["%s: %s" % (what, err.decode("utf-8", "replace")[-600:]) for what, err in sanitizer_hits[:3]])
 
 
-def finish(main, prefix):
+def finish(main, prefix, secured=False):
     """Runs the whole test: init, main(), cleanup, the plan, log tails when
-    anything failed; exits 1 when anything failed."""
+    anything failed; exits 1 when anything failed. secured: the suite's
+    peers share a cluster secret unless CHORD_TEST_SECURE=0."""
     start = time.monotonic()
     watchdog = None
     try:
-        watchdog = init(prefix)
+        watchdog = init(prefix, secured=secured)
         main()
     except Fatal as e:
         ok(False, "setup: %s" % e)

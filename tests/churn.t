@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Churn under load: a replicated ring keeps every acknowledged write.
 
-Starts 14 chordd peers on loopback with --replicas R (default 3,
+Starts 14 chordd peers on loopback, sharing a cluster secret (CURVE;
+CHORD_TEST_SECURE=0 runs them open), with --replicas R (default 3,
 CHORD_CHURN_REPLICAS overrides it), --data-dir under the test's temp dir,
 --stabilize-ms 100 and --sync-ms 400, and waits for the ring to converge.
 A workload (4 threads, each with its own 100 keys, so every key's writes
@@ -562,4 +563,4 @@ def main():
 
 
 if __name__ == "__main__":
-    ct.finish(main, "chord-churn-")
+    ct.finish(main, "chord-churn-", secured=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """chordd --data-dir: each ring position's keys kept on disk (LMDB) in
 DIR/pos-<i>, restored when the peer restarts, and a directory never served
-under another name.
+under another name. The peers share a cluster secret (CHORD_TEST_SECURE=0
+runs them open).
 
 A lone peer with --data-dir stores 200 keys (random binary values, some of
 64 KiB; UTF-8 keys; keys with spaces) and deletes 10 of them; a second chordd
@@ -312,4 +313,4 @@ def main():
 
 
 if __name__ == "__main__":
-    ct.finish(main, "chord-datadir-")
+    ct.finish(main, "chord-datadir-", secured=True)

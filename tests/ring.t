@@ -30,9 +30,10 @@ only: ZMTP 3.0 (NULL mechanism) and msgpack are spoken by hand. Environment:
 CHORD_TEST_SEED fixes the random choices (not the ports); CHORD_TEST_WORKERS
 sets how many chordctl run at once (default 16, at most 4 per CPU);
 CHORD_TEST_WATCHDOG_S bounds the whole run (default 170 s); CHORD_KEEP_LOGS=1
-keeps the temp dir even when everything passed; CHORD_TEST_SECURE=1 runs it
-all on a ring secured with a cluster secret (CURVE), where the hand-framed
-ZMTP NULL connection must be refused instead."""
+keeps the temp dir even when everything passed. It runs open by default,
+the demo path; CHORD_TEST_SECURE=1 runs it all on a ring secured with a
+cluster secret (CURVE), where the hand-framed ZMTP NULL connection must be
+refused instead."""
 
 import concurrent.futures
 import json

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Virtual nodes on a live ring: chordd --vnodes V holds V ring positions in
-one process. Position 0 has id BLAKE2b-160(endpoint), position i >= 1 has id
+one process. The peers share a cluster secret (CHORD_TEST_SECURE=0 runs
+them open). Position 0 has id BLAKE2b-160(endpoint), position i >= 1 has id
 BLAKE2b-160(endpoint + "#" + str(i)); all share the process's socket. A key
 belongs to successor(BLAKE2b-160(key)) among all positions of all processes.
 
@@ -279,4 +280,4 @@ def main():
 
 
 if __name__ == "__main__":
-    ct.finish(main, "chord-vnodes-")
+    ct.finish(main, "chord-vnodes-", secured=True)
