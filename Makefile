@@ -33,7 +33,7 @@ LDLIBS   += $(PKG_LIBS)
 
 PROTO_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard protocol/*.c))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
-CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/daemon/keys.o
+CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
 SIM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/sim/*.c))
 SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
@@ -93,7 +93,7 @@ $(BIN)/%: $(BUILD)/tools/%.o $(CLIENT_OBJ) $(LIB)
 # The LMDB store's test exercises daemon code: daemon/ on its include path,
 # and the store object before the libraries on its link line.
 $(BUILD)/tests/test_store_lmdb.o: CFLAGS += -Idaemon
-$(BUILD)/t/test_store_lmdb.t: $(BUILD)/tests/test_store_lmdb.o $(BUILD)/daemon/store_lmdb.o $(SIMLIB) $(LIB)
+$(BUILD)/t/test_store_lmdb.t: $(BUILD)/tests/test_store_lmdb.o $(BUILD)/daemon/store_lmdb.o $(BUILD)/daemon/error.o $(SIMLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
@@ -105,7 +105,7 @@ $(BUILD)/t/test_conn_guard.t: $(BUILD)/tests/test_conn_guard.o $(BUILD)/daemon/c
 
 # The keys and ZAP handler test, likewise.
 $(BUILD)/tests/test_auth.o: CFLAGS += -Idaemon
-$(BUILD)/t/test_auth.t: $(BUILD)/tests/test_auth.o $(BUILD)/daemon/auth.o $(BUILD)/daemon/keys.o \
+$(BUILD)/t/test_auth.t: $(BUILD)/tests/test_auth.o $(BUILD)/daemon/auth.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o \
                         $(BUILD)/daemon/log.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "error.h"
 #include "log.h"
 
 #define S_ZAP_FRAMES_MAX   8       /* a CURVE request has 7; more is malformed */
@@ -71,29 +72,18 @@ chord_role_t chordd_auth_role (const char *user_id)
     return CHORD_ROLE_NONE;
 }
 
-static int s_error (char *error, size_t size, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
-
-static int s_error (char *error, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (error, size, fmt, ap);
-    va_end (ap);
-    return -1;
-}
-
 /* Parses "Z85PUBKEY ROLE [comment]" into client. */
 static int s_parse_line (char *line, s_client_t *client, const char *where, char *error, size_t size)
 {
     char *key = strtok (line, " \t\r\n");
     char *role = strtok (NULL, " \t\r\n");
     if (!key || !role)
-        return s_error (error, size, "%s: want 'Z85PUBKEY ROLE [comment]'", where);
+        return chordd_error (error, size, "%s: want 'Z85PUBKEY ROLE [comment]'", where);
     if (chord_keys_z85_decode (client->key, key, strlen (key)) != 0)
-        return s_error (error, size, "%s: '%.60s' is not a public key of 40 Z85 characters", where, key);
+        return chordd_error (error, size, "%s: '%.60s' is not a public key of 40 Z85 characters", where, key);
     client->role = chordd_auth_role (role);
     if (client->role < CHORD_ROLE_READ || client->role > CHORD_ROLE_ADMIN)
-        return s_error (error, size, "%s: role '%.20s' is not read, write or admin", where, role);
+        return chordd_error (error, size, "%s: role '%.20s' is not read, write or admin", where, role);
     return 0;
 }
 
@@ -109,7 +99,7 @@ static int s_read_table (FILE *file, const char *path, s_client_t **table_p, siz
         line_number++;
         snprintf (where, sizeof where, "%s:%zu", path, line_number);
         if (!strchr (line, '\n') && !feof (file)) {
-            rc = s_error (error, size, "%s: line over %d bytes", where, S_LINE_MAX);
+            rc = chordd_error (error, size, "%s: line over %d bytes", where, S_LINE_MAX);
             break;
         }
         char *start = line;
@@ -118,14 +108,14 @@ static int s_read_table (FILE *file, const char *path, s_client_t **table_p, siz
         if (!*start || *start == '#')
             continue;
         if (count == S_CLIENTS_MAX) {
-            rc = s_error (error, size, "%s: more than %d clients", where, S_CLIENTS_MAX);
+            rc = chordd_error (error, size, "%s: more than %d clients", where, S_CLIENTS_MAX);
             break;
         }
         if (count == room) {
             room = room ? room * 2 : 64;
             s_client_t *grown = realloc (table, room * sizeof *table);
             if (!grown) {
-                rc = s_error (error, size, "%s: out of memory", where);
+                rc = chordd_error (error, size, "%s: out of memory", where);
                 break;
             }
             table = grown;
@@ -133,12 +123,12 @@ static int s_read_table (FILE *file, const char *path, s_client_t **table_p, siz
         rc = s_parse_line (start, &table[count], where, error, size);
         for (size_t i = 0; rc == 0 && i < count; i++)
             if (memcmp (table[i].key, table[count].key, CHORD_KEY_BYTES) == 0)
-                rc = s_error (error, size, "%s: this key is listed already (as %s)", where,
-                              s_role_names[table[i].role]);
+                rc = chordd_error (error, size, "%s: this key is listed already (as %s)", where,
+                                   s_role_names[table[i].role]);
         count += rc == 0;
     }
     if (rc == 0 && ferror (file))
-        rc = s_error (error, size, "cannot read %s", path);
+        rc = chordd_error (error, size, "cannot read %s", path);
     if (rc != 0) {
         free (table);
         return -1;
@@ -153,7 +143,7 @@ int chordd_auth_load (chordd_auth_t *self, const char *path, char *error, size_t
 {
     FILE *file = fopen (path, "r");
     if (!file)
-        return s_error (error, size, "cannot open %s: %s", path, strerror (errno));
+        return chordd_error (error, size, "cannot open %s: %s", path, strerror (errno));
     s_client_t *table = NULL;
     size_t count = 0;
     int rc = s_read_table (file, path, &table, &count, error, size);

@@ -13,21 +13,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "error.h"
+
 #define S_FILE_MAX 4096     /* bytes a key file may have: ours are a few hundred */
 
 /* Changing it changes every ring's key pair: it names the derivation. */
 static const char s_ring_context[] = "chord ring CURVE key pair v1";
-
-static int s_error (char *error, size_t size, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
-
-static int s_error (char *error, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (error, size, fmt, ap);
-    va_end (ap);
-    return -1;
-}
 
 void chord_keys_z85_encode (char text[CHORD_KEY_Z85_LEN + 1], const uint8_t key[CHORD_KEY_BYTES])
 {
@@ -66,10 +57,10 @@ static int s_write_new (const char *path, const char *text, char *error, size_t 
 {
     char temporary[4096];
     if (snprintf (temporary, sizeof temporary, "%s.tmp-XXXXXX", path) >= (int) sizeof temporary)
-        return s_error (error, size, "%s: path too long", path);
+        return chordd_error (error, size, "%s: path too long", path);
     int fd = mkstemp (temporary);
     if (fd < 0)
-        return s_error (error, size, "cannot create %s: %s", path, strerror (errno));
+        return chordd_error (error, size, "cannot create %s: %s", path, strerror (errno));
     size_t len = strlen (text);
     bool good = fchmod (fd, 0600) == 0 && write (fd, text, len) == (ssize_t) len && fsync (fd) == 0;
     int saved = errno;
@@ -83,9 +74,9 @@ static int s_write_new (const char *path, const char *text, char *error, size_t 
     }
     unlink (temporary);
     if (!good && saved == EEXIST)
-        return s_error (error, size, "%s already exists: not overwriting it", path);
+        return chordd_error (error, size, "%s already exists: not overwriting it", path);
     if (!good)
-        return s_error (error, size, "cannot write %s: %s", path, strerror (saved));
+        return chordd_error (error, size, "cannot write %s: %s", path, strerror (saved));
     return 0;
 }
 
@@ -97,24 +88,24 @@ static int s_read_private (const char *path, char buffer[S_FILE_MAX + 1], char *
 {
     int fd = open (path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return s_error (error, size, "cannot open %s: %s", path, strerror (errno));
+        return chordd_error (error, size, "cannot open %s: %s", path, strerror (errno));
     struct stat st;
     if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
         close (fd);
-        return s_error (error, size, "%s is not a regular file", path);
+        return chordd_error (error, size, "%s is not a regular file", path);
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         close (fd);
-        return s_error (error, size, "%s may be read or written by group or others (mode %03o): it holds a "
-                        "secret; chmod 600 %s", path, (unsigned) (st.st_mode & 0777), path);
+        return chordd_error (error, size, "%s may be read or written by group or others (mode %03o): it holds a "
+                             "secret; chmod 600 %s", path, (unsigned) (st.st_mode & 0777), path);
     }
     ssize_t got = read (fd, buffer, S_FILE_MAX + 1);
     int saved = errno;
     close (fd);
     if (got < 0)
-        return s_error (error, size, "cannot read %s: %s", path, strerror (saved));
+        return chordd_error (error, size, "cannot read %s: %s", path, strerror (saved));
     if (got > S_FILE_MAX)
-        return s_error (error, size, "%s is over %d bytes: not a chord key file", path, S_FILE_MAX);
+        return chordd_error (error, size, "%s is over %d bytes: not a chord key file", path, S_FILE_MAX);
     buffer[got] = 0;
     return 0;
 }
@@ -169,14 +160,14 @@ int chord_keys_secret_read (const char *path, uint8_t secret[CHORD_SECRET_BYTES]
     size_t used = 0;
     int rc = 0;
     if (!line)
-        rc = s_error (error, size, "%s holds no secret (make one with chordctl keygen --secret FILE)", path);
+        rc = chordd_error (error, size, "%s holds no secret (make one with chordctl keygen --secret FILE)", path);
     else if (strlen (line) != CHORD_SECRET_BYTES * 2
         || sodium_hex2bin (secret, CHORD_SECRET_BYTES, line, strlen (line), NULL, &used, NULL) != 0
         || used != CHORD_SECRET_BYTES)
-        rc = s_error (error, size, "%s:%zu: want the secret as 64 hex digits (make one with chordctl keygen "
-                      "--secret FILE)", path, line_number);
+        rc = chordd_error (error, size, "%s:%zu: want the secret as 64 hex digits (make one with chordctl keygen "
+                           "--secret FILE)", path, line_number);
     else if (s_next_line (&cursor, &line_number))
-        rc = s_error (error, size, "%s:%zu: unexpected text after the secret", path, line_number);
+        rc = chordd_error (error, size, "%s:%zu: unexpected text after the secret", path, line_number);
     sodium_memzero (buffer, sizeof buffer);
     return rc;
 }
@@ -219,14 +210,14 @@ static int s_client_line (const char *path, size_t line_number, const char *line
         while (isspace ((unsigned char) *value))
             value++;
         if (*seen & (1u << i))
-            return s_error (error, size, "%s:%zu: a second '%s' line", path, line_number, names[i]);
+            return chordd_error (error, size, "%s:%zu: a second '%s' line", path, line_number, names[i]);
         if (chord_keys_z85_decode (keys[i], value, strlen (value)) != 0)
-            return s_error (error, size, "%s:%zu: '%s' wants a key of 40 Z85 characters", path, line_number,
-                            names[i]);
+            return chordd_error (error, size, "%s:%zu: '%s' wants a key of 40 Z85 characters", path, line_number,
+                                 names[i]);
         *seen |= 1u << i;
         return 0;
     }
-    return s_error (error, size, "%s:%zu: want 'public', 'secret' or 'server' and a Z85 key", path, line_number);
+    return chordd_error (error, size, "%s:%zu: want 'public', 'secret' or 'server' and a Z85 key", path, line_number);
 }
 
 int chord_keys_client_read (const char *path, chord_keypair_t *pair, uint8_t server[CHORD_KEY_BYTES],
@@ -246,14 +237,14 @@ int chord_keys_client_read (const char *path, chord_keypair_t *pair, uint8_t ser
     if (rc != 0)
         return -1;
     if ((seen & 3) != 3)
-        return s_error (error, size, "%s: want both a 'public' and a 'secret' line (make one with chordctl "
-                        "keygen --client FILE)", path);
+        return chordd_error (error, size, "%s: want both a 'public' and a 'secret' line (make one with chordctl "
+                             "keygen --client FILE)", path);
     /* A pair whose halves do not match would fail every handshake with no
        clue why: check it here, where the message can say so. */
     uint8_t derived[CHORD_KEY_BYTES];
     crypto_scalarmult_base (derived, pair->secret_key);
     if (sodium_memcmp (derived, pair->public_key, CHORD_KEY_BYTES) != 0)
-        return s_error (error, size, "%s: its public key does not belong to its secret key", path);
+        return chordd_error (error, size, "%s: its public key does not belong to its secret key", path);
     *has_server = (seen & 4) != 0;
     return 0;
 }

@@ -75,6 +75,8 @@
 #include <lmdb.h>
 #include <sodium.h>
 
+#include "error.h"
+
 #define S_META_DB "meta"
 #define S_DATA_DB "data"
 #define S_META_FORMAT "format"
@@ -132,19 +134,6 @@ typedef struct {
     const uint8_t *value; /* the value */
     size_t value_len;
 } s_record_t;
-
-static void s_error (char *error, size_t error_size, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void s_error (char *error, size_t error_size, const char *format, ...)
-{
-    if (!error || error_size == 0)
-        return;
-    va_list args;
-    va_start (args, format);
-    vsnprintf (error, error_size, format, args);
-    va_end (args);
-}
 
 /* Copies a stored string into out for an error message: printable ASCII
    kept, other bytes as '?', long strings cut with "...". */
@@ -671,7 +660,7 @@ static int s_meta_create (s_lmdb_t *self, MDB_txn *txn, const char *identity, co
     if (rc == 0)
         rc = mdb_put (txn, self->meta, &identity_key, &identity_val, 0);
     if (rc != 0) {
-        s_error (error, error_size, "cannot initialise data directory %s: %s", dir, mdb_strerror (rc));
+        chordd_error (error, error_size, "cannot initialise data directory %s: %s", dir, mdb_strerror (rc));
         return -1;
     }
     return 0;
@@ -689,28 +678,28 @@ static int s_meta_check (s_lmdb_t *self, MDB_txn *txn, MDB_dbi meta, const char 
                     memcmp (format.mv_data, S_FORMAT_FAMILY, strlen (S_FORMAT_FAMILY)) != 0))
         rc = MDB_NOTFOUND;
     if (rc != 0) {
-        s_error (error, error_size, "data directory %s is not a chord data directory (%s)", dir,
-                 rc == MDB_NOTFOUND ? "no chord-store format in its metadata" : mdb_strerror (rc));
+        chordd_error (error, error_size, "data directory %s is not a chord data directory (%s)", dir,
+                      rc == MDB_NOTFOUND ? "no chord-store format in its metadata" : mdb_strerror (rc));
         return -1;
     }
     if (format.mv_size != strlen (CHORDD_STORE_LMDB_FORMAT) ||
         memcmp (format.mv_data, CHORDD_STORE_LMDB_FORMAT, format.mv_size) != 0) {
         s_shown (shown, &format);
-        s_error (error, error_size, "data directory %s holds format \"%s\"; this build reads \"%s\"", dir,
-                 shown, CHORDD_STORE_LMDB_FORMAT);
+        chordd_error (error, error_size, "data directory %s holds format \"%s\"; this build reads \"%s\"", dir,
+                      shown, CHORDD_STORE_LMDB_FORMAT);
         return -1;
     }
     MDB_val identity_key = {.mv_size = strlen (S_META_IDENTITY), .mv_data = S_META_IDENTITY};
     MDB_val stored;
     rc = mdb_get (txn, meta, &identity_key, &stored);
     if (rc != 0) {
-        s_error (error, error_size, "data directory %s is not a chord data directory (%s)", dir,
-                 rc == MDB_NOTFOUND ? "no identity in its metadata" : mdb_strerror (rc));
+        chordd_error (error, error_size, "data directory %s is not a chord data directory (%s)", dir,
+                      rc == MDB_NOTFOUND ? "no identity in its metadata" : mdb_strerror (rc));
         return -1;
     }
     if (stored.mv_size != strlen (identity) || memcmp (stored.mv_data, identity, stored.mv_size) != 0) {
         s_shown (shown, &stored);
-        s_error (error, error_size, "data directory %s belongs to %s, not %s", dir, shown, identity);
+        chordd_error (error, error_size, "data directory %s belongs to %s, not %s", dir, shown, identity);
         return -1;
     }
     unsigned flags;
@@ -720,8 +709,8 @@ static int s_meta_check (s_lmdb_t *self, MDB_txn *txn, MDB_dbi meta, const char 
     if (rc == 0 && flags != 0)
         rc = MDB_INCOMPATIBLE;
     if (rc != 0) {
-        s_error (error, error_size, "data directory %s is not a chord data directory (data database: %s)",
-                 dir, rc == MDB_NOTFOUND ? "missing" : mdb_strerror (rc));
+        chordd_error (error, error_size, "data directory %s is not a chord data directory (data database: %s)",
+                      dir, rc == MDB_NOTFOUND ? "missing" : mdb_strerror (rc));
         return -1;
     }
     return 0;
@@ -735,7 +724,7 @@ static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, si
     int rc = mdb_env_create (&self->env);
     if (rc != 0) {
         self->env = NULL;
-        s_error (error, error_size, "cannot create an LMDB environment: %s", mdb_strerror (rc));
+        chordd_error (error, error_size, "cannot create an LMDB environment: %s", mdb_strerror (rc));
         return -1;
     }
     long page_size = sysconf (_SC_PAGESIZE); //  LMDB's page size too
@@ -751,22 +740,22 @@ static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, si
     if (rc == 0)
         rc = mdb_env_set_mapsize (self->env, (map_pages + reserves_pages) * page_bytes);
     if (rc != 0) {
-        s_error (error, error_size, "cannot configure LMDB for %s: %s", dir, mdb_strerror (rc));
+        chordd_error (error, error_size, "cannot configure LMDB for %s: %s", dir, mdb_strerror (rc));
         return -1;
     }
     if (mdb_env_get_maxkeysize (self->env) < S_LMDB_KEY_MAX) {
-        s_error (error, error_size, "this LMDB takes keys of %d bytes; the chord store needs %d",
-                 mdb_env_get_maxkeysize (self->env), S_LMDB_KEY_MAX);
+        chordd_error (error, error_size, "this LMDB takes keys of %d bytes; the chord store needs %d",
+                      mdb_env_get_maxkeysize (self->env), S_LMDB_KEY_MAX);
         return -1;
     }
     rc = mdb_env_open (self->env, dir, MDB_NOTLS | (self->fast ? MDB_NOSYNC : 0), 0600);
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
-        s_error (error, error_size, "data directory %s is not a chord data directory (%s: %s)", dir,
-                 S_DATA_FILE, mdb_strerror (rc));
+        chordd_error (error, error_size, "data directory %s is not a chord data directory (%s: %s)", dir,
+                      S_DATA_FILE, mdb_strerror (rc));
         return -1;
     }
     if (rc != 0) {
-        s_error (error, error_size, "cannot open the store in %s: %s", dir, mdb_strerror (rc));
+        chordd_error (error, error_size, "cannot open the store in %s: %s", dir, mdb_strerror (rc));
         return -1;
     }
     //  Readers a crashed process left in lock.mdb would pin old pages.
@@ -776,7 +765,7 @@ static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, si
     MDB_txn *txn;
     rc = mdb_txn_begin (self->env, NULL, 0, &txn);
     if (rc != 0) {
-        s_error (error, error_size, "cannot read the store in %s: %s", dir, mdb_strerror (rc));
+        chordd_error (error, error_size, "cannot read the store in %s: %s", dir, mdb_strerror (rc));
         return -1;
     }
     rc = mdb_dbi_open (txn, S_META_DB, 0, &self->meta);
@@ -793,18 +782,18 @@ static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, si
         if (rc == 0 && stat.ms_entries == 0)
             rc = s_meta_create (self, txn, identity, dir, error, error_size);
         else {
-            s_error (error, error_size, "data directory %s is not a chord data directory (%s)", dir,
-                     rc == 0 ? "an LMDB environment without chord metadata" : mdb_strerror (rc));
+            chordd_error (error, error_size, "data directory %s is not a chord data directory (%s)", dir,
+                          rc == 0 ? "an LMDB environment without chord metadata" : mdb_strerror (rc));
             rc = -1;
         }
     } else {
-        s_error (error, error_size, "data directory %s is not a chord data directory (metadata: %s)", dir,
-                 mdb_strerror (rc));
+        chordd_error (error, error_size, "data directory %s is not a chord data directory (metadata: %s)", dir,
+                      mdb_strerror (rc));
         rc = -1;
     }
     MDB_stat stat;
     if (rc == 0 && (rc = mdb_stat (txn, self->data, &stat)) != 0)
-        s_error (error, error_size, "cannot read the store in %s: %s", dir, mdb_strerror (rc));
+        chordd_error (error, error_size, "cannot read the store in %s: %s", dir, mdb_strerror (rc));
     if (rc != 0) {
         mdb_txn_abort (txn);
         return -1;
@@ -813,7 +802,7 @@ static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, si
     //  metadata.
     rc = mdb_txn_commit (txn);
     if (rc != 0) {
-        s_error (error, error_size, "cannot write the store in %s: %s", dir, mdb_strerror (rc));
+        chordd_error (error, error_size, "cannot write the store in %s: %s", dir, mdb_strerror (rc));
         return -1;
     }
     self->count = self->count_committed = stat.ms_entries;
@@ -822,7 +811,7 @@ static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, si
     MDB_stat env_stat;
     MDB_envinfo info;
     if (mdb_env_stat (self->env, &env_stat) != 0 || mdb_env_info (self->env, &info) != 0) {
-        s_error (error, error_size, "cannot read the store in %s", dir);
+        chordd_error (error, error_size, "cannot read the store in %s", dir);
         return -1;
     }
     self->page_bytes = env_stat.ms_psize;
@@ -834,7 +823,7 @@ static int s_env_open (s_lmdb_t *self, const char *dir, const char *identity, si
     rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &self->reader);
     if (rc != 0) {
         self->reader = NULL;
-        s_error (error, error_size, "cannot read the store in %s: %s", dir, mdb_strerror (rc));
+        chordd_error (error, error_size, "cannot read the store in %s: %s", dir, mdb_strerror (rc));
         return -1;
     }
     mdb_txn_reset (self->reader);
@@ -848,17 +837,17 @@ chord_store_t *chordd_store_lmdb_open (const char *dir, const char *identity, si
     assert (identity);
     size_t identity_len = strlen (identity);
     if (identity_len == 0 || identity_len > CHORDD_STORE_LMDB_IDENTITY_MAX) {
-        s_error (error, error_size, "a store identity has 1 to %d bytes, not %zu",
-                 CHORDD_STORE_LMDB_IDENTITY_MAX, identity_len);
+        chordd_error (error, error_size, "a store identity has 1 to %d bytes, not %zu",
+                      CHORDD_STORE_LMDB_IDENTITY_MAX, identity_len);
         return NULL;
     }
     if (mkdir (dir, 0700) != 0 && errno != EEXIST) {
-        s_error (error, error_size, "cannot create data directory %s: %s", dir, strerror (errno));
+        chordd_error (error, error_size, "cannot create data directory %s: %s", dir, strerror (errno));
         return NULL;
     }
     s_lmdb_t *self = calloc (1, sizeof *self);
     if (!self) {
-        s_error (error, error_size, "out of memory");
+        chordd_error (error, error_size, "out of memory");
         return NULL;
     }
     self->base.ops = &s_lmdb_ops;
@@ -867,17 +856,17 @@ chord_store_t *chordd_store_lmdb_open (const char *dir, const char *identity, si
     chord_store_t *store = &self->base;
     if (self->dir_fd < 0) {
         if (errno == ENOTDIR)
-            s_error (error, error_size, "data directory %s is not a directory", dir);
+            chordd_error (error, error_size, "data directory %s is not a directory", dir);
         else
-            s_error (error, error_size, "cannot open data directory %s: %s", dir, strerror (errno));
+            chordd_error (error, error_size, "cannot open data directory %s: %s", dir, strerror (errno));
         chord_store_destroy (&store);
         return NULL;
     }
     if (flock (self->dir_fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK)
-            s_error (error, error_size, "data directory %s is in use by another process", dir);
+            chordd_error (error, error_size, "data directory %s is in use by another process", dir);
         else
-            s_error (error, error_size, "cannot lock data directory %s: %s", dir, strerror (errno));
+            chordd_error (error, error_size, "cannot lock data directory %s: %s", dir, strerror (errno));
         chord_store_destroy (&store);
         return NULL;
     }
@@ -888,17 +877,17 @@ chord_store_t *chordd_store_lmdb_open (const char *dir, const char *identity, si
     if (fstatat (self->dir_fd, S_DATA_FILE, &file, 0) != 0) {
         if (errno != ENOENT || !s_dir_is_fresh (self->dir_fd)) {
             if (errno)
-                s_error (error, error_size, "cannot read data directory %s: %s", dir, strerror (errno));
+                chordd_error (error, error_size, "cannot read data directory %s: %s", dir, strerror (errno));
             else
-                s_error (error, error_size,
-                         "data directory %s is not empty and holds no chord store (no " S_DATA_FILE ")", dir);
+                chordd_error (error, error_size,
+                              "data directory %s is not empty and holds no chord store (no " S_DATA_FILE ")", dir);
             chord_store_destroy (&store);
             return NULL;
         }
         is_new = true;
     } else if (!S_ISREG (file.st_mode)) {
-        s_error (error, error_size, "data directory %s is not a chord data directory (%s is not a file)", dir,
-                 S_DATA_FILE);
+        chordd_error (error, error_size, "data directory %s is not a chord data directory (%s is not a file)", dir,
+                      S_DATA_FILE);
         chord_store_destroy (&store);
         return NULL;
     }

@@ -26,7 +26,6 @@ import resource
 import shutil
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ sys.dont_write_bytecode = True         # no tests/__pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chordtest as ct                                  # noqa: E402
 from chordtest import Fatal, diag, ok                   # noqa: E402
+from wire import MSG_CLIENT_INFO, Zmtp, request         # noqa: E402
 
 FD_LIMIT = 1024             # the peer's open-file limit, soft and hard
 FLOOD = 2000                # raw connections held against it
@@ -47,9 +47,6 @@ ZMTP_CLIENTS = 20           # handshaken clients that must keep being answered
 SETTLE_S = 2.0              # time for the flood's connects (SYN retries) to land
 CLOSE_BOUND_S = 30.0        # most time for the peer to close the flood's sockets (polled)
 
-# Wire constants from protocol/message.h.
-PROTOCOL_VERSION = 2
-MSG_CLIENT_INFO = 24
 
 
 def raise_own_limit(wanted):
@@ -141,59 +138,13 @@ def exit_refused(peer):
     return None
 
 
-# ---------------------------------------------------------------------------
-# ZMTP 3.0 NULL, by hand (as in ring.t): a DEALER that finished its handshake
-
-def zmtp_frame(body, command=False):
-    flags = 4 if command else 0
-    if len(body) > 255:
-        return bytes([flags | 2]) + struct.pack(">Q", len(body)) + body
-    return bytes([flags, len(body)]) + body
-
-
-class Zmtp:
-    def __init__(self, port, timeout=3.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        greeting = b"\xff" + b"\0" * 8 + b"\x7f" + bytes([3, 0]) + b"NULL".ljust(20, b"\0") + b"\0" * 32
-        ready = zmtp_frame(b"\x05READY\x0bSocket-Type" + struct.pack(">I", 6) + b"DEALER", command=True)
-        self.sock.sendall(greeting + ready)
-        if self.recv_exact(64)[12:16] != b"NULL":
-            raise ValueError("odd greeting")
-        flags, body = self.recv_frame()
-        if not flags & 4 or not body.startswith(b"\x05READY"):
-            raise ValueError("no READY")
-
-    def recv_exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("closed by the peer")
-            buf += chunk
-        return buf
-
-    def recv_frame(self):
-        flags = self.recv_exact(1)[0]
-        size = struct.unpack(">Q", self.recv_exact(8))[0] if flags & 2 else self.recv_exact(1)[0]
-        return flags, self.recv_exact(size)
-
-    def info(self, request_id):
-        """Sends an INFO request; True once a message (not a command) comes back."""
-        # msgpack [2, 24, request_id, nil, nil, {}], request_id < 128
-        self.sock.sendall(zmtp_frame(bytes([0x96, PROTOCOL_VERSION, MSG_CLIENT_INFO, request_id,
-                                            0xc0, 0xc0, 0x80])))
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            flags, _ = self.recv_frame()
-            if not flags & 4:
-                return True
+def zmtp_info_answered(client, request_id):
+    """True when a handshaken ZMTP client's INFO request is answered."""
+    try:
+        client.call(request_id, request(MSG_CLIENT_INFO, request_id, {}))
+        return True
+    except TimeoutError:
         return False
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 # ---------------------------------------------------------------------------
@@ -263,7 +214,7 @@ def part_small_cap():
         answered = 0
         for i, client in enumerate(clients):
             try:
-                answered += client.info(i + 1)
+                answered += zmtp_info_answered(client, i + 1)
             except (OSError, ValueError):
                 pass
         ok(answered == len(clients), "%d of %d handshaken ZMTP clients are still answered among %d raw "
