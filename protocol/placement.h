@@ -4,7 +4,7 @@
     A process may hold up to CHORD_POSITIONS_MAX positions, and position i
     must have the id BLAKE2b(endpoint#i) (id.h) so that anyone can check it;
     so a process cannot put a position anywhere, only pick among its 64
-    candidate ids. Picked at random (the first V of them), positions leave
+    candidate ids. Taking the first V of them, as random vnodes do, leaves
     rings lopsided unless V is large: with one position the most loaded of
     six peers owns a median 2.35 times the mean share. Picked to split the
     arcs of the most loaded processes, as Cassandra's token allocator does,
