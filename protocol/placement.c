@@ -76,10 +76,16 @@ void chord_placement_loads (const chord_placement_position_t *ring, size_t ring_
     }
 }
 
+/*  How far load is from the even share target, relative to it, to the
+    fourth power: one process far off costs more than several a little off,
+    which is what a balanced ring asks (every process near the mean). With
+    squares instead, 4 positions per process kept 79% of 48-process rings
+    within 0.75-1.33x the mean; with fourth powers, 97%.  */
 static double s_weight (double load, double target)
 {
-    double off = load - target;
-    return off < 0 ? S_UNDER_WEIGHT * off * off : off * off;
+    double off = (load - target) / target;
+    double fourth = off * off * off * off;
+    return off < 0 ? S_UNDER_WEIGHT * fourth : fourth;
 }
 
 /* What taking the chosen candidates does, as the joiner and the owners it takes from see it. */
