@@ -60,7 +60,7 @@ static const char *s_usage_text =
     "                        join through random members in doubling waves (1, 1,\n"
     "                        2, 4, ...), each wave once the last is active, then the\n"
     "                        ring must become exact\n"
-    "  --successors R        successor list length r, 1..16 (default 3)\n"
+    "  --successors R        successor list length r, 1..20 (default 3)\n"
     "  --join-seeds K        a joiner gets K random members as seeds, as chordd\n"
     "                        takes several --join (1..8, default 3)\n"
     "  --stabilize-ms MS     maintenance interval (default 500)\n"
