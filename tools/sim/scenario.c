@@ -13,5 +13,6 @@ const scenario_t scenario_table[] = {
     {"convergence", scenario_convergence_run},
     {"speed", scenario_speed_run},
     {"durability", scenario_durability_run},
+    {"table2", scenario_table2_run},
     {NULL, NULL},
 };

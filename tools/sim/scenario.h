@@ -29,5 +29,7 @@ scenario_run_fn scenario_traffic_run;
 scenario_run_fn scenario_convergence_run;
 scenario_run_fn scenario_speed_run;
 scenario_run_fn scenario_durability_run;
+scenario_run_fn scenario_table2_run;
+scenario_run_fn scenario_table3_run;
 
 #endif
