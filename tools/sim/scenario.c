@@ -14,5 +14,6 @@ const scenario_t scenario_table[] = {
     {"speed", scenario_speed_run},
     {"durability", scenario_durability_run},
     {"table2", scenario_table2_run},
+    {"table3", scenario_table3_run},
     {NULL, NULL},
 };

@@ -17,6 +17,7 @@
 #include "simcheck.h"
 #include "simnet.h"
 #include "simrng.h"
+#include "simtrace.h"
 
 #define SIM_RETRIES 3                   /* extra tries of a churn-phase lookup that failed */
 #define SIM_RETRY_GAP_MS 1000           /* pause before each */
@@ -55,6 +56,8 @@ typedef struct {
     double churn_rate;             /* --churn-rate: events per stabilize period */
     double session_median_s;       /* --session-median-s; 0: off */
     double leave_fraction;         /* --leave-fraction: departures that are graceful */
+    uint32_t stabilize_max_ms;     /* above stabilize_ms: each node's own in [stabilize_ms, this] */
+    bool trace_lookups;            /* trace run-phase lookups' RPCs (simtrace): run_first_timeouts */
     double fail_fraction;          /* --fail-fraction: crash this share at once */
     double loss;                   /* --loss */
     double dup;                    /* --dup */
@@ -127,6 +130,8 @@ typedef struct {
     double run_s;
     uint64_t joins, crashes, leaves, failed_at_once;
     uint64_t run_lookups, run_first_wrong, run_first_unanswered, run_first_refused, run_failed_retried;
+    sim_lookups_t run_first;     /* first attempts: hops of the right ones */
+    uint64_t run_first_timeouts; /* unanswered FIND_SUCCs of first attempts (with trace_lookups) */
     uint64_t run_bytes, run_messages;
     double run_node_s; /* integral of nodes up over the run */
     uint64_t partition_dropped;
@@ -159,6 +164,7 @@ typedef struct {
     uint8_t *key_state;        /* per key: bit 0 stored, bit 1 was in a crashed store */
     uint64_t tainted_until_ms; /* ring safety is void until then (a partition), 0: never void */
     double leave_fraction;
+    simtrace_t *trace; /* with opt->trace_lookups: the run phase's lookups, owned */
 } sim_t;
 
 #define SIM_KEY_STORED 1

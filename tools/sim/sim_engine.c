@@ -89,6 +89,7 @@ void sim_net_config (const sim_options_t *opt, uint32_t stabilize_ms, size_t suc
         opt->latency_dist == SIMNET_LATENCY_CONSTANT ? config->latency_mean_ms : config->latency_mean_ms / 5;
     config->successors = successors;
     config->stabilize_interval_ms = stabilize_ms;
+    config->stabilize_max_ms = opt->stabilize_max_ms;
     config->rpc_timeout_ms = opt->rpc_timeout_ms;
     config->owner_cache_size = opt->owner_cache;
     config->replicas = opt->replicas;
@@ -243,11 +244,24 @@ void sim_on_churn_event (void *arg, simnet_t *net, uint64_t token)
                sim_on_churn_event, sim, 0);
 }
 
+/* The key id of a run-phase lookup's key. */
+static void s_run_key_id (sim_t *sim, size_t record, chord_id_t *id)
+{
+    char key[32];
+    sim_key_name (key, sizeof key, sim->runs[record].key);
+    chord_id_hash (id, key, strlen (key));
+}
+
 static void s_run_lookup_send (sim_t *sim, size_t record, unsigned attempt)
 {
     size_t node = sim_random_member (sim, true);
     char key[32];
     sim_key_name (key, sizeof key, sim->runs[record].key);
+    if (sim->trace && attempt == 0) {
+        chord_id_t id;
+        s_run_key_id (sim, record, &id);
+        simtrace_begin (sim->trace, &id);
+    }
     if (node == SIMNET_NONE ||
         simnet_client (sim->net, node, CHORD_MSG_CLIENT_LOOKUP, key, strlen (key), NULL, 0, sim->opt->tmo_ms,
                        sim_token (SIM_TOKEN_RUN, ((uint64_t) record << 2) | attempt)) != 0) {
@@ -293,8 +307,15 @@ static void s_run_lookup_reply (sim_t *sim, uint64_t value, const simnet_reply_t
     unsigned attempt = (unsigned) (value & 3);
     sim_run_lookup_t *run = &sim->runs[record];
     bool right = sim_reply_right (sim->net, reply);
+    if (attempt == 0 && sim->trace) {
+        chord_id_t id;
+        s_run_key_id (sim, record, &id);
+        sim->result->run_first_timeouts += simtrace_end (sim->trace, &id);
+    }
     if (attempt == 0) {
         run->first_right = right;
+        if (sim->trace)
+            sim_lookups_note (&sim->result->run_first, sim->net, reply);
         if (!right) {
             if (!reply->answered || reply->status == CHORD_STATUS_TIMEOUT)
                 sim->result->run_first_unanswered++;

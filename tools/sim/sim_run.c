@@ -75,6 +75,8 @@ void sim_simulate (const sim_options_t *opt, sim_result_t *result, simnet_t **ne
     simrng_seed (&root, opt->seed);
     simrng_fork (&sim->rng, &root, SIM_SCENARIO_STREAM);
     simnet_on_reply (net, sim_on_reply, sim);
+    if (opt->trace_lookups)
+        sim->trace = simtrace_new (net);
     if (opt->keys)
         sim->key_state = calloc (opt->keys, 1);
 
@@ -215,4 +217,5 @@ done : {
 }
     free (sim->runs);
     free (sim->key_state);
+    simtrace_destroy (&sim->trace);
 }
