@@ -14,6 +14,41 @@
 #include "store.h"
 #include "util.h"
 
+static void s_header (size_t n, size_t r, size_t lookups, uint64_t seed)
+{
+    printf (
+        "Lookups right after a fraction p of %zu peers crash at once, before any repair (no "
+        "stabilization\n"
+        "runs); r = %zu%s; %zu lookups of random keys from random live peers; seed %llu.\n"
+        "wrong: the answer is not successor(key) among the live peers. owner died: the key's owner "
+        "before\n"
+        "the crash is dead, its data lost without replication (the paper's failed lookups, about p).\n"
+        "paper columns: ToN 2003 Table II as recalled (unverified).\n\n",
+        n, r, r < 20 ? " (the paper: 20)" : "", lookups,
+        (unsigned long long) seed);
+    printf ("%5s %7s %9s %11s %12s %7s %5s %5s %11s %9s %10s\n", "p", "wrong", "no answer", "owner died",
+            "failed, owner", "hops", "p1", "p99", "paper hops", "timeouts", "paper tmo");
+    printf ("%5s %7s %9s %11s %12s %7s %5s %5s %11s %9s %10s\n", "", "", "", "", "alive", "", "", "", "",
+            "/lookup", "/lookup");
+}
+
+static json_t *s_row_json (double p, size_t lookups, const sim_lookups_t *after, size_t owner_died,
+                           const sim_hop_stats_t *hops, double tmo_per_lookup)
+{
+    json_t *row = json_object ();
+    json_object_set_new (row, "fail_fraction", json_real (p));
+    json_object_set_new (row, "lookups", sim_json_u64 (lookups));
+    json_object_set_new (row, "wrong", sim_json_u64 (after->wrong));
+    json_object_set_new (row, "unanswered", sim_json_u64 (after->unanswered + after->refused));
+    json_object_set_new (row, "owner_died", sim_json_u64 (owner_died));
+    json_object_set_new (row, "failed_owner_alive", sim_json_u64 (after->failed_owner_alive));
+    json_object_set_new (row, "hops_mean", json_real (hops->mean));
+    json_object_set_new (row, "hops_p1", sim_json_u64 (hops->p1));
+    json_object_set_new (row, "hops_p99", sim_json_u64 (hops->p99));
+    json_object_set_new (row, "timeouts_per_lookup", json_real (tmo_per_lookup));
+    return row;
+}
+
 /* Lookups right after a fraction of the peers failed at once, before any repair. */
 int scenario_failures_run (const sim_options_t *opt, sim_table_t *table)
 {
@@ -27,22 +62,8 @@ int scenario_failures_run (const sim_options_t *opt, sim_table_t *table)
     static const char *paper_tmo[] = {"0.00", "0.60", "1.17", "2.02", "3.23", "5.10"};
     sim_options_t local = *opt;
     local.tmo_ms = 120000;
-    if (!table->rows) {
-        printf (
-            "Lookups right after a fraction p of %zu peers crash at once, before any repair (no "
-            "stabilization\n"
-            "runs); r = %zu%s; %zu lookups of random keys from random live peers; seed %llu.\n"
-            "wrong: the answer is not successor(key) among the live peers. owner died: the key's owner "
-            "before\n"
-            "the crash is dead, its data lost without replication (the paper's failed lookups, about p).\n"
-            "paper columns: ToN 2003 Table II as recalled (unverified).\n\n",
-            n, r, r < 20 ? " (the paper: 20; CHORD_SUCCESSORS_MAX is 16)" : "", lookups,
-            (unsigned long long) opt->seed);
-        printf ("%5s %7s %9s %11s %12s %7s %5s %5s %11s %9s %10s\n", "p", "wrong", "no answer", "owner died",
-                "failed, owner", "hops", "p1", "p99", "paper hops", "timeouts", "paper tmo");
-        printf ("%5s %7s %9s %11s %12s %7s %5s %5s %11s %9s %10s\n", "", "", "", "", "alive", "", "", "", "",
-                "/lookup", "/lookup");
-    }
+    if (!table->rows)
+        s_header (n, r, lookups, opt->seed);
     int rc = 0;
     for (size_t pi = 0; pi < sizeof ps / sizeof ps[0]; pi++) {
         simnet_t *net = sim_net_new (&local, 3600000, r);
@@ -107,18 +128,7 @@ int scenario_failures_run (const sim_options_t *opt, sim_table_t *table)
                     100.0 * (result.after.unanswered + result.after.refused) / lookups,
                     100.0 * owner_died / lookups, 100.0 * result.after.failed_owner_alive / lookups,
                     hops.mean, hops.p1, hops.p99, paper_path[pi], tmo_per_lookup, paper_tmo[pi]);
-        json_t *row = json_object ();
-        json_object_set_new (row, "fail_fraction", json_real (ps[pi]));
-        json_object_set_new (row, "lookups", sim_json_u64 (lookups));
-        json_object_set_new (row, "wrong", sim_json_u64 (result.after.wrong));
-        json_object_set_new (row, "unanswered", sim_json_u64 (result.after.unanswered + result.after.refused));
-        json_object_set_new (row, "owner_died", sim_json_u64 (owner_died));
-        json_object_set_new (row, "failed_owner_alive", sim_json_u64 (result.after.failed_owner_alive));
-        json_object_set_new (row, "hops_mean", json_real (hops.mean));
-        json_object_set_new (row, "hops_p1", sim_json_u64 (hops.p1));
-        json_object_set_new (row, "hops_p99", sim_json_u64 (hops.p99));
-        json_object_set_new (row, "timeouts_per_lookup", json_real (tmo_per_lookup));
-        sim_table_row (table, row);
+        sim_table_row (table, s_row_json (ps[pi], lookups, &result.after, owner_died, &hops, tmo_per_lookup));
         free (key_numbers);
         free (victims);
         free (dead);

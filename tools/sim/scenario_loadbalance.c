@@ -76,6 +76,47 @@ static void s_load_row (sim_table_t *table, const char *how, unsigned v, const u
     free (load);
 }
 
+/* Of peer's candidate positions endpoint#0..candidates-1, the one that cuts the arc it lands in
+   (among positions[0..count), sorted) most evenly, weighted by the arc's width. */
+static s_position_t s_best_candidate (const s_position_t *positions, size_t count, const char *endpoint,
+                                      uint32_t peer, unsigned candidates)
+{
+    s_position_t best = {.peer = peer};
+    chord_id_t best_arc;
+    memset (&best_arc, 0, sizeof best_arc);
+    for (unsigned c = 0; c < candidates; c++) {
+        s_position_t candidate = {.peer = peer};
+        chord_id_of_position (&candidate.id, endpoint, c);
+        chord_id_t arc;
+        if (count == 0)
+            memset (&arc, 0xff, sizeof arc);
+        else {
+            /* The arc it would split: from its predecessor to its successor. */
+            size_t lo = 0, hi = count;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (chord_id_cmp (&positions[mid].id, &candidate.id) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            const chord_id_t *succ = &positions[lo == count ? 0 : lo].id;
+            const chord_id_t *pred = &positions[lo == 0 ? count - 1 : lo - 1].id;
+            /* The score: the smaller of the two pieces it would cut the
+               arc (pred, succ) into, so wide arcs cut near the middle win. */
+            chord_id_t taken, left;
+            chord_id_distance (&taken, pred, &candidate.id);
+            chord_id_distance (&left, &candidate.id, succ);
+            arc = chord_id_cmp (&taken, &left) < 0 ? taken : left;
+        }
+        if (c == 0 || chord_id_cmp (&arc, &best_arc) > 0) {
+            best = candidate;
+            best_arc = arc;
+        }
+    }
+    return best;
+}
+
 /*  Keys per peer with V virtual positions per peer: pure id arithmetic
     (BLAKE2b of endpoint#i and of the keys), no messages. Also one idea
     beyond the paper: each joining peer (in turn) picks one of c candidate
@@ -139,39 +180,7 @@ int scenario_loadbalance_run (const sim_options_t *opt, sim_table_t *table)
     for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ci++) {
         size_t count = 0;
         for (size_t p = 0; p < peers; p++) {
-            s_position_t best = {.peer = (uint32_t) p};
-            chord_id_t best_arc;
-            memset (&best_arc, 0, sizeof best_arc);
-            for (unsigned c = 0; c < cs[ci]; c++) {
-                s_position_t candidate = {.peer = (uint32_t) p};
-                chord_id_of_position (&candidate.id, endpoints[p], c);
-                chord_id_t arc;
-                if (count == 0)
-                    memset (&arc, 0xff, sizeof arc);
-                else {
-                    /* The arc it would split: from its predecessor to its successor. */
-                    size_t lo = 0, hi = count;
-                    while (lo < hi) {
-                        size_t mid = lo + (hi - lo) / 2;
-                        if (chord_id_cmp (&positions[mid].id, &candidate.id) < 0)
-                            lo = mid + 1;
-                        else
-                            hi = mid;
-                    }
-                    const chord_id_t *succ = &positions[lo == count ? 0 : lo].id;
-                    const chord_id_t *pred = &positions[lo == 0 ? count - 1 : lo - 1].id;
-                    /* The score: the smaller of the two pieces it would cut the
-                       arc (pred, succ) into, so wide arcs cut near the middle win. */
-                    chord_id_t taken, left;
-                    chord_id_distance (&taken, pred, &candidate.id);
-                    chord_id_distance (&left, &candidate.id, succ);
-                    arc = chord_id_cmp (&taken, &left) < 0 ? taken : left;
-                }
-                if (c == 0 || chord_id_cmp (&arc, &best_arc) > 0) {
-                    best = candidate;
-                    best_arc = arc;
-                }
-            }
+            s_position_t best = s_best_candidate (positions, count, endpoints[p], (uint32_t) p, cs[ci]);
             size_t at = count;
             while (at > 0 && chord_id_cmp (&positions[at - 1].id, &best.id) > 0)
                 at--;

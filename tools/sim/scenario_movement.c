@@ -62,6 +62,56 @@ static uint64_t s_sum_stat (simnet_t *net, bool taken)
     return sum;
 }
 
+/* One join: returns the keys it took over; *exact says whether they were
+   exactly those of (pred, joiner] and all of them sit in its store. */
+static uint64_t s_join_trial (sim_t *sim, size_t keys, bool *exact)
+{
+    simnet_t *net = sim->net;
+    uint64_t taken0 = s_sum_stat (net, true);
+    size_t joiner = sim_join_one (sim);
+    uint64_t limit = simnet_now (net) + 60000;
+    while (!simnet_is_member (net, joiner) && simnet_now (net) < limit)
+        simnet_run_until (net, simnet_now (net) + 10);
+    simnet_run_until (net, simnet_now (net) + 2000);
+    uint64_t moved = s_sum_stat (net, true) - taken0;
+    s_placement_t placement = {.net = net, .node = joiner};
+    chord_id_t zero;
+    memset (&zero, 0, sizeof zero);
+    chord_store_range (simnet_node_store (net, joiner), &zero, &zero, s_check_placement, &placement);
+    size_t owned = 0;
+    for (size_t i = 0; i < keys; i++) {
+        char key[32];
+        sim_key_name (key, sizeof key, i);
+        chord_id_t id;
+        chord_id_hash (&id, key, strlen (key));
+        owned += simnet_owner (net, &id) == joiner;
+    }
+    *exact = moved == owned && placement.misplaced == 0 && placement.total == owned;
+    return moved;
+}
+
+/* One leave: returns the keys handed over; *exact says whether they were all it held. */
+static uint64_t s_leave_trial (sim_t *sim, bool *exact)
+{
+    simnet_t *net = sim->net;
+    size_t leaver = sim_random_member (sim, true);
+    size_t held = chord_store_count (simnet_node_store (net, leaver));
+    /* The leaver's own count leaves the sum with it. */
+    uint64_t taken1 =
+        s_sum_stat (net, true) - chord_node_stats (simnet_node (net, leaver))->keys_taken_over;
+    simnet_leave (net, leaver);
+    uint64_t limit = simnet_now (net) + 60000;
+    while (simnet_node_status (net, leaver) == SIMNET_NODE_UP && simnet_now (net) < limit)
+        simnet_run_until (net, simnet_now (net) + 10);
+    simnet_run_until (net, simnet_now (net) + 2000);
+    uint64_t moved = s_sum_stat (net, true) - taken1;
+    *exact = moved == held;
+    if (moved != held && sim->opt->log_level >= 0)
+        fprintf (stderr, "%10.3f leave of node %zu: held %zu keys, %llu moved\n",
+                 simnet_now (net) / 1000.0, leaver, held, (unsigned long long) moved);
+    return moved;
+}
+
 /* Keys moved by one join and by one leave, against K/N. */
 int scenario_movement_run (const sim_options_t *opt, sim_table_t *table)
 {
@@ -80,46 +130,16 @@ int scenario_movement_run (const sim_options_t *opt, sim_table_t *table)
     size_t join_exact = 0, leave_exact = 0;
     for (size_t t = 0; t < trials; t++) {
         /* A join: it must take exactly the keys of (pred, joiner]. */
-        uint64_t taken0 = s_sum_stat (net, true);
-        size_t joiner = sim_join_one (&sim);
-        uint64_t limit = simnet_now (net) + 60000;
-        while (!simnet_is_member (net, joiner) && simnet_now (net) < limit)
-            simnet_run_until (net, simnet_now (net) + 10);
-        simnet_run_until (net, simnet_now (net) + 2000);
-        uint64_t moved = s_sum_stat (net, true) - taken0;
-        s_placement_t placement = {.net = net, .node = joiner};
-        chord_id_t zero;
-        memset (&zero, 0, sizeof zero);
-        chord_store_range (simnet_node_store (net, joiner), &zero, &zero, s_check_placement, &placement);
-        size_t owned = 0;
-        for (size_t i = 0; i < keys; i++) {
-            char key[32];
-            sim_key_name (key, sizeof key, i);
-            chord_id_t id;
-            chord_id_hash (&id, key, strlen (key));
-            owned += simnet_owner (net, &id) == joiner;
-        }
-        join_exact += moved == owned && placement.misplaced == 0 && placement.total == owned;
+        bool exact;
+        uint64_t moved = s_join_trial (&sim, keys, &exact);
+        join_exact += exact;
         join_sum += moved / ideal;
         if (moved / ideal > join_max)
             join_max = moved / ideal;
 
         /* A leave: it must hand over exactly what it holds. */
-        size_t leaver = sim_random_member (&sim, true);
-        size_t held = chord_store_count (simnet_node_store (net, leaver));
-        /* The leaver's own count leaves the sum with it. */
-        uint64_t taken1 =
-            s_sum_stat (net, true) - chord_node_stats (simnet_node (net, leaver))->keys_taken_over;
-        simnet_leave (net, leaver);
-        limit = simnet_now (net) + 60000;
-        while (simnet_node_status (net, leaver) == SIMNET_NODE_UP && simnet_now (net) < limit)
-            simnet_run_until (net, simnet_now (net) + 10);
-        simnet_run_until (net, simnet_now (net) + 2000);
-        moved = s_sum_stat (net, true) - taken1;
-        leave_exact += moved == held;
-        if (moved != held && opt->log_level >= 0)
-            fprintf (stderr, "%10.3f leave of node %zu: held %zu keys, %llu moved\n",
-                     simnet_now (net) / 1000.0, leaver, held, (unsigned long long) moved);
+        moved = s_leave_trial (&sim, &exact);
+        leave_exact += exact;
         leave_sum += moved / ideal;
         if (moved / ideal > leave_max)
             leave_max = moved / ideal;
