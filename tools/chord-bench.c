@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -39,6 +40,7 @@
 #include "id.h"
 #include "message.h"
 #include "node.h"
+#include "util.h"
 
 #define S_PEERS_MAX 256                         /* peers started or connected to */
 #define S_INFLIGHT_MAX 10000                    /* requests in flight (client queue is 16384) */
@@ -199,13 +201,6 @@ static void s_error (const char *fmt, ...)
     fputc ('\n', stderr);
 }
 
-static int64_t s_now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void s_sleep_ms (int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
@@ -252,18 +247,60 @@ static int s_install_signals (void)
 
 /* ------------------------------------------------------------- options */
 
-/* Parses decimal digits only, min..max. */
-static int s_parse_int (const char *text, long min, long max, long *value)
+/* Parses a number option's value into *value, or says what it wants and returns 2. */
+static int s_option_number (const char *name, const char *text, long min, long max, const char *unit,
+                            long *value)
 {
-    if (!text || text[0] < '0' || text[0] > '9')
-        return -1;
-    errno = 0;
-    char *end;
-    long parsed = strtol (text, &end, 10);
-    if (errno != 0 || *end != '\0' || parsed < min || parsed > max)
-        return -1;
-    *value = parsed;
-    return 0;
+    if (util_parse_long (text, min, max, value) == 0)
+        return 0;
+    s_error ("--%s %s: want %ld..%ld%s", name, text, min, max, unit);
+    return 2;
+}
+
+/* Sets one option that takes a value; returns 0 or 2 after saying why not. */
+static int s_option_set (s_options_t *options, const char *name, const char *value, bool *peers_given)
+{
+    long number = 0;
+    int rc = 0;
+    if (strcmp (name, "secret") == 0 || strcmp (name, "chordd") == 0) {
+        if (value[0] == '\0') {
+            s_error ("--%s needs a %s", name, name[0] == 's' ? "file" : "path");
+            return 2;
+        }
+        *(name[0] == 's' ? &options->secret : &options->chordd) = value;
+    } else if (strcmp (name, "connect") == 0) {
+        if (options->connect_count == S_PEERS_MAX) {
+            s_error ("at most %d --connect endpoints", S_PEERS_MAX);
+            return 2;
+        }
+        if (strncmp (value, "tcp://", 6) != 0 && strncmp (value, "ipc://", 6) != 0) {
+            s_error ("--connect %s: not a tcp:// or ipc:// endpoint", value);
+            return 2;
+        }
+        if (strlen (value) > CHORD_ENDPOINT_MAX) {
+            s_error ("--connect: endpoint longer than %d bytes", CHORD_ENDPOINT_MAX);
+            return 2;
+        }
+        options->connect[options->connect_count++] = value;
+    } else if (strcmp (name, "peers") == 0) {
+        if ((rc = s_option_number (name, value, 1, S_PEERS_MAX, "", &number)) == 0)
+            options->peer_count = (int) number;
+        *peers_given = true;
+    } else if (strcmp (name, "inflight") == 0) {
+        if ((rc = s_option_number (name, value, 1, S_INFLIGHT_MAX, "", &number)) == 0)
+            options->inflight = (int) number;
+    } else if (strcmp (name, "seconds") == 0) {
+        if ((rc = s_option_number (name, value, 1, S_SECONDS_MAX, "", &number)) == 0)
+            options->seconds = (int) number;
+    } else if (strcmp (name, "value-size") == 0) {
+        if ((rc = s_option_number (name, value, 0, CHORD_VALUE_MAX, " bytes", &number)) == 0)
+            options->value_size = (size_t) number;
+    } else if (strcmp (name, "keys") == 0) {
+        if ((rc = s_option_number (name, value, 1, S_KEYS_MAX, "", &number)) == 0)
+            options->keys = (uint32_t) number;
+    } else if ((rc = s_option_number (name, value, 1, S_STABILIZE_MS_MAX, "", &number)) == 0)
+        options->stabilize_ms = (int) number; /* --stabilize-ms */
+    return rc;
 }
 
 /* Parses the command line into *options. Returns 0, 1 after --help, or 2
@@ -278,113 +315,36 @@ static int s_options_parse (s_options_t *options, int argc, char **argv)
         .keys = 10000,
         .stabilize_ms = 500,
     };
+    static const struct option longs[] = {
+        {"peers", required_argument, NULL, 0},  {"inflight", required_argument, NULL, 0},
+        {"seconds", required_argument, NULL, 0}, {"value-size", required_argument, NULL, 0},
+        {"keys", required_argument, NULL, 0},   {"chordd", required_argument, NULL, 0},
+        {"stabilize-ms", required_argument, NULL, 0}, {"connect", required_argument, NULL, 0},
+        {"secret", required_argument, NULL, 0}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+    };
     bool peers_given = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp (arg, "-h") == 0 || strcmp (arg, "--help") == 0) {
+    opterr = 0;
+    optind = 1;
+    int c, index;
+    while ((c = getopt_long (argc, argv, ":h", longs, &index)) != -1) {
+        if (c == 'h') {
             fputs (s_usage_text, stdout);
             return 1;
-        }
-        if (strcmp (arg, "--json") == 0) {
+        } else if (c == 'j')
             options->json = true;
-            continue;
-        }
-        /* Every other option takes a value: "--name value" or "--name=value". */
-        char name[32];
-        const char *value = NULL;
-        const char *equals = strchr (arg, '=');
-        if (strncmp (arg, "--", 2) == 0 && equals && (size_t)(equals - arg) < sizeof name) {
-            memcpy (name, arg, (size_t)(equals - arg));
-            name[equals - arg] = '\0';
-            value = equals + 1;
-        } else if (strlen (arg) < sizeof name) {
-            strcpy (name, arg);
-        } else {
-            s_error ("unknown option %.40s... (see --help)", arg);
+        else if (c == ':') {
+            s_error ("%s needs a value", argv[optind - 1]);
             return 2;
-        }
-        static const char *const valued[] = {"--peers", "--inflight", "--seconds",      "--value-size",
-                                             "--keys",  "--chordd",   "--stabilize-ms", "--connect",
-                                             "--secret"};
-        bool known = false;
-        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
-            known = known || strcmp (name, valued[k]) == 0;
-        if (!known) {
-            s_error ("unknown option %s (see --help)", arg);
+        } else if (c == '?') {
+            s_error ("unknown option %.40s (see --help)", argv[optind - 1]);
             return 2;
-        }
-        if (!value) {
-            if (i + 1 >= argc) {
-                s_error ("%s needs a value", name);
-                return 2;
-            }
-            value = argv[++i];
-        }
-        long number = 0;
-        if (strcmp (name, "--secret") == 0) {
-            if (value[0] == '\0') {
-                s_error ("--secret needs a file");
-                return 2;
-            }
-            options->secret = value;
-        } else if (strcmp (name, "--chordd") == 0) {
-            if (value[0] == '\0') {
-                s_error ("--chordd needs a path");
-                return 2;
-            }
-            options->chordd = value;
-        } else if (strcmp (name, "--connect") == 0) {
-            if (options->connect_count == S_PEERS_MAX) {
-                s_error ("at most %d --connect endpoints", S_PEERS_MAX);
-                return 2;
-            }
-            if (strncmp (value, "tcp://", 6) != 0 && strncmp (value, "ipc://", 6) != 0) {
-                s_error ("--connect %s: not a tcp:// or ipc:// endpoint", value);
-                return 2;
-            }
-            if (strlen (value) > CHORD_ENDPOINT_MAX) {
-                s_error ("--connect: endpoint longer than %d bytes", CHORD_ENDPOINT_MAX);
-                return 2;
-            }
-            options->connect[options->connect_count++] = value;
-        } else if (strcmp (name, "--peers") == 0) {
-            if (s_parse_int (value, 1, S_PEERS_MAX, &number) != 0) {
-                s_error ("--peers %s: want 1..%d", value, S_PEERS_MAX);
-                return 2;
-            }
-            options->peer_count = (int)number;
-            peers_given = true;
-        } else if (strcmp (name, "--inflight") == 0) {
-            if (s_parse_int (value, 1, S_INFLIGHT_MAX, &number) != 0) {
-                s_error ("--inflight %s: want 1..%d", value, S_INFLIGHT_MAX);
-                return 2;
-            }
-            options->inflight = (int)number;
-        } else if (strcmp (name, "--seconds") == 0) {
-            if (s_parse_int (value, 1, S_SECONDS_MAX, &number) != 0) {
-                s_error ("--seconds %s: want 1..%d", value, S_SECONDS_MAX);
-                return 2;
-            }
-            options->seconds = (int)number;
-        } else if (strcmp (name, "--value-size") == 0) {
-            if (s_parse_int (value, 0, CHORD_VALUE_MAX, &number) != 0) {
-                s_error ("--value-size %s: want 0..%d bytes", value, CHORD_VALUE_MAX);
-                return 2;
-            }
-            options->value_size = (size_t)number;
-        } else if (strcmp (name, "--keys") == 0) {
-            if (s_parse_int (value, 1, S_KEYS_MAX, &number) != 0) {
-                s_error ("--keys %s: want 1..%d", value, S_KEYS_MAX);
-                return 2;
-            }
-            options->keys = (uint32_t)number;
-        } else { /* --stabilize-ms */
-            if (s_parse_int (value, 1, S_STABILIZE_MS_MAX, &number) != 0) {
-                s_error ("--stabilize-ms %s: want 1..%d", value, S_STABILIZE_MS_MAX);
-                return 2;
-            }
-            options->stabilize_ms = (int)number;
-        }
+        } else if (s_option_set (options, longs[index].name, optarg, &peers_given) != 0)
+            return 2;
+    }
+    if (optind < argc) {
+        s_error ("unknown option %.40s (see --help)", argv[optind]);
+        return 2;
     }
     if (peers_given && options->connect_count > 0) {
         s_error ("--peers and --connect exclude each other");
@@ -570,8 +530,8 @@ static void s_peers_stop (s_bench_t *self)
             kill (self->children[i].pid, SIGTERM);
             running++;
         }
-    int64_t deadline_ns = s_now_ns () + (int64_t)S_STOP_TERM_MS * 1000000;
-    while (running > 0 && s_now_ns () < deadline_ns) {
+    int64_t deadline_ns = util_now_ns () + (int64_t)S_STOP_TERM_MS * 1000000;
+    while (running > 0 && util_now_ns () < deadline_ns) {
         for (int i = 0; i < self->child_count; i++) {
             s_child_t *child = &self->children[i];
             if (child->pid > 0 && waitpid (child->pid, &child->status, WNOHANG) == child->pid) {
@@ -643,9 +603,9 @@ static void s_info_round (s_bench_t *self, s_info_t *infos)
         }
         chord_msg_clear (request);
     }
-    int64_t deadline_ns = s_now_ns () + (int64_t)S_INFO_WAIT_MS * 1000000;
+    int64_t deadline_ns = util_now_ns () + (int64_t)S_INFO_WAIT_MS * 1000000;
     while (pending > 0 && !s_interrupted) {
-        int64_t left_ms = (deadline_ns - s_now_ns ()) / 1000000;
+        int64_t left_ms = (deadline_ns - util_now_ns ()) / 1000000;
         if (left_ms <= 0)
             break;
         if (zmq_poll (self->items, self->peer_count, (long)left_ms) < 0 && errno != EINTR)
@@ -723,10 +683,10 @@ static int s_wait_converged (s_bench_t *self, int64_t started_ns)
         }
         s_info_round (self, infos);
         if (s_ring_converged (infos, self->peer_count)) {
-            self->converge_s = (double)(s_now_ns () - started_ns) / 1e9;
+            self->converge_s = (double)(util_now_ns () - started_ns) / 1e9;
             return 0;
         }
-        if (s_now_ns () >= deadline_ns)
+        if (util_now_ns () >= deadline_ns)
             break;
         s_sleep_ms (S_ROUND_PAUSE_MS);
     }
@@ -747,7 +707,7 @@ static int s_wait_converged (s_bench_t *self, int64_t started_ns)
 static int s_wait_connected (s_bench_t *self)
 {
     s_info_t *infos = self->infos;
-    int64_t deadline_ns = s_now_ns () + (int64_t)S_CONNECT_WAIT_MS * 1000000;
+    int64_t deadline_ns = util_now_ns () + (int64_t)S_CONNECT_WAIT_MS * 1000000;
     while (!s_interrupted) {
         s_info_round (self, infos);
         int bad = -1;
@@ -756,7 +716,7 @@ static int s_wait_connected (s_bench_t *self)
                 bad = i;
         if (bad < 0)
             return 0;
-        if (s_now_ns () >= deadline_ns) {
+        if (util_now_ns () >= deadline_ns) {
             s_error ("%s %s within %d ms", self->endpoints[bad],
                      infos[bad].answered ? "is not an active peer" : "did not answer", S_CONNECT_WAIT_MS);
             return -1;
@@ -887,7 +847,7 @@ static int s_send_one (s_bench_t *self, s_phase_t *phase, bool put, uint32_t *ne
     request->key_len = (size_t)key_len;
     if (put)
         s_random_fill (self, self->value, self->options.value_size);
-    int64_t sent_ns = s_now_ns ();
+    int64_t sent_ns = util_now_ns ();
     int rc = chord_client_send (self->clients[client], request);
     if (rc == 0) {
         s_flight_t flight = {
@@ -957,7 +917,7 @@ static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
     }
     uint32_t next_client = 0;
     uint64_t sequence = 0;
-    int64_t start_ns = s_now_ns ();
+    int64_t start_ns = util_now_ns ();
     int64_t issue_end_ns = start_ns + (int64_t)self->options.seconds * 1000000000;
     int64_t drain_end_ns = issue_end_ns + (int64_t)S_LOST_MS * 1000000;
     int64_t last_reply_ns = start_ns;
@@ -965,7 +925,7 @@ static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
     bool send_blocked = false;
 
     while (!s_interrupted) {
-        int64_t now_ns = s_now_ns ();
+        int64_t now_ns = util_now_ns ();
         bool issuing = now_ns < issue_end_ns;
         if (!issuing && self->inflight == 0)
             break;
@@ -1006,7 +966,7 @@ static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
                 continue;
             chord_msg_t *reply = self->reply;
             while (chord_client_recv (self->clients[c], reply, 0) == 0) {
-                int64_t got_ns = s_now_ns ();
+                int64_t got_ns = util_now_ns ();
                 s_on_reply (self, phase, put, (uint32_t)c, reply, got_ns, &last_reply_ns);
                 chord_msg_clear (reply);
                 /* Replace the completion at once. */
@@ -1015,7 +975,7 @@ static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
             }
         }
     }
-    int64_t end_ns = s_interrupted ? s_now_ns () : last_reply_ns;
+    int64_t end_ns = s_interrupted ? util_now_ns () : last_reply_ns;
     if (end_ns < issue_end_ns && !s_interrupted)
         end_ns = issue_end_ns;
     phase->seconds = (double)(end_ns - start_ns) / 1e9;
@@ -1171,7 +1131,7 @@ static int s_bench_run (s_bench_t *self, s_phase_t *put, s_phase_t *get)
         if (s_clients_open (self) != 0 || s_wait_connected (self) != 0)
             return s_interrupted ? S_EXIT_INTERRUPTED : 1;
     } else {
-        int64_t started_ns = s_now_ns ();
+        int64_t started_ns = util_now_ns ();
         /* Fork before any ZeroMQ context exists: the children inherit no
            sockets or threads' state. */
         if (s_peers_start (self) != 0) {

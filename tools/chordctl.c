@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "util.h"
 #include "id.h"
 #include "keys.h"
 #include "message.h"
@@ -120,29 +121,18 @@ static int s_fail (int code, const char *fmt, ...)
     return code;
 }
 
-static int64_t s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left of the command's budget; 0 once it is spent. */
 static int s_remaining_ms (const chordctl_t *ctl)
 {
-    int64_t left_ms = ctl->deadline_ms - s_now_ms ();
+    int64_t left_ms = ctl->deadline_ms - util_now_ms ();
     return left_ms > 0 ? (int) left_ms : 0;
 }
 
 /* Parses a --timeout value: decimal digits only, 1..S_TIMEOUT_MS_MAX. */
 static int s_parse_timeout (const char *text, int *timeout_ms)
 {
-    if (!isdigit ((unsigned char) text[0]))
-        return -1;
-    errno = 0;
-    char *end;
-    long value = strtol (text, &end, 10);
-    if (errno != 0 || *end != '\0' || value < 1 || value > S_TIMEOUT_MS_MAX)
+    long value;
+    if (util_parse_long (text, 1, S_TIMEOUT_MS_MAX, &value) != 0)
         return -1;
     *timeout_ms = (int) value;
     return 0;
@@ -925,7 +915,7 @@ int main (int argc, char **argv)
                        "%d bytes",
                        ctl.server, CHORD_ENDPOINT_MAX);
     }
-    ctl.deadline_ms = s_now_ms () + ctl.timeout_ms;
+    ctl.deadline_ms = util_now_ms () + ctl.timeout_ms;
 
     if (strcmp (command, "put") == 0)
         code = s_cmd_store (&ctl, client, CHORD_MSG_CLIENT_PUT, key, value, value_len);
