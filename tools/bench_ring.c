@@ -224,7 +224,8 @@ void bench_logs_cleanup (bench_t *self)
 int bench_clients_open (bench_t *self)
 {
     for (int i = 0; i < self->peer_count; i++) {
-        self->clients[i] = chord_client_new_curve (self->endpoints[i], self->options.secret ? &self->curve : NULL);
+        self->clients[i] =
+            chord_client_new_curve (self->endpoints[i], self->options.secret ? &self->curve : NULL);
         if (!self->clients[i]) {
             bench_error ("cannot connect to %s", self->endpoints[i]);
             return -1;
@@ -346,7 +347,8 @@ int bench_wait_converged (bench_t *self, int64_t started_ns)
         answered += infos[i].answered;
         active += infos[i].answered && infos[i].state == CHORD_NODE_ACTIVE;
     }
-    bench_error ("the ring of %d peers did not converge within %.1f s (%d answered, %d active)", self->peer_count,
+    bench_error ("the ring of %d peers did not converge within %.1f s (%d answered, %d active)",
+                 self->peer_count,
              (double)limit_ms / 1000, answered, active);
     self->keep_logs = true;
     return -1;

@@ -3,7 +3,8 @@
 #include "chordctl.h"
 
 /* The walk's connection to endpoint: first for the contacted server, else a
-   cached one, or a new one evicting the least recently used. NULL when the endpoint cannot be connected to. */
+   cached one, or a new one evicting the least recently used. NULL when the
+   endpoint cannot be connected to. */
 static chord_client_t *s_ring_link (const chordctl_t *ctl, chord_client_t *first,
                                      ring_link_t *links, const char *endpoint, uint64_t step)
 {

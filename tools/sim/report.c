@@ -72,7 +72,8 @@ static void s_print_json (const sim_options_t *opt, const sim_result_t *result, 
     json_object_set_new (root, "keys_wrong", sim_json_u64 (result->keys_wrong));
     json_object_set_new (root, "keys_unanswered", sim_json_u64 (result->keys_unanswered));
     json_object_set_new (root, "data_messages_per_op",
-                         json_real (result->data_ops ? (double) result->data_messages / result->data_ops : 0));
+                         json_real (result->data_ops ? (double) result->data_messages / result->data_ops
+                                                     : 0));
     json_object_set_new (root, "sim_ms", sim_json_u64 (net ? simnet_now (net) : 0));
     json_object_set_new (root, "events", sim_json_u64 (stats ? stats->events : 0));
     json_object_set_new (root, "messages", sim_json_u64 (stats ? stats->sent : 0));

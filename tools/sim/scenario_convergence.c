@@ -70,7 +70,8 @@ int scenario_convergence_run (const sim_options_t *opt, sim_table_t *table)
         json_object_set_new (row, "joins", sim_json_u64 (ks[i]));
         json_object_set_new (row, "active_ms",
                              active_ms == UINT64_MAX ? json_null () : sim_json_u64 (active_ms));
-        json_object_set_new (row, "exact_ms", exact_ms == UINT64_MAX ? json_null () : sim_json_u64 (exact_ms));
+        json_object_set_new (row, "exact_ms",
+                             exact_ms == UINT64_MAX ? json_null () : sim_json_u64 (exact_ms));
         json_object_set_new (row, "rounds",
                              exact_ms == UINT64_MAX ? json_null ()
                                                     : json_real ((double) exact_ms / opt->stabilize_ms));

@@ -48,7 +48,8 @@ static void s_endpoint_of (char *out, size_t size, uint64_t seed, size_t peer)
     snprintf (out, size, "sim://%08x:7000", address);
 }
 
-static void s_load_row (sim_table_t *table, const char *how, unsigned v, const uint32_t *per_peer, size_t peers,
+static void s_load_row (sim_table_t *table, const char *how, unsigned v, const uint32_t *per_peer,
+                        size_t peers,
                         size_t keys, const char *paper_p1, const char *paper_p99)
 {
     double *load = malloc (peers * sizeof *load);

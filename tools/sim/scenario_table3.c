@@ -83,9 +83,10 @@ static void s_header (const sim_options_t *local)
     printf ("The Chord paper's Table III (ToN 2003) beside chord-sim: %zu peers, r = %zu, each stabilizing\n"
             "at its own interval drawn from [%d, %d] s; Poisson joins and departures at rate R each, one\n"
             "lookup a second of a random key from a random peer, for %.0f s per row (about %.0f lookups;\n"
-            "the paper ran 10,000+; --duration-s for longer); seed %llu. A lookup fails when its answer is not\n"
-            "the key's live successor when it arrives, or none comes in %d s (no retries). hops: of the\n"
-            "lookups that succeeded. timeouts: FIND_SUCC RPCs of a lookup that got no answer, per lookup.\n"
+            "the paper ran 10,000+; --duration-s for longer); seed %llu. A lookup fails when its answer\n"
+            "is not the key's live successor when it arrives, or none comes in %d s (no retries). hops:\n"
+            "of the lookups that succeeded. timeouts: FIND_SUCC RPCs of a lookup that got no answer, per\n"
+            "lookup.\n"
             "The paper: hops 3.81 to 4.06, timeouts 0.05 to 0.46 over these rates.\n\n",
             local->nodes, local->successors, S_STABILIZE_MIN_MS / 1000, S_STABILIZE_MAX_MS / 1000,
             local->duration_s, local->duration_s * local->lookup_rate, (unsigned long long) local->seed,
@@ -125,7 +126,8 @@ int scenario_table3_run (const sim_options_t *opt, sim_table_t *table)
             printf ("%5.2f %8d | %8.1f %6.2f %10.2f | %8.1f %6.2f %10.2f\n", s_rates[i], s_paper_failures[i],
                     s_per (leaves.failed, leaves.lookups, 10000), leaves.hops.mean,
                     s_per (leaves.timeouts, leaves.lookups, 1),
-                    s_per (crashes.failed, crashes.lookups, 10000), crashes.hops.mean, s_per (crashes.timeouts, crashes.lookups, 1));
+                    s_per (crashes.failed, crashes.lookups, 10000), crashes.hops.mean,
+                    s_per (crashes.timeouts, crashes.lookups, 1));
         json_t *row = json_object ();
         json_object_set_new (row, "rate", json_real (s_rates[i]));
         json_object_set_new (row, "paper_failed_per_10000", sim_json_u64 ((uint64_t) s_paper_failures[i]));

@@ -553,7 +553,8 @@ static void s_transmit (simnet_t *self, uint32_t src, uint32_t dst, bool has_ori
                            has_origin, 0, copy, size);
         }
     }
-    simnet_push_packet (self, self->now_ms + simnet_sample_latency (self), S_EV_DELIVER, src, dst, has_origin, 0,
+    simnet_push_packet (self, self->now_ms + simnet_sample_latency (self), S_EV_DELIVER, src, dst, has_origin,
+                        0,
                    data, size);
 }
 

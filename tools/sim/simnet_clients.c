@@ -284,7 +284,8 @@ size_t simnet_members (simnet_t *self, const size_t **sorted)
     if (!self->sorted_valid || self->sorted_version != self->membership_version) {
         size_t count = 0;
         for (size_t i = 0; i < self->node_count; i++)
-            if (self->nodes[i]->status == SIMNET_NODE_UP && simnet_is_member_state (self->nodes[i]->last_state))
+            if (self->nodes[i]->status == SIMNET_NODE_UP &&
+                simnet_is_member_state (self->nodes[i]->last_state))
                 count++;
         if (count > self->sorted_alloc) {
             size_t *indices = realloc (self->sorted, count * sizeof *indices);
@@ -306,7 +307,8 @@ size_t simnet_members (simnet_t *self, const size_t **sorted)
         }
         size_t k = 0;
         for (size_t i = 0; i < self->node_count; i++)
-            if (self->nodes[i]->status == SIMNET_NODE_UP && simnet_is_member_state (self->nodes[i]->last_state)) {
+            if (self->nodes[i]->status == SIMNET_NODE_UP &&
+                simnet_is_member_state (self->nodes[i]->last_state)) {
                 members[k].id = self->nodes[i]->peer.id;
                 members[k].index = i;
                 k++;
