@@ -16,7 +16,7 @@
 
 #define S_STABILIZE_MIN_MS 15000 /* the paper's stabilize intervals: uniform on [15, 45] s */
 #define S_STABILIZE_MAX_MS 45000
-#define S_DURATION_S 3000        /* default run per row: about 3,000 lookups */
+#define S_DURATION_S 5000        /* default run per row: about 5,000 lookups */
 #define S_QUICK_DURATION_S 300
 #define S_TMO_MS 60000           /* a lookup's client waits this long */
 
