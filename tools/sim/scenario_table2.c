@@ -119,8 +119,8 @@ static void s_header (size_t nodes, size_t r, size_t lookups, uint64_t seed)
             "lookup that got no answer (sent to a failed peer), per lookup; \"in right\": per lookup that\n"
             "succeeded.\n"
             "failed: the answer is not the key's live successor (wrong), or none came in %d s.\n"
-            "looped: lookups that asked one live peer 3+ times. repeat: timeouts at a peer the same lookup\n"
-            "had timed out at already (share of all timeouts).\n\n",
+            "looped: lookups with over 64 answered hops (they went round the ring). repeat: timeouts at a\n"
+            "peer the same lookup had timed out at already (share of all timeouts).\n\n",
             nodes, r, lookups, (unsigned long long) seed, S_TMO_MS / 1000);
     printf ("%5s %6s %6s %4s | %8s %8s %8s | %7s %7s %7s | %7s %7s\n", "p", "paper", "hops", "p99", "paper",
             "timeouts", "in right", "failed", "wrong", "no ans", "looped", "repeat");

@@ -11,6 +11,7 @@
 #define S_ACTIVE_MAX 64   /* lookups traced at once */
 #define S_SENDS_MAX 4096  /* requests remembered per lookup */
 #define S_SET_MIN 4096    /* slots in a new set; a power of two */
+#define S_LOOP_FINDS 64   /* answered FIND_SUCCs past which a lookup went round in a loop */
 
 /* One FIND_SUCC a lookup's origin sent. */
 typedef struct {
@@ -98,26 +99,15 @@ static void s_set_add (s_set_t *set, uint64_t value)
         }
 }
 
-static int s_cmp_u64 (const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return (x > y) - (x < y);
-}
-
-/* Whether the lookup asked some peer that answered three times or more: it
-   went round in a loop (asking a hop again after a timeout makes two). */
+/* Whether the lookup went round in a loop: more answered FIND_SUCCs than a
+   lookup may take hops (the protocol's CHORD_LOOKUP_HOPS_MAX, 64) before it
+   gives up and starts again, where a path takes about log2 N. */
 static bool s_looped (const s_lookup_t *lookup)
 {
-    uint64_t peers[S_SENDS_MAX];
-    size_t count = 0;
+    size_t answered = 0;
     for (size_t k = 0; k < lookup->send_count; k++)
-        if (lookup->sends[k].answered)
-            peers[count++] = lookup->sends[k].peer;
-    qsort (peers, count, sizeof peers[0], s_cmp_u64);
-    for (size_t k = 2; k < count; k++)
-        if (peers[k] == peers[k - 2])
-            return true;
-    return false;
+        answered += lookup->sends[k].answered;
+    return answered > S_LOOP_FINDS;
 }
 
 static s_lookup_t *s_find (simtrace_t *self, const chord_id_t *id, size_t *slot)

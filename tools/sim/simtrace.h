@@ -29,7 +29,7 @@ typedef struct {
     uint64_t timeouts;        /* of them, unanswered */
     uint64_t with_timeouts;   /* lookups with at least one */
     uint64_t max_timeouts;    /* the most in one lookup */
-    uint64_t looped;          /* lookups that asked one live peer three times or more */
+    uint64_t looped;          /* lookups with more than 64 answered FIND_SUCCs: they went round */
     uint64_t repeat_in_lookup; /* timeouts at a peer the same lookup had timed out at already */
     uint64_t known_to_origin; /* timeouts at a peer the origin had timed out at in an earlier lookup */
     uint64_t known_elsewhere; /* timeouts at a peer another origin had timed out at before */
