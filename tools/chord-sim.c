@@ -155,6 +155,11 @@ static const char *s_usage_text =
     "  durability   500 peers, 1,000 churn events, puts throughout: no acknowledged\n"
     "               write may be lost (exit 1 otherwise), and the time for the keys\n"
     "               of each crashed peer to regain R copies\n"
+    "  table2       the Chord paper's Table II: 1,000 peers, r = 20, 10-50% fail at\n"
+    "               once, no stabilization; hops and timeouts of 10,000 lookups\n"
+    "  table3       the Chord paper's Table III: 1,000 peers, r = 20, stabilize\n"
+    "               intervals from [15, 45] s, joins and leaves (then crashes) at\n"
+    "               0.05-0.40/s, a lookup a second for --duration-s (5,000 s)\n"
     "\n"
     "Exit status: 0 all held; 1 an invariant or a lookup failed, or a write was lost;\n"
     "2 bad options.\n";
