@@ -33,7 +33,7 @@ LDLIBS   += $(PKG_LIBS)
 
 PROTO_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard protocol/*.c))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
-CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
+CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
 SIM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/sim/*.c))
 SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
@@ -78,7 +78,15 @@ $(SIMLIB): $(SIM_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BIN)/chord-sim: $(BUILD)/tools/chord-sim.o $(SIMLIB) $(LIB)
+$(BIN)/chord-sim: $(BUILD)/tools/chord-sim.o $(BUILD)/tools/util.o $(SIMLIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BIN)/chord-bench: $(BUILD)/tools/chord-bench.o $(BUILD)/tools/bench_ring.o $(CLIENT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(CLIENT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
@@ -187,7 +195,7 @@ bench: all
 	$(BIN)/chord-bench --peers 16 --inflight 64 --seconds 5
 	CHORD_BIN=$(BIN) tools/repair-bench --peers 8 --keys 2000 --rounds 2
 
-SIM_SCENARIOS := pathlen loadbalance movement failures churn traffic convergence speed durability
+SIM_SCENARIOS := pathlen loadbalance movement failures churn traffic convergence speed durability table2 table3
 sim-bench: $(BIN)/chord-sim
 	@for s in $(SIM_SCENARIOS); do echo "== $(BIN)/chord-sim --scenario $$s"; $(BIN)/chord-sim --scenario $$s || echo "(chord-sim exited $$? for $$s: see the violation above)"; done
 

@@ -24,7 +24,7 @@
 #include "message.h"
 #include "store.h"
 
-#define CHORD_SUCCESSORS_MAX 16       /* cap on --successors */
+#define CHORD_SUCCESSORS_MAX 20       /* cap on --successors */
 #define CHORD_ORIGIN_MAX     32       /* bytes in a return address */
 
 typedef struct {

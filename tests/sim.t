@@ -19,6 +19,9 @@ successor(key). Exit 0 means all of that held.
     must have its 3 copies at the end, and the same seed gives the same
     trace. This needs replication in protocol/: without it crashed peers
     take their keys with them and the check fails;
+  - the Chord paper's Tables II and III (--scenario table2, table3), at
+    small sizes: both print the paper's figures beside ours, the JSON
+    has the expected rows and fields, and the numbers are plausible;
   - known protocol bugs, as TODO tests (reported, not failing the suite):
     each names the seed and command that shows it; fixed bugs, on the
     same seeds, as ordinary tests.
@@ -84,6 +87,11 @@ FIXED_BUGS = [
       "--duration-s", "60", "--lookups", "200"],
      lambda out: out["ok"] and out["lookup_failures"] == 0),
 ]
+
+# The Chord paper's tables, small and quick: table2 (simultaneous failures,
+# no stabilization) on 200 peers, table3 (churn) on 100 peers for 60 s a row.
+TABLE2 = ["--scenario", "table2", "--nodes", "200", "--lookups", "300"]
+TABLE3 = ["--scenario", "table3", "--nodes", "100", "--duration-s", "60"]
 
 count = 0
 failed = 0
@@ -191,6 +199,48 @@ def check_durability(args):
        "%s again: the same trace hash (%s)" % (name, None if again is None else again["trace_hash"]))
 
 
+def run_text(args):
+    """Runs chord-sim without --json; returns (exit code, stdout)."""
+    try:
+        proc = subprocess.run([SIM] + args, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        diag("timed out: " + " ".join(args))
+        return None, ""
+    return proc.returncode, proc.stdout
+
+
+def check_paper_tables():
+    code, text = run_text(TABLE2)
+    ok(code == 0 and "paper" in text and "4.03" in text and "5.10" in text
+       and len([l for l in text.splitlines() if l.startswith((" 0.10", " 0.50"))]) == 2,
+       "table2 (text): the paper's hops and timeouts beside ours, rows p = 0.1 to 0.5")
+    code, out, err = run(TABLE2)
+    rows = (out or {}).get("rows") or []
+    fields = ("fail_fraction", "paper_hops_mean", "hops_mean", "paper_timeouts_per_lookup",
+              "timeouts_per_lookup", "lookups_failed", "lookups")
+    ok(code == 0 and out.get("scenario") == "table2" and len(rows) == 5
+       and all(all(f in r for f in fields) for r in rows)
+       and [r["paper_hops_mean"] for r in rows] == [4.03, 4.22, 4.44, 4.69, 5.09],
+       "table2 (JSON): five rows with the paper's and our path length and timeouts")
+    ok(rows and all(1.5 <= r["hops_mean"] <= 12 and r["lookups"] == 300 for r in rows)
+       and rows[0]["timeouts_per_lookup"] < rows[-1]["timeouts_per_lookup"]
+       and rows[0]["timeouts_per_lookup"] > 0,
+       "table2: path lengths plausible, timeouts grow with p (%s)"
+       % [(r.get("hops_mean"), r.get("timeouts_per_lookup")) for r in rows])
+    code, text = run_text(TABLE3)
+    ok(code == 0 and "paper" in text and "voluntary leaves" in text and "crashes" in text,
+       "table3 (text): the paper's failures beside ours, leaves and crashes")
+    code, out, err = run(TABLE3)
+    rows = (out or {}).get("rows") or []
+    ok(code == 0 and out.get("scenario") == "table3" and len(rows) == 8
+       and [r.get("paper_failed_per_10000") for r in rows] == [0, 0, 2, 5, 6, 8, 16, 15]
+       and all(r[kind]["lookups"] >= 30 and 1 <= r[kind]["hops_mean"] <= 8
+               and r[kind]["joins"] > 0 and r[kind]["departures"] > 0
+               and 0 <= r[kind]["failed_per_10000"] <= 10000
+               for r in rows for kind in ("leaves", "crashes")),
+       "table3 (JSON): eight rates, each with lookups, plausible hops, joins and departures")
+
+
 def main():
     if not os.access(SIM, os.X_OK):
         print("1..0 # SKIP %s not built" % SIM)
@@ -215,6 +265,8 @@ def main():
         check_run(["--seed", str(seed)] + BASE, "fresh seed %d, churn, dup, partition" % seed)
 
     check_durability(["--seed", str(DURABILITY_SEED)] + DURABILITY)
+
+    check_paper_tables()
 
     # Known bugs (TODO) should pass once the protocol is fixed; fixed ones must.
     for why, args, passes, todo in [b + (True,) for b in TODO] + [b + (False,) for b in FIXED_BUGS]:

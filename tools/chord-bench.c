@@ -11,149 +11,9 @@
     The peers it starts are its children: they are stopped (SIGTERM, then
     SIGKILL after a bounded wait) and reaped on every way out, including
     SIGINT, and die with the bench if it is killed outright.  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include "bench.h"
 
-#include <jansson.h>
-#include <sodium.h>
-#include <zmq.h>
-
-#include "client.h"
-#include "id.h"
-#include "message.h"
-#include "node.h"
-
-#define S_PEERS_MAX 256                         /* peers started or connected to */
-#define S_INFLIGHT_MAX 10000                    /* requests in flight (client queue is 16384) */
-#define S_SECONDS_MAX 3600                      /* length of one phase */
-#define S_KEYS_MAX 10000000                     /* size of the key space */
-#define S_STABILIZE_MS_MAX 60000                /* --stabilize-ms cap */
-#define S_CONVERGE_MS_MIN 30000                 /* the ring gets at least this long to form */
-#define S_CONVERGE_INTERVALS 40                 /* ... or this many stabilize intervals */
-#define S_CONNECT_WAIT_MS 10000                 /* a --connect ring must answer within this */
-#define S_INFO_WAIT_MS 500                      /* one round of INFO requests */
-#define S_ROUND_PAUSE_MS 50                     /* between rounds of INFO requests */
-#define S_REQUEST_TIMEOUT_MS 5000               /* tmo each put and get carries */
-#define S_LOST_MS (S_REQUEST_TIMEOUT_MS + 2000) /* no reply by then: lost */
-#define S_POLL_MAX_MS 100                       /* longest wait between housekeeping */
-#define S_SEND_RETRY_MS 10                      /* pause after a send failed */
-#define S_HOUSEKEEPING_NS (100 * 1000000LL)     /* lost-request and peer-death checks */
-#define S_STOP_TERM_MS 5000                     /* SIGTERM to SIGKILL */
-#define S_KEY_BYTES_MAX 32                      /* "bench-" and a decimal number */
-#define S_EXIT_INTERRUPTED 130
-
-enum {
-    S_ERR_LOST = CHORD_STATUS_REDIRECT + 1, /* no reply within S_LOST_MS */
-    S_ERR_SEND,                             /* the client could not queue it */
-    S_ERR_BAD_REPLY,                        /* wrong type, or no status */
-    S_ERR_STATUS_OTHER,                     /* a status this bench does not know */
-    S_ERR_KINDS,
-};
-
-typedef struct {
-    int peer_count;                   /* --peers */
-    int inflight;                     /* --inflight: requests in flight in total */
-    int seconds;                      /* --seconds: length of each phase */
-    size_t value_size;                /* --value-size, bytes */
-    uint32_t keys;                    /* --keys: the key space */
-    const char *chordd;               /* --chordd, or NULL for the default */
-    int stabilize_ms;                 /* --stabilize-ms, passed to chordd */
-    const char *connect[S_PEERS_MAX]; /* --connect endpoints */
-    int connect_count;
-    bool json; /* --json */
-    const char *secret;               /* --secret: a secured ring, CURVE clients; NULL: open */
-} s_options_t;
-
-/* A chordd this bench started. */
-typedef struct {
-    pid_t pid;         /* 0 once reaped */
-    int port;          /* on 127.0.0.1 */
-    char endpoint[64]; /* tcp://127.0.0.1:port */
-    int status;        /* waitpid status, once reaped */
-} s_child_t;
-
-/* What a peer said about itself in its INFO_REPLY. */
-typedef struct {
-    bool answered;  /* a reply arrived this round */
-    uint32_t state; /* chord_node_state_t */
-    chord_id_t id;  /* its position */
-    bool has_succ;
-    chord_id_t succ; /* its first successor */
-    bool has_pred;
-    chord_id_t pred;
-} s_info_t;
-
-/* A request in flight, in an open-addressing table keyed by (client, id). */
-typedef struct {
-    bool used;
-    uint32_t client;     /* index of the connection it went on */
-    uint64_t request_id; /* as assigned by chord_client_send */
-    uint32_t key;        /* key number */
-    int64_t sent_ns;     /* monotonic time of the send */
-} s_flight_t;
-
-/* Figures of one phase. */
-typedef struct {
-    const char *name;                  /* "put" or "get" */
-    bool ran;                          /* false: skipped */
-    uint64_t ops;                      /* requests answered OK */
-    uint64_t errors;                   /* every other outcome */
-    uint64_t error_kinds[S_ERR_KINDS]; /* errors by status, or S_ERR_* */
-    uint64_t strays;                   /* replies matching no request in flight */
-    double seconds;                    /* from start to the last reply */
-    uint32_t *latency_us;              /* per OK request, grown as needed */
-    size_t latency_count;
-    size_t latency_alloc;
-    double p50_ms, p99_ms, max_ms;
-} s_phase_t;
-
-typedef struct {
-    s_options_t options;
-    char chordd_path[PATH_MAX]; /* the chordd to start */
-    char log_dir[PATH_MAX];     /* empty when none was made */
-    bool keep_logs;             /* something failed: leave the logs */
-    s_child_t children[S_PEERS_MAX];
-    int child_count;
-    const char *endpoints[S_PEERS_MAX]; /* the ring's peers, started or given */
-    int peer_count;
-    chord_client_t *clients[S_PEERS_MAX];
-    bool client_dead[S_PEERS_MAX]; /* its started peer exited: send nothing more */
-    int clients_alive;
-    zmq_pollitem_t items[S_PEERS_MAX];
-    chord_client_curve_t curve;         /* the ring's pair, with --secret */
-    s_info_t infos[S_PEERS_MAX]; /* the last round of INFO answers */
-    chord_msg_t *request;        /* send buffer: the struct is large */
-    chord_msg_t *reply;          /* receive buffer */
-    double converge_s;           /* < 0: not measured (--connect) */
-    bool peer_died;              /* a started peer exited early */
-    uint64_t rng;                /* splitmix64 state: keys and values need no crypto */
-    uint8_t *value;              /* value_size bytes, refilled per put */
-    bool *key_put;               /* per key: a put of it succeeded */
-    uint32_t *put_keys;          /* keys with key_put set, for the get phase */
-    uint32_t put_key_count;
-    s_flight_t *flights; /* table of requests in flight */
-    size_t flight_mask;  /* table size - 1 (a power of two) */
-    int inflight;        /* entries used */
-} s_bench_t;
-
-static volatile sig_atomic_t s_interrupted;
+volatile sig_atomic_t bench_interrupted;
 
 static const char *s_usage_text =
     "usage: chord-bench [options]\n"
@@ -189,7 +49,7 @@ static const char *s_usage_text =
 
 /* ------------------------------------------------------------- helpers */
 
-static void s_error (const char *fmt, ...)
+void bench_error (const char *fmt, ...)
 {
     va_list ap;
     fputs ("chord-bench: ", stderr);
@@ -199,20 +59,13 @@ static void s_error (const char *fmt, ...)
     fputc ('\n', stderr);
 }
 
-static int64_t s_now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void s_sleep_ms (int ms)
+void bench_sleep_ms (int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
     nanosleep (&ts, NULL); /* a signal cuts it short; callers check */
 }
 
-static uint64_t s_random (s_bench_t *self)
+static uint64_t s_random (bench_t *self)
 {
     uint64_t z = (self->rng += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -220,7 +73,7 @@ static uint64_t s_random (s_bench_t *self)
     return z ^ (z >> 31);
 }
 
-static void s_random_fill (s_bench_t *self, uint8_t *buf, size_t len)
+static void s_random_fill (bench_t *self, uint8_t *buf, size_t len)
 {
     while (len > 0) {
         uint64_t word = s_random (self);
@@ -234,7 +87,7 @@ static void s_random_fill (s_bench_t *self, uint8_t *buf, size_t len)
 static void s_on_signal (int signo)
 {
     (void)signo;
-    s_interrupted = 1;
+    bench_interrupted = 1;
 }
 
 static int s_install_signals (void)
@@ -252,25 +105,67 @@ static int s_install_signals (void)
 
 /* ------------------------------------------------------------- options */
 
-/* Parses decimal digits only, min..max. */
-static int s_parse_int (const char *text, long min, long max, long *value)
+/* Parses a number option's value into *value, or says what it wants and returns 2. */
+static int s_option_number (const char *name, const char *text, long min, long max, const char *unit,
+                            long *value)
 {
-    if (!text || text[0] < '0' || text[0] > '9')
-        return -1;
-    errno = 0;
-    char *end;
-    long parsed = strtol (text, &end, 10);
-    if (errno != 0 || *end != '\0' || parsed < min || parsed > max)
-        return -1;
-    *value = parsed;
-    return 0;
+    if (util_parse_long (text, min, max, value) == 0)
+        return 0;
+    bench_error ("--%s %s: want %ld..%ld%s", name, text, min, max, unit);
+    return 2;
+}
+
+/* Sets one option that takes a value; returns 0 or 2 after saying why not. */
+static int s_option_set (bench_options_t *options, const char *name, const char *value, bool *peers_given)
+{
+    long number = 0;
+    int rc = 0;
+    if (strcmp (name, "secret") == 0 || strcmp (name, "chordd") == 0) {
+        if (value[0] == '\0') {
+            bench_error ("--%s needs a %s", name, name[0] == 's' ? "file" : "path");
+            return 2;
+        }
+        *(name[0] == 's' ? &options->secret : &options->chordd) = value;
+    } else if (strcmp (name, "connect") == 0) {
+        if (options->connect_count == S_PEERS_MAX) {
+            bench_error ("at most %d --connect endpoints", S_PEERS_MAX);
+            return 2;
+        }
+        if (strncmp (value, "tcp://", 6) != 0 && strncmp (value, "ipc://", 6) != 0) {
+            bench_error ("--connect %s: not a tcp:// or ipc:// endpoint", value);
+            return 2;
+        }
+        if (strlen (value) > CHORD_ENDPOINT_MAX) {
+            bench_error ("--connect: endpoint longer than %d bytes", CHORD_ENDPOINT_MAX);
+            return 2;
+        }
+        options->connect[options->connect_count++] = value;
+    } else if (strcmp (name, "peers") == 0) {
+        if ((rc = s_option_number (name, value, 1, S_PEERS_MAX, "", &number)) == 0)
+            options->peer_count = (int) number;
+        *peers_given = true;
+    } else if (strcmp (name, "inflight") == 0) {
+        if ((rc = s_option_number (name, value, 1, S_INFLIGHT_MAX, "", &number)) == 0)
+            options->inflight = (int) number;
+    } else if (strcmp (name, "seconds") == 0) {
+        if ((rc = s_option_number (name, value, 1, S_SECONDS_MAX, "", &number)) == 0)
+            options->seconds = (int) number;
+    } else if (strcmp (name, "value-size") == 0) {
+        if ((rc = s_option_number (name, value, 0, CHORD_VALUE_MAX, " bytes", &number)) == 0)
+            options->value_size = (size_t) number;
+    } else if (strcmp (name, "keys") == 0) {
+        if ((rc = s_option_number (name, value, 1, S_KEYS_MAX, "", &number)) == 0)
+            options->keys = (uint32_t) number;
+    } else if ((rc = s_option_number (name, value, 1, S_STABILIZE_MS_MAX, "", &number)) == 0)
+        options->stabilize_ms = (int) number; /* --stabilize-ms */
+    return rc;
 }
 
 /* Parses the command line into *options. Returns 0, 1 after --help, or 2
    after printing why the options are bad. */
-static int s_options_parse (s_options_t *options, int argc, char **argv)
+static int s_options_parse (bench_options_t *options, int argc, char **argv)
 {
-    *options = (s_options_t){
+    *options = (bench_options_t){
         .peer_count = 1,
         .inflight = 50,
         .seconds = 5,
@@ -278,503 +173,53 @@ static int s_options_parse (s_options_t *options, int argc, char **argv)
         .keys = 10000,
         .stabilize_ms = 500,
     };
+    static const struct option longs[] = {
+        {"peers", required_argument, NULL, 0},  {"inflight", required_argument, NULL, 0},
+        {"seconds", required_argument, NULL, 0}, {"value-size", required_argument, NULL, 0},
+        {"keys", required_argument, NULL, 0},   {"chordd", required_argument, NULL, 0},
+        {"stabilize-ms", required_argument, NULL, 0}, {"connect", required_argument, NULL, 0},
+        {"secret", required_argument, NULL, 0}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+    };
     bool peers_given = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp (arg, "-h") == 0 || strcmp (arg, "--help") == 0) {
+    opterr = 0;
+    optind = 1;
+    int c, index;
+    while ((c = getopt_long (argc, argv, ":h", longs, &index)) != -1) {
+        if (c == 'h') {
             fputs (s_usage_text, stdout);
             return 1;
-        }
-        if (strcmp (arg, "--json") == 0) {
+        } else if (c == 'j')
             options->json = true;
-            continue;
-        }
-        /* Every other option takes a value: "--name value" or "--name=value". */
-        char name[32];
-        const char *value = NULL;
-        const char *equals = strchr (arg, '=');
-        if (strncmp (arg, "--", 2) == 0 && equals && (size_t)(equals - arg) < sizeof name) {
-            memcpy (name, arg, (size_t)(equals - arg));
-            name[equals - arg] = '\0';
-            value = equals + 1;
-        } else if (strlen (arg) < sizeof name) {
-            strcpy (name, arg);
-        } else {
-            s_error ("unknown option %.40s... (see --help)", arg);
+        else if (c == ':') {
+            bench_error ("%s needs a value", argv[optind - 1]);
             return 2;
-        }
-        static const char *const valued[] = {"--peers", "--inflight", "--seconds",      "--value-size",
-                                             "--keys",  "--chordd",   "--stabilize-ms", "--connect",
-                                             "--secret"};
-        bool known = false;
-        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
-            known = known || strcmp (name, valued[k]) == 0;
-        if (!known) {
-            s_error ("unknown option %s (see --help)", arg);
+        } else if (c == '?') {
+            bench_error ("unknown option %.40s (see --help)", argv[optind - 1]);
             return 2;
-        }
-        if (!value) {
-            if (i + 1 >= argc) {
-                s_error ("%s needs a value", name);
-                return 2;
-            }
-            value = argv[++i];
-        }
-        long number = 0;
-        if (strcmp (name, "--secret") == 0) {
-            if (value[0] == '\0') {
-                s_error ("--secret needs a file");
-                return 2;
-            }
-            options->secret = value;
-        } else if (strcmp (name, "--chordd") == 0) {
-            if (value[0] == '\0') {
-                s_error ("--chordd needs a path");
-                return 2;
-            }
-            options->chordd = value;
-        } else if (strcmp (name, "--connect") == 0) {
-            if (options->connect_count == S_PEERS_MAX) {
-                s_error ("at most %d --connect endpoints", S_PEERS_MAX);
-                return 2;
-            }
-            if (strncmp (value, "tcp://", 6) != 0 && strncmp (value, "ipc://", 6) != 0) {
-                s_error ("--connect %s: not a tcp:// or ipc:// endpoint", value);
-                return 2;
-            }
-            if (strlen (value) > CHORD_ENDPOINT_MAX) {
-                s_error ("--connect: endpoint longer than %d bytes", CHORD_ENDPOINT_MAX);
-                return 2;
-            }
-            options->connect[options->connect_count++] = value;
-        } else if (strcmp (name, "--peers") == 0) {
-            if (s_parse_int (value, 1, S_PEERS_MAX, &number) != 0) {
-                s_error ("--peers %s: want 1..%d", value, S_PEERS_MAX);
-                return 2;
-            }
-            options->peer_count = (int)number;
-            peers_given = true;
-        } else if (strcmp (name, "--inflight") == 0) {
-            if (s_parse_int (value, 1, S_INFLIGHT_MAX, &number) != 0) {
-                s_error ("--inflight %s: want 1..%d", value, S_INFLIGHT_MAX);
-                return 2;
-            }
-            options->inflight = (int)number;
-        } else if (strcmp (name, "--seconds") == 0) {
-            if (s_parse_int (value, 1, S_SECONDS_MAX, &number) != 0) {
-                s_error ("--seconds %s: want 1..%d", value, S_SECONDS_MAX);
-                return 2;
-            }
-            options->seconds = (int)number;
-        } else if (strcmp (name, "--value-size") == 0) {
-            if (s_parse_int (value, 0, CHORD_VALUE_MAX, &number) != 0) {
-                s_error ("--value-size %s: want 0..%d bytes", value, CHORD_VALUE_MAX);
-                return 2;
-            }
-            options->value_size = (size_t)number;
-        } else if (strcmp (name, "--keys") == 0) {
-            if (s_parse_int (value, 1, S_KEYS_MAX, &number) != 0) {
-                s_error ("--keys %s: want 1..%d", value, S_KEYS_MAX);
-                return 2;
-            }
-            options->keys = (uint32_t)number;
-        } else { /* --stabilize-ms */
-            if (s_parse_int (value, 1, S_STABILIZE_MS_MAX, &number) != 0) {
-                s_error ("--stabilize-ms %s: want 1..%d", value, S_STABILIZE_MS_MAX);
-                return 2;
-            }
-            options->stabilize_ms = (int)number;
-        }
+        } else if (s_option_set (options, longs[index].name, optarg, &peers_given) != 0)
+            return 2;
+    }
+    if (optind < argc) {
+        bench_error ("unknown option %.40s (see --help)", argv[optind]);
+        return 2;
     }
     if (peers_given && options->connect_count > 0) {
-        s_error ("--peers and --connect exclude each other");
+        bench_error ("--peers and --connect exclude each other");
         return 2;
     }
     return 0;
 }
 
-/* ---------------------------------------------------------------- peers */
-
-/* The default chordd: next to this program. */
-static int s_default_chordd (char *path, size_t size, const char *argv0)
-{
-    char self[PATH_MAX];
-    const char *slash = strrchr (argv0, '/');
-    if (slash) {
-        snprintf (self, sizeof self, "%.*s", (int)(slash - argv0), argv0);
-    } else {
-        /* Found through $PATH: ask the kernel where we are. */
-        ssize_t len = readlink ("/proc/self/exe", self, sizeof self - 1);
-        if (len <= 0)
-            return -1;
-        self[len] = '\0';
-        char *last = strrchr (self, '/');
-        if (!last)
-            return -1;
-        *last = '\0';
-    }
-    int written = snprintf (path, size, "%s/chordd", self[0] ? self : "/");
-    return written > 0 && (size_t)written < size ? 0 : -1;
-}
-
-/* Picks count distinct free ports on 127.0.0.1 by binding port 0, holding
-   every socket until all are chosen. */
-static int s_free_ports (s_child_t *children, int count)
-{
-    int fds[S_PEERS_MAX];
-    int opened = 0, rc = 0;
-    for (; opened < count; opened++) {
-        fds[opened] = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
-        addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-        socklen_t len = sizeof addr;
-        if (fds[opened] < 0 || bind (fds[opened], (struct sockaddr *)&addr, sizeof addr) != 0 ||
-            getsockname (fds[opened], (struct sockaddr *)&addr, &len) != 0) {
-            s_error ("cannot find a free port: %s", strerror (errno));
-            if (fds[opened] >= 0)
-                close (fds[opened]);
-            rc = -1;
-            break;
-        }
-        children[opened].port = ntohs (addr.sin_port);
-        snprintf (children[opened].endpoint, sizeof children[opened].endpoint, "tcp://127.0.0.1:%d",
-                  children[opened].port);
-    }
-    for (int i = 0; i < opened; i++)
-        close (fds[i]);
-    return rc;
-}
-
-/* In the child: becomes chordd for peer index, or exits 127. */
-static void s_exec_peer (s_bench_t *self, int index, pid_t parent)
-{
-    /* Die with the bench, even if it is killed with SIGKILL. */
-    prctl (PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid () != parent)
-        _exit (127);
-    /* Our own process group: a Ctrl-C at the terminal reaches only the
-       bench, which then stops the peers in order. */
-    setpgid (0, 0);
-    signal (SIGINT, SIG_DFL);
-    signal (SIGTERM, SIG_DFL);
-    signal (SIGHUP, SIG_DFL);
-    signal (SIGPIPE, SIG_DFL);
-
-    char log_path[PATH_MAX + 32];
-    snprintf (log_path, sizeof log_path, "%s/chordd-%d.log", self->log_dir, index);
-    int null_fd = open ("/dev/null", O_RDWR);
-    int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (null_fd >= 0) {
-        dup2 (null_fd, STDIN_FILENO);
-        dup2 (null_fd, STDOUT_FILENO);
-    }
-    if (log_fd >= 0)
-        dup2 (log_fd, STDERR_FILENO);
-
-    char stabilize[16];
-    snprintf (stabilize, sizeof stabilize, "%d", self->options.stabilize_ms);
-    const char *args[16];
-    int n = 0;
-    args[n++] = self->chordd_path;
-    args[n++] = "--listen";
-    args[n++] = self->children[index].endpoint;
-    if (index > 0) {
-        args[n++] = "--join";
-        args[n++] = self->children[0].endpoint;
-    }
-    args[n++] = "--stabilize-ms";
-    args[n++] = stabilize;
-    args[n++] = "--log-level";
-    args[n++] = "warn";
-    if (self->options.secret) {
-        args[n++] = "--secret";
-        args[n++] = self->options.secret;
-    }
-    args[n] = NULL;
-    execv (self->chordd_path, (char *const *)args);
-    fprintf (stderr, "chord-bench: cannot run %s: %s\n", self->chordd_path, strerror (errno));
-    _exit (127);
-}
-
-/* Starts every peer: the first begins the ring, the others join through it. */
-static int s_peers_start (s_bench_t *self)
-{
-    if (access (self->chordd_path, X_OK) != 0) {
-        s_error ("cannot run %s: %s (see --chordd)", self->chordd_path, strerror (errno));
-        return -1;
-    }
-    const char *tmp = getenv ("TMPDIR");
-    snprintf (self->log_dir, sizeof self->log_dir, "%s/chord-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp (self->log_dir)) {
-        s_error ("cannot make a directory for the peers' logs: %s", strerror (errno));
-        self->log_dir[0] = '\0';
-        return -1;
-    }
-    int count = self->options.peer_count;
-    if (s_free_ports (self->children, count) != 0)
-        return -1;
-    fflush (NULL);
-    pid_t parent = getpid ();
-    for (int i = 0; i < count; i++) {
-        pid_t pid = fork ();
-        if (pid < 0) {
-            s_error ("cannot start a peer: %s", strerror (errno));
-            return -1;
-        }
-        if (pid == 0)
-            s_exec_peer (self, i, parent);
-        self->children[i].pid = pid;
-        self->child_count = i + 1;
-        self->endpoints[i] = self->children[i].endpoint;
-    }
-    self->peer_count = count;
-    return 0;
-}
-
-/* Reaps any peer that has exited. Returns the index of one that exited
-   (reporting it), or -1 when all still run. */
-static int s_peers_check (s_bench_t *self)
-{
-    int died = -1;
-    for (int i = 0; i < self->child_count; i++) {
-        s_child_t *child = &self->children[i];
-        if (child->pid == 0)
-            continue;
-        if (waitpid (child->pid, &child->status, WNOHANG) == child->pid) {
-            child->pid = 0;
-            if (WIFEXITED (child->status))
-                s_error ("peer %d (%s) exited with status %d", i, child->endpoint,
-                         WEXITSTATUS (child->status));
-            else if (WIFSIGNALED (child->status))
-                s_error ("peer %d (%s) was killed by signal %d", i, child->endpoint,
-                         WTERMSIG (child->status));
-            died = i;
-            self->peer_died = true;
-            if (i < self->peer_count && !self->client_dead[i]) {
-                self->client_dead[i] = true;
-                self->clients_alive--;
-            }
-            self->keep_logs = true;
-        }
-    }
-    return died;
-}
-
-/* Stops every peer still running: SIGTERM (a graceful leave), then SIGKILL
-   for any not gone within S_STOP_TERM_MS; reaps them all. */
-static void s_peers_stop (s_bench_t *self)
-{
-    int running = 0;
-    for (int i = 0; i < self->child_count; i++)
-        if (self->children[i].pid > 0) {
-            kill (self->children[i].pid, SIGTERM);
-            running++;
-        }
-    int64_t deadline_ns = s_now_ns () + (int64_t)S_STOP_TERM_MS * 1000000;
-    while (running > 0 && s_now_ns () < deadline_ns) {
-        for (int i = 0; i < self->child_count; i++) {
-            s_child_t *child = &self->children[i];
-            if (child->pid > 0 && waitpid (child->pid, &child->status, WNOHANG) == child->pid) {
-                child->pid = 0;
-                running--;
-            }
-        }
-        if (running > 0)
-            s_sleep_ms (10);
-    }
-    for (int i = 0; i < self->child_count; i++) {
-        s_child_t *child = &self->children[i];
-        if (child->pid <= 0)
-            continue;
-        kill (child->pid, SIGKILL);
-        while (waitpid (child->pid, &child->status, 0) < 0 && errno == EINTR)
-            ;
-        child->pid = 0;
-    }
-}
-
-/* Removes the log directory, unless something failed. */
-static void s_logs_cleanup (s_bench_t *self)
-{
-    if (!self->log_dir[0])
-        return;
-    if (self->keep_logs) {
-        fprintf (stderr, "chord-bench: the peers' logs are in %s\n", self->log_dir);
-        return;
-    }
-    for (int i = 0; i < self->child_count; i++) {
-        char log_path[PATH_MAX + 32];
-        snprintf (log_path, sizeof log_path, "%s/chordd-%d.log", self->log_dir, i);
-        unlink (log_path);
-    }
-    rmdir (self->log_dir);
-}
-
-/* ------------------------------------------------------------- clients */
-
-static int s_clients_open (s_bench_t *self)
-{
-    for (int i = 0; i < self->peer_count; i++) {
-        self->clients[i] = chord_client_new_curve (self->endpoints[i], self->options.secret ? &self->curve : NULL);
-        if (!self->clients[i]) {
-            s_error ("cannot connect to %s", self->endpoints[i]);
-            return -1;
-        }
-        self->items[i] = (zmq_pollitem_t){chord_client_socket (self->clients[i]), 0, ZMQ_POLLIN, 0};
-        self->clients_alive++;
-    }
-    return 0;
-}
-
-/* One round: asks every peer for INFO and waits up to S_INFO_WAIT_MS for
-   the answers, filling infos[]. */
-static void s_info_round (s_bench_t *self, s_info_t *infos)
-{
-    uint64_t asked[S_PEERS_MAX];
-    int pending = 0;
-    for (int i = 0; i < self->peer_count; i++) {
-        infos[i] = (s_info_t){0};
-        chord_msg_t *request = self->request;
-        chord_msg_init (request, CHORD_MSG_CLIENT_INFO, 0);
-        asked[i] = 0;
-        if (chord_client_send (self->clients[i], request) == 0) {
-            asked[i] = request->request_id;
-            pending++;
-        }
-        chord_msg_clear (request);
-    }
-    int64_t deadline_ns = s_now_ns () + (int64_t)S_INFO_WAIT_MS * 1000000;
-    while (pending > 0 && !s_interrupted) {
-        int64_t left_ms = (deadline_ns - s_now_ns ()) / 1000000;
-        if (left_ms <= 0)
-            break;
-        if (zmq_poll (self->items, self->peer_count, (long)left_ms) < 0 && errno != EINTR)
-            break;
-        for (int i = 0; i < self->peer_count; i++) {
-            chord_msg_t *reply = self->reply;
-            while (chord_client_recv (self->clients[i], reply, 0) == 0) {
-                s_info_t *info = &infos[i];
-                if (reply->request_id == asked[i] && reply->type == CHORD_MSG_INFO_REPLY && !info->answered) {
-                    info->answered = true;
-                    pending--;
-                    info->state = (reply->fields & CHORD_F_STATE) ? reply->state : UINT32_MAX;
-                    if (reply->fields & CHORD_F_PEER)
-                        info->id = reply->peer.id;
-                    info->has_succ = (reply->fields & CHORD_F_SUCC) && reply->peer_count > 0;
-                    if (info->has_succ)
-                        info->succ = reply->peers[0].id;
-                    info->has_pred = (reply->fields & CHORD_F_PRED) && reply->has_pred;
-                    if (info->has_pred)
-                        info->pred = reply->pred.id;
-                }
-                chord_msg_clear (reply);
-            }
-        }
-    }
-}
-
-/* The index of the peer with this id, or -1. */
-static int s_peer_index (const s_info_t *infos, int count, const chord_id_t *id)
-{
-    for (int i = 0; i < count; i++)
-        if (chord_id_equal (&infos[i].id, id))
-            return i;
-    return -1;
-}
-
-/* True when every peer is active and following successors from the first
-   visits each peer once and comes back, each peer being its successor's
-   predecessor: one consistent cycle of all of them. */
-static bool s_ring_converged (const s_info_t *infos, int count)
-{
-    for (int i = 0; i < count; i++)
-        if (!infos[i].answered || infos[i].state != CHORD_NODE_ACTIVE || !infos[i].has_succ)
-            return false;
-    bool seen[S_PEERS_MAX] = {false};
-    int at = 0;
-    for (int step = 0; step < count; step++) {
-        if (seen[at])
-            return false;
-        seen[at] = true;
-        int next = s_peer_index (infos, count, &infos[at].succ);
-        if (next < 0)
-            return false;
-        /* A lone peer may know no predecessor; in a ring each must. */
-        if (count > 1 && (!infos[next].has_pred || !chord_id_equal (&infos[next].pred, &infos[at].id)))
-            return false;
-        at = next;
-    }
-    return at == 0;
-}
-
-/* Waits until the started ring has converged, or a peer dies, or time is
-   up. Returns 0 with converge_s set, or -1 after saying why. */
-static int s_wait_converged (s_bench_t *self, int64_t started_ns)
-{
-    s_info_t *infos = self->infos;
-    int64_t limit_ms = (int64_t)self->options.stabilize_ms * S_CONVERGE_INTERVALS;
-    if (limit_ms < S_CONVERGE_MS_MIN)
-        limit_ms = S_CONVERGE_MS_MIN;
-    int64_t deadline_ns = started_ns + limit_ms * 1000000;
-    while (!s_interrupted) {
-        if (s_peers_check (self) >= 0) {
-            s_error ("a peer exited before the ring converged");
-            return -1;
-        }
-        s_info_round (self, infos);
-        if (s_ring_converged (infos, self->peer_count)) {
-            self->converge_s = (double)(s_now_ns () - started_ns) / 1e9;
-            return 0;
-        }
-        if (s_now_ns () >= deadline_ns)
-            break;
-        s_sleep_ms (S_ROUND_PAUSE_MS);
-    }
-    if (s_interrupted)
-        return -1;
-    int active = 0, answered = 0;
-    for (int i = 0; i < self->peer_count; i++) {
-        answered += infos[i].answered;
-        active += infos[i].answered && infos[i].state == CHORD_NODE_ACTIVE;
-    }
-    s_error ("the ring of %d peers did not converge within %.1f s (%d answered, %d active)", self->peer_count,
-             (double)limit_ms / 1000, answered, active);
-    self->keep_logs = true;
-    return -1;
-}
-
-/* For --connect: waits until every given peer answers and is active. */
-static int s_wait_connected (s_bench_t *self)
-{
-    s_info_t *infos = self->infos;
-    int64_t deadline_ns = s_now_ns () + (int64_t)S_CONNECT_WAIT_MS * 1000000;
-    while (!s_interrupted) {
-        s_info_round (self, infos);
-        int bad = -1;
-        for (int i = 0; i < self->peer_count && bad < 0; i++)
-            if (!infos[i].answered || infos[i].state != CHORD_NODE_ACTIVE)
-                bad = i;
-        if (bad < 0)
-            return 0;
-        if (s_now_ns () >= deadline_ns) {
-            s_error ("%s %s within %d ms", self->endpoints[bad],
-                     infos[bad].answered ? "is not an active peer" : "did not answer", S_CONNECT_WAIT_MS);
-            return -1;
-        }
-        s_sleep_ms (S_ROUND_PAUSE_MS);
-    }
-    return -1;
-}
-
 /* --------------------------------------------------- requests in flight */
 
-static size_t s_flight_slot (const s_bench_t *self, uint32_t client, uint64_t request_id)
+static size_t s_flight_slot (const bench_t *self, uint32_t client, uint64_t request_id)
 {
     uint64_t h = (request_id ^ ((uint64_t)client << 48)) * 0x9e3779b97f4a7c15ULL;
     return (size_t)(h >> 20) & self->flight_mask;
 }
 
-static void s_flight_add (s_bench_t *self, const s_flight_t *flight)
+static void s_flight_add (bench_t *self, const bench_flight_t *flight)
 {
     size_t i = s_flight_slot (self, flight->client, flight->request_id);
     while (self->flights[i].used)
@@ -786,13 +231,13 @@ static void s_flight_add (s_bench_t *self, const s_flight_t *flight)
 
 /* Empties slot i, shifting later entries of its cluster back so lookups
    never stop early at the hole. */
-static void s_flight_remove_at (s_bench_t *self, size_t i)
+static void s_flight_remove_at (bench_t *self, size_t i)
 {
     size_t hole = i;
     size_t j = i;
     while (true) {
         j = (j + 1) & self->flight_mask;
-        s_flight_t *entry = &self->flights[j];
+        bench_flight_t *entry = &self->flights[j];
         if (!entry->used)
             break;
         size_t home = s_flight_slot (self, entry->client, entry->request_id);
@@ -808,7 +253,7 @@ static void s_flight_remove_at (s_bench_t *self, size_t i)
 }
 
 /* Finds and removes the request; returns false when it is not in flight. */
-static bool s_flight_take (s_bench_t *self, uint32_t client, uint64_t request_id, s_flight_t *out)
+static bool s_flight_take (bench_t *self, uint32_t client, uint64_t request_id, bench_flight_t *out)
 {
     size_t i = s_flight_slot (self, client, request_id);
     while (self->flights[i].used) {
@@ -824,13 +269,13 @@ static bool s_flight_take (s_bench_t *self, uint32_t client, uint64_t request_id
 
 /* --------------------------------------------------------------- phases */
 
-static void s_phase_error (s_phase_t *phase, int kind)
+static void s_phase_error (bench_phase_t *phase, int kind)
 {
     phase->errors++;
     phase->error_kinds[kind]++;
 }
 
-static void s_phase_latency (s_phase_t *phase, int64_t latency_ns)
+static void s_phase_latency (bench_phase_t *phase, int64_t latency_ns)
 {
     if (phase->latency_count == phase->latency_alloc) {
         size_t alloc = phase->latency_alloc ? phase->latency_alloc * 2 : 65536;
@@ -851,7 +296,7 @@ static int s_compare_u32 (const void *a, const void *b)
 }
 
 /* Sorts the latencies and sets p50, p99 and max (nearest rank). */
-static void s_phase_summarise (s_phase_t *phase)
+static void s_phase_summarise (bench_phase_t *phase)
 {
     size_t n = phase->latency_count;
     if (n == 0)
@@ -866,7 +311,7 @@ static void s_phase_summarise (s_phase_t *phase)
 /* Sends one more request of the phase on the next connection round-robin,
    skipping those whose peer died. Returns 0, or -1 when the send failed
    (counted as an error) or no peer is left. */
-static int s_send_one (s_bench_t *self, s_phase_t *phase, bool put, uint32_t *next_client, uint64_t *sequence)
+static int s_send_one (bench_t *self, bench_phase_t *phase, bool put, uint32_t *next_client, uint64_t *sequence)
 {
     if (self->clients_alive == 0)
         return -1;
@@ -887,10 +332,10 @@ static int s_send_one (s_bench_t *self, s_phase_t *phase, bool put, uint32_t *ne
     request->key_len = (size_t)key_len;
     if (put)
         s_random_fill (self, self->value, self->options.value_size);
-    int64_t sent_ns = s_now_ns ();
+    int64_t sent_ns = util_now_ns ();
     int rc = chord_client_send (self->clients[client], request);
     if (rc == 0) {
-        s_flight_t flight = {
+        bench_flight_t flight = {
             .client = client, .request_id = request->request_id, .key = key, .sent_ns = sent_ns};
         s_flight_add (self, &flight);
     } else {
@@ -901,10 +346,10 @@ static int s_send_one (s_bench_t *self, s_phase_t *phase, bool put, uint32_t *ne
 }
 
 /* Handles one decoded reply from connection client. */
-static void s_on_reply (s_bench_t *self, s_phase_t *phase, bool put, uint32_t client,
+static void s_on_reply (bench_t *self, bench_phase_t *phase, bool put, uint32_t client,
                         const chord_msg_t *reply, int64_t now_ns, int64_t *last_reply_ns)
 {
-    s_flight_t flight;
+    bench_flight_t flight;
     if (!s_flight_take (self, client, reply->request_id, &flight)) {
         phase->strays++; /* a late INFO, or a request already counted lost */
         return;
@@ -927,11 +372,11 @@ static void s_on_reply (s_bench_t *self, s_phase_t *phase, bool put, uint32_t cl
 
 /* Counts requests in flight longer than S_LOST_MS, or sent to a peer that
    died, as lost and forgets them; all: every request in flight. */
-static void s_expire_lost (s_bench_t *self, s_phase_t *phase, int64_t now_ns, bool all)
+static void s_expire_lost (bench_t *self, bench_phase_t *phase, int64_t now_ns, bool all)
 {
     int64_t oldest_ns = now_ns - (int64_t)S_LOST_MS * 1000000;
     for (size_t i = 0; i <= self->flight_mask && self->inflight > 0;) {
-        const s_flight_t *flight = &self->flights[i];
+        const bench_flight_t *flight = &self->flights[i];
         if (flight->used && (all || flight->sent_ns < oldest_ns || self->client_dead[flight->client])) {
             s_phase_error (phase, S_ERR_LOST);
             s_flight_remove_at (self, i); /* may move a later entry here: look again */
@@ -943,7 +388,7 @@ static void s_expire_lost (s_bench_t *self, s_phase_t *phase, int64_t now_ns, bo
 
 /* Runs one phase: for --seconds keeps --inflight requests in flight, then
    waits (bounded) for the last replies. */
-static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
+static void s_phase_run (bench_t *self, bench_phase_t *phase, bool put)
 {
     phase->ran = true;
     chord_msg_t *request = self->request;
@@ -957,15 +402,15 @@ static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
     }
     uint32_t next_client = 0;
     uint64_t sequence = 0;
-    int64_t start_ns = s_now_ns ();
+    int64_t start_ns = util_now_ns ();
     int64_t issue_end_ns = start_ns + (int64_t)self->options.seconds * 1000000000;
     int64_t drain_end_ns = issue_end_ns + (int64_t)S_LOST_MS * 1000000;
     int64_t last_reply_ns = start_ns;
     int64_t next_housekeeping_ns = start_ns + S_HOUSEKEEPING_NS;
     bool send_blocked = false;
 
-    while (!s_interrupted) {
-        int64_t now_ns = s_now_ns ();
+    while (!bench_interrupted) {
+        int64_t now_ns = util_now_ns ();
         bool issuing = now_ns < issue_end_ns;
         if (!issuing && self->inflight == 0)
             break;
@@ -981,7 +426,7 @@ static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
             }
         if (now_ns >= next_housekeeping_ns) {
             next_housekeeping_ns = now_ns + S_HOUSEKEEPING_NS;
-            s_peers_check (self);
+            bench_peers_check (self);
             s_expire_lost (self, phase, now_ns, false);
         }
 
@@ -998,7 +443,7 @@ static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
         if (zmq_poll (self->items, self->peer_count, wait_ms) < 0) {
             if (errno == EINTR)
                 continue;
-            s_error ("zmq_poll: %s", zmq_strerror (errno));
+            bench_error ("zmq_poll: %s", zmq_strerror (errno));
             break;
         }
         for (int c = 0; c < self->peer_count; c++) {
@@ -1006,7 +451,7 @@ static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
                 continue;
             chord_msg_t *reply = self->reply;
             while (chord_client_recv (self->clients[c], reply, 0) == 0) {
-                int64_t got_ns = s_now_ns ();
+                int64_t got_ns = util_now_ns ();
                 s_on_reply (self, phase, put, (uint32_t)c, reply, got_ns, &last_reply_ns);
                 chord_msg_clear (reply);
                 /* Replace the completion at once. */
@@ -1015,15 +460,15 @@ static void s_phase_run (s_bench_t *self, s_phase_t *phase, bool put)
             }
         }
     }
-    int64_t end_ns = s_interrupted ? s_now_ns () : last_reply_ns;
-    if (end_ns < issue_end_ns && !s_interrupted)
+    int64_t end_ns = bench_interrupted ? util_now_ns () : last_reply_ns;
+    if (end_ns < issue_end_ns && !bench_interrupted)
         end_ns = issue_end_ns;
     phase->seconds = (double)(end_ns - start_ns) / 1e9;
     s_phase_summarise (phase);
 }
 
 /* Lists the keys the put phase stored, for the get phase. */
-static void s_collect_put_keys (s_bench_t *self)
+static void s_collect_put_keys (bench_t *self)
 {
     self->put_key_count = 0;
     for (uint32_t k = 0; k < self->options.keys; k++)
@@ -1049,12 +494,12 @@ static const char *s_error_kind_name (int kind)
     }
 }
 
-static double s_ops_per_s (const s_phase_t *phase)
+static double s_ops_per_s (const bench_phase_t *phase)
 {
     return phase->seconds > 0 ? (double)phase->ops / phase->seconds : 0;
 }
 
-static void s_print_phase (const s_bench_t *self, const s_phase_t *phase)
+static void s_print_phase (const bench_t *self, const bench_phase_t *phase)
 {
     printf ("%s: %d peer%s, %d in flight, %zu-byte values: ", phase->name, self->peer_count,
             self->peer_count == 1 ? "" : "s", self->options.inflight, self->options.value_size);
@@ -1077,7 +522,7 @@ static void s_print_phase (const s_bench_t *self, const s_phase_t *phase)
     printf ("\n");
 }
 
-static json_t *s_json_phase (const s_phase_t *phase)
+static json_t *s_json_phase (const bench_phase_t *phase)
 {
     if (!phase->ran)
         return json_null ();
@@ -1098,7 +543,7 @@ static json_t *s_json_phase (const s_phase_t *phase)
     return object;
 }
 
-static void s_print_json (const s_bench_t *self, const s_phase_t *put, const s_phase_t *get)
+static void s_print_json (const bench_t *self, const bench_phase_t *put, const bench_phase_t *get)
 {
     json_t *root = json_object ();
     json_object_set_new (root, "peers", json_integer (self->peer_count));
@@ -1122,7 +567,7 @@ static void s_print_json (const s_bench_t *self, const s_phase_t *put, const s_p
 /* ----------------------------------------------------------------- main */
 
 /* Allocates what the phases need. */
-static int s_bench_prepare (s_bench_t *self)
+static int s_bench_prepare (bench_t *self)
 {
     size_t table = 16;
     while (table < (size_t)self->options.inflight * 4)
@@ -1136,7 +581,7 @@ static int s_bench_prepare (s_bench_t *self)
     self->reply = malloc (sizeof *self->reply);
     if (!self->flights || !self->value || !self->key_put || !self->put_keys || !self->request ||
         !self->reply) {
-        s_error ("out of memory");
+        bench_error ("out of memory");
         return -1;
     }
     uint8_t seed[sizeof self->rng];
@@ -1145,12 +590,12 @@ static int s_bench_prepare (s_bench_t *self)
     return 0;
 }
 
-static void s_bench_release (s_bench_t *self)
+static void s_bench_release (bench_t *self)
 {
     for (int i = 0; i < self->peer_count; i++)
         chord_client_destroy (&self->clients[i]);
-    s_peers_stop (self);
-    s_logs_cleanup (self);
+    bench_peers_stop (self);
+    bench_logs_cleanup (self);
     free (self->flights);
     free (self->value);
     free (self->key_put);
@@ -1160,7 +605,7 @@ static void s_bench_release (s_bench_t *self)
 }
 
 /* Sets up the ring, runs both phases and prints. Returns the exit code. */
-static int s_bench_run (s_bench_t *self, s_phase_t *put, s_phase_t *get)
+static int s_bench_run (bench_t *self, bench_phase_t *put, bench_phase_t *get)
 {
     if (s_bench_prepare (self) != 0)
         return 1;
@@ -1168,18 +613,18 @@ static int s_bench_run (s_bench_t *self, s_phase_t *put, s_phase_t *get)
         self->peer_count = self->options.connect_count;
         for (int i = 0; i < self->peer_count; i++)
             self->endpoints[i] = self->options.connect[i];
-        if (s_clients_open (self) != 0 || s_wait_connected (self) != 0)
-            return s_interrupted ? S_EXIT_INTERRUPTED : 1;
+        if (bench_clients_open (self) != 0 || bench_wait_connected (self) != 0)
+            return bench_interrupted ? S_EXIT_INTERRUPTED : 1;
     } else {
-        int64_t started_ns = s_now_ns ();
+        int64_t started_ns = util_now_ns ();
         /* Fork before any ZeroMQ context exists: the children inherit no
            sockets or threads' state. */
-        if (s_peers_start (self) != 0) {
+        if (bench_peers_start (self) != 0) {
             self->keep_logs = true;
             return 1;
         }
-        if (s_clients_open (self) != 0 || s_wait_converged (self, started_ns) != 0)
-            return s_interrupted ? S_EXIT_INTERRUPTED : 1;
+        if (bench_clients_open (self) != 0 || bench_wait_converged (self, started_ns) != 0)
+            return bench_interrupted ? S_EXIT_INTERRUPTED : 1;
         if (!self->options.json)
             printf ("ring: %d peer%s converged in %.2f s (stabilize every %d ms)\n", self->peer_count,
                     self->peer_count == 1 ? "" : "s", self->converge_s, self->options.stabilize_ms);
@@ -1187,7 +632,7 @@ static int s_bench_run (s_bench_t *self, s_phase_t *put, s_phase_t *get)
     fflush (stdout);
 
     s_phase_run (self, put, true);
-    if (s_interrupted)
+    if (bench_interrupted)
         return S_EXIT_INTERRUPTED;
     if (!self->options.json)
         s_print_phase (self, put);
@@ -1195,7 +640,7 @@ static int s_bench_run (s_bench_t *self, s_phase_t *put, s_phase_t *get)
     s_collect_put_keys (self);
     if (self->put_key_count > 0) {
         s_phase_run (self, get, false);
-        if (s_interrupted)
+        if (bench_interrupted)
             return S_EXIT_INTERRUPTED;
     }
     if (self->options.json)
@@ -1205,11 +650,11 @@ static int s_bench_run (s_bench_t *self, s_phase_t *put, s_phase_t *get)
     fflush (stdout);
 
     if (self->peer_died) {
-        s_error ("a peer died during the benchmark: the figures are not trustworthy");
+        bench_error ("a peer died during the benchmark: the figures are not trustworthy");
         return 1;
     }
     if (put->ops == 0 && get->ops == 0) {
-        s_error ("no operation succeeded");
+        bench_error ("no operation succeeded");
         self->keep_logs = self->child_count > 0;
         return 1;
     }
@@ -1218,30 +663,30 @@ static int s_bench_run (s_bench_t *self, s_phase_t *put, s_phase_t *get)
 
 int main (int argc, char **argv)
 {
-    static s_bench_t bench; /* large: kept off the stack */
+    static bench_t bench; /* large: kept off the stack */
     int rc = s_options_parse (&bench.options, argc, argv);
     if (rc != 0)
         return rc == 1 ? 0 : 2;
     bench.converge_s = -1;
     if (bench.options.chordd) {
         snprintf (bench.chordd_path, sizeof bench.chordd_path, "%s", bench.options.chordd);
-    } else if (s_default_chordd (bench.chordd_path, sizeof bench.chordd_path, argv[0]) != 0) {
-        s_error ("cannot tell where chordd is: use --chordd");
+    } else if (bench_default_chordd (bench.chordd_path, sizeof bench.chordd_path, argv[0]) != 0) {
+        bench_error ("cannot tell where chordd is: use --chordd");
         return 2;
     }
     if (sodium_init () < 0) {
-        s_error ("libsodium failed to initialise");
+        bench_error ("libsodium failed to initialise");
         return 1;
     }
     if (s_install_signals () != 0) {
-        s_error ("cannot install signal handlers: %s", strerror (errno));
+        bench_error ("cannot install signal handlers: %s", strerror (errno));
         return 1;
     }
     if (bench.options.secret) {
         char error[1024];
         uint8_t secret[CHORD_SECRET_BYTES];
         if (chord_keys_secret_read (bench.options.secret, secret, error, sizeof error) != 0) {
-            s_error ("--secret: %s", error);
+            bench_error ("--secret: %s", error);
             return 2;
         }
         chord_keys_ring_pair (secret, &bench.curve.own);
@@ -1249,10 +694,10 @@ int main (int argc, char **argv)
         sodium_memzero (secret, sizeof secret);
     }
 
-    s_phase_t put = {.name = "put"}, get = {.name = "get"};
+    bench_phase_t put = {.name = "put"}, get = {.name = "get"};
     int code = s_bench_run (&bench, &put, &get);
-    if (s_interrupted) {
-        s_error ("interrupted");
+    if (bench_interrupted) {
+        bench_error ("interrupted");
         code = S_EXIT_INTERRUPTED;
     }
     s_bench_release (&bench);

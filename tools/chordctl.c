@@ -3,68 +3,7 @@
     It speaks the peers' own protocol through the shared codec and the
     client connection (client.h). Every command shares one time budget,
     --timeout, so the whole run ends within it plus a little teardown.  */
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-
-#include <jansson.h>
-#include <sodium.h>
-
-#include "client.h"
-#include "id.h"
-#include "keys.h"
-#include "message.h"
-
-#define S_SERVER_DEFAULT     "tcp://127.0.0.1:7000"
-#define S_TIMEOUT_MS_DEFAULT 5000
-#define S_TIMEOUT_MS_MAX     (24 * 3600 * 1000)   /* one day */
-#define S_RING_STEPS_MAX     4096                 /* positions a ring walk visits */
-#define S_RING_CLIENTS_MAX   64                   /* connections a ring walk keeps open */
-#define S_WORDS_MAX          8                    /* command words after the options */
-
-enum {
-    S_EXIT_OK = 0,
-    S_EXIT_NOT_FOUND = 1,     /* the key does not exist */
-    S_EXIT_USAGE = 2,         /* bad command line or oversize key or value */
-    S_EXIT_NO_ANSWER = 3,     /* unreachable, timed out, or the peer is not ready */
-    S_EXIT_ERROR = 4,         /* any other failure */
-    S_EXIT_REFUSED = 5,       /* the peer refused the connection: not a key it admits */
-};
-
-typedef struct {
-    const char *server;       /* endpoint of the peer to ask */
-    int timeout_ms;           /* budget for the whole command */
-    bool json;                /* JSON output for lookup, info and ring */
-    int64_t deadline_ms;      /* monotonic time by which the command ends */
-    const char *key_file;     /* --key or $CHORD_KEY: a client key pair */
-    const char *secret_file;  /* --secret or $CHORD_SECRET: the cluster secret */
-    const chord_client_curve_t *curve;   /* how to connect; NULL: without CURVE */
-} chordctl_t;
-
-/* One position seen by a ring walk. */
-typedef struct {
-    chord_peer_t self;        /* the position and its endpoint */
-    bool has_pred;            /* false when it knows no predecessor */
-    chord_id_t pred;          /* its predecessor */
-    bool has_succ;            /* false when its successor list is empty */
-    chord_id_t succ;          /* its first successor */
-    uint64_t keys;            /* keys it stores */
-} ring_position_t;
-
-/* One cached connection of a ring walk. */
-typedef struct {
-    char endpoint[CHORD_ENDPOINT_MAX + 1];   /* where it connects */
-    chord_client_t *client;                  /* NULL for an empty slot */
-    uint64_t used;                           /* walk step of its last use, for eviction */
-} ring_link_t;
+#include "chordctl.h"
 
 static const char *s_usage_text =
     "usage: chordctl [-s ENDPOINT] [--timeout MS] [--json] [--key FILE | --secret FILE] COMMAND [ARGS]\n"
@@ -109,7 +48,7 @@ static const char *s_usage_text =
     "peer refused the connection (a secured ring and no key it admits).\n";
 
 /* Prints "chordctl: ..." and a newline on stderr; returns code. */
-static int s_fail (int code, const char *fmt, ...)
+int chordctl_fail (int code, const char *fmt, ...)
 {
     va_list ap;
     fputs ("chordctl: ", stderr);
@@ -120,29 +59,18 @@ static int s_fail (int code, const char *fmt, ...)
     return code;
 }
 
-static int64_t s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left of the command's budget; 0 once it is spent. */
 static int s_remaining_ms (const chordctl_t *ctl)
 {
-    int64_t left_ms = ctl->deadline_ms - s_now_ms ();
+    int64_t left_ms = ctl->deadline_ms - util_now_ms ();
     return left_ms > 0 ? (int) left_ms : 0;
 }
 
 /* Parses a --timeout value: decimal digits only, 1..S_TIMEOUT_MS_MAX. */
 static int s_parse_timeout (const char *text, int *timeout_ms)
 {
-    if (!isdigit ((unsigned char) text[0]))
-        return -1;
-    errno = 0;
-    char *end;
-    long value = strtol (text, &end, 10);
-    if (errno != 0 || *end != '\0' || value < 1 || value > S_TIMEOUT_MS_MAX)
+    long value;
+    if (util_parse_long (text, 1, S_TIMEOUT_MS_MAX, &value) != 0)
         return -1;
     *timeout_ms = (int) value;
     return 0;
@@ -163,11 +91,11 @@ static void s_print_untrusted (const char *text, size_t len)
 static int s_check_status (const chordctl_t *ctl, const chord_msg_t *reply, const char *key)
 {
     if (!(reply->fields & CHORD_F_STATUS))
-        return s_fail (S_EXIT_ERROR, "%s: reply without a status", ctl->server);
+        return chordctl_fail (S_EXIT_ERROR, "%s: reply without a status", ctl->server);
     if (reply->status == CHORD_STATUS_OK)
         return S_EXIT_OK;
     if (reply->status == CHORD_STATUS_NOT_FOUND && key)
-        return s_fail (S_EXIT_NOT_FOUND, "%s: not found", key);
+        return chordctl_fail (S_EXIT_NOT_FOUND, "%s: not found", key);
 
     /* Transient: the ring may answer if asked again shortly. */
     int code = reply->status == CHORD_STATUS_TIMEOUT || reply->status == CHORD_STATUS_NOT_READY ||
@@ -192,21 +120,21 @@ static int s_call (const chordctl_t *ctl, chord_client_t *client, const char *en
 {
     int remaining_ms = s_remaining_ms (ctl);
     if (remaining_ms <= 0)
-        return s_fail (S_EXIT_NO_ANSWER, "%s: no answer within %d ms", endpoint,
+        return chordctl_fail (S_EXIT_NO_ANSWER, "%s: no answer within %d ms", endpoint,
                        ctl->timeout_ms);
     if (chord_client_call (client, request, reply, remaining_ms) != 0) {
         if (errno == EACCES)
-            return s_fail (S_EXIT_REFUSED, "%s: refused: %s", endpoint, chord_client_refused (client));
+            return chordctl_fail (S_EXIT_REFUSED, "%s: refused: %s", endpoint, chord_client_refused (client));
         if (errno == EINVAL)
-            return s_fail (S_EXIT_ERROR, "cannot encode the %s request",
+            return chordctl_fail (S_EXIT_ERROR, "cannot encode the %s request",
                            chord_msg_type_name (request->type));
-        return s_fail (S_EXIT_NO_ANSWER, "%s: no answer within %d ms", endpoint,
+        return chordctl_fail (S_EXIT_NO_ANSWER, "%s: no answer within %d ms", endpoint,
                        ctl->timeout_ms);
     }
     if (reply->type != expected) {
         chord_msg_type_t got = reply->type;
         chord_msg_clear (reply);
-        return s_fail (S_EXIT_ERROR, "%s: unexpected reply %s (%u) to %s", endpoint,
+        return chordctl_fail (S_EXIT_ERROR, "%s: unexpected reply %s (%u) to %s", endpoint,
                        chord_msg_type_name (got), (unsigned) got,
                        chord_msg_type_name (request->type));
     }
@@ -236,17 +164,17 @@ static void s_key_request (const chordctl_t *ctl, chord_msg_t *request, chord_ms
 static int s_write_stdout (const void *data, size_t size)
 {
     if (size > 0 && fwrite (data, 1, size, stdout) != size)
-        return s_fail (S_EXIT_ERROR, "writing to stdout: %s", strerror (errno));
+        return chordctl_fail (S_EXIT_ERROR, "writing to stdout: %s", strerror (errno));
     return S_EXIT_OK;
 }
 
 /* Prints root compactly with a newline and releases it. */
-static int s_print_json (json_t *root)
+int chordctl_print_json (json_t *root)
 {
     char *text = root ? json_dumps (root, JSON_COMPACT) : NULL;
     json_decref (root);
     if (!text)
-        return s_fail (S_EXIT_ERROR, "cannot build the JSON output");
+        return chordctl_fail (S_EXIT_ERROR, "cannot build the JSON output");
     int code = s_write_stdout (text, strlen (text));
     free (text);
     if (code == S_EXIT_OK)
@@ -254,7 +182,7 @@ static int s_print_json (json_t *root)
     return code;
 }
 
-static json_t *s_json_id (const chord_id_t *id)
+json_t *chordctl_json_id (const chord_id_t *id)
 {
     char hex[CHORD_ID_HEX_LEN + 1];
     chord_id_to_hex (id, hex);
@@ -262,7 +190,7 @@ static json_t *s_json_id (const chord_id_t *id)
 }
 
 /* A JSON string, or null when text is not valid UTF-8. */
-static json_t *s_json_text (const char *text, size_t len)
+json_t *chordctl_json_text (const char *text, size_t len)
 {
     json_t *string = json_stringn (text, len);
     return string ? string : json_null ();
@@ -271,8 +199,8 @@ static json_t *s_json_text (const char *text, size_t len)
 static json_t *s_json_peer (const chord_peer_t *peer)
 {
     json_t *object = json_object ();
-    json_object_set_new (object, "id", s_json_id (&peer->id));
-    json_object_set_new (object, "endpoint", s_json_text (peer->endpoint, strlen (peer->endpoint)));
+    json_object_set_new (object, "id", chordctl_json_id (&peer->id));
+    json_object_set_new (object, "endpoint", chordctl_json_text (peer->endpoint, strlen (peer->endpoint)));
     return object;
 }
 
@@ -284,7 +212,7 @@ static json_t *s_json_peers (const chord_peer_t *peers, size_t count)
     return array;
 }
 
-static json_t *s_json_count (uint64_t count)
+json_t *chordctl_json_count (uint64_t count)
 {
     return json_integer (count > (uint64_t) LLONG_MAX ? LLONG_MAX : (json_int_t) count);
 }
@@ -322,7 +250,7 @@ static int s_cmd_store (const chordctl_t *ctl, chord_client_t *client, chord_msg
         if (reply.fields & CHORD_F_VALUE)
             code = s_write_stdout (reply.value, reply.value_len);
         else
-            code = s_fail (S_EXIT_ERROR, "%s: reply without a value", ctl->server);
+            code = chordctl_fail (S_EXIT_ERROR, "%s: reply without a value", ctl->server);
     }
     chord_msg_clear (&reply);
     return code;
@@ -337,7 +265,7 @@ static int s_cmd_lookup (const chordctl_t *ctl, chord_client_t *client, const ch
         return code;
     code = s_check_status (ctl, &reply, key);
     if (code == S_EXIT_OK && !(reply.fields & CHORD_F_PEER))
-        code = s_fail (S_EXIT_ERROR, "%s: lookup reply without an owner", ctl->server);
+        code = chordctl_fail (S_EXIT_ERROR, "%s: lookup reply without an owner", ctl->server);
     if (code != S_EXIT_OK) {
         chord_msg_clear (&reply);
         return code;
@@ -361,10 +289,10 @@ static int s_cmd_lookup (const chordctl_t *ctl, chord_client_t *client, const ch
             sodium_bin2hex (key_hex, sizeof key_hex, (const unsigned char *) key, key_len);
             json_object_set_new (root, "key_hex", json_string (key_hex));
         }
-        json_object_set_new (root, "id", s_json_id (&key_id));
+        json_object_set_new (root, "id", chordctl_json_id (&key_id));
         json_object_set_new (root, "owner", s_json_peer (&reply.peer));
         json_object_set_new (root, "hops", json_integer (hops));
-        code = s_print_json (root);
+        code = chordctl_print_json (root);
     }
     else {
         char key_hex[CHORD_ID_HEX_LEN + 1], owner_hex[CHORD_ID_HEX_LEN + 1];
@@ -378,7 +306,7 @@ static int s_cmd_lookup (const chordctl_t *ctl, chord_client_t *client, const ch
 
 /* Asks the peer at endpoint (the position target, when has_target) for its
    INFO_REPLY. Returns 0 with *reply filled, or an exit code. */
-static int s_info (const chordctl_t *ctl, chord_client_t *client, const char *endpoint,
+int chordctl_info (const chordctl_t *ctl, chord_client_t *client, const char *endpoint,
                    const chord_id_t *target, chord_msg_t *reply)
 {
     chord_msg_t request;
@@ -392,7 +320,7 @@ static int s_info (const chordctl_t *ctl, chord_client_t *client, const char *en
         return code;
     if (!(reply->fields & CHORD_F_PEER)) {
         chord_msg_clear (reply);
-        return s_fail (S_EXIT_ERROR, "%s: info reply without the peer's identity", endpoint);
+        return chordctl_fail (S_EXIT_ERROR, "%s: info reply without the peer's identity", endpoint);
     }
     return 0;
 }
@@ -400,7 +328,7 @@ static int s_info (const chordctl_t *ctl, chord_client_t *client, const char *en
 static int s_cmd_info (const chordctl_t *ctl, chord_client_t *client)
 {
     chord_msg_t reply;
-    int code = s_info (ctl, client, ctl->server, NULL, &reply);
+    int code = chordctl_info (ctl, client, ctl->server, NULL, &reply);
     if (code != 0)
         return code;
     bool has_pred = (reply.fields & CHORD_F_PRED) && reply.has_pred;
@@ -411,15 +339,15 @@ static int s_cmd_info (const chordctl_t *ctl, chord_client_t *client)
 
     if (ctl->json) {
         json_t *root = json_object ();
-        json_object_set_new (root, "id", s_json_id (&reply.peer.id));
+        json_object_set_new (root, "id", chordctl_json_id (&reply.peer.id));
         json_object_set_new (root, "endpoint",
-                             s_json_text (reply.peer.endpoint, strlen (reply.peer.endpoint)));
+                             chordctl_json_text (reply.peer.endpoint, strlen (reply.peer.endpoint)));
         json_object_set_new (root, "state", json_string (state));
         json_object_set_new (root, "predecessor", has_pred ? s_json_peer (&reply.pred) : json_null ());
         json_object_set_new (root, "successors", s_json_peers (reply.peers, succ_count));
         json_object_set_new (root, "fingers", s_json_peers (reply.fingers, finger_count));
-        json_object_set_new (root, "keys", s_json_count (keys));
-        code = s_print_json (root);
+        json_object_set_new (root, "keys", chordctl_json_count (keys));
+        code = chordctl_print_json (root);
     }
     else {
         char hex[CHORD_ID_HEX_LEN + 1];
@@ -457,177 +385,11 @@ static int s_cmd_leave (const chordctl_t *ctl, chord_client_t *client)
     return code;
 }
 
-/* The walk's connection to endpoint: first for the contacted server, else a
-   cached one, or a new one evicting the least recently used. NULL when the endpoint cannot be connected to. */
-static chord_client_t *s_ring_link (const chordctl_t *ctl, chord_client_t *first,
-                                     ring_link_t *links, const char *endpoint, uint64_t step)
-{
-    if (strcmp (endpoint, ctl->server) == 0)
-        return first;
-    ring_link_t *slot = &links[0];
-    for (size_t i = 0; i < S_RING_CLIENTS_MAX; i++) {
-        if (links[i].client && strcmp (links[i].endpoint, endpoint) == 0) {
-            links[i].used = step;
-            return links[i].client;
-        }
-        if (!links[i].client)
-            slot = &links[i];
-        else if (slot->client && links[i].used < slot->used)
-            slot = &links[i];
-    }
-    chord_client_destroy (&slot->client);
-    slot->client = chord_client_new_curve (endpoint, ctl->curve);
-    if (!slot->client)
-        return NULL;
-    snprintf (slot->endpoint, sizeof slot->endpoint, "%s", endpoint);
-    slot->used = step;
-    return slot->client;
-}
-
-static bool s_ring_seen (const ring_position_t *walked, size_t count, const chord_id_t *id)
-{
-    for (size_t i = 0; i < count; i++)
-        if (chord_id_equal (&walked[i].self.id, id))
-            return true;
-    return false;
-}
-
-static int s_ring_print (const chordctl_t *ctl, const ring_position_t *walked, size_t count)
-{
-    if (ctl->json) {
-        json_t *root = json_array ();
-        for (size_t i = 0; i < count; i++) {
-            const ring_position_t *at = &walked[i];
-            json_t *object = json_object ();
-            json_object_set_new (object, "id", s_json_id (&at->self.id));
-            json_object_set_new (object, "endpoint",
-                                 s_json_text (at->self.endpoint, strlen (at->self.endpoint)));
-            json_object_set_new (object, "predecessor",
-                                 at->has_pred ? s_json_id (&at->pred) : json_null ());
-            json_object_set_new (object, "successor",
-                                 at->has_succ ? s_json_id (&at->succ) : json_null ());
-            json_object_set_new (object, "keys", s_json_count (at->keys));
-            json_array_append_new (root, object);
-        }
-        return s_print_json (root);
-    }
-    for (size_t i = 0; i < count; i++) {
-        const ring_position_t *at = &walked[i];
-        char self_hex[CHORD_ID_HEX_LEN + 1], pred_hex[CHORD_ID_HEX_LEN + 1] = "-",
-             succ_hex[CHORD_ID_HEX_LEN + 1] = "-";
-        chord_id_to_hex (&at->self.id, self_hex);
-        if (at->has_pred)
-            chord_id_to_hex (&at->pred, pred_hex);
-        if (at->has_succ)
-            chord_id_to_hex (&at->succ, succ_hex);
-        printf ("%s %s pred=%s succ=%s keys=%llu\n", self_hex, at->self.endpoint, pred_hex,
-                succ_hex, (unsigned long long) at->keys);
-    }
-    return S_EXIT_OK;
-}
-
-/* Walks from the contacted peer through each first successor until the walk
-   comes back to where it started, then prints every position seen. */
-static int s_cmd_ring (const chordctl_t *ctl, chord_client_t *first)
-{
-    ring_position_t *walked = calloc (S_RING_STEPS_MAX, sizeof *walked);
-    ring_link_t *links = calloc (S_RING_CLIENTS_MAX, sizeof *links);
-    if (!walked || !links) {
-        free (walked);
-        free (links);
-        return s_fail (S_EXIT_ERROR, "out of memory");
-    }
-    size_t count = 0;
-    int code = S_EXIT_OK;
-    chord_client_t *client = first;
-    char endpoint[CHORD_ENDPOINT_MAX + 1];
-    snprintf (endpoint, sizeof endpoint, "%s", ctl->server);
-    chord_id_t target;
-    bool has_target = false;
-
-    while (true) {
-        if (count == S_RING_STEPS_MAX) {
-            fprintf (stderr, "chordctl: warning: ring not closed after %d positions\n",
-                     S_RING_STEPS_MAX);
-            break;
-        }
-        if (!client) {
-            client = s_ring_link (ctl, first, links, endpoint, count);
-            if (!client) {
-                code = s_fail (S_EXIT_NO_ANSWER, "cannot connect to '%s'", endpoint);
-                break;
-            }
-        }
-        chord_msg_t reply;
-        code = s_info (ctl, client, endpoint, has_target ? &target : NULL, &reply);
-        if (code != 0)
-            break;
-        if (has_target && !chord_id_equal (&reply.peer.id, &target)) {
-            char want_hex[CHORD_ID_HEX_LEN + 1], got_hex[CHORD_ID_HEX_LEN + 1];
-            chord_id_to_hex (&target, want_hex);
-            chord_id_to_hex (&reply.peer.id, got_hex);
-            fprintf (stderr, "chordctl: warning: asked %s for position %s, %s answered\n",
-                     endpoint, want_hex, got_hex);
-        }
-        if (s_ring_seen (walked, count, &reply.peer.id)) {
-            char hex[CHORD_ID_HEX_LEN + 1];
-            chord_id_to_hex (&reply.peer.id, hex);
-            fprintf (stderr, "chordctl: warning: ring not closed: %s repeats\n", hex);
-            chord_msg_clear (&reply);
-            break;
-        }
-        ring_position_t *at = &walked[count++];
-        at->self = reply.peer;
-        at->has_pred = (reply.fields & CHORD_F_PRED) && reply.has_pred;
-        if (at->has_pred)
-            at->pred = reply.pred.id;
-        at->has_succ = (reply.fields & CHORD_F_SUCC) && reply.peer_count > 0;
-        chord_peer_t next;
-        if (at->has_succ) {
-            next = reply.peers[0];
-            at->succ = next.id;
-        }
-        at->keys = (reply.fields & CHORD_F_COUNT) ? reply.count : 0;
-        chord_msg_clear (&reply);
-
-        char hex[CHORD_ID_HEX_LEN + 1];
-        chord_id_to_hex (&at->self.id, hex);
-        if (!at->has_succ) {
-            fprintf (stderr, "chordctl: warning: ring not closed: %s has no successor\n", hex);
-            break;
-        }
-        if (chord_id_equal (&next.id, &walked[0].self.id))
-            break;   /* back where the walk began: the ring is closed */
-        if (s_ring_seen (walked, count, &next.id)) {
-            char next_hex[CHORD_ID_HEX_LEN + 1];
-            chord_id_to_hex (&next.id, next_hex);
-            fprintf (stderr,
-                     "chordctl: warning: ring not closed: %s leads back to %s, not to the start\n",
-                     hex, next_hex);
-            break;
-        }
-        snprintf (endpoint, sizeof endpoint, "%s", next.endpoint);
-        target = next.id;
-        has_target = true;
-        client = NULL;
-    }
-
-    int print_code = s_ring_print (ctl, walked, count);
-    if (code == S_EXIT_OK)
-        code = print_code;
-    for (size_t i = 0; i < S_RING_CLIENTS_MAX; i++)
-        chord_client_destroy (&links[i].client);
-    free (links);
-    free (walked);
-    return code;
-}
-
-/* Reads stdin to EOF into *data (malloc'd, the caller frees). */
 static int s_read_stdin (uint8_t **data, size_t *size)
 {
     uint8_t *buffer = malloc (CHORD_VALUE_MAX + 1);
     if (!buffer)
-        return s_fail (S_EXIT_ERROR, "out of memory");
+        return chordctl_fail (S_EXIT_ERROR, "out of memory");
     size_t used = 0;
     while (used <= CHORD_VALUE_MAX) {
         size_t got = fread (buffer + used, 1, CHORD_VALUE_MAX + 1 - used, stdin);
@@ -637,11 +399,11 @@ static int s_read_stdin (uint8_t **data, size_t *size)
     }
     if (ferror (stdin)) {
         free (buffer);
-        return s_fail (S_EXIT_USAGE, "reading the value from stdin: %s", strerror (errno));
+        return chordctl_fail (S_EXIT_USAGE, "reading the value from stdin: %s", strerror (errno));
     }
     if (used > CHORD_VALUE_MAX) {
         free (buffer);
-        return s_fail (S_EXIT_USAGE, "value on stdin is over %d bytes", CHORD_VALUE_MAX);
+        return chordctl_fail (S_EXIT_USAGE, "value on stdin is over %d bytes", CHORD_VALUE_MAX);
     }
     *data = buffer;
     *size = used;
@@ -652,9 +414,9 @@ static int s_check_key (const char *key)
 {
     size_t len = strlen (key);
     if (len == 0)
-        return s_fail (S_EXIT_USAGE, "the key is empty");
+        return chordctl_fail (S_EXIT_USAGE, "the key is empty");
     if (len > CHORD_KEY_MAX)
-        return s_fail (S_EXIT_USAGE, "the key is %zu bytes, over the limit of %d", len,
+        return chordctl_fail (S_EXIT_USAGE, "the key is %zu bytes, over the limit of %d", len,
                        CHORD_KEY_MAX);
     return S_EXIT_OK;
 }
@@ -679,7 +441,7 @@ static int s_parse (chordctl_t *ctl, int argc, char **argv, char **words, int *w
         char *arg = argv[i];
         if (options_done || arg[0] != '-' || arg[1] == '\0') {
             if (*word_count == S_WORDS_MAX)
-                return s_fail (S_EXIT_USAGE, "too many arguments (see --help)");
+                return chordctl_fail (S_EXIT_USAGE, "too many arguments (see --help)");
             words[(*word_count)++] = arg;
             continue;
         }
@@ -705,14 +467,14 @@ static int s_parse (chordctl_t *ctl, int argc, char **argv, char **words, int *w
             || (name_len == 8 && strncmp (arg, "--server", 8) == 0)) {
             const char *value = s_option_value (argc, argv, &i, inline_value);
             if (!value || !*value)
-                return s_fail (S_EXIT_USAGE, "%.*s needs an endpoint", (int) name_len, arg);
+                return chordctl_fail (S_EXIT_USAGE, "%.*s needs an endpoint", (int) name_len, arg);
             ctl->server = value;
         }
         else if ((name_len == 5 && strncmp (arg, "--key", 5) == 0)
                  || (name_len == 8 && strncmp (arg, "--secret", 8) == 0)) {
             const char *value = s_option_value (argc, argv, &i, inline_value);
             if (!value || !*value)
-                return s_fail (S_EXIT_USAGE, "%.*s needs a file", (int) name_len, arg);
+                return chordctl_fail (S_EXIT_USAGE, "%.*s needs a file", (int) name_len, arg);
             if (name_len == 5)
                 ctl->key_file = value;
             else
@@ -721,13 +483,13 @@ static int s_parse (chordctl_t *ctl, int argc, char **argv, char **words, int *w
         else if (name_len == 9 && strncmp (arg, "--timeout", 9) == 0) {
             const char *value = s_option_value (argc, argv, &i, inline_value);
             if (!value)
-                return s_fail (S_EXIT_USAGE, "--timeout needs a number of milliseconds");
+                return chordctl_fail (S_EXIT_USAGE, "--timeout needs a number of milliseconds");
             if (s_parse_timeout (value, &ctl->timeout_ms) != 0)
-                return s_fail (S_EXIT_USAGE, "bad --timeout '%s': want 1..%d milliseconds",
+                return chordctl_fail (S_EXIT_USAGE, "bad --timeout '%s': want 1..%d milliseconds",
                                value, S_TIMEOUT_MS_MAX);
         }
         else
-            return s_fail (S_EXIT_USAGE, "unknown option '%s' (see --help)", arg);
+            return chordctl_fail (S_EXIT_USAGE, "unknown option '%s' (see --help)", arg);
     }
     return 0;
 }
@@ -754,7 +516,7 @@ static int s_command_arity (const char *command)
 static int s_load_curve (chordctl_t *ctl, chord_client_curve_t *curve)
 {
     if (ctl->key_file && ctl->secret_file)
-        return s_fail (S_EXIT_USAGE, "give --key or --secret, not both");
+        return chordctl_fail (S_EXIT_USAGE, "give --key or --secret, not both");
     if (!ctl->key_file && !ctl->secret_file) {
         const char *key = getenv ("CHORD_KEY"), *secret = getenv ("CHORD_SECRET");
         ctl->key_file = key && *key ? key : NULL;
@@ -764,7 +526,7 @@ static int s_load_curve (chordctl_t *ctl, chord_client_curve_t *curve)
     if (ctl->secret_file) {
         uint8_t secret[CHORD_SECRET_BYTES];
         if (chord_keys_secret_read (ctl->secret_file, secret, error, sizeof error) != 0)
-            return s_fail (S_EXIT_USAGE, "%s", error);
+            return chordctl_fail (S_EXIT_USAGE, "%s", error);
         chord_keys_ring_pair (secret, &curve->own);
         sodium_memzero (secret, sizeof secret);
         memcpy (curve->server, curve->own.public_key, CHORD_KEY_BYTES);
@@ -773,9 +535,9 @@ static int s_load_curve (chordctl_t *ctl, chord_client_curve_t *curve)
         bool has_server = false;
         if (chord_keys_client_read (ctl->key_file, &curve->own, curve->server, &has_server, error,
                                     sizeof error) != 0)
-            return s_fail (S_EXIT_USAGE, "%s", error);
+            return chordctl_fail (S_EXIT_USAGE, "%s", error);
         if (!has_server)
-            return s_fail (S_EXIT_USAGE, "%s has no 'server' line with the ring's public key (chordctl keygen "
+            return chordctl_fail (S_EXIT_USAGE, "%s has no 'server' line with the ring's public key (chordctl keygen "
                            "--client FILE --server-key Z85 writes one)", ctl->key_file);
     }
     else
@@ -784,90 +546,13 @@ static int s_load_curve (chordctl_t *ctl, chord_client_curve_t *curve)
     return 0;
 }
 
-/* Prints a key in Z85 and a newline on stdout. */
-static int s_print_key (const uint8_t key[CHORD_KEY_BYTES])
-{
-    char z85[CHORD_KEY_Z85_LEN + 1];
-    chord_keys_z85_encode (z85, key);
-    printf ("%s\n", z85);
-    return S_EXIT_OK;
-}
-
-/* keygen --client FILE [--secret SECRETFILE | --server-key Z85]. */
-static int s_keygen_client (const char *path, const char *secret_path, const char *server_z85)
-{
-    char error[1024];
-    uint8_t server[CHORD_KEY_BYTES];
-    if (secret_path && server_z85)
-        return s_fail (S_EXIT_USAGE, "keygen --client: give --secret or --server-key, not both");
-    if (secret_path) {
-        uint8_t secret[CHORD_SECRET_BYTES];
-        chord_keypair_t ring;
-        if (chord_keys_secret_read (secret_path, secret, error, sizeof error) != 0)
-            return s_fail (S_EXIT_USAGE, "%s", error);
-        chord_keys_ring_pair (secret, &ring);
-        memcpy (server, ring.public_key, CHORD_KEY_BYTES);
-        sodium_memzero (secret, sizeof secret);
-        sodium_memzero (&ring, sizeof ring);
-    }
-    else if (server_z85 && chord_keys_z85_decode (server, server_z85, strlen (server_z85)) != 0)
-        return s_fail (S_EXIT_USAGE, "--server-key wants the ring's public key: 40 Z85 characters");
-    chord_keypair_t pair;
-    if (chord_keys_client_create (path, secret_path || server_z85 ? server : NULL, &pair, error,
-                                  sizeof error) != 0)
-        return s_fail (S_EXIT_ERROR, "%s", error);
-    sodium_memzero (pair.secret_key, sizeof pair.secret_key);
-    return s_print_key (pair.public_key);
-}
-
-/*  chordctl keygen: writes a cluster secret or a client key pair and prints
-    the public key others need (the ring's, or the client's).  */
-static int s_keygen (int argc, char **argv)
-{
-    const char *secret = NULL, *client = NULL, *server = NULL;
-    bool keep = false;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp (argv[i], "--keep") == 0) {
-            keep = true;
-            continue;
-        }
-        const char **slot = strcmp (argv[i], "--secret") == 0 ? &secret
-                          : strcmp (argv[i], "--client") == 0 ? &client
-                          : strcmp (argv[i], "--server-key") == 0 ? &server : NULL;
-        if (!slot)
-            return s_fail (S_EXIT_USAGE, "keygen: unexpected '%s' (see --help)", argv[i]);
-        if (i + 1 >= argc || !*argv[i + 1])
-            return s_fail (S_EXIT_USAGE, "keygen: %s needs a value", argv[i]);
-        *slot = argv[++i];
-    }
-    if (client)
-        return s_keygen_client (client, secret, server);
-    if (!secret || server)
-        return s_fail (S_EXIT_USAGE, "keygen: want --secret FILE, or --client FILE [--secret FILE | "
-                       "--server-key Z85]");
-    char error[1024];
-    uint8_t bytes[CHORD_SECRET_BYTES];
-    chord_keypair_t ring;
-    /* --keep: a container entrypoint makes the secret once, then finds it. */
-    struct stat st;
-    bool exists = keep && stat (secret, &st) == 0;
-    if (!exists && chord_keys_secret_create (secret, error, sizeof error) != 0)
-        return s_fail (S_EXIT_ERROR, "%s", error);
-    if (chord_keys_secret_read (secret, bytes, error, sizeof error) != 0)
-        return s_fail (S_EXIT_ERROR, "%s", error);
-    chord_keys_ring_pair (bytes, &ring);
-    sodium_memzero (bytes, sizeof bytes);
-    sodium_memzero (ring.secret_key, sizeof ring.secret_key);
-    return s_print_key (ring.public_key);
-}
-
 int main (int argc, char **argv)
 {
     chordctl_t ctl = {.server = NULL, .timeout_ms = S_TIMEOUT_MS_DEFAULT};
     if (argc >= 2 && strcmp (argv[1], "keygen") == 0) {
         if (sodium_init () < 0)
-            return s_fail (S_EXIT_ERROR, "libsodium failed to initialise");
-        return s_keygen (argc, argv);
+            return chordctl_fail (S_EXIT_ERROR, "libsodium failed to initialise");
+        return chordctl_keygen (argc, argv);
     }
     char *words[S_WORDS_MAX];
     int word_count;
@@ -881,13 +566,13 @@ int main (int argc, char **argv)
         ctl.server = env && *env ? env : S_SERVER_DEFAULT;
     }
     if (word_count == 0)
-        return s_fail (S_EXIT_USAGE, "no command (see --help)");
+        return chordctl_fail (S_EXIT_USAGE, "no command (see --help)");
     const char *command = words[0];
     int arity = s_command_arity (command);
     if (arity < 0)
-        return s_fail (S_EXIT_USAGE, "unknown command '%s' (see --help)", command);
+        return chordctl_fail (S_EXIT_USAGE, "unknown command '%s' (see --help)", command);
     if (word_count - 1 != arity)
-        return s_fail (S_EXIT_USAGE, "%s takes %d argument%s, not %d (see --help)", command,
+        return chordctl_fail (S_EXIT_USAGE, "%s takes %d argument%s, not %d (see --help)", command,
                        arity, arity == 1 ? "" : "s", word_count - 1);
 
     const char *key = arity > 0 ? words[1] : NULL;
@@ -907,7 +592,7 @@ int main (int argc, char **argv)
             value = (const uint8_t *) words[2];
             value_len = strlen (words[2]);
             if (value_len > CHORD_VALUE_MAX)
-                return s_fail (S_EXIT_USAGE, "the value is %zu bytes, over the limit of %d",
+                return chordctl_fail (S_EXIT_USAGE, "the value is %zu bytes, over the limit of %d",
                                value_len, CHORD_VALUE_MAX);
         }
     }
@@ -920,12 +605,12 @@ int main (int argc, char **argv)
     chord_client_t *client = chord_client_new_curve (ctl.server, ctl.curve);
     if (!client) {
         free (stdin_value);
-        return s_fail (S_EXIT_USAGE,
+        return chordctl_fail (S_EXIT_USAGE,
                        "cannot connect to '%s': want tcp://, ipc:// or inproc:// and at most "
                        "%d bytes",
                        ctl.server, CHORD_ENDPOINT_MAX);
     }
-    ctl.deadline_ms = s_now_ms () + ctl.timeout_ms;
+    ctl.deadline_ms = util_now_ms () + ctl.timeout_ms;
 
     if (strcmp (command, "put") == 0)
         code = s_cmd_store (&ctl, client, CHORD_MSG_CLIENT_PUT, key, value, value_len);
@@ -938,13 +623,13 @@ int main (int argc, char **argv)
     else if (strcmp (command, "info") == 0)
         code = s_cmd_info (&ctl, client);
     else if (strcmp (command, "ring") == 0)
-        code = s_cmd_ring (&ctl, client);
+        code = chordctl_cmd_ring (&ctl, client);
     else
         code = s_cmd_leave (&ctl, client);
 
     chord_client_destroy (&client);
     free (stdin_value);
     if (fflush (stdout) != 0 && code == S_EXIT_OK)
-        code = s_fail (S_EXIT_ERROR, "writing to stdout: %s", strerror (errno));
+        code = chordctl_fail (S_EXIT_ERROR, "writing to stdout: %s", strerror (errno));
     return code;
 }

@@ -6,6 +6,7 @@
     delimiter frames before it (as a REQ-style peer would send); those are
     skipped, and any other multipart reply is malformed.  */
 #include "client.h"
+#include "util.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -41,13 +42,6 @@ struct chord_client {
 };
 
 /* Milliseconds on the monotonic clock. */
-static int64_t s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool s_has_prefix (const char *s, const char *prefix)
 {
     return strncmp (s, prefix, strlen (prefix)) == 0;
@@ -272,7 +266,7 @@ int chord_client_recv (chord_client_t *self, chord_msg_t *reply, int timeout_ms)
 {
     assert (self);
     assert (reply);
-    int64_t deadline_ms = s_now_ms () + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline_ms = util_now_ms () + (timeout_ms > 0 ? timeout_ms : 0);
 
     while (true) {
         /* Receive straight into self->last and never move it: ZeroMQ keeps
@@ -292,7 +286,7 @@ int chord_client_recv (chord_client_t *self, chord_msg_t *reply, int timeout_ms)
 
         int remaining_ms = -1;
         if (timeout_ms >= 0) {
-            int64_t left_ms = deadline_ms - s_now_ms ();
+            int64_t left_ms = deadline_ms - util_now_ms ();
             if (left_ms <= 0)
                 break;
             remaining_ms = (int) left_ms;
@@ -313,13 +307,13 @@ int chord_client_call (chord_client_t *self, chord_msg_t *request, chord_msg_t *
     assert (self);
     assert (request);
     assert (reply);
-    int64_t deadline_ms = s_now_ms () + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline_ms = util_now_ms () + (timeout_ms > 0 ? timeout_ms : 0);
     if (chord_client_send (self, request) != 0)
         return -1;
     while (true) {
         int remaining_ms = -1;
         if (timeout_ms >= 0) {
-            int64_t left_ms = deadline_ms - s_now_ms ();
+            int64_t left_ms = deadline_ms - util_now_ms ();
             remaining_ms = left_ms > 0 ? (int) left_ms : 0;
         }
         if (chord_client_recv (self, reply, remaining_ms) != 0)
@@ -327,7 +321,7 @@ int chord_client_call (chord_client_t *self, chord_msg_t *request, chord_msg_t *
         if (reply->request_id == request->request_id)
             return 0;
         chord_msg_clear (reply);   /* an answer to an older request */
-        if (timeout_ms >= 0 && s_now_ms () >= deadline_ms) {
+        if (timeout_ms >= 0 && util_now_ms () >= deadline_ms) {
             errno = ETIMEDOUT;
             return -1;
         }

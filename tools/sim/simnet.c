@@ -14,124 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "simheap.h"
-#include "simrng.h"
+#include "simnet_internal.h"
 
-#define S_ORIGIN_PEER 'P'           /* a node's connection; uint32 node index follows */
-#define S_ORIGIN_CLIENT 'C'         /* a client; uint64 client id follows */
-#define S_ORIGIN_INFO 'I'           /* simnet_info's own question */
-#define S_CLIENT_SOURCE UINT32_MAX  /* source of a client's request in the trace */
-#define S_LATENCY_CUT 20            /* exponential latency is cut at this many means */
-#define S_MAP_MIN 1024              /* slots in a new endpoint map; a power of two */
-#define S_STREAM_NETWORK 1          /* simrng_fork label of the network's stream */
-#define S_STREAM_NODES (1ull << 32) /* plus the node index: each node's stream */
-#define S_FNV_OFFSET 0xcbf29ce484222325ull
-#define S_FNV_PRIME 0x100000001b3ull
-
-typedef enum {
-    S_EV_DELIVER = 1,     /* a message arrives at a node */
-    S_EV_WAKE,            /* a node's timer */
-    S_EV_CLIENT_REQUEST,  /* a client's request reaches its node */
-    S_EV_CLIENT_REPLY,    /* a node's answer reaches its client */
-    S_EV_CLIENT_DEADLINE, /* a client stops waiting */
-    S_EV_TIMER,           /* a scenario's timer */
-} s_event_kind_t;
-
-#define S_TAG(kind, number) (((uint64_t) (number) << 8) | (uint64_t) (kind))
-#define S_TAG_KIND(tag) ((s_event_kind_t) ((tag) &0xff))
-#define S_TAG_NUMBER(tag) ((tag) >> 8)
-
-/* A message in flight. */
-typedef struct {
-    uint32_t src;             /* sending node, or S_CLIENT_SOURCE */
-    uint32_t dst;             /* receiving node, or the node a client reply comes from */
-    bool has_origin;          /* a request: the receiver gets an origin naming src */
-    uint64_t client_id;       /* with client requests and replies */
-    uint32_t src_incarnation; /* the sender's when sent: what a crashed node sent dies with it */
-    uint32_t dst_incarnation; /* the receiver's when sent: a restarted node gets none of it */
-    uint8_t *data;            /* encoded message, owned */
-    size_t size;
-} s_packet_t;
-
-typedef struct {
-    simnet_timer_fn *fn;
-    void *arg;
-    uint64_t token;
-} s_timer_t;
-
-typedef struct {
-    simnet_t *net; /* back pointer for the callbacks */
-    size_t index;
-    simnet_node_status_t status;
-    chord_node_t *node;            /* owned while idle or up */
-    chord_store_t *store;          /* owned while idle or up, and after a crash if kept */
-    chord_peer_t peer;             /* id and endpoint */
-    simrng_t rng;                  /* the node's random_bytes */
-    unsigned side;                 /* partition side, 0 or 1 */
-    uint32_t incarnation;          /* restarts so far */
-    chord_node_state_t last_state; /* as of its last drain */
-    uint64_t armed_seq;            /* heap seq of the wake-up that counts, 0 for none */
-    uint64_t armed_ms;             /* its time */
-    uint64_t sent;                 /* messages to other nodes */
-    uint64_t sent_bytes;
-} s_node_t;
-
-typedef struct {
-    uint64_t token; /* the caller's */
-    size_t node;    /* asked */
-    chord_msg_type_t request;
-    chord_id_t key_id;
-    uint64_t sent_ms;
-    bool done; /* its callback has run */
-} s_client_t;
-
-typedef struct {
-    chord_id_t id;
-    size_t index;
-} s_member_t;
-
-struct simnet {
-    simnet_config_t config; /* as given */
-    simrng_t root;          /* seed material; never advanced */
-    simrng_t rng;           /* latency, loss, duplication */
-    uint32_t address_base;  /* endpoint address of node 0 */
-    simheap_t *heap;
-    uint64_t now_ms;
-
-    s_node_t **nodes; /* by index; each allocated alone so pointers stay put */
-    size_t node_count;
-    size_t node_alloc;
-    uint32_t *map;    /* endpoint -> index + 1 (0: free), linear probing */
-    size_t map_alloc; /* a power of two */
-    size_t map_count;
-
-    bool partitioned;
-    uint64_t membership_version; /* grows when a node becomes or stops being a member */
-    uint64_t sorted_version;     /* membership_version that sorted[] reflects */
-    bool sorted_valid;
-    size_t *sorted;         /* member indices by id */
-    chord_id_t *sorted_ids; /* their ids */
-    size_t sorted_count;
-    size_t sorted_alloc;
-
-    simnet_reply_fn *reply_fn;
-    void *reply_arg;
-    simnet_deliver_fn *deliver_fn;
-    void *deliver_arg;
-    s_client_t *clients; /* by client id - 1 */
-    size_t client_count;
-    size_t client_alloc;
-
-    chord_msg_t *scratch;       /* encoding and decoding client messages */
-    chord_msg_t *info_msg;      /* decoding INFO replies */
-    simnet_info_t *info_target; /* where an INFO reply being drained goes */
-    bool info_ok;
-
-    uint64_t trace; /* FNV-1a 64 over delivered messages */
-    simnet_stats_t stats;
-};
-
-static void s_after (simnet_t *self, s_node_t *rec, bool ticked);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -148,7 +32,7 @@ void simnet_config_defaults (simnet_config_t *config)
     config->log_level = CHORD_LOG_WARN;
 }
 
-static uint64_t s_fnv (uint64_t hash, const void *data, size_t size)
+uint64_t simnet_fnv (uint64_t hash, const void *data, size_t size)
 {
     const uint8_t *bytes = data;
     for (size_t i = 0; i < size; i++) {
@@ -168,14 +52,14 @@ static uint64_t s_fnv_u64 (uint64_t hash, uint64_t value, size_t bytes)
     return hash;
 }
 
-static void s_trace (simnet_t *self, uint32_t src, uint32_t dst, const uint8_t *data, size_t size)
+void simnet_trace (simnet_t *self, uint32_t src, uint32_t dst, const uint8_t *data, size_t size)
 {
     uint64_t hash = self->trace;
     hash = s_fnv_u64 (hash, self->now_ms, 8);
     hash = s_fnv_u64 (hash, src, 4);
     hash = s_fnv_u64 (hash, dst, 4);
     hash = s_fnv_u64 (hash, size, 8);
-    self->trace = s_fnv (hash, data, size);
+    self->trace = simnet_fnv (hash, data, size);
 }
 
 /* The type of an encoded message, read from its header without decoding:
@@ -187,7 +71,7 @@ static unsigned s_type_of (const uint8_t *data, size_t size)
     return 0;
 }
 
-static bool s_is_member_state (chord_node_state_t state)
+bool simnet_is_member_state (chord_node_state_t state)
 {
     return state == CHORD_NODE_ACTIVE || state == CHORD_NODE_LEAVING;
 }
@@ -212,7 +96,7 @@ static void s_free_event (const simheap_entry_t *entry)
     }
 }
 
-static int s_push_packet (simnet_t *self, uint64_t at_ms, s_event_kind_t kind, uint32_t src, uint32_t dst,
+int simnet_push_packet (simnet_t *self, uint64_t at_ms, s_event_kind_t kind, uint32_t src, uint32_t dst,
                           bool has_origin, uint64_t client_id, uint8_t *data, size_t size)
 {
     s_packet_t *packet = malloc (sizeof *packet);
@@ -234,92 +118,6 @@ static int s_push_packet (simnet_t *self, uint64_t at_ms, s_event_kind_t kind, u
         return -1;
     }
     return 0;
-}
-
-/* ---------------------------------------------------------------- endpoint map */
-
-static uint64_t s_endpoint_hash (const char *endpoint)
-{
-    return s_fnv (S_FNV_OFFSET, endpoint, strlen (endpoint));
-}
-
-static size_t s_map_slot (const simnet_t *self, const char *endpoint, bool *found)
-{
-    size_t mask = self->map_alloc - 1;
-    size_t slot = (size_t) s_endpoint_hash (endpoint) & mask;
-    while (self->map[slot]) {
-        if (strcmp (self->nodes[self->map[slot] - 1]->peer.endpoint, endpoint) == 0) {
-            *found = true;
-            return slot;
-        }
-        slot = (slot + 1) & mask;
-    }
-    *found = false;
-    return slot;
-}
-
-static int s_map_grow (simnet_t *self)
-{
-    size_t alloc = self->map_alloc ? self->map_alloc * 2 : S_MAP_MIN;
-    uint32_t *old = self->map;
-    size_t old_alloc = self->map_alloc;
-    uint32_t *map = calloc (alloc, sizeof *map);
-    if (!map)
-        return -1;
-    self->map = map;
-    self->map_alloc = alloc;
-    for (size_t i = 0; i < old_alloc; i++)
-        if (old[i]) {
-            bool found;
-            size_t slot = s_map_slot (self, self->nodes[old[i] - 1]->peer.endpoint, &found);
-            self->map[slot] = old[i];
-        }
-    free (old);
-    return 0;
-}
-
-static int s_map_put (simnet_t *self, size_t index)
-{
-    if ((self->map_count + 1) * 2 > self->map_alloc && s_map_grow (self) != 0)
-        return -1;
-    bool found;
-    size_t slot = s_map_slot (self, self->nodes[index]->peer.endpoint, &found);
-    if (found)
-        return -1;
-    self->map[slot] = (uint32_t) index + 1;
-    self->map_count++;
-    return 0;
-}
-
-/* Removes an endpoint by backward-shift deletion: no tombstones. */
-static void s_map_remove (simnet_t *self, const char *endpoint)
-{
-    bool found;
-    size_t hole = s_map_slot (self, endpoint, &found);
-    if (!found)
-        return;
-    size_t mask = self->map_alloc - 1;
-    self->map[hole] = 0;
-    self->map_count--;
-    for (size_t slot = (hole + 1) & mask; self->map[slot]; slot = (slot + 1) & mask) {
-        size_t home = (size_t) s_endpoint_hash (self->nodes[self->map[slot] - 1]->peer.endpoint) & mask;
-        /* Move the entry into the hole unless its home lies in (hole, slot]. */
-        bool stays = hole <= slot ? (home > hole && home <= slot) : (home > hole || home <= slot);
-        if (!stays) {
-            self->map[hole] = self->map[slot];
-            self->map[slot] = 0;
-            hole = slot;
-        }
-    }
-}
-
-size_t simnet_find (const simnet_t *self, const char *endpoint)
-{
-    if (!self->map_alloc)
-        return SIMNET_NONE;
-    bool found;
-    size_t slot = s_map_slot (self, endpoint, &found);
-    return found ? self->map[slot] - 1 : SIMNET_NONE;
 }
 
 /* ---------------------------------------------------------------- nodes */
@@ -357,7 +155,7 @@ simnet_t *simnet_new (const simnet_config_t *config)
     self->scratch = malloc (sizeof *self->scratch);
     self->info_msg = malloc (sizeof *self->info_msg);
     self->trace = S_FNV_OFFSET;
-    if (!self->heap || !self->scratch || !self->info_msg || s_map_grow (self) != 0) {
+    if (!self->heap || !self->scratch || !self->info_msg || simnet_map_grow (self) != 0) {
         simnet_destroy (&self);
         return NULL;
     }
@@ -409,7 +207,7 @@ static chord_node_t *s_node_boot (simnet_t *self, s_node_t *rec)
         .endpoint = rec->peer.endpoint,
         .id = rec->peer.id,
         .successors = self->config.successors,
-        .stabilize_interval_ms = self->config.stabilize_interval_ms,
+        .stabilize_interval_ms = rec->stabilize_ms,
         .rpc_timeout_ms = self->config.rpc_timeout_ms,
         .owner_cache_size = self->config.owner_cache_size,
         .replicas = self->config.replicas,
@@ -448,6 +246,13 @@ size_t simnet_add_named (simnet_t *self, const char *endpoint)
     snprintf (rec->peer.endpoint, sizeof rec->peer.endpoint, "%s", endpoint);
     chord_id_of_position (&rec->peer.id, endpoint, 0);
     simrng_fork (&rec->rng, &self->root, S_STREAM_NODES + rec->index);
+    rec->stabilize_ms = self->config.stabilize_interval_ms;
+    if (self->config.stabilize_max_ms > rec->stabilize_ms) {
+        simrng_t draw;
+        simrng_fork (&draw, &self->root, S_STREAM_INTERVALS + rec->index);
+        rec->stabilize_ms +=
+            (uint32_t) simrng_below (&draw, self->config.stabilize_max_ms - rec->stabilize_ms + 1);
+    }
     rec->store = chord_store_mem_new ();
     if (rec->store)
         rec->node = s_node_boot (self, rec);
@@ -457,7 +262,7 @@ size_t simnet_add_named (simnet_t *self, const char *endpoint)
         return SIMNET_NONE;
     }
     self->nodes[self->node_count++] = rec;
-    if (s_map_put (self, rec->index) != 0) {
+    if (simnet_map_put (self, rec->index) != 0) {
         self->node_count--;
         s_node_free (rec);
         free (rec);
@@ -474,7 +279,7 @@ size_t simnet_add (simnet_t *self)
     return simnet_add_named (self, endpoint);
 }
 
-static s_node_t *s_up (const simnet_t *self, size_t node)
+s_node_t *simnet_up (const simnet_t *self, size_t node)
 {
     if (node >= self->node_count || self->nodes[node]->status != SIMNET_NODE_UP)
         return NULL;
@@ -484,9 +289,9 @@ static s_node_t *s_up (const simnet_t *self, size_t node)
 /* Frees a node that crashed or left; its index and peer stay. */
 static void s_remove (simnet_t *self, s_node_t *rec, simnet_node_status_t status)
 {
-    if (s_is_member_state (rec->last_state) && rec->status == SIMNET_NODE_UP)
+    if (simnet_is_member_state (rec->last_state) && rec->status == SIMNET_NODE_UP)
         self->membership_version++;
-    s_map_remove (self, rec->peer.endpoint);
+    simnet_map_remove (self, rec->peer.endpoint);
     if (status == SIMNET_NODE_CRASHED && self->config.keep_crashed_stores)
         chord_node_destroy (&rec->node);
     else
@@ -513,11 +318,11 @@ int simnet_start (simnet_t *self, size_t node, const size_t *seeds, size_t seed_
         return -1;
     rec->status = SIMNET_NODE_UP;
     rec->last_state = CHORD_NODE_IDLE;
-    s_after (self, rec, false);
+    simnet_after (self, rec, false);
     return 0;
 }
 
-static int s_cmp_member (const void *a, const void *b)
+int simnet_cmp_member (const void *a, const void *b)
 {
     const s_member_t *x = a, *y = b;
     int c = chord_id_cmp (&x->id, &y->id);
@@ -525,7 +330,7 @@ static int s_cmp_member (const void *a, const void *b)
 }
 
 /* Index into sorted ids of successor(id): the first id >= id, wrapping. */
-static size_t s_successor_at (const chord_id_t *ids, size_t count, const chord_id_t *id)
+size_t simnet_successor_at (const chord_id_t *ids, size_t count, const chord_id_t *id)
 {
     size_t lo = 0, hi = count;
     while (lo < hi) {
@@ -557,7 +362,7 @@ int simnet_build_ring (simnet_t *self, size_t count)
         }
     }
     if (rc == 0) {
-        qsort (ring, count, sizeof *ring, s_cmp_member);
+        qsort (ring, count, sizeof *ring, simnet_cmp_member);
         for (size_t i = 0; i < count; i++)
             ids[i] = ring[i].id;
     }
@@ -574,7 +379,7 @@ int simnet_build_ring (simnet_t *self, size_t count)
         for (unsigned i = 0; i < CHORD_ID_BITS; i++) {
             chord_id_t start;
             chord_id_add_pow2 (&start, &rec->peer.id, i);
-            size_t at = s_successor_at (ids, count, &start);
+            size_t at = simnet_successor_at (ids, count, &start);
             fingers[i] = self->nodes[ring[at].index]->peer;
             valid[i] = at != k;
         }
@@ -586,7 +391,7 @@ int simnet_build_ring (simnet_t *self, size_t count)
         }
     }
     for (size_t k = 0; rc == 0 && k < count; k++)
-        s_after (self, self->nodes[ring[k].index], false);
+        simnet_after (self, self->nodes[ring[k].index], false);
     free (ring);
     free (ids);
     free (fingers);
@@ -595,7 +400,7 @@ int simnet_build_ring (simnet_t *self, size_t count)
 
 int simnet_crash (simnet_t *self, size_t node)
 {
-    s_node_t *rec = s_up (self, node);
+    s_node_t *rec = simnet_up (self, node);
     if (!rec)
         return -1;
     s_remove (self, rec, SIMNET_NODE_CRASHED);
@@ -610,7 +415,7 @@ int simnet_restart (simnet_t *self, size_t node, const size_t *seeds, size_t see
     s_node_t *rec = self->nodes[node];
     if (!(rec->node = s_node_boot (self, rec)))
         return -1;
-    if (s_map_put (self, rec->index) != 0) {
+    if (simnet_map_put (self, rec->index) != 0) {
         chord_node_destroy (&rec->node);
         return -1;
     }
@@ -619,7 +424,7 @@ int simnet_restart (simnet_t *self, size_t node, const size_t *seeds, size_t see
     rec->last_state = CHORD_NODE_IDLE;
     rec->armed_seq = 0;
     if (simnet_start (self, node, seeds, seed_count) != 0) {
-        s_map_remove (self, rec->peer.endpoint);
+        simnet_map_remove (self, rec->peer.endpoint);
         chord_node_destroy (&rec->node);
         rec->status = SIMNET_NODE_CRASHED;
         return -1;
@@ -629,11 +434,11 @@ int simnet_restart (simnet_t *self, size_t node, const size_t *seeds, size_t see
 
 int simnet_leave (simnet_t *self, size_t node)
 {
-    s_node_t *rec = s_up (self, node);
+    s_node_t *rec = simnet_up (self, node);
     if (!rec)
         return -1;
     chord_node_leave (rec->node, self->now_ms);
-    s_after (self, rec, false);
+    simnet_after (self, rec, false);
     return 0;
 }
 
@@ -678,13 +483,13 @@ simnet_node_status_t simnet_node_status (const simnet_t *self, size_t node)
 
 chord_node_t *simnet_node (const simnet_t *self, size_t node)
 {
-    s_node_t *rec = s_up (self, node);
+    s_node_t *rec = simnet_up (self, node);
     return rec ? rec->node : NULL;
 }
 
 chord_store_t *simnet_node_store (const simnet_t *self, size_t node)
 {
-    s_node_t *rec = s_up (self, node);
+    s_node_t *rec = simnet_up (self, node);
     return rec ? rec->store : NULL;
 }
 
@@ -696,8 +501,8 @@ const chord_peer_t *simnet_node_peer (const simnet_t *self, size_t node)
 
 bool simnet_is_member (const simnet_t *self, size_t node)
 {
-    s_node_t *rec = s_up (self, node);
-    return rec && s_is_member_state (chord_node_state (rec->node));
+    s_node_t *rec = simnet_up (self, node);
+    return rec && simnet_is_member_state (chord_node_state (rec->node));
 }
 
 void simnet_node_traffic (const simnet_t *self, size_t node, uint64_t *messages, uint64_t *bytes)
@@ -744,11 +549,12 @@ static void s_transmit (simnet_t *self, uint32_t src, uint32_t dst, bool has_ori
         if (copy) {
             memcpy (copy, data, size);
             self->stats.duplicated++;
-            s_push_packet (self, self->now_ms + simnet_sample_latency (self), S_EV_DELIVER, src, dst,
+            simnet_push_packet (self, self->now_ms + simnet_sample_latency (self), S_EV_DELIVER, src, dst,
                            has_origin, 0, copy, size);
         }
     }
-    s_push_packet (self, self->now_ms + simnet_sample_latency (self), S_EV_DELIVER, src, dst, has_origin, 0,
+    simnet_push_packet (self, self->now_ms + simnet_sample_latency (self), S_EV_DELIVER, src, dst, has_origin,
+                        0,
                    data, size);
 }
 
@@ -790,7 +596,7 @@ static void s_drain (simnet_t *self, s_node_t *rec)
             out.origin.bytes[0] == S_ORIGIN_CLIENT) {
             uint64_t client_id;
             memcpy (&client_id, out.origin.bytes + 1, sizeof client_id);
-            s_push_packet (self, self->now_ms, S_EV_CLIENT_REPLY, (uint32_t) rec->index,
+            simnet_push_packet (self, self->now_ms, S_EV_CLIENT_REPLY, (uint32_t) rec->index,
                            (uint32_t) rec->index, false, client_id, out.data, out.size);
             continue;
         }
@@ -815,6 +621,9 @@ static void s_drain (simnet_t *self, s_node_t *rec)
             memcpy (&index, out.origin.bytes + 1, sizeof index);
             dst = index < self->node_count ? index : SIMNET_NONE;
         }
+        if (self->send_fn)
+            self->send_fn (self->send_arg, self, rec->index, has_origin ? out.endpoint : NULL, dst, out.data,
+                           out.size);
         if (dst == SIMNET_NONE) {
             self->stats.dropped_dead++;
             free (out.data);
@@ -849,12 +658,12 @@ static void s_arm (simnet_t *self, s_node_t *rec, bool ticked)
 
 /* After a node handled something: send what it queued, note its state,
    remove it once it has left, re-arm its timer. */
-static void s_after (simnet_t *self, s_node_t *rec, bool ticked)
+void simnet_after (simnet_t *self, s_node_t *rec, bool ticked)
 {
     s_drain (self, rec);
     chord_node_state_t state = chord_node_state (rec->node);
     if (state != rec->last_state) {
-        if (s_is_member_state (state) != s_is_member_state (rec->last_state))
+        if (simnet_is_member_state (state) != simnet_is_member_state (rec->last_state))
             self->membership_version++;
         rec->last_state = state;
     }
@@ -879,7 +688,7 @@ static void s_deliver (simnet_t *self, s_packet_t *packet)
         self->stats.dropped_partition++;
         return;
     }
-    s_trace (self, packet->src, packet->dst, packet->data, packet->size);
+    simnet_trace (self, packet->src, packet->dst, packet->data, packet->size);
     self->stats.delivered++;
     self->stats.delivered_bytes += packet->size;
     chord_origin_t origin;
@@ -890,7 +699,7 @@ static void s_deliver (simnet_t *self, s_packet_t *packet)
     if (self->deliver_fn)
         self->deliver_fn (self->deliver_arg, self, packet->src, packet->dst, packet->data, packet->size);
     chord_node_receive (dst->node, packet->data, packet->size, packet->has_origin ? &origin : NULL, CHORD_ROLE_PEER, self->now_ms);
-    s_after (self, dst, false);
+    simnet_after (self, dst, false);
 }
 
 static void s_wake (simnet_t *self, const simheap_entry_t *entry)
@@ -904,250 +713,9 @@ static void s_wake (simnet_t *self, const simheap_entry_t *entry)
     if (chord_node_next_deadline_ms (rec->node) <= self->now_ms) {
         chord_node_tick (rec->node, self->now_ms);
         self->stats.ticks++;
-        s_after (self, rec, true);
+        simnet_after (self, rec, true);
     } else
         s_arm (self, rec, false);
-}
-
-/* ---------------------------------------------------------------- clients */
-
-void simnet_on_deliver (simnet_t *self, simnet_deliver_fn *fn, void *arg)
-{
-    self->deliver_fn = fn;
-    self->deliver_arg = arg;
-}
-
-void simnet_on_reply (simnet_t *self, simnet_reply_fn *fn, void *arg)
-{
-    self->reply_fn = fn;
-    self->reply_arg = arg;
-}
-
-int simnet_client (simnet_t *self, size_t node, chord_msg_type_t type, const void *key, size_t key_len,
-                   const void *value, size_t value_len, uint32_t tmo_ms, uint64_t token)
-{
-    if (node >= self->node_count || !key || key_len == 0 || key_len > CHORD_KEY_MAX ||
-        (type == CHORD_MSG_CLIENT_PUT && !value) || value_len > CHORD_VALUE_MAX ||
-        (type != CHORD_MSG_CLIENT_LOOKUP && type != CHORD_MSG_CLIENT_PUT && type != CHORD_MSG_CLIENT_GET &&
-         type != CHORD_MSG_CLIENT_DEL))
-        return -1;
-    if (self->client_count == self->client_alloc) {
-        size_t alloc = self->client_alloc ? self->client_alloc * 2 : 1024;
-        s_client_t *grown = realloc (self->clients, alloc * sizeof *grown);
-        if (!grown)
-            return -1;
-        self->clients = grown;
-        self->client_alloc = alloc;
-    }
-    uint64_t client_id = self->client_count + 1;
-    chord_msg_t *msg = self->scratch;
-    chord_msg_init (msg, type, client_id);
-    msg->fields = CHORD_F_KEY | CHORD_F_TIMEOUT;
-    msg->key = key;
-    msg->key_len = key_len;
-    msg->timeout_ms = tmo_ms;
-    if (type == CHORD_MSG_CLIENT_PUT) {
-        msg->fields |= CHORD_F_VALUE;
-        msg->value = value;
-        msg->value_len = value_len;
-    }
-    uint8_t *data = NULL;
-    size_t size = 0;
-    if (chord_msg_encode (msg, &data, &size) != 0)
-        return -1;
-    s_client_t *client = &self->clients[self->client_count++];
-    memset (client, 0, sizeof *client);
-    client->token = token;
-    client->node = node;
-    client->request = type;
-    chord_id_hash (&client->key_id, key, key_len);
-    client->sent_ms = self->now_ms;
-    self->stats.client_requests++;
-    if (s_push_packet (self, self->now_ms, S_EV_CLIENT_REQUEST, S_CLIENT_SOURCE, (uint32_t) node, false,
-                       client_id, data, size) != 0 ||
-        !simheap_push (self->heap, self->now_ms + tmo_ms, S_TAG (S_EV_CLIENT_DEADLINE, client_id), NULL)) {
-        self->client_count--;
-        self->stats.client_requests--;
-        return -1;
-    }
-    return 0;
-}
-
-static void s_client_request (simnet_t *self, s_packet_t *packet)
-{
-    s_node_t *rec = s_up (self, packet->dst);
-    if (!rec)
-        return; /* nobody there: the client's deadline will answer */
-    s_trace (self, S_CLIENT_SOURCE, packet->dst, packet->data, packet->size);
-    chord_origin_t origin;
-    memset (&origin, 0, sizeof origin);
-    origin.size = 1 + sizeof (uint64_t);
-    origin.bytes[0] = S_ORIGIN_CLIENT;
-    memcpy (origin.bytes + 1, &packet->client_id, sizeof packet->client_id);
-    chord_node_receive (rec->node, packet->data, packet->size, &origin, CHORD_ROLE_PEER, self->now_ms);
-    s_after (self, rec, false);
-}
-
-static void s_client_reply (simnet_t *self, s_packet_t *packet)
-{
-    if (packet->client_id == 0 || packet->client_id > self->client_count)
-        return;
-    s_client_t *client = &self->clients[packet->client_id - 1];
-    if (client->done)
-        return; /* its deadline passed first */
-    s_trace (self, packet->src, S_CLIENT_SOURCE, packet->data, packet->size);
-    simnet_reply_t reply;
-    memset (&reply, 0, sizeof reply);
-    reply.token = client->token;
-    reply.node = client->node;
-    reply.request = client->request;
-    reply.key_id = client->key_id;
-    reply.owner_node = SIMNET_NONE;
-    reply.sent_ms = client->sent_ms;
-    reply.done_ms = self->now_ms;
-    chord_msg_t *msg = self->scratch;
-    if (chord_msg_decode (msg, packet->data, packet->size) == 0) {
-        reply.answered = true;
-        reply.status = msg->status;
-        reply.hops = msg->hops;
-        if (msg->fields & CHORD_F_PEER) {
-            reply.has_owner = true;
-            reply.owner = msg->peer;
-            reply.owner_node = simnet_find (self, msg->peer.endpoint);
-        }
-        if (msg->fields & CHORD_F_VALUE) {
-            reply.value = msg->value; /* points into packet->data */
-            reply.value_len = msg->value_len;
-        }
-        chord_msg_clear (msg);
-    }
-    client->done = true;
-    self->stats.client_answered++;
-    if (self->reply_fn)
-        self->reply_fn (self->reply_arg, self, &reply);
-}
-
-static void s_client_deadline (simnet_t *self, uint64_t client_id)
-{
-    s_client_t *client = &self->clients[client_id - 1];
-    if (client->done)
-        return;
-    client->done = true;
-    self->stats.client_unanswered++;
-    simnet_reply_t reply;
-    memset (&reply, 0, sizeof reply);
-    reply.token = client->token;
-    reply.node = client->node;
-    reply.request = client->request;
-    reply.key_id = client->key_id;
-    reply.owner_node = SIMNET_NONE;
-    reply.status = CHORD_STATUS_TIMEOUT;
-    reply.sent_ms = client->sent_ms;
-    reply.done_ms = self->now_ms;
-    if (self->reply_fn)
-        self->reply_fn (self->reply_arg, self, &reply);
-}
-
-int simnet_at (simnet_t *self, uint64_t at_ms, simnet_timer_fn *fn, void *arg, uint64_t token)
-{
-    s_timer_t *timer = malloc (sizeof *timer);
-    if (!timer)
-        return -1;
-    timer->fn = fn;
-    timer->arg = arg;
-    timer->token = token;
-    if (!simheap_push (self->heap, at_ms > self->now_ms ? at_ms : self->now_ms, S_TAG (S_EV_TIMER, 0),
-                       timer)) {
-        free (timer);
-        return -1;
-    }
-    return 0;
-}
-
-/* ---------------------------------------------------------------- info and membership */
-
-int simnet_info (simnet_t *self, size_t node, simnet_info_t *info)
-{
-    s_node_t *rec = s_up (self, node);
-    if (!rec || !info)
-        return -1;
-    chord_msg_t *msg = self->scratch;
-    chord_msg_init (msg, CHORD_MSG_CLIENT_INFO, 0);
-    uint8_t *data = NULL;
-    size_t size = 0;
-    if (chord_msg_encode (msg, &data, &size) != 0)
-        return -1;
-    chord_origin_t origin;
-    memset (&origin, 0, sizeof origin);
-    origin.size = 1;
-    origin.bytes[0] = S_ORIGIN_INFO;
-    self->info_target = info;
-    self->info_ok = false;
-    chord_node_receive (rec->node, data, size, &origin, CHORD_ROLE_PEER, self->now_ms);
-    free (data);
-    s_after (self, rec, false);
-    self->info_target = NULL;
-    return self->info_ok ? 0 : -1;
-}
-
-size_t simnet_members (simnet_t *self, const size_t **sorted)
-{
-    if (!self->sorted_valid || self->sorted_version != self->membership_version) {
-        size_t count = 0;
-        for (size_t i = 0; i < self->node_count; i++)
-            if (self->nodes[i]->status == SIMNET_NODE_UP && s_is_member_state (self->nodes[i]->last_state))
-                count++;
-        if (count > self->sorted_alloc) {
-            size_t *indices = realloc (self->sorted, count * sizeof *indices);
-            if (indices)
-                self->sorted = indices;
-            chord_id_t *ids = realloc (self->sorted_ids, count * sizeof *ids);
-            if (ids)
-                self->sorted_ids = ids;
-            if (!indices || !ids) {
-                *sorted = NULL;
-                return 0;
-            }
-            self->sorted_alloc = count;
-        }
-        s_member_t *members = malloc ((count ? count : 1) * sizeof *members);
-        if (!members) {
-            *sorted = NULL;
-            return 0;
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < self->node_count; i++)
-            if (self->nodes[i]->status == SIMNET_NODE_UP && s_is_member_state (self->nodes[i]->last_state)) {
-                members[k].id = self->nodes[i]->peer.id;
-                members[k].index = i;
-                k++;
-            }
-        qsort (members, count, sizeof *members, s_cmp_member);
-        for (size_t i = 0; i < count; i++) {
-            self->sorted[i] = members[i].index;
-            self->sorted_ids[i] = members[i].id;
-        }
-        free (members);
-        self->sorted_count = count;
-        self->sorted_version = self->membership_version;
-        self->sorted_valid = true;
-    }
-    *sorted = self->sorted;
-    return self->sorted_count;
-}
-
-size_t simnet_owner (simnet_t *self, const chord_id_t *id)
-{
-    const size_t *sorted;
-    size_t count = simnet_members (self, &sorted);
-    if (count == 0)
-        return SIMNET_NONE;
-    return sorted[s_successor_at (self->sorted_ids, count, id)];
-}
-
-uint64_t simnet_membership_version (const simnet_t *self)
-{
-    return self->membership_version;
 }
 
 /* ---------------------------------------------------------------- running */
@@ -1175,13 +743,13 @@ bool simnet_step (simnet_t *self, uint64_t limit_ms)
         s_wake (self, &entry);
         break;
     case S_EV_CLIENT_REQUEST:
-        s_client_request (self, entry.ptr);
+        simnet_client_request (self, entry.ptr);
         break;
     case S_EV_CLIENT_REPLY:
-        s_client_reply (self, entry.ptr);
+        simnet_client_reply (self, entry.ptr);
         break;
     case S_EV_CLIENT_DEADLINE:
-        s_client_deadline (self, S_TAG_NUMBER (entry.tag));
+        simnet_client_deadline (self, S_TAG_NUMBER (entry.tag));
         break;
     case S_EV_TIMER: {
         s_timer_t *timer = entry.ptr;

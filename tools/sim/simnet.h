@@ -71,6 +71,8 @@ typedef struct {
     double dup;                     /* probability a message arrives twice, 0..1 */
     size_t successors;              /* each node's successor list length r */
     uint32_t stabilize_interval_ms; /* each node's maintenance interval */
+    uint32_t stabilize_max_ms;      /* above stabilize_interval_ms: each node's own interval is drawn
+                                       uniformly from [stabilize_interval_ms, this] (0: all alike) */
     uint32_t rpc_timeout_ms;        /* each node's request timeout */
     size_t owner_cache_size;        /* each node's owner cache; 0: plain Chord routing */
     size_t replicas;                /* each node's copies per key; 0: 1 (no replication) */
@@ -138,6 +140,10 @@ typedef struct simnet simnet_t;
 
 typedef void (simnet_reply_fn) (void *arg, simnet_t *net, const simnet_reply_t *reply);
 typedef void (simnet_timer_fn) (void *arg, simnet_t *net, uint64_t token);
+/* A message a node hands to the network: to endpoint (NULL for a reply to
+   an origin), which is node dst, or SIMNET_NONE when no live node has it. */
+typedef void (simnet_send_fn) (void *arg, simnet_t *net, size_t src, const char *endpoint, size_t dst,
+                               const uint8_t *data, size_t size);
 typedef void (simnet_deliver_fn) (void *arg, simnet_t *net, size_t src, size_t dst, const uint8_t *data,
                                   size_t size);
 
@@ -253,6 +259,11 @@ uint64_t simnet_membership_version (const simnet_t *self);
    receiver (for tests and tracing); NULL turns it off. fn must not call
    back into the network. */
 void simnet_on_deliver (simnet_t *self, simnet_deliver_fn *fn, void *arg);
+
+/* Calls fn for each node-to-node message a node sends, before loss,
+   duplication or a dead receiver can drop it; NULL turns it off. fn must
+   not call back into the network. */
+void simnet_on_send (simnet_t *self, simnet_send_fn *fn, void *arg);
 
 /* Where client replies go. */
 void simnet_on_reply (simnet_t *self, simnet_reply_fn *fn, void *arg);

@@ -1,0 +1,84 @@
+/*  chordctl's insides, shared by chordctl.c (options, the key commands,
+    info, leave, main) and chordctl_ring.c (the ring walk and keygen).
+    Not for other programs.  */
+#ifndef CHORD_TOOLS_CHORDCTL_H
+#define CHORD_TOOLS_CHORDCTL_H
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "client.h"
+#include "util.h"
+#include "id.h"
+#include "keys.h"
+#include "message.h"
+
+
+#define S_SERVER_DEFAULT     "tcp://127.0.0.1:7000"
+#define S_TIMEOUT_MS_DEFAULT 5000
+#define S_TIMEOUT_MS_MAX     (24 * 3600 * 1000)   /* one day */
+#define S_RING_STEPS_MAX     4096                 /* positions a ring walk visits */
+#define S_RING_CLIENTS_MAX   64                   /* connections a ring walk keeps open */
+#define S_WORDS_MAX          8                    /* command words after the options */
+
+enum {
+    S_EXIT_OK = 0,
+    S_EXIT_NOT_FOUND = 1,     /* the key does not exist */
+    S_EXIT_USAGE = 2,         /* bad command line or oversize key or value */
+    S_EXIT_NO_ANSWER = 3,     /* unreachable, timed out, or the peer is not ready */
+    S_EXIT_ERROR = 4,         /* any other failure */
+    S_EXIT_REFUSED = 5,       /* the peer refused the connection: not a key it admits */
+};
+
+typedef struct {
+    const char *server;       /* endpoint of the peer to ask */
+    int timeout_ms;           /* budget for the whole command */
+    bool json;                /* JSON output for lookup, info and ring */
+    int64_t deadline_ms;      /* monotonic time by which the command ends */
+    const char *key_file;     /* --key or $CHORD_KEY: a client key pair */
+    const char *secret_file;  /* --secret or $CHORD_SECRET: the cluster secret */
+    const chord_client_curve_t *curve;   /* how to connect; NULL: without CURVE */
+} chordctl_t;
+
+/* One position seen by a ring walk. */
+typedef struct {
+    chord_peer_t self;        /* the position and its endpoint */
+    bool has_pred;            /* false when it knows no predecessor */
+    chord_id_t pred;          /* its predecessor */
+    bool has_succ;            /* false when its successor list is empty */
+    chord_id_t succ;          /* its first successor */
+    uint64_t keys;            /* keys it stores */
+} ring_position_t;
+
+/* One cached connection of a ring walk. */
+typedef struct {
+    char endpoint[CHORD_ENDPOINT_MAX + 1];   /* where it connects */
+    chord_client_t *client;                  /* NULL for an empty slot */
+    uint64_t used;                           /* walk step of its last use, for eviction */
+} ring_link_t;
+
+
+/* Shared between the two files. */
+int chordctl_fail (int code, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+int chordctl_print_json (json_t *root);
+json_t *chordctl_json_id (const chord_id_t *id);
+json_t *chordctl_json_text (const char *text, size_t len);
+json_t *chordctl_json_count (uint64_t count);
+int chordctl_info (const chordctl_t *ctl, chord_client_t *client, const char *endpoint,
+                   const chord_id_t *target, chord_msg_t *reply);
+int chordctl_cmd_ring (const chordctl_t *ctl, chord_client_t *first);
+int chordctl_keygen (int argc, char **argv);
+
+#endif
