@@ -280,7 +280,7 @@ static void s_on_rpc_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_
         node_suspect (self, &peer, ++self->succ_misses >= CHORD_MISSES_DEAD, now_ms);
         if (self->succ_misses >= CHORD_MISSES_DEAD)
             self->succ_misses = 0;
-        self->next_stabilize_ms = now_ms;
+        node_timers_fire_at (self, NODE_TIMER_STABILIZE, now_ms);
         return;
     case RPC_PING:
         node_rpc_remove (self, rpc);
@@ -401,14 +401,7 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
         snprintf (seed.endpoint, sizeof seed.endpoint, "%s", seeds[i]);
         node_remember (self, &seed);
     }
-    self->next_stabilize_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-    self->next_fix_finger_ms = now_ms;
-    self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-    self->next_stray_check_ms =
-        now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-    self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
-    self->next_probe_ms =
-        now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
+    node_timers_start (self, now_ms, true);
     self->join_retry_ms = 100;
     if (self->seed_count == 0) {
         self->state = CHORD_NODE_ACTIVE;
@@ -445,14 +438,7 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
         }
     self->state = CHORD_NODE_ACTIVE;
     self->active_since_ms = now_ms;
-    self->next_stabilize_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-    self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-    self->next_stray_check_ms =
-        now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-    self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
-    self->next_probe_ms =
-        now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-    self->next_fix_finger_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
+    node_timers_start (self, now_ms, false);
     return 0;
 }
 
@@ -623,42 +609,8 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
         self->join_handoff_done = true;
         node_become_active (self, now_ms);
     }
-    bool member = self->state == CHORD_NODE_ACTIVE || self->state == CHORD_NODE_LEAVING;
-    if (member && self->next_stabilize_ms <= now_ms) {
-        self->next_stabilize_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-        node_stabilize (self, now_ms);
-    }
-    if (member && self->next_check_pred_ms <= now_ms) {
-        self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-        node_check_predecessor (self, now_ms);
-    }
-    if (self->state == CHORD_NODE_ACTIVE && self->next_probe_ms <= now_ms) {
-        self->next_probe_ms =
-            now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-        node_probe (self, now_ms);
-    }
     node_pendings_expire (self, now_ms);
-    if (self->state == CHORD_NODE_ACTIVE && self->next_stray_check_ms <= now_ms) {
-        self->next_stray_check_ms =
-            now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-        /* With replicas, keys outside our arc are mostly copies we keep on
-           purpose; anti-entropy brings astray keys to their owner instead. */
-        if (!node_replicating (self))
-            node_pass_on_strays (self, now_ms);
-    }
-    if (self->state == CHORD_NODE_ACTIVE && self->next_sync_ms <= now_ms) {
-        self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
-        node_sync (self, now_ms);
-    }
-    if (self->state == CHORD_NODE_ACTIVE && self->next_fix_finger_ms <= now_ms) {
-        /* A new member builds its fingers quickly, then refreshes one finger
-           lookup per interval, as the paper's fix_fingers does. */
-        uint64_t interval_ms = self->config.stabilize_interval_ms;
-        if (!self->fingers_built)
-            interval_ms = interval_ms / CHORD_FINGER_TICKS + 1;
-        self->next_fix_finger_ms = now_ms + node_jittered (self, interval_ms);
-        node_fix_fingers (self, now_ms);
-    }
+    node_timers_run (self, now_ms);
 }
 
 uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
@@ -680,24 +632,11 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
     if (self->state == CHORD_NODE_JOINING && self->join_accepted && !self->join_handoff_done &&
         self->join_handoff_deadline_ms < next)
         next = self->join_handoff_deadline_ms;
-    if (self->state == CHORD_NODE_ACTIVE || self->state == CHORD_NODE_LEAVING) {
-        if (self->next_stabilize_ms < next)
-            next = self->next_stabilize_ms;
-        if (self->next_check_pred_ms < next)
-            next = self->next_check_pred_ms;
-    }
-    if (self->state == CHORD_NODE_ACTIVE && self->next_probe_ms < next)
-        next = self->next_probe_ms;
-    if (self->state == CHORD_NODE_ACTIVE && self->next_stray_check_ms < next)
-        next = self->next_stray_check_ms;
-    if (self->state == CHORD_NODE_ACTIVE && self->next_sync_ms < next)
-        next = self->next_sync_ms;
     for (const node_pending_t *pending = self->pendings; pending; pending = pending->next)
         if (pending->deadline_ms < next)
             next = pending->deadline_ms;
-    if (self->state == CHORD_NODE_ACTIVE && self->next_fix_finger_ms < next)
-        next = self->next_fix_finger_ms;
-    return next;
+    uint64_t timer_ms = node_timers_next_ms (self);
+    return timer_ms < next ? timer_ms : next;
 }
 
 void chord_node_leave (chord_node_t *self, uint64_t now_ms)

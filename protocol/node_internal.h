@@ -8,6 +8,7 @@
     node_replica.c   the copies of each key: coordinated writes and reads
     node_sync.c      anti-entropy between replicas, and tombstone purging
     node_gate.c      what may enter: the sender's role, ids bound to endpoints
+    node_timers.c    the periodic work: one table of timers
 
     Nothing here is part of the public API (node.h).  */
 #ifndef CHORD_NODE_INTERNAL_H
@@ -15,6 +16,7 @@
 
 #include "node.h"
 #include "node_gate.h"
+#include "node_timers.h"
 #include "record.h"
 
 #define CHORD_TASKS_MAX 100000      /* concurrent client operations and lookups */
@@ -201,6 +203,7 @@ struct chord_node {
     chord_node_state_t state;
     chord_node_stats_t stats;
     node_gate_t gate;           /* what may enter: roles, ids bound to endpoints */
+    node_timers_t timers;       /* the periodic work's deadlines */
 
     bool has_pred;
     chord_peer_t pred;
@@ -229,16 +232,10 @@ struct chord_node {
     uint64_t hlc_last;             /* the hybrid logical clock: last version issued or seen */
     node_pending_t *pendings;      /* doubly linked */
     size_t pending_count;
-    uint64_t next_sync_ms;         /* 0: not scheduled yet */
     unsigned syncs_since_purge;
     uint64_t active_since_ms;      /* when we last became ACTIVE */
     node_claim_t claims[CHORD_CLAIMS_MAX];
     size_t claim_count;
-    uint64_t next_stabilize_ms;
-    uint64_t next_fix_finger_ms;
-    uint64_t next_check_pred_ms;
-    uint64_t next_stray_check_ms;
-    uint64_t next_probe_ms;
     bool probing;                                  /* a TASK_PROBE is running */
     chord_peer_t remembered[CHORD_REMEMBERED_MAX]; /* seeds and peers we gave up on: probe them */
     size_t remembered_count;

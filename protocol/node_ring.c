@@ -409,7 +409,7 @@ void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg,
            once rather than a whole interval later, so a successor pointer
            that is far off (after a merge, or when every successor failed)
            walks back in round trips, not intervals. Each step gets closer. */
-        self->next_stabilize_ms = now_ms;
+        node_timers_fire_at (self, NODE_TIMER_STABILIZE, now_ms);
     } else
         node_succ_set (self, &successor, msg->peers, msg->peer_count, now_ms);
     /* A leaving peer must not notify: its successor would take it back as
@@ -624,5 +624,5 @@ void node_probe_found (chord_node_t *self, const chord_peer_t *owner, uint64_t n
               node_short (&owner->id, a), owner->endpoint);
     node_succ_set (self, owner, self->succ, self->succ_count, now_ms);
     /* Where one ring met another, more of it is near: look again soon. */
-    self->next_probe_ms = now_ms + self->config.stabilize_interval_ms;
+    node_timers_fire_at (self, NODE_TIMER_PROBE, now_ms + self->config.stabilize_interval_ms);
 }

@@ -257,9 +257,9 @@ void node_become_active (chord_node_t *self, uint64_t now_ms)
 {
     self->state = CHORD_NODE_ACTIVE;
     self->active_since_ms = now_ms;
-    self->next_stabilize_ms = now_ms;
-    self->next_fix_finger_ms = now_ms;
-    self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
+    node_timers_fire_at (self, NODE_TIMER_STABILIZE, now_ms);
+    node_timers_fire_at (self, NODE_TIMER_FIX_FINGER, now_ms);
+    node_timers_restart (self, NODE_TIMER_SYNC, now_ms);
     char a[9], b[9];
     node_log (self, CHORD_LOG_INFO, "joined the ring: successor %s (%s), predecessor %s, %zu keys",
               node_short (&self->succ[0].id, a), self->succ[0].endpoint,
