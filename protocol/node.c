@@ -61,6 +61,22 @@ static int s_outbox_push (chord_node_t *self, const chord_outgoing_t *item)
     return 0;
 }
 
+chord_msg_t *node_msg_begin (chord_node_t *self, chord_msg_type_t type, uint64_t request_id)
+{
+    assert (self);
+    assert (!self->outgoing_busy);
+    self->outgoing_busy = true;
+    chord_msg_init (self->outgoing, type, request_id);
+    return self->outgoing;
+}
+
+void node_msg_end (chord_node_t *self, chord_msg_t *msg)
+{
+    assert (self);
+    assert (msg == self->outgoing && self->outgoing_busy);
+    self->outgoing_busy = false;
+}
+
 /* Stamps msg with our identity, encodes it and queues it. */
 int node_queue (chord_node_t *self, chord_msg_t *msg, chord_dest_kind_t kind, const char *endpoint,
                 const chord_origin_t *origin)
@@ -321,12 +337,13 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
         return NULL;
     self->config = *config;
     self->env = *env;
-    if (config->owner_cache_size) {
+    self->outgoing = malloc (sizeof *self->outgoing);
+    self->incoming = malloc (sizeof *self->incoming);
+    if (config->owner_cache_size)
         self->owner_cache = calloc (config->owner_cache_size, sizeof *self->owner_cache);
-        if (!self->owner_cache) {
-            free (self);
-            return NULL;
-        }
+    if (!self->outgoing || !self->incoming || (config->owner_cache_size && !self->owner_cache)) {
+        chord_node_destroy (&self);
+        return NULL;
     }
     uint8_t tag_key[16];
     env->random_bytes (env->random_arg, tag_key, sizeof tag_key);
@@ -367,6 +384,8 @@ void chord_node_destroy (chord_node_t **self_p)
     node_pendings_destroy (self);
     free (self->rpcs);
     free (self->owner_cache);
+    free (self->outgoing);
+    free (self->incoming);
     for (size_t i = 0; i < self->outbox_count; i++)
         free (self->outbox[(self->outbox_head + i) % self->outbox_alloc].data);
     free (self->outbox);
@@ -445,16 +464,13 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
 void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, const chord_origin_t *origin,
                          chord_role_t role, uint64_t now_ms)
 {
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg)
-        return;
+    chord_msg_t *msg = self->incoming;
     if (chord_msg_decode (msg, data, size) != 0)
         self->stats.messages_dropped++;
     else {
         chord_node_handle (self, msg, origin, role, now_ms);
         chord_msg_clear (msg);
     }
-    free (msg);
 }
 
 /*  Whether msg may enter: its sender's role allows it, and every peer it

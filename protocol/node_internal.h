@@ -265,6 +265,11 @@ struct chord_node {
     node_handoff_t handoffs[CHORD_HANDOFFS_MAX];
     node_intake_t intakes[CHORD_INTAKES_MAX];
 
+    /* Messages are some 50 KB as structs and a few hundred bytes encoded:
+       the node keeps one of each direction instead of allocating per message. */
+    chord_msg_t *outgoing;    /* the message being built, between node_msg_begin and node_msg_end */
+    bool outgoing_busy;       /* node_msg_begin has handed it out */
+    chord_msg_t *incoming;    /* the message chord_node_receive decodes into */
     chord_outgoing_t *outbox; /* FIFO ring buffer */
     size_t outbox_head;
     size_t outbox_count;
@@ -278,6 +283,13 @@ void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...
 
 /* A short printable form of an id: its first 8 hex digits. */
 const char *node_short (const chord_id_t *id, char buf[9]);
+
+/*  The node's one outgoing message, emptied and typed: fill it, send it
+    (once or to several peers), then give it back with node_msg_end. One
+    message is built at a time; building a second before the first is
+    given back is a programmer error.  */
+chord_msg_t *node_msg_begin (chord_node_t *self, chord_msg_type_t type, uint64_t request_id);
+void node_msg_end (chord_node_t *self, chord_msg_t *msg);
 
 /* Stamps msg with our identity, encodes it and queues it. */
 int node_queue (chord_node_t *self, chord_msg_t *msg, chord_dest_kind_t kind, const char *endpoint,
@@ -430,8 +442,9 @@ void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_orig
 
 void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
 
-/* Our own coordination of a task's key answered (NODE_ANSWER_TASK). */
-void node_on_local_store_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
+/* Our own coordination of a task's key answered (NODE_ANSWER_TASK); value NULL means none. */
+void node_on_local_store_reply (chord_node_t *self, uint64_t request_id, chord_status_t status,
+                                const uint8_t *value, size_t value_len, uint64_t now_ms);
 
 void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
 

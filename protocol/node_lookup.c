@@ -67,10 +67,7 @@ static const uint8_t s_empty_value[1];
 void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
                         chord_status_t status, const uint8_t *value, size_t value_len, const char *text)
 {
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_CLIENT_REPLY, request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_CLIENT_REPLY, request_id);
     reply->fields = CHORD_F_STATUS;
     reply->status = status;
     if (value) {
@@ -84,17 +81,14 @@ void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64
         reply->text_len = strlen (text);
     }
     node_reply (self, origin, reply);
-    free (reply);
+    node_msg_end (self, reply);
 }
 
 static void s_reply_lookup (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
                             chord_status_t status, const chord_id_t *key_id, const chord_peer_t *owner,
                             uint32_t hops)
 {
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_LOOKUP_REPLY, request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_LOOKUP_REPLY, request_id);
     reply->fields = CHORD_F_STATUS | CHORD_F_ID | CHORD_F_HOPS;
     reply->status = status;
     reply->id = *key_id;
@@ -104,7 +98,7 @@ static void s_reply_lookup (chord_node_t *self, const chord_origin_t *origin, ui
         reply->peer = *owner;
     }
     node_reply (self, origin, reply);
-    free (reply);
+    node_msg_end (self, reply);
 }
 
 static chord_store_op_t s_task_op (const node_task_t *task)
@@ -166,12 +160,7 @@ void node_task_expire (chord_node_t *self, node_task_t *task)
 /* Sends the next FIND of a lookup to task->hop. */
 static void s_lookup_ask (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 {
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg) {
-        node_task_retry (self, task, now_ms);
-        return;
-    }
-    chord_msg_init (msg, CHORD_MSG_FIND_SUCC, 0);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_FIND_SUCC, 0);
     msg->fields = CHORD_F_ID | CHORD_F_EXCLUDED;
     msg->id = task->target;
     msg->excluded_count = task->excluded_count;
@@ -180,7 +169,7 @@ static void s_lookup_ask (chord_node_t *self, node_task_t *task, uint64_t now_ms
        probe's be. Any position there can answer a find. */
     bool seed = (task->kind == TASK_JOIN || task->kind == TASK_PROBE) && task->hops == 0;
     int rc = node_call_at (self, &task->hop, !seed, msg, RPC_FIND, task, now_ms);
-    free (msg);
+    node_msg_end (self, msg);
     if (rc != 0)
         node_task_retry (self, task, now_ms);
 }
@@ -333,12 +322,7 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
             node_task_retry (self, task, now_ms);
         return;
     }
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg) {
-        node_task_retry (self, task, now_ms);
-        return;
-    }
-    chord_msg_init (msg, CHORD_MSG_STORE, 0);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_STORE, 0);
     msg->fields = CHORD_F_OP | CHORD_F_KEY;
     if (task->has_avoid) {
         msg->fields |= CHORD_F_FALLBACK;
@@ -359,7 +343,7 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
     }
     task->hop = *owner;
     int rc = node_call (self, owner, msg, RPC_STORE, task, now_ms);
-    free (msg);
+    node_msg_end (self, msg);
     if (rc != 0)
         node_task_retry (self, task, now_ms);
 }
@@ -456,47 +440,53 @@ void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_orig
         node_answer (self, &answer, status, NULL, 0, NULL, now_ms);
 }
 
-void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
+/* The owner answered a task's data operation: value NULL means none. */
+static void s_store_answered (chord_node_t *self, node_rpc_t *rpc, chord_status_t status, const uint8_t *value,
+                              size_t value_len, uint64_t now_ms)
 {
     node_task_t *task = rpc->task;
     chord_peer_t rpc_peer = rpc->peer;
     node_rpc_remove (self, rpc);
     task->rpc_id = 0;
-    switch (msg->status) {
+    switch (status) {
     case CHORD_STATUS_OK:
     case CHORD_STATUS_NOT_FOUND:
     case CHORD_STATUS_STORE_ERROR:
     case CHORD_STATUS_TOO_LARGE:
     case CHORD_STATUS_BAD_REQUEST:
-        node_reply_client (self, &task->origin, task->client_request_id, msg->status,
-                           msg->status != CHORD_STATUS_OK || !(msg->fields & CHORD_F_VALUE) ? NULL
-                           : msg->value                                                     ? msg->value
-                                                                                            : s_empty_value,
-                           msg->value_len,
-                           msg->status == CHORD_STATUS_STORE_ERROR ? "the owner's store failed" : NULL);
+        node_reply_client (self, &task->origin, task->client_request_id, status,
+                           status == CHORD_STATUS_OK ? value : NULL, value_len,
+                           status == CHORD_STATUS_STORE_ERROR ? "the owner's store failed" : NULL);
         node_task_destroy (self, task);
         return;
     default:
         /* WRONG_OWNER, NOT_READY, NO_QUORUM: the ring is moving; look again shortly. */
-        task->no_quorum = msg->status == CHORD_STATUS_NO_QUORUM;
+        task->no_quorum = status == CHORD_STATUS_NO_QUORUM;
         node_owner_cache_forget (self, &rpc_peer.id);
         node_task_retry (self, task, now_ms);
     }
 }
 
-void node_on_local_store_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
+void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
 {
-    node_rpc_t *rpc = node_rpc_find (self, msg->request_id, RPC_STORE);
+    const uint8_t *value = NULL;
+    if (msg->fields & CHORD_F_VALUE)
+        value = msg->value ? msg->value : s_empty_value;
+    s_store_answered (self, rpc, msg->status, value, msg->value_len, now_ms);
+}
+
+void node_on_local_store_reply (chord_node_t *self, uint64_t request_id, chord_status_t status,
+                                const uint8_t *value, size_t value_len, uint64_t now_ms)
+{
+    node_rpc_t *rpc = node_rpc_find (self, request_id, RPC_STORE);
     if (rpc)   /* else the task ended meanwhile (its client's deadline) */
-        node_on_store_reply (self, rpc, msg, now_ms);
+        s_store_answered (self, rpc, status, value ? (value_len ? value : s_empty_value) : NULL, value_len,
+                          now_ms);
 }
 
 void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
 {
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_INFO_REPLY, msg->request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_INFO_REPLY, msg->request_id);
     reply->fields =
         CHORD_F_PEER | CHORD_F_STATE | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_FINGERS | CHORD_F_COUNT;
     reply->peer = self->self;
@@ -515,7 +505,7 @@ void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     }
     reply->count = chord_store_count (self->env.store);
     node_reply (self, origin, reply);
-    free (reply);
+    node_msg_end (self, reply);
 }
 
 /* A client's put, get, del or lookup: answer now if we can, else start a task. */

@@ -82,10 +82,11 @@ void node_answer (chord_node_t *self, const node_answer_t *answer, chord_status_
         node_reply_client (self, &answer->origin, answer->request_id, status, value, value_len, text);
         return;
     }
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
+    if (answer->kind == NODE_ANSWER_TASK) {
+        node_on_local_store_reply (self, answer->request_id, status, value, value_len, now_ms);
         return;
-    chord_msg_init (reply, CHORD_MSG_STORE_REPLY, answer->request_id);
+    }
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_STORE_REPLY, answer->request_id);
     reply->fields = CHORD_F_STATUS;
     reply->status = status;
     if (value) {
@@ -98,11 +99,8 @@ void node_answer (chord_node_t *self, const node_answer_t *answer, chord_status_
         reply->text = text;
         reply->text_len = strlen (text);
     }
-    if (answer->kind == NODE_ANSWER_TASK)
-        node_on_local_store_reply (self, reply, now_ms);
-    else
-        node_reply (self, &answer->origin, reply);
-    free (reply);
+    node_reply (self, &answer->origin, reply);
+    node_msg_end (self, reply);
 }
 
 /* Answers a read with a record: its value, or NOT_FOUND for a tombstone. */
@@ -212,16 +210,13 @@ static int s_shipment_flush (node_shipment_t *shipment)
 {
     if (shipment->count == 0)
         return 0;
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg)
-        return -1;
     shipment->request_id = node_new_request_id (shipment->node);
-    chord_msg_init (msg, CHORD_MSG_REPLICATE, shipment->request_id);
+    chord_msg_t *msg = node_msg_begin (shipment->node, CHORD_MSG_REPLICATE, shipment->request_id);
     msg->fields = CHORD_F_ITEMS;
     msg->items = shipment->items;
     msg->item_count = shipment->count;
     int rc = node_send_peer (shipment->node, &shipment->to, msg);
-    free (msg);
+    node_msg_end (shipment->node, msg);
     /* The items point into the store, which the next change may move. */
     for (size_t i = 0; i < shipment->count; i++)
         free ((void *) shipment->items[i].key);
@@ -387,17 +382,14 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
         pending->done_status = done_status;
     }
     if (count > 0) {
-        chord_msg_t *msg = malloc (sizeof *msg);
         chord_item_t item = {.key = key, .key_len = key_len, .value = data, .value_len = size};
-        if (msg) {
-            chord_msg_init (msg, CHORD_MSG_REPLICATE, 0);
-            msg->fields = CHORD_F_ITEMS;
-            msg->items = &item;
-            msg->item_count = 1;
-            node_pending_t unawaited = {0};
-            s_ask_replicas (self, pending ? pending : &unawaited, msg, peers, count);
-            free (msg);
-        }
+        chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_REPLICATE, 0);
+        msg->fields = CHORD_F_ITEMS;
+        msg->items = &item;
+        msg->item_count = 1;
+        node_pending_t unawaited = {0};
+        s_ask_replicas (self, pending ? pending : &unawaited, msg, peers, count);
+        node_msg_end (self, msg);
     }
     free (data);
     if (self->config.replicas > 1) {
@@ -455,8 +447,7 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     node_pending_t *pending = s_pending_new (self, true, answer, now_ms + s_replica_wait_ms (self));
     if (pending)
         pending->key = malloc (key_len);
-    chord_msg_t *msg = pending && pending->key ? malloc (sizeof *msg) : NULL;
-    if (!msg) {
+    if (!pending || !pending->key) {
         if (pending)
             s_pending_destroy (self, pending);
         node_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded", now_ms);
@@ -464,12 +455,12 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     }
     memcpy (pending->key, key, key_len);
     pending->key_len = key_len;
-    chord_msg_init (msg, CHORD_MSG_FETCH, 0);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_FETCH, 0);
     msg->fields = CHORD_F_KEY;
     msg->key = key;
     msg->key_len = key_len;
     s_ask_replicas (self, pending, msg, peers, count);
-    free (msg);
+    node_msg_end (self, msg);
     return CHORD_STATUS_OK;
 }
 
@@ -538,10 +529,7 @@ void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_
         self->stats.messages_dropped++;
         return;
     }
-    chord_msg_t *ack = malloc (sizeof *ack);
-    if (!ack)
-        return;
-    chord_msg_init (ack, CHORD_MSG_REPLICATE_ACK, msg->request_id);
+    chord_msg_t *ack = node_msg_begin (self, CHORD_MSG_REPLICATE_ACK, msg->request_id);
     ack->fields = CHORD_F_STATUS | CHORD_F_COUNT;
     /* A copy given to a peer on its way out would leave with it. */
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT)
@@ -560,7 +548,7 @@ void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_
         }
     }
     node_reply (self, origin, ack);
-    free (ack);
+    node_msg_end (self, ack);
 }
 
 void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
@@ -578,10 +566,7 @@ void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_orig
         self->stats.messages_dropped++;
         return;
     }
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_FETCH_REPLY, msg->request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_FETCH_REPLY, msg->request_id);
     reply->fields = CHORD_F_STATUS;
     const uint8_t *data;
     size_t size;
@@ -596,7 +581,7 @@ void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_orig
     } else
         reply->status = rc == 1 ? CHORD_STATUS_NOT_FOUND : CHORD_STATUS_STORE_ERROR;
     node_reply (self, origin, reply);
-    free (reply);
+    node_msg_end (self, reply);
 }
 
 void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)

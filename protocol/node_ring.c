@@ -317,10 +317,7 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
         self->stats.messages_dropped++;
         return;
     }
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_FIND_SUCC_REPLY, msg->request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_FIND_SUCC_REPLY, msg->request_id);
     reply->fields = CHORD_F_DONE | CHORD_F_PEER;
     const chord_peer_t *next;
     /* A final answer also says where the owner's arc begins (pred), so the
@@ -354,7 +351,7 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
         reply->peer = *node_first_live_successor (self, msg->excluded, msg->excluded_count, now_ms);
     }
     node_reply (self, origin, reply);
-    free (reply);
+    node_msg_end (self, reply);
 }
 
 void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
@@ -365,27 +362,21 @@ void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_
         self->stats.messages_dropped++;
         return;
     }
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_STATE, msg->request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_STATE, msg->request_id);
     reply->fields = CHORD_F_PRED | CHORD_F_SUCC;
     reply->has_pred = self->has_pred && self->pred_alive;
     reply->pred = self->pred;
     reply->peer_count = self->succ_count;
     memcpy (reply->peers, self->succ, self->succ_count * sizeof self->succ[0]);
     node_reply (self, origin, reply);
-    free (reply);
+    node_msg_end (self, reply);
 }
 
 static void s_notify (chord_node_t *self, const chord_peer_t *to)
 {
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg)
-        return;
-    chord_msg_init (msg, CHORD_MSG_NOTIFY, node_new_request_id (self));
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_NOTIFY, node_new_request_id (self));
     node_send_peer (self, to, msg);
-    free (msg);
+    node_msg_end (self, msg);
 }
 
 void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
@@ -497,12 +488,9 @@ void node_on_ping (chord_node_t *self, const chord_msg_t *msg, const chord_origi
         self->stats.messages_dropped++;
         return;
     }
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_PONG, msg->request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_PONG, msg->request_id);
     node_reply (self, origin, reply);
-    free (reply);
+    node_msg_end (self, reply);
 }
 
 void node_stabilize (chord_node_t *self, uint64_t now_ms)
@@ -517,12 +505,9 @@ void node_stabilize (chord_node_t *self, uint64_t now_ms)
         }
         return;
     }
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg)
-        return;
-    chord_msg_init (msg, CHORD_MSG_GET_STATE, 0);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_GET_STATE, 0);
     node_call (self, &self->succ[0], msg, RPC_GET_STATE, NULL, now_ms);
-    free (msg);
+    node_msg_end (self, msg);
 }
 
 void node_check_predecessor (chord_node_t *self, uint64_t now_ms)
@@ -530,12 +515,9 @@ void node_check_predecessor (chord_node_t *self, uint64_t now_ms)
     if (!self->has_pred || !self->pred_alive || node_is_self (self, &self->pred) ||
         node_rpc_pending (self, RPC_PING))
         return;
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg)
-        return;
-    chord_msg_init (msg, CHORD_MSG_PING, 0);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_PING, 0);
     node_call (self, &self->pred, msg, RPC_PING, NULL, now_ms);
-    free (msg);
+    node_msg_end (self, msg);
 }
 
 /*  Refreshes fingers in order. A finger whose start lies before the

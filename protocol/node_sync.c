@@ -208,22 +208,18 @@ void node_sync (chord_node_t *self, uint64_t now_ms)
     size_t count = node_replica_peers (self, peers);
     if (count == 0)
         return;
-    chord_msg_t *msg = malloc (sizeof *msg);
-    uint8_t *digest = malloc (CHORD_DIGEST_SIZE);
-    if (msg && digest) {
-        s_digest (self, &self->pred.id, &self->self.id, now_ms, digest);
-        chord_msg_init (msg, CHORD_MSG_SYNC, 0);
-        msg->fields = CHORD_F_ID | CHORD_F_DIGEST;
-        msg->id = self->pred.id;
-        msg->digest = digest;
-        for (size_t i = 0; i < count; i++) {
-            msg->request_id = node_new_request_id (self);
-            node_send_peer (self, &peers[i], msg);
-        }
-        self->stats.sync_rounds++;
+    uint8_t digest[CHORD_DIGEST_SIZE];
+    s_digest (self, &self->pred.id, &self->self.id, now_ms, digest);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_SYNC, 0);
+    msg->fields = CHORD_F_ID | CHORD_F_DIGEST;
+    msg->id = self->pred.id;
+    msg->digest = digest;
+    for (size_t i = 0; i < count; i++) {
+        msg->request_id = node_new_request_id (self);
+        node_send_peer (self, &peers[i], msg);
     }
-    free (msg);
-    free (digest);
+    node_msg_end (self, msg);
+    self->stats.sync_rounds++;
 }
 
 void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
@@ -241,15 +237,12 @@ void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     for (unsigned b = 0; b < CHORD_SYNC_BUCKETS; b++)
         if (memcmp (ours + b * 8, msg->digest + b * 8, 8) != 0)
             mask |= (uint64_t) 1 << b;
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_SYNC_REPLY, msg->request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_SYNC_REPLY, msg->request_id);
     reply->fields = CHORD_F_COUNT | CHORD_F_ID;
     reply->count = mask;
     reply->id = msg->id;
     node_reply (self, origin, reply);
-    free (reply);
+    node_msg_end (self, reply);
     /* Our side of what differs goes to the owner; it keeps what is newer. */
     if (mask)
         s_ship_buckets (self, &msg->sender, &msg->id, &msg->sender.id, mask);

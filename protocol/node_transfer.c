@@ -13,19 +13,14 @@
 
 void node_join_send (chord_node_t *self, node_task_t *task, const chord_peer_t *successor, uint64_t now_ms)
 {
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg) {
-        node_task_retry (self, task, now_ms);
-        return;
-    }
-    chord_msg_init (msg, CHORD_MSG_JOIN, 0);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_JOIN, 0);
     task->hop = *successor;
     int rc = node_call (self, successor, msg, RPC_JOIN, task, now_ms);
     /* The arc may arrive before the reply (on another path): know it by id. */
     self->join_request_id = msg->request_id;
     self->join_successor = successor->id;
     self->join_handoff_done = false;
-    free (msg);
+    node_msg_end (self, msg);
     if (rc != 0)
         node_task_retry (self, task, now_ms);
 }
@@ -47,10 +42,7 @@ typedef struct {
 static int s_batch_flush (s_batcher_t *batcher, bool final)
 {
     chord_node_t *self = batcher->node;
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg)
-        return -1;
-    chord_msg_init (msg, CHORD_MSG_HANDOFF, batcher->handoff->transfer_id);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_HANDOFF, batcher->handoff->transfer_id);
     msg->fields = CHORD_F_TRANSFER | CHORD_F_ITEMS | CHORD_F_FINAL;
     msg->transfer_id = batcher->handoff->transfer_id;
     msg->items = batcher->items;
@@ -73,7 +65,7 @@ static int s_batch_flush (s_batcher_t *batcher, bool final)
         rc = node_queue (self, msg, CHORD_DEST_PEER, batcher->endpoint, NULL);
     } else
         rc = node_reply (self, batcher->origin, msg);
-    free (msg);
+    node_msg_end (self, msg);
     batcher->handoff->total += batcher->item_count;
     batcher->item_count = 0;
     batcher->bytes = 0;
@@ -194,15 +186,12 @@ static void s_store_drop_range (chord_node_t *self, const chord_id_t *from, cons
 void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool data_safe)
 {
     if (new_home && self->has_pred && self->pred_alive && !node_is_self (self, &self->pred)) {
-        chord_msg_t *msg = malloc (sizeof *msg);
-        if (msg) {
-            chord_msg_init (msg, CHORD_MSG_LEAVE_NOTICE, node_new_request_id (self));
-            msg->fields = CHORD_F_SUCC;
-            msg->peer_count = self->succ_count;
-            memcpy (msg->peers, self->succ, self->succ_count * sizeof self->succ[0]);
-            node_send_peer (self, &self->pred, msg);
-            free (msg);
-        }
+        chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_LEAVE_NOTICE, node_new_request_id (self));
+        msg->fields = CHORD_F_SUCC;
+        msg->peer_count = self->succ_count;
+        memcpy (msg->peers, self->succ, self->succ_count * sizeof self->succ[0]);
+        node_send_peer (self, &self->pred, msg);
+        node_msg_end (self, msg);
     }
     self->state = CHORD_NODE_LEFT;
     node_log (self, CHORD_LOG_INFO, "left the ring");
@@ -274,10 +263,9 @@ void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     }
     const chord_peer_t *joiner = &msg->sender;
     node_forgive (self, &joiner->id);   /* a departed peer may come back */
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_JOIN_REPLY, msg->request_id);
+    bool hand_over = false;
+    chord_id_t from = self->self.id;
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_JOIN_REPLY, msg->request_id);
     reply->fields = CHORD_F_STATUS;
     bool rejoin = self->has_pred && chord_id_equal (&self->pred.id, &joiner->id);
     if (self->state != CHORD_NODE_ACTIVE) {
@@ -313,19 +301,19 @@ void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origi
         /* The joiner takes (pred, joiner] from our arc. With no trustworthy
            predecessor we keep (joiner, self] and hand over everything else.
            The arc travels back on the reply's connection, after the reply. */
-        chord_id_t from = self->self.id;
         if (had_live_pred && chord_id_in_open (&joiner->id, &old_pred.id, &self->self.id))
             from = old_pred.id;
-        if (node_handoff_start (self, joiner, origin, msg->request_id, false, &from, &joiner->id, now_ms) !=
-            0)
-            node_log (self, CHORD_LOG_ERROR, "cannot start the handoff to %s", joiner->endpoint);
+        hand_over = true;
     } else {
         reply->status = CHORD_STATUS_REDIRECT;
         reply->fields |= CHORD_F_PEER;
         reply->peer = self->pred;
         node_reply (self, origin, reply);
     }
-    free (reply);
+    node_msg_end (self, reply);
+    if (hand_over && node_handoff_start (self, joiner, origin, msg->request_id, false, &from, &joiner->id,
+                                         now_ms) != 0)
+        node_log (self, CHORD_LOG_ERROR, "cannot start the handoff to %s", joiner->endpoint);
 }
 
 void node_on_join_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
@@ -393,10 +381,7 @@ static node_intake_t *s_intake_find (chord_node_t *self, const chord_id_t *sende
 static void s_ack_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                            uint64_t received, chord_status_t status)
 {
-    chord_msg_t *ack = malloc (sizeof *ack);
-    if (!ack)
-        return;
-    chord_msg_init (ack, CHORD_MSG_HANDOFF_ACK, msg->transfer_id);
+    chord_msg_t *ack = node_msg_begin (self, CHORD_MSG_HANDOFF_ACK, msg->transfer_id);
     ack->fields = CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS;
     ack->transfer_id = msg->transfer_id;
     ack->count = received;
@@ -405,7 +390,7 @@ static void s_ack_handoff (chord_node_t *self, const chord_msg_t *msg, const cho
         node_reply (self, origin, ack);
     else
         node_send_peer (self, &msg->sender, ack);
-    free (ack);
+    node_msg_end (self, ack);
 }
 
 void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
