@@ -609,7 +609,7 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
     /* Tasks due for a retry, or out of time. */
     for (node_task_t *task = self->tasks, *next; task; task = next) {
         next = task->next;
-        if (task->rpc_id)
+        if (node_task_waiting (task))
             continue;
         if (node_task_is_client (task) && task->deadline_ms <= now_ms)
             node_task_expire (self, task);
@@ -638,7 +638,7 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
         if (self->rpcs[i].deadline_ms < next)
             next = self->rpcs[i].deadline_ms;
     for (const node_task_t *task = self->tasks; task; task = task->next) {
-        if (task->rpc_id)
+        if (node_task_waiting (task))
             continue;
         if (task->retry_at_ms && task->retry_at_ms < next)
             next = task->retry_at_ms;

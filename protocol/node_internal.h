@@ -3,7 +3,8 @@
     node.c           the node's life: creation, dispatch, timers, outbox, requests
     node_ring.c      ring membership: successors, predecessor, fingers, suspects,
                      ownership, and the maintenance that keeps them right
-    node_lookup.c    lookups and the client operations that need them
+    node_lookup.c    tasks, and the lookups that find an id's owner for them
+    node_client.c    client operations and their answers
     node_transfer.c  moving arcs between peers: join, handoff, leave
     node_replica.c   the copies of each key: coordinated writes and reads
     node_sync.c      anti-entropy between replicas, and tombstone purging
@@ -65,6 +66,7 @@ typedef enum {
 typedef struct node_task {
     struct node_task *next; /* in the node's task list */
     struct node_task *prev;
+    uint64_t id;                /* unique among this node's tasks */
     node_task_kind_t kind;
     chord_origin_t origin;      /* client's return address */
     uint64_t client_request_id; /* the client's request id, echoed */
@@ -87,6 +89,7 @@ typedef struct node_task {
     size_t excluded_count;
     chord_id_t excluded[CHORD_EXCLUDE_MAX];
     uint64_t rpc_id; /* outstanding request, 0 when none */
+    bool awaiting_copies;   /* we coordinate its write and wait for the replicas */
     bool no_quorum;         /* the last answer was NO_QUORUM: say so if time runs out */
     chord_version_t version; /* a put's or del's, fixed when the client's request arrived,
                                 so a retry or a late duplicate never outranks a later write */
@@ -115,14 +118,14 @@ typedef struct {
 typedef enum {
     NODE_ANSWER_CLIENT,     /* a CLIENT_REPLY: we are the client's entry peer */
     NODE_ANSWER_PEER,       /* a STORE_REPLY to the entry peer that asked us */
-    NODE_ANSWER_TASK,       /* our own task, through its RPC_STORE entry request_id, as if
-                               a STORE_REPLY came back: it retries what it may retry */
+    NODE_ANSWER_TASK,       /* our own task, found by task_id: it ends, or retries what it may */
 } node_answer_kind_t;
 
 typedef struct {
     node_answer_kind_t kind;
     chord_origin_t origin;  /* with CLIENT and PEER */
-    uint64_t request_id;
+    uint64_t request_id;    /* with CLIENT and PEER */
+    uint64_t task_id;       /* with TASK */
 } node_answer_t;
 
 /*  A write waiting for replicas to acknowledge it, or a read that missed
@@ -258,6 +261,7 @@ struct chord_node {
     uint64_t leave_request_id;
 
     node_task_t *tasks; /* doubly linked */
+    uint64_t next_task_id;
     size_t task_count;
     node_rpc_t *rpcs;
     size_t rpc_count;
@@ -409,8 +413,7 @@ void node_check_predecessor (chord_node_t *self, uint64_t now_ms);
     a gap between peers cost a lookup.  */
 void node_fix_fingers (chord_node_t *self, uint64_t now_ms);
 
-/* ---------------------------------------------------------------- node_lookup.c: lookups and client
- * operations */
+/* ---------------------------------------------------------------- node_lookup.c: tasks and lookups */
 
 node_task_t *node_task_new (chord_node_t *self, node_task_kind_t kind, const chord_id_t *target,
                             uint64_t deadline_ms);
@@ -419,12 +422,9 @@ void node_task_destroy (chord_node_t *self, node_task_t *task);
 
 bool node_task_is_client (const node_task_t *task);
 
-/* Answers a client with a CLIENT_REPLY; value NULL means none. */
-void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
-                        chord_status_t status, const uint8_t *value, size_t value_len, const char *text);
-
-/* A client task ran out of time: answer TIMEOUT and end it. */
-void node_task_expire (chord_node_t *self, node_task_t *task);
+/* True while a task waits for an answer: a peer's to a request, or our
+   replicas' to a write we coordinate for it. Time does not move it then. */
+bool node_task_waiting (const node_task_t *task);
 
 /*  Starts (or restarts) the lookup of task->target: answered at once from
     our own tables when we can, else by asking the closest preceding peer.  */
@@ -437,14 +437,28 @@ void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_m
 
 void node_on_find_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms);
 
-void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                    uint64_t now_ms);
+/* ---------------------------------------------------------------- node_client.c: client operations, answers */
+
+/* Answers a client with a CLIENT_REPLY; value NULL means none. */
+void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
+                        chord_status_t status, const uint8_t *value, size_t value_len, const char *text);
+
+/*  The one way a coordination we ran for a client's operation completes
+    (answer CLIENT or TASK; PEER answers are STORE_REPLYs, node_answer's):
+    CLIENT answers the client now; TASK completes our task, which answers
+    its client or retries. value NULL means none.  */
+void node_client_done (chord_node_t *self, const node_answer_t *answer, chord_status_t status,
+                       const uint8_t *value, size_t value_len, const char *text, uint64_t now_ms);
+
+/* A client task's lookup found owner: answer a lookup, or serve the key
+   here when owner is us, or ask owner. */
+void node_client_task_found (chord_node_t *self, node_task_t *task, const chord_peer_t *owner,
+                             uint64_t now_ms);
+
+/* A client task ran out of time: answer TIMEOUT and end it. */
+void node_task_expire (chord_node_t *self, node_task_t *task);
 
 void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
-
-/* Our own coordination of a task's key answered (NODE_ANSWER_TASK); value NULL means none. */
-void node_on_local_store_reply (chord_node_t *self, uint64_t request_id, chord_status_t status,
-                                const uint8_t *value, size_t value_len, uint64_t now_ms);
 
 void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
 
@@ -471,7 +485,8 @@ size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out);
 /* True for a tombstone past its grace at wall_ms: it counts for nothing. */
 bool node_tombstone_expired (const chord_node_t *self, const chord_record_t *rec, uint64_t wall_ms);
 
-/* Sends the answer to a data operation where `answer` says. */
+/* Sends the answer to a data operation where `answer` says: a STORE_REPLY
+   to a peer, or through node_client_done for our own client's operation. */
 void node_answer (chord_node_t *self, const node_answer_t *answer, chord_status_t status, const uint8_t *value,
                   size_t value_len, const char *text, uint64_t now_ms);
 
@@ -510,6 +525,9 @@ int node_shipment_add (node_shipment_t *shipment, const uint8_t *key, size_t key
 /* Sends what is left and frees the shipment; returns records shipped. */
 uint64_t node_shipment_finish (node_shipment_t *shipment);
 
+/* An entry peer asks us, the owner (or a fallback), to coordinate a key. */
+void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                    uint64_t now_ms);
 void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         uint64_t now_ms);
 void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);

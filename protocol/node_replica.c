@@ -78,12 +78,8 @@ static const uint8_t s_empty_value[1];
 void node_answer (chord_node_t *self, const node_answer_t *answer, chord_status_t status, const uint8_t *value,
                   size_t value_len, const char *text, uint64_t now_ms)
 {
-    if (answer->kind == NODE_ANSWER_CLIENT) {
-        node_reply_client (self, &answer->origin, answer->request_id, status, value, value_len, text);
-        return;
-    }
-    if (answer->kind == NODE_ANSWER_TASK) {
-        node_on_local_store_reply (self, answer->request_id, status, value, value_len, now_ms);
+    if (answer->kind != NODE_ANSWER_PEER) {
+        node_client_done (self, answer, status, value, value_len, text, now_ms);
         return;
     }
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_STORE_REPLY, answer->request_id);
@@ -471,6 +467,38 @@ chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const u
     if (op == CHORD_STORE_OP_GET)
         return s_read (self, key, key_len, answer, now_ms);
     return s_write (self, op, key, key_len, value, value_len, version, answer, now_ms);
+}
+
+/* The owner's side of a STORE: an entry peer asks us to coordinate a key. */
+void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
+{
+    if (!origin) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    chord_id_t key_id;
+    chord_id_hash (&key_id, msg->key, msg->key_len);
+    node_answer_t answer = {.kind = NODE_ANSWER_PEER, .origin = *origin, .request_id = msg->request_id};
+    chord_status_t status;
+    /* A fallback request comes from a coordinator whose owner went silent:
+       we hold copies of the key, so we serve it in the owner's place. */
+    bool fallback = (msg->fields & CHORD_F_FALLBACK) && msg->fallback && node_replicating (self);
+    if (self->state != CHORD_NODE_ACTIVE)
+        status = CHORD_STATUS_NOT_READY;
+    else if (!fallback && !node_owns (self, &key_id))
+        status = CHORD_STATUS_WRONG_OWNER;
+    else if (msg->op == CHORD_STORE_OP_PUT && !(msg->fields & CHORD_F_VALUE))
+        status = CHORD_STATUS_BAD_REQUEST;
+    else {
+        /* Versions come from where the client's request entered the ring;
+           a STORE without one (an older peer) gets ours. */
+        chord_version_t version = {.hlc = msg->hlc, .writer = msg->writer};
+        bool versioned = (msg->fields & CHORD_F_HLC) && (msg->fields & CHORD_F_WRITER);
+        status = node_coordinate (self, msg->op, msg->key, msg->key_len, msg->value, msg->value_len,
+                                  versioned ? &version : NULL, &answer, now_ms);
+    }
+    if (status != CHORD_STATUS_OK)   /* else answered, now or once the replicas have */
+        node_answer (self, &answer, status, NULL, 0, NULL, now_ms);
 }
 
 /* ---------------------------------------------------------------------- */
