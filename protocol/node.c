@@ -251,11 +251,7 @@ static void s_on_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now
         node_on_state (self, rpc, msg, now_ms);
         break;
     case RPC_PING:
-        if (self->has_pred && chord_id_equal (&self->pred.id, &rpc->peer.id)) {
-            self->pred_alive = true;
-            self->pred_misses = 0;
-        }
-        node_rpc_remove (self, rpc);
+        node_on_pong (self, rpc);
         break;
     case RPC_HANDOFF:
         break;
@@ -289,26 +285,10 @@ static void s_on_rpc_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_
         return;
     }
     case RPC_GET_STATE:
-        node_rpc_remove (self, rpc);
-        self->stats.rpc_timeouts++;
-        /* Once may be a lost message: ask again at once. Twice in a row: dead,
-           and the next successor takes over. */
-        node_suspect (self, &peer, ++self->succ_misses >= CHORD_MISSES_DEAD, now_ms);
-        if (self->succ_misses >= CHORD_MISSES_DEAD)
-            self->succ_misses = 0;
-        node_timers_fire_at (self, NODE_TIMER_STABILIZE, now_ms);
+        node_on_state_timeout (self, rpc, now_ms);
         return;
     case RPC_PING:
-        node_rpc_remove (self, rpc);
-        self->stats.rpc_timeouts++;
-        if (self->has_pred && chord_id_equal (&self->pred.id, &peer.id) &&
-            ++self->pred_misses >= CHORD_MISSES_DEAD) {
-            self->pred_misses = 0;
-            char a[9];
-            node_log (self, CHORD_LOG_WARN, "predecessor %s (%s) is not answering", node_short (&peer.id, a),
-                      peer.endpoint);
-            self->pred_alive = false;
-        }
+        node_on_ping_timeout (self, rpc);
         return;
     }
 }
@@ -337,20 +317,18 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
         return NULL;
     self->config = *config;
     self->env = *env;
+    self->self.id = config->id;
+    snprintf (self->self.endpoint, sizeof self->self.endpoint, "%s", config->endpoint);
+    self->config.endpoint = self->self.endpoint;
     self->outgoing = malloc (sizeof *self->outgoing);
     self->incoming = malloc (sizeof *self->incoming);
-    if (config->owner_cache_size)
-        self->owner_cache = calloc (config->owner_cache_size, sizeof *self->owner_cache);
-    if (!self->outgoing || !self->incoming || (config->owner_cache_size && !self->owner_cache)) {
+    if (!self->outgoing || !self->incoming || node_ring_init (self) != 0) {
         chord_node_destroy (&self);
         return NULL;
     }
     uint8_t tag_key[16];
     env->random_bytes (env->random_arg, tag_key, sizeof tag_key);
     node_gate_init (&self->gate, tag_key);
-    self->self.id = config->id;
-    snprintf (self->self.endpoint, sizeof self->self.endpoint, "%s", config->endpoint);
-    self->config.endpoint = self->self.endpoint;
     if (self->config.replicas == 0)
         self->config.replicas = 1;
     if (self->config.max_clock_skew_ms == 0)
@@ -367,8 +345,6 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
         self->config.tombstone_grace_ms = grace_min_ms;
     /* Versions issued after a restart must order after those on disk. */
     chord_store_range (env->store, &config->id, &config->id, s_observe_versions, self);
-    self->succ[0] = self->self;
-    self->succ_count = 1;
     self->next_request_id = config->request_id_base ? config->request_id_base : 1;
     self->state = CHORD_NODE_IDLE;
     return self;
@@ -383,7 +359,7 @@ void chord_node_destroy (chord_node_t **self_p)
         node_task_destroy (self, self->tasks);
     node_pendings_destroy (self);
     free (self->rpcs);
-    free (self->owner_cache);
+    node_ring_destroy (self);
     free (self->outgoing);
     free (self->incoming);
     for (size_t i = 0; i < self->outbox_count; i++)
@@ -445,16 +421,11 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
     if (self->state != CHORD_NODE_IDLE || succ_count == 0 || succ_count > CHORD_SUCCESSORS_MAX)
         return -1;
     node_succ_set (self, &succs[0], succs + 1, succ_count - 1, now_ms);
-    if (pred && !node_is_self (self, pred)) {
-        self->has_pred = true;
-        self->pred = *pred;
-        self->pred_alive = true;
-    }
+    if (pred && !node_is_self (self, pred))
+        node_ring_set_pred (self, pred);
     for (unsigned i = 0; fingers && finger_valid && i < CHORD_ID_BITS; i++)
-        if (finger_valid[i] && !node_is_self (self, &fingers[i])) {
-            self->finger[i] = fingers[i];
-            self->finger_valid[i] = true;
-        }
+        if (finger_valid[i] && !node_is_self (self, &fingers[i]))
+            node_ring_set_finger (self, i, &fingers[i]);
     self->state = CHORD_NODE_ACTIVE;
     self->active_since_ms = now_ms;
     node_timers_start (self, now_ms, false);
@@ -509,9 +480,8 @@ void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_
         return;
     self->stats.messages_received++;
     /* Any message from a peer shows it alive. */
-    if (msg->has_sender && self->has_pred && !self->pred_alive &&
-        chord_id_equal (&msg->sender.id, &self->pred.id))
-        self->pred_alive = true;
+    if (msg->has_sender)
+        node_ring_heard_from (self, &msg->sender.id);
     switch (msg->type) {
     case CHORD_MSG_FIND_SUCC:
         node_on_find_succ (self, msg, origin, now_ms);
@@ -621,7 +591,7 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
     if (self->state == CHORD_NODE_JOINING && self->join_accepted && !self->join_handoff_done &&
         self->join_handoff_deadline_ms <= now_ms) {
         node_log (self, CHORD_LOG_WARN, "our arc never arrived from %s; serving without it",
-                  self->succ[0].endpoint);
+                  node_ring (self)->succ[0].endpoint);
         self->join_handoff_done = true;
         node_become_active (self, now_ms);
     }
@@ -703,12 +673,13 @@ const chord_peer_t *chord_node_self (const chord_node_t *self)
 
 const chord_peer_t *chord_node_successor (const chord_node_t *self)
 {
-    return &self->succ[0];
+    return &node_ring (self)->succ[0];
 }
 
 const chord_peer_t *chord_node_predecessor (const chord_node_t *self)
 {
-    return self->has_pred && self->pred_alive ? &self->pred : NULL;
+    const node_ring_t *ring = node_ring (self);
+    return ring->has_pred && ring->pred_alive ? &ring->pred : NULL;
 }
 
 const chord_node_stats_t *chord_node_stats (const chord_node_t *self)

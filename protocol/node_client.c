@@ -221,22 +221,23 @@ void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t
 
 void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
 {
+    const node_ring_t *ring = node_ring (self);
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_INFO_REPLY, msg->request_id);
     reply->fields =
         CHORD_F_PEER | CHORD_F_STATE | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_FINGERS | CHORD_F_COUNT;
     reply->peer = self->self;
     reply->state = self->state;
-    reply->has_pred = self->has_pred && self->pred_alive;
-    reply->pred = self->pred;
-    reply->peer_count = self->succ_count;
-    memcpy (reply->peers, self->succ, self->succ_count * sizeof self->succ[0]);
+    reply->has_pred = ring->has_pred && ring->pred_alive;
+    reply->pred = ring->pred;
+    reply->peer_count = ring->succ_count;
+    memcpy (reply->peers, ring->succ, ring->succ_count * sizeof ring->succ[0]);
     for (unsigned i = 0; i < CHORD_ID_BITS; i++) {
-        if (!self->finger_valid[i])
+        if (!ring->finger_valid[i])
             continue;
         if (reply->finger_count > 0 &&
-            chord_id_equal (&reply->fingers[reply->finger_count - 1].id, &self->finger[i].id))
+            chord_id_equal (&reply->fingers[reply->finger_count - 1].id, &ring->finger[i].id))
             continue;
-        reply->fingers[reply->finger_count++] = self->finger[i];
+        reply->fingers[reply->finger_count++] = ring->finger[i];
     }
     reply->count = chord_store_count (self->env.store);
     node_reply (self, origin, reply);

@@ -17,11 +17,11 @@
 
 #include "node.h"
 #include "node_gate.h"
+#include "node_ring.h"
 #include "node_timers.h"
 #include "record.h"
 
 #define CHORD_TASKS_MAX 100000      /* concurrent client operations and lookups */
-#define CHORD_SUSPECTS_MAX 64       /* peers remembered as unresponsive */
 #define CHORD_HANDOFFS_MAX 8        /* concurrent outgoing transfers */
 #define CHORD_INTAKES_MAX 8         /* concurrent incoming transfers */
 #define CHORD_LOOKUP_HOPS_MAX 64    /* a longer path means the tables are broken */
@@ -40,7 +40,6 @@
 #define CHORD_MISSES_DEAD        1
 #define CHORD_STRAY_CHECK_ROUNDS 4        /* stabilize intervals between checks for keys outside our arc */
 #define CHORD_DEPARTED_SUSPICIONS 5       /* a graceful leaver stays dead this many suspicion periods */
-#define CHORD_REMEMBERED_MAX     16       /* peers kept to probe for a ring we split from */
 #define CHORD_PROBE_ROUNDS       10       /* stabilize intervals between probes */
 #define CHORD_SYNC_ROUNDS        4        /* stabilize intervals between anti-entropy rounds (default) */
 #define CHORD_PURGE_SYNCS        8        /* anti-entropy rounds between clean-ups: expired tombstones,
@@ -154,7 +153,7 @@ typedef struct node_pending {
 } node_pending_t;
 
 /* A request sent to a peer and not yet answered. */
-typedef struct {
+typedef struct node_rpc {
     uint64_t request_id; /* what the reply will carry (or xfer, for handoffs) */
     node_rpc_kind_t kind;
     chord_peer_t peer;    /* who was asked */
@@ -185,19 +184,6 @@ typedef struct {
     bool failed; /* a store write failed */
 } node_intake_t;
 
-typedef struct {
-    chord_id_t id;
-    uint64_t until_ms; /* suspicion lapses then */
-    bool dead;         /* failed maintenance twice: out of successor lists, not just routed around */
-    uint64_t departed_ms; /* when it left gracefully, or 0 */
-} node_suspect_t;
-
-/* A remembered arc: owner served (lower, owner] when we last looked. */
-typedef struct {
-    chord_id_t lower;
-    chord_peer_t owner;
-    uint64_t last_used; /* owner_cache_clock at the last hit, for replacement */
-} node_owner_entry_t;
 
 struct chord_node {
     chord_node_config_t config; /* as given; endpoint points at self.endpoint */
@@ -208,28 +194,7 @@ struct chord_node {
     node_gate_t gate;           /* what may enter: roles, ids bound to endpoints */
     node_timers_t timers;       /* the periodic work's deadlines */
 
-    bool has_pred;
-    chord_peer_t pred;
-    bool pred_alive;           /* false once pings went unanswered */
-    unsigned pred_misses;      /* pings in a row unanswered */
-    unsigned succ_misses;      /* GET_STATEs in a row our successor left unanswered */
-    bool pred_handed_off;      /* it left gracefully and handed us its keys */
-    bool has_inherited;        /* we took over a silent predecessor's arc ... */
-    chord_id_t inherited_from; /* ... (from, upto] without its data, */
-    chord_id_t inherited_upto;
-    uint64_t inherited_until_ms; /* and say "not found" there only after this */
-    size_t succ_count;           /* >= 1 once started; succ[0] may be self */
-    chord_peer_t succ[CHORD_SUCCESSORS_MAX];
-    bool finger_valid[CHORD_ID_BITS];
-    chord_peer_t finger[CHORD_ID_BITS]; /* finger[i] = successor(self + 2^i) */
-    unsigned next_finger;               /* next finger to refresh */
-    bool fingers_built;                 /* a whole round has been done: refresh at a calm pace */
-    bool fixing_finger;                 /* a TASK_FIX_FINGER is running */
-    size_t suspect_count;
-    node_suspect_t suspects[CHORD_SUSPECTS_MAX];
-    node_owner_entry_t *owner_cache; /* config.owner_cache_size entries */
-    size_t owner_cache_count;
-    uint64_t owner_cache_clock;
+    node_ring_t ring;           /* membership: written by node_ring.c only */
 
     uint64_t next_request_id;
     uint64_t hlc_last;             /* the hybrid logical clock: last version issued or seen */
@@ -239,10 +204,6 @@ struct chord_node {
     uint64_t active_since_ms;      /* when we last became ACTIVE */
     node_claim_t claims[CHORD_CLAIMS_MAX];
     size_t claim_count;
-    bool probing;                                  /* a TASK_PROBE is running */
-    chord_peer_t remembered[CHORD_REMEMBERED_MAX]; /* seeds and peers we gave up on: probe them */
-    size_t remembered_count;
-    size_t remembered_next;                        /* next to probe, and next to replace */
 
     /* Joining. */
     char **seeds; /* endpoints to join through */
@@ -328,90 +289,6 @@ int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, n
    endpoint (a peer may advertise another address than the one we dial). */
 int node_call_at (chord_node_t *self, const chord_peer_t *peer, bool targeted, chord_msg_t *msg,
                   node_rpc_kind_t kind, node_task_t *task, uint64_t now_ms);
-
-/* ---------------------------------------------------------------- node_ring.c: membership, ownership,
- * maintenance */
-
-bool node_is_self (const chord_node_t *self, const chord_peer_t *peer);
-
-bool node_is_excluded (const chord_id_t *id, const chord_id_t *excluded, size_t count);
-
-/* Forgets the successor at index i, keeping the list non-empty. */
-void node_succ_remove_at (chord_node_t *self, size_t i);
-
-/*  Rebuilds the successor list as first, then list[], dropping ourselves,
-    anything after ourselves (the list wrapped round the ring), duplicates
-    and suspects, cut to r entries. An empty result means we are alone.  */
-void node_succ_set (chord_node_t *self, const chord_peer_t *first, const chord_peer_t *list, size_t count,
-                    uint64_t now_ms);
-
-bool node_alone (const chord_node_t *self);
-
-/* Marks a peer unresponsive: it leaves the successor list and fingers until
-   the suspicion lapses and stabilization brings it back. */
-void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint64_t now_ms);
-
-/* Marks a peer that left gracefully: dead for CHORD_DEPARTED_SUSPICIONS suspicions. */
-void node_departed (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms);
-
-/* Lifts any suspicion of id: it has just shown itself alive by joining. */
-void node_forgive (chord_node_t *self, const chord_id_t *id);
-
-/* Keeps peer among the peers to probe later (node_probe). */
-void node_remember (chord_node_t *self, const chord_peer_t *peer);
-
-/*  Asks a remembered peer that is not among our successors who succeeds
-    us in its view of the ring. A partition that lasted longer than the
-    suspicion period leaves two rings, each whole and each blind to the
-    other; an answer closer than our successor joins them again, and
-    stabilization does the rest.  */
-void node_probe (chord_node_t *self, uint64_t now_ms);
-
-/* A probe's answer: adopt owner as successor if it is closer than ours. */
-void node_probe_found (chord_node_t *self, const chord_peer_t *owner, uint64_t now_ms);
-
-/*  The known peer closest before id on the ring (fingers and successors),
-    skipping suspects and excluded ids; NULL when none precedes id.  */
-const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chord_id_t *id,
-                                            const chord_id_t *excluded, size_t excluded_count,
-                                            uint64_t now_ms);
-
-/* The first successor not excluded (the successor itself if all are). */
-const chord_peer_t *node_first_live_successor (const chord_node_t *self, const chord_id_t *excluded,
-                                               size_t excluded_count, uint64_t now_ms);
-
-/* The remembered owner of id, or NULL. Entries are only hints: the owner
-   checks every operation against its own arc and answers WRONG_OWNER. */
-const chord_peer_t *node_owner_cache_find (chord_node_t *self, const chord_id_t *id, uint64_t now_ms);
-
-void node_owner_cache_forget (chord_node_t *self, const chord_id_t *owner);
-
-void node_owner_cache_put (chord_node_t *self, const chord_id_t *lower, const chord_peer_t *owner);
-
-/* True when we serve key id now: it lies in (pred, self], or we are alone. */
-bool node_owns (const chord_node_t *self, const chord_id_t *id);
-
-void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                        uint64_t now_ms);
-
-void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
-
-void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_notify (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_leave_notice (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_ping (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
-
-void node_stabilize (chord_node_t *self, uint64_t now_ms);
-
-void node_check_predecessor (chord_node_t *self, uint64_t now_ms);
-
-/*  Refreshes fingers in order. A finger whose start lies before the
-    previous finger's peer has that same peer, so only fingers that cross
-    a gap between peers cost a lookup.  */
-void node_fix_fingers (chord_node_t *self, uint64_t now_ms);
 
 /* ---------------------------------------------------------------- node_lookup.c: tasks and lookups */
 

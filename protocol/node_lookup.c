@@ -48,9 +48,9 @@ void node_task_destroy (chord_node_t *self, node_task_t *task)
         task->next->prev = task->prev;
     self->task_count--;
     if (task->kind == TASK_FIX_FINGER)
-        self->fixing_finger = false;
+        node_fix_finger_ended (self);
     if (task->kind == TASK_PROBE)
-        self->probing = false;
+        node_probe_ended (self);
     free (task->key);
     free (task->value);
     free (task);
@@ -98,6 +98,7 @@ static void s_exclude (node_task_t *task, const chord_id_t *id)
     our own tables when we can, else by asking the closest preceding peer.  */
 void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 {
+    const node_ring_t *ring = node_ring (self);
     task->hops = 0;
     task->hop_timeouts = 0;
     task->redirects = 0;
@@ -109,10 +110,10 @@ void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
     /* Tell the peers we ask about the silent peers we know of on the way to
        the target (the others cannot be on the path), keeping room for the
        hops that time out during this attempt. */
-    for (size_t i = 0; i < self->suspect_count; i++)
-        if (self->suspects[i].until_ms > now_ms && task->excluded_count < CHORD_EXCLUDE_MAX - 8 &&
-            chord_id_in_half_open (&self->suspects[i].id, &self->self.id, &task->target))
-            s_exclude (task, &self->suspects[i].id);
+    for (size_t i = 0; i < ring->suspect_count; i++)
+        if (ring->suspects[i].until_ms > now_ms && task->excluded_count < CHORD_EXCLUDE_MAX - 8 &&
+            chord_id_in_half_open (&ring->suspects[i].id, &self->self.id, &task->target))
+            s_exclude (task, &ring->suspects[i].id);
 
     if (task->kind == TASK_PROBE) {
         /* Only ourselves: the peers we suspect may be alive in the other ring. */
@@ -142,7 +143,7 @@ void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
         s_task_finish_lookup (self, task, cached, now_ms);
         return;
     }
-    if (!node_alone (self) && chord_id_in_half_open (&task->target, &self->self.id, &self->succ[0].id)) {
+    if (!node_alone (self) && chord_id_in_half_open (&task->target, &self->self.id, &ring->succ[0].id)) {
         s_task_finish_lookup (self, task,
                               node_first_live_successor (self, task->excluded, task->excluded_count, now_ms),
                               now_ms);
@@ -196,11 +197,7 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
     self->stats.lookup_hops_total += task->hops;
     switch (task->kind) {
     case TASK_FIX_FINGER:
-        self->finger[task->finger_index] = *owner;
-        self->finger_valid[task->finger_index] = !node_is_self (self, owner);
-        self->next_finger = (task->finger_index + 1) % CHORD_ID_BITS;
-        if (self->next_finger == 0)
-            self->fingers_built = true;
+        node_finger_found (self, task->finger_index, owner);
         node_task_destroy (self, task);
         return;
     case TASK_PROBE:

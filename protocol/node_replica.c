@@ -37,20 +37,21 @@ static void s_add_replica (const chord_node_t *self, chord_peer_t *out, size_t *
 
 size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
 {
+    const node_ring_t *ring = node_ring (self);
     size_t wanted = self->config.replicas > 1 ? self->config.replicas - 1 : 0;
     if (wanted > CHORD_REPLICAS_MAX - 1)
         wanted = CHORD_REPLICAS_MAX - 1;
     size_t count = 0;
-    for (size_t i = 0; i < self->succ_count && count < wanted; i++)
-        s_add_replica (self, out, &count, &self->succ[i]);
+    for (size_t i = 0; i < ring->succ_count && count < wanted; i++)
+        s_add_replica (self, out, &count, &ring->succ[i]);
     /* A successor list all of one process's positions (too short for the
        --vnodes in use) reaches no other process: the fingers, in ring
        order, name the next ones, and the predecessor comes last. */
     for (size_t i = 0; i < CHORD_ID_BITS && count < wanted; i++)
-        if (self->finger_valid[i])
-            s_add_replica (self, out, &count, &self->finger[i]);
-    if (count < wanted && self->has_pred && self->pred_alive)
-        s_add_replica (self, out, &count, &self->pred);
+        if (ring->finger_valid[i])
+            s_add_replica (self, out, &count, &ring->finger[i]);
+    if (count < wanted && ring->has_pred && ring->pred_alive)
+        s_add_replica (self, out, &count, &ring->pred);
     return count;
 }
 
@@ -58,15 +59,16 @@ size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
    to CHORD_REPLICAS_MAX: a bound on the copies a write can find. */
 static size_t s_processes_known (const chord_node_t *self)
 {
+    const node_ring_t *ring = node_ring (self);
     chord_peer_t others[CHORD_REPLICAS_MAX];
     size_t count = 0;
-    for (size_t i = 0; i < self->succ_count && count < CHORD_REPLICAS_MAX - 1; i++)
-        s_add_replica (self, others, &count, &self->succ[i]);
+    for (size_t i = 0; i < ring->succ_count && count < CHORD_REPLICAS_MAX - 1; i++)
+        s_add_replica (self, others, &count, &ring->succ[i]);
     for (size_t i = 0; i < CHORD_ID_BITS && count < CHORD_REPLICAS_MAX - 1; i++)
-        if (self->finger_valid[i])
-            s_add_replica (self, others, &count, &self->finger[i]);
-    if (self->has_pred && count < CHORD_REPLICAS_MAX - 1)
-        s_add_replica (self, others, &count, &self->pred);
+        if (ring->finger_valid[i])
+            s_add_replica (self, others, &count, &ring->finger[i]);
+    if (ring->has_pred && count < CHORD_REPLICAS_MAX - 1)
+        s_add_replica (self, others, &count, &ring->pred);
     return count + 1;
 }
 
@@ -407,15 +409,9 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
     "not ready" for a grace period, then "not found".  */
 static bool s_in_doubt (chord_node_t *self, const uint8_t *key, size_t key_len, uint64_t now_ms)
 {
-    if (!self->has_inherited)
-        return false;
-    if (self->inherited_until_ms <= now_ms) {
-        self->has_inherited = false;
-        return false;
-    }
     chord_id_t id;
     chord_id_hash (&id, key, key_len);
-    return chord_id_in_half_open (&id, &self->inherited_from, &self->inherited_upto);
+    return node_ring_in_doubt (self, &id, now_ms);
 }
 
 static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key_len,

@@ -149,13 +149,14 @@ static int s_purge_visit (void *arg, const chord_id_t *key_id, const uint8_t *ke
 
 static void s_clean_up (chord_node_t *self, uint64_t now_ms)
 {
+    const node_ring_t *ring = node_ring (self);
     uint64_t lasting_ms = CHORD_CLAIM_SYNCS * (uint64_t) self->config.sync_interval_ms;
     s_purge_t purge = {
         .node = self,
         .wall_ms = node_wall_ms (self, now_ms),
         .now_ms = now_ms,
-        .drop_unclaimed = node_replicating (self) && self->state == CHORD_NODE_ACTIVE && self->has_pred &&
-                          self->pred_alive && !node_is_self (self, &self->pred) &&
+        .drop_unclaimed = node_replicating (self) && self->state == CHORD_NODE_ACTIVE && ring->has_pred &&
+                          ring->pred_alive && !node_is_self (self, &ring->pred) &&
                           self->active_since_ms + lasting_ms <= now_ms,
     };
     chord_store_range (self->env.store, &self->self.id, &self->self.id, s_purge_visit, &purge);
@@ -196,23 +197,24 @@ static void s_note_claim (chord_node_t *self, const chord_id_t *lower, const cho
 
 void node_sync (chord_node_t *self, uint64_t now_ms)
 {
+    const node_ring_t *ring = node_ring (self);
     if (++self->syncs_since_purge >= CHORD_PURGE_SYNCS) {
         self->syncs_since_purge = 0;
         s_clean_up (self, now_ms);
     }
     /* A silent predecessor still bounds the arc we serve (node_owns), and
        our replicas must keep hearing our claim meanwhile. */
-    if (!node_replicating (self) || !self->has_pred || node_is_self (self, &self->pred))
+    if (!node_replicating (self) || !ring->has_pred || node_is_self (self, &ring->pred))
         return;
     chord_peer_t peers[CHORD_REPLICAS_MAX];
     size_t count = node_replica_peers (self, peers);
     if (count == 0)
         return;
     uint8_t digest[CHORD_DIGEST_SIZE];
-    s_digest (self, &self->pred.id, &self->self.id, now_ms, digest);
+    s_digest (self, &ring->pred.id, &self->self.id, now_ms, digest);
     chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_SYNC, 0);
     msg->fields = CHORD_F_ID | CHORD_F_DIGEST;
-    msg->id = self->pred.id;
+    msg->id = ring->pred.id;
     msg->digest = digest;
     for (size_t i = 0; i < count; i++) {
         msg->request_id = node_new_request_id (self);

@@ -39,7 +39,7 @@ static uint64_t s_sync_interval_ms (const chord_node_t *self)
 static uint64_t s_fix_finger_interval_ms (const chord_node_t *self)
 {
     uint64_t interval_ms = self->config.stabilize_interval_ms;
-    return self->fingers_built ? interval_ms : interval_ms / CHORD_FINGER_TICKS + 1;
+    return node_ring (self)->fingers_built ? interval_ms : interval_ms / CHORD_FINGER_TICKS + 1;
 }
 
 /* With replicas, keys outside our arc are mostly copies we keep on

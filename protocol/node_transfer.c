@@ -98,6 +98,7 @@ int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_
                         uint64_t transfer_id, bool leaving, const chord_id_t *from, const chord_id_t *upto,
                         uint64_t now_ms)
 {
+    const node_ring_t *ring = node_ring (self);
     node_handoff_t *handoff = NULL;
     for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
         if (!self->handoffs[i].active) {
@@ -121,8 +122,8 @@ int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_
         .endpoint = origin ? NULL : to->endpoint,
         .origin = origin,
         .to = to,
-        .has_new_pred = self->has_pred && self->pred_alive && !chord_id_equal (&self->pred.id, &to->id),
-        .new_pred = &self->pred,
+        .has_new_pred = ring->has_pred && ring->pred_alive && !chord_id_equal (&ring->pred.id, &to->id),
+        .new_pred = &ring->pred,
     };
     batcher.items = malloc (CHORD_ITEMS_MAX * sizeof *batcher.items);
     if (!batcher.items) {
@@ -185,12 +186,13 @@ static void s_store_drop_range (chord_node_t *self, const chord_id_t *from, cons
     is false when data was left behind.  */
 void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool data_safe)
 {
-    if (new_home && self->has_pred && self->pred_alive && !node_is_self (self, &self->pred)) {
+    const node_ring_t *ring = node_ring (self);
+    if (new_home && ring->has_pred && ring->pred_alive && !node_is_self (self, &ring->pred)) {
         chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_LEAVE_NOTICE, node_new_request_id (self));
         msg->fields = CHORD_F_SUCC;
-        msg->peer_count = self->succ_count;
-        memcpy (msg->peers, self->succ, self->succ_count * sizeof self->succ[0]);
-        node_send_peer (self, &self->pred, msg);
+        msg->peer_count = ring->succ_count;
+        memcpy (msg->peers, ring->succ, ring->succ_count * sizeof ring->succ[0]);
+        node_send_peer (self, &ring->pred, msg);
         node_msg_end (self, msg);
     }
     self->state = CHORD_NODE_LEFT;
@@ -206,8 +208,9 @@ void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool d
 /* Hands everything to the next successor that has not yet failed us. */
 void node_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms)
 {
-    while (attempt < self->succ_count) {
-        const chord_peer_t *to = &self->succ[attempt];
+    const node_ring_t *ring = node_ring (self);
+    while (attempt < ring->succ_count) {
+        const chord_peer_t *to = &ring->succ[attempt];
         if (node_is_self (self, to))
             break;
         uint64_t transfer_id = node_new_request_id (self);
@@ -244,6 +247,7 @@ void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
 
 void node_become_active (chord_node_t *self, uint64_t now_ms)
 {
+    const node_ring_t *ring = node_ring (self);
     self->state = CHORD_NODE_ACTIVE;
     self->active_since_ms = now_ms;
     node_timers_fire_at (self, NODE_TIMER_STABILIZE, now_ms);
@@ -251,12 +255,13 @@ void node_become_active (chord_node_t *self, uint64_t now_ms)
     node_timers_restart (self, NODE_TIMER_SYNC, now_ms);
     char a[9], b[9];
     node_log (self, CHORD_LOG_INFO, "joined the ring: successor %s (%s), predecessor %s, %zu keys",
-              node_short (&self->succ[0].id, a), self->succ[0].endpoint,
-              self->has_pred ? node_short (&self->pred.id, b) : "none", chord_store_count (self->env.store));
+              node_short (&ring->succ[0].id, a), ring->succ[0].endpoint,
+              ring->has_pred ? node_short (&ring->pred.id, b) : "none", chord_store_count (self->env.store));
 }
 
 void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
 {
+    const node_ring_t *ring = node_ring (self);
     if (!origin || !msg->has_sender) {
         self->stats.messages_dropped++;
         return;
@@ -267,7 +272,7 @@ void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     chord_id_t from = self->self.id;
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_JOIN_REPLY, msg->request_id);
     reply->fields = CHORD_F_STATUS;
-    bool rejoin = self->has_pred && chord_id_equal (&self->pred.id, &joiner->id);
+    bool rejoin = ring->has_pred && chord_id_equal (&ring->pred.id, &joiner->id);
     if (self->state != CHORD_NODE_ACTIVE) {
         reply->status = CHORD_STATUS_NOT_READY;
         node_reply (self, origin, reply);
@@ -277,25 +282,23 @@ void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origi
         reply->text = "that id is taken: another peer advertises the same endpoint";
         reply->text_len = strlen (reply->text);
         node_reply (self, origin, reply);
-    } else if (node_alone (self) || !self->has_pred || !self->pred_alive || rejoin ||
-               chord_id_in_open (&joiner->id, &self->pred.id, &self->self.id)) {
+    } else if (node_alone (self) || !ring->has_pred || !ring->pred_alive || rejoin ||
+               chord_id_in_open (&joiner->id, &ring->pred.id, &self->self.id)) {
         bool alone = node_alone (self);
-        bool had_live_pred = self->has_pred && self->pred_alive && !alone;
-        chord_peer_t old_pred = self->pred;
+        bool had_live_pred = ring->has_pred && ring->pred_alive && !alone;
+        chord_peer_t old_pred = ring->pred;
         reply->status = CHORD_STATUS_OK;
         reply->fields |= CHORD_F_PRED | CHORD_F_SUCC;
-        reply->has_pred = alone || (self->has_pred && self->pred_alive && !rejoin);
-        reply->pred = alone ? self->self : self->pred;
-        reply->peer_count = self->succ_count;
-        memcpy (reply->peers, self->succ, self->succ_count * sizeof self->succ[0]);
+        reply->has_pred = alone || (ring->has_pred && ring->pred_alive && !rejoin);
+        reply->pred = alone ? self->self : ring->pred;
+        reply->peer_count = ring->succ_count;
+        memcpy (reply->peers, ring->succ, ring->succ_count * sizeof ring->succ[0]);
         node_reply (self, origin, reply);
 
         char a[9];
         node_log (self, CHORD_LOG_INFO, "peer %s (%s) joins as our predecessor", node_short (&joiner->id, a),
                   joiner->endpoint);
-        self->has_pred = true;
-        self->pred = *joiner;
-        self->pred_alive = true;
+        node_ring_set_pred (self, joiner);
         if (alone)
             node_succ_set (self, joiner, NULL, 0, now_ms);
         /* The joiner takes (pred, joiner] from our arc. With no trustworthy
@@ -307,7 +310,7 @@ void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     } else {
         reply->status = CHORD_STATUS_REDIRECT;
         reply->fields |= CHORD_F_PEER;
-        reply->peer = self->pred;
+        reply->peer = ring->pred;
         node_reply (self, origin, reply);
     }
     node_msg_end (self, reply);
@@ -343,11 +346,8 @@ void node_on_join_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t 
         return;
     }
     node_succ_set (self, &successor, msg->peers, msg->peer_count, now_ms);
-    if (msg->has_pred && !node_is_self (self, &msg->pred)) {
-        self->has_pred = true;
-        self->pred = msg->pred;
-        self->pred_alive = true;
-    }
+    if (msg->has_pred && !node_is_self (self, &msg->pred))
+        node_ring_set_pred (self, &msg->pred);
     self->join_accepted = true;
     self->join_handoff_deadline_ms = now_ms + 10 * (uint64_t) self->config.rpc_timeout_ms;
     node_task_destroy (self, task);
@@ -396,6 +396,7 @@ static void s_ack_handoff (chord_node_t *self, const chord_msg_t *msg, const cho
 void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                       uint64_t now_ms)
 {
+    const node_ring_t *ring = node_ring (self);
     if (!msg->has_sender) {
         self->stats.messages_dropped++;
         return;
@@ -443,23 +444,19 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
         char a[9];
         node_log (self, CHORD_LOG_INFO, "predecessor %s (%s) left; took over its keys",
                   node_short (&msg->sender.id, a), msg->sender.endpoint);
-        if (self->has_pred && chord_id_equal (&self->pred.id, &msg->sender.id)) {
-            if (msg->has_pred && !node_is_self (self, &msg->pred)) {
-                self->pred = msg->pred;
-                self->pred_alive = true;
-            } else {
-                /* Unknown yet: keep serving our old arc and let the first
-                   notifier in; we hold the leaver's keys, so no doubt. */
-                self->pred_alive = false;
-                self->pred_handed_off = true;
-            }
-        } else if (self->has_pred && self->pred_alive && !node_is_self (self, &self->pred) &&
+        if (ring->has_pred && chord_id_equal (&ring->pred.id, &msg->sender.id)) {
+            if (msg->has_pred && !node_is_self (self, &msg->pred))
+                node_ring_set_pred (self, &msg->pred);
+            else
+                /* Unknown yet: we hold the leaver's keys, so no doubt. */
+                node_ring_pred_handed_off (self);
+        } else if (ring->has_pred && ring->pred_alive && !node_is_self (self, &ring->pred) &&
                    self->state == CHORD_NODE_ACTIVE && !node_replicating (self)) {
             /* The leaver did not know that someone joined between it and us:
                its keys belong to our predecessor (or before). Pass on
                whatever we hold outside our own arc. */
-            node_handoff_start (self, &self->pred, NULL, node_new_request_id (self), false, &self->self.id,
-                                &self->pred.id, now_ms);
+            node_handoff_start (self, &ring->pred, NULL, node_new_request_id (self), false, &self->self.id,
+                                &ring->pred.id, now_ms);
         }
         /* Gone for good: out of lists and fingers, and deaf to its late notifies. */
         node_departed (self, &msg->sender, now_ms);
@@ -516,14 +513,15 @@ static int s_found_one (void *arg, const chord_id_t *key_id, const uint8_t *key,
 
 void node_pass_on_strays (chord_node_t *self, uint64_t now_ms)
 {
-    if (!self->has_pred || !self->pred_alive || node_alone (self) || node_is_self (self, &self->pred))
+    const node_ring_t *ring = node_ring (self);
+    if (!ring->has_pred || !ring->pred_alive || node_alone (self) || node_is_self (self, &ring->pred))
         return;
     for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
         if (self->handoffs[i].active)
             return;   /* a transfer in progress holds keys outside our arc on purpose */
     bool any = false;
-    chord_store_range (self->env.store, &self->self.id, &self->pred.id, s_found_one, &any);
+    chord_store_range (self->env.store, &self->self.id, &ring->pred.id, s_found_one, &any);
     if (any)
-        node_handoff_start (self, &self->pred, NULL, node_new_request_id (self), false, &self->self.id,
-                            &self->pred.id, now_ms);
+        node_handoff_start (self, &ring->pred, NULL, node_new_request_id (self), false, &self->self.id,
+                            &ring->pred.id, now_ms);
 }
