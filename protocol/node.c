@@ -293,17 +293,6 @@ static void s_on_rpc_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_
     }
 }
 
-static int s_observe_versions (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
-                               const uint8_t *value, size_t value_len)
-{
-    (void) key_id, (void) key, (void) key_len;
-    chord_node_t *self = arg;
-    chord_record_t rec;
-    if (chord_record_decode (&rec, value, value_len) == 0)
-        chord_hlc_observe (&self->hlc_last, rec.version.hlc);
-    return 0;
-}
-
 chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env_t *env)
 {
     if (!config || !env || !env->store || !env->random_bytes || !config->endpoint ||
@@ -343,8 +332,7 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
     uint64_t grace_min_ms = (CHORD_CLAIM_SYNCS + 2 * CHORD_PURGE_SYNCS) * (uint64_t) self->config.sync_interval_ms;
     if (self->config.tombstone_grace_ms < grace_min_ms)
         self->config.tombstone_grace_ms = grace_min_ms;
-    /* Versions issued after a restart must order after those on disk. */
-    chord_store_range (env->store, &config->id, &config->id, s_observe_versions, self);
+    node_replica_init (self);
     self->next_request_id = config->request_id_base ? config->request_id_base : 1;
     self->state = CHORD_NODE_IDLE;
     return self;
@@ -357,7 +345,7 @@ void chord_node_destroy (chord_node_t **self_p)
     chord_node_t *self = *self_p;
     while (self->tasks)
         node_task_destroy (self, self->tasks);
-    node_pendings_destroy (self);
+    node_replica_destroy (self);
     free (self->rpcs);
     node_ring_destroy (self);
     free (self->outgoing);
@@ -618,9 +606,9 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
     if (self->state == CHORD_NODE_JOINING && self->join_accepted && !self->join_handoff_done &&
         self->join_handoff_deadline_ms < next)
         next = self->join_handoff_deadline_ms;
-    for (const node_pending_t *pending = self->pendings; pending; pending = pending->next)
-        if (pending->deadline_ms < next)
-            next = pending->deadline_ms;
+    uint64_t pending_ms = node_pendings_next_ms (self);
+    if (pending_ms < next)
+        next = pending_ms;
     uint64_t timer_ms = node_timers_next_ms (self);
     return timer_ms < next ? timer_ms : next;
 }

@@ -9,6 +9,7 @@
 #include "node_internal.h"
 #include "record.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,7 @@ static uint64_t s_replica_wait_ms (const chord_node_t *self)
 static node_pending_t *s_pending_new (chord_node_t *self, bool is_read, const node_answer_t *answer,
                                       uint64_t deadline_ms)
 {
-    if (self->pending_count >= CHORD_PENDING_MAX)
+    if (self->replica.pending_count >= CHORD_PENDING_MAX)
         return NULL;
     node_pending_t *pending = calloc (1, sizeof *pending);
     if (!pending)
@@ -135,11 +136,11 @@ static node_pending_t *s_pending_new (chord_node_t *self, bool is_read, const no
     pending->is_read = is_read;
     pending->answer = *answer;
     pending->deadline_ms = deadline_ms;
-    pending->next = self->pendings;
-    if (self->pendings)
-        self->pendings->prev = pending;
-    self->pendings = pending;
-    self->pending_count++;
+    pending->next = self->replica.pendings;
+    if (self->replica.pendings)
+        self->replica.pendings->prev = pending;
+    self->replica.pendings = pending;
+    self->replica.pending_count++;
     return pending;
 }
 
@@ -148,26 +149,54 @@ static void s_pending_destroy (chord_node_t *self, node_pending_t *pending)
     if (pending->prev)
         pending->prev->next = pending->next;
     else
-        self->pendings = pending->next;
+        self->replica.pendings = pending->next;
     if (pending->next)
         pending->next->prev = pending->prev;
-    self->pending_count--;
+    self->replica.pending_count--;
     free (pending->key);
     free (pending->best);
     free (pending);
 }
 
-void node_pendings_destroy (chord_node_t *self)
+void node_replica_destroy (chord_node_t *self)
 {
-    while (self->pendings)
-        s_pending_destroy (self, self->pendings);
+    assert (self);
+    while (self->replica.pendings)
+        s_pending_destroy (self, self->replica.pendings);
+}
+
+uint64_t node_pendings_next_ms (const chord_node_t *self)
+{
+    assert (self);
+    uint64_t next = UINT64_MAX;
+    for (const node_pending_t *pending = self->replica.pendings; pending; pending = pending->next)
+        if (pending->deadline_ms < next)
+            next = pending->deadline_ms;
+    return next;
+}
+
+static int s_observe_versions (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
+                               const uint8_t *value, size_t value_len)
+{
+    (void) key_id, (void) key, (void) key_len;
+    chord_node_t *self = arg;
+    chord_record_t rec;
+    if (chord_record_decode (&rec, value, value_len) == 0)
+        chord_hlc_observe (&self->replica.hlc_last, rec.version.hlc);
+    return 0;
+}
+
+void node_replica_init (chord_node_t *self)
+{
+    assert (self);
+    chord_store_range (self->env.store, &self->self.id, &self->self.id, s_observe_versions, self);
 }
 
 /* The pending operation a replica's answer belongs to, and which replica
    (by request id) answered; NULL when it is over already. */
 static node_pending_t *s_pending_find (chord_node_t *self, uint64_t request_id, bool is_read, unsigned *index)
 {
-    for (node_pending_t *pending = self->pendings; pending; pending = pending->next)
+    for (node_pending_t *pending = self->replica.pendings; pending; pending = pending->next)
         if (pending->is_read == is_read && request_id >= pending->first_request_id &&
             request_id - pending->first_request_id < pending->sent) {
             *index = (unsigned) (request_id - pending->first_request_id);
@@ -279,7 +308,7 @@ int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, co
         self->stats.records_refused++;
         return NODE_KEEP_FUTURE;
     }
-    chord_hlc_observe (&self->hlc_last, rec.version.hlc);
+    chord_hlc_observe (&self->replica.hlc_last, rec.version.hlc);
     if (node_tombstone_expired (self, &rec, wall_ms))
         return 0;
     return chord_record_put_if_newer (self->env.store, key, key_len, data, size);
@@ -302,7 +331,7 @@ static void s_ask_replicas (chord_node_t *self, node_pending_t *pending, chord_m
 
 chord_version_t node_new_version (chord_node_t *self, uint64_t now_ms)
 {
-    chord_version_t version = {.hlc = chord_hlc_next (&self->hlc_last, node_wall_ms (self, now_ms)),
+    chord_version_t version = {.hlc = chord_hlc_next (&self->replica.hlc_last, node_wall_ms (self, now_ms)),
                                .writer = chord_version_writer (&self->self.id)};
     return version;
 }
@@ -641,7 +670,7 @@ void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t n
 uint64_t node_pendings_expire (chord_node_t *self, uint64_t now_ms)
 {
     uint64_t next = UINT64_MAX;
-    for (node_pending_t *pending = self->pendings, *following; pending; pending = following) {
+    for (node_pending_t *pending = self->replica.pendings, *following; pending; pending = following) {
         following = pending->next;
         if (pending->deadline_ms > now_ms) {
             if (pending->deadline_ms < next)

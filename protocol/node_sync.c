@@ -125,8 +125,8 @@ typedef struct {
 static bool s_claimed (const chord_node_t *self, const chord_id_t *key_id, uint64_t now_ms)
 {
     uint64_t lasting_ms = CHORD_CLAIM_SYNCS * (uint64_t) self->config.sync_interval_ms;
-    for (size_t i = 0; i < self->claim_count; i++) {
-        const node_claim_t *claim = &self->claims[i];
+    for (size_t i = 0; i < self->sync.claim_count; i++) {
+        const node_claim_t *claim = &self->sync.claims[i];
         if (claim->seen_ms + lasting_ms > now_ms && chord_id_in_half_open (key_id, &claim->lower, &claim->owner))
             return true;
     }
@@ -177,16 +177,16 @@ static void s_clean_up (chord_node_t *self, uint64_t now_ms)
 static void s_note_claim (chord_node_t *self, const chord_id_t *lower, const chord_id_t *owner, uint64_t now_ms)
 {
     node_claim_t *slot = NULL;
-    for (size_t i = 0; i < self->claim_count && !slot; i++)
-        if (chord_id_equal (&self->claims[i].owner, owner))
-            slot = &self->claims[i];
-    if (!slot && self->claim_count < CHORD_CLAIMS_MAX)
-        slot = &self->claims[self->claim_count++];
+    for (size_t i = 0; i < self->sync.claim_count && !slot; i++)
+        if (chord_id_equal (&self->sync.claims[i].owner, owner))
+            slot = &self->sync.claims[i];
+    if (!slot && self->sync.claim_count < CHORD_CLAIMS_MAX)
+        slot = &self->sync.claims[self->sync.claim_count++];
     if (!slot) {   /* full: replace the stalest */
-        slot = &self->claims[0];
-        for (size_t i = 1; i < self->claim_count; i++)
-            if (self->claims[i].seen_ms < slot->seen_ms)
-                slot = &self->claims[i];
+        slot = &self->sync.claims[0];
+        for (size_t i = 1; i < self->sync.claim_count; i++)
+            if (self->sync.claims[i].seen_ms < slot->seen_ms)
+                slot = &self->sync.claims[i];
     }
     slot->lower = *lower;
     slot->owner = *owner;
@@ -198,8 +198,8 @@ static void s_note_claim (chord_node_t *self, const chord_id_t *lower, const cho
 void node_sync (chord_node_t *self, uint64_t now_ms)
 {
     const node_ring_t *ring = node_ring (self);
-    if (++self->syncs_since_purge >= CHORD_PURGE_SYNCS) {
-        self->syncs_since_purge = 0;
+    if (++self->sync.syncs_since_purge >= CHORD_PURGE_SYNCS) {
+        self->sync.syncs_since_purge = 0;
         s_clean_up (self, now_ms);
     }
     /* A silent predecessor still bounds the arc we serve (node_owns), and
