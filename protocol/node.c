@@ -184,6 +184,28 @@ void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc)
     self->rpcs[i] = self->rpcs[--self->rpc_count];
 }
 
+void node_rpcs_forget_task (chord_node_t *self, const node_task_t *task)
+{
+    assert (self);
+    assert (task);
+    for (size_t i = 0; i < self->rpc_count;)
+        if (self->rpcs[i].task == task)
+            node_rpc_remove (self, &self->rpcs[i]);
+        else
+            i++;
+}
+
+node_rpc_t *node_rpc_find_handoff (chord_node_t *self, uint64_t transfer_id, const chord_id_t *peer_id)
+{
+    assert (self);
+    assert (peer_id);
+    for (size_t i = 0; i < self->rpc_count; i++)
+        if (self->rpcs[i].kind == RPC_HANDOFF && self->rpcs[i].request_id == transfer_id &&
+            chord_id_equal (&self->rpcs[i].peer.id, peer_id))
+            return &self->rpcs[i];
+    return NULL;
+}
+
 /* Sends msg to peer as a request whose reply we wait for. */
 int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, node_rpc_kind_t kind,
                node_task_t *task, uint64_t now_ms)
@@ -343,8 +365,7 @@ void chord_node_destroy (chord_node_t **self_p)
     if (!self_p || !*self_p)
         return;
     chord_node_t *self = *self_p;
-    while (self->tasks)
-        node_task_destroy (self, self->tasks);
+    node_tasks_destroy (self);
     node_replica_destroy (self);
     free (self->rpcs);
     node_ring_destroy (self);
@@ -564,18 +585,7 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
         } else
             i++;
     }
-    /* Tasks due for a retry, or out of time. */
-    for (node_task_t *task = self->tasks, *next; task; task = next) {
-        next = task->next;
-        if (node_task_waiting (task))
-            continue;
-        if (node_task_is_client (task) && task->deadline_ms <= now_ms)
-            node_task_expire (self, task);
-        else if (task->retry_at_ms && task->retry_at_ms <= now_ms) {
-            node_lookup_start (self, task, now_ms);
-            next = self->tasks; /* the list may have changed under us */
-        }
-    }
+    node_tasks_run (self, now_ms);
     if (self->state == CHORD_NODE_JOINING && self->join_accepted && !self->join_handoff_done &&
         self->join_handoff_deadline_ms <= now_ms) {
         node_log (self, CHORD_LOG_WARN, "our arc never arrived from %s; serving without it",
@@ -595,14 +605,9 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
     for (size_t i = 0; i < self->rpc_count; i++)
         if (self->rpcs[i].deadline_ms < next)
             next = self->rpcs[i].deadline_ms;
-    for (const node_task_t *task = self->tasks; task; task = task->next) {
-        if (node_task_waiting (task))
-            continue;
-        if (task->retry_at_ms && task->retry_at_ms < next)
-            next = task->retry_at_ms;
-        if (node_task_is_client (task) && task->deadline_ms < next)
-            next = task->deadline_ms;
-    }
+    uint64_t task_ms = node_tasks_next_ms (self);
+    if (task_ms < next)
+        next = task_ms;
     if (self->state == CHORD_NODE_JOINING && self->join_accepted && !self->join_handoff_done &&
         self->join_handoff_deadline_ms < next)
         next = self->join_handoff_deadline_ms;
@@ -628,14 +633,7 @@ void chord_node_leave (chord_node_t *self, uint64_t now_ms)
     node_log (self, CHORD_LOG_INFO, "leaving: handing %zu keys to our successor",
               chord_store_count (self->env.store));
     /* Client operations we coordinate cannot finish once we are gone. */
-    for (node_task_t *task = self->tasks, *next; task; task = next) {
-        next = task->next;
-        if (node_task_is_client (task)) {
-            node_reply_client (self, &task->origin, task->client_request_id, CHORD_STATUS_NOT_READY, NULL, 0,
-                               "this peer is leaving the ring");
-            node_task_destroy (self, task);
-        }
-    }
+    node_tasks_abandon_clients (self, "this peer is leaving the ring");
     node_leave_try (self, 0, now_ms);
 }
 

@@ -64,15 +64,6 @@ static chord_store_op_t s_task_op (const node_task_t *task)
                                            : CHORD_STORE_OP_DEL;
 }
 
-/* The task with this id, or NULL once it has ended. */
-static node_task_t *s_task_find (chord_node_t *self, uint64_t task_id)
-{
-    for (node_task_t *task = self->tasks; task; task = task->next)
-        if (task->id == task_id)
-            return task;
-    return NULL;
-}
-
 /*  The owner (a peer, or we) answered a task's data operation; value NULL
     means none. A final answer goes to the client and ends the task; one
     that says the ring is moving sends the task round again.  */
@@ -107,7 +98,7 @@ void node_client_done (chord_node_t *self, const node_answer_t *answer, chord_st
         node_reply_client (self, &answer->origin, answer->request_id, status, value, value_len, text);
         return;
     }
-    node_task_t *task = s_task_find (self, answer->task_id);
+    node_task_t *task = node_task_find (self, answer->task_id);
     if (!task)
         return; /* it ended meanwhile: we began to leave */
     task->awaiting_copies = false;
@@ -205,6 +196,14 @@ void node_task_expire (chord_node_t *self, node_task_t *task)
         node_reply_client (self, &task->origin, task->client_request_id, CHORD_STATUS_TIMEOUT, NULL, 0,
                            "no owner answered in time");
     self->stats.lookups_failed++;
+    node_task_destroy (self, task);
+}
+
+void node_task_abandon (chord_node_t *self, node_task_t *task, const char *why)
+{
+    assert (self);
+    assert (task && node_task_is_client (task));
+    node_reply_client (self, &task->origin, task->client_request_id, CHORD_STATUS_NOT_READY, NULL, 0, why);
     node_task_destroy (self, task);
 }
 

@@ -17,21 +17,17 @@
 
 #include "node.h"
 #include "node_gate.h"
+#include "node_lookup.h"
 #include "node_replica.h"
 #include "node_ring.h"
 #include "node_sync.h"
 #include "node_timers.h"
 #include "record.h"
 
-#define CHORD_TASKS_MAX 100000      /* concurrent client operations and lookups */
 #define CHORD_HANDOFFS_MAX 8        /* concurrent outgoing transfers */
 #define CHORD_INTAKES_MAX 8         /* concurrent incoming transfers */
-#define CHORD_LOOKUP_HOPS_MAX 64    /* a longer path means the tables are broken */
-#define CHORD_LOOKUP_TIMEOUTS_MAX 4 /* unanswered hops before a lookup restarts */
 #define CHORD_CLIENT_TIMEOUT_DEFAULT_MS 5000
 #define CHORD_CLIENT_TIMEOUT_MAX_MS 600000
-#define CHORD_RETRY_MIN_MS 25 /* first retry delay for a client operation */
-#define CHORD_RETRY_MAX_MS 1000
 #define CHORD_JOIN_RETRY_MAX_MS 5000 /* cap on the join backoff */
 #define CHORD_JOIN_REDIRECTS_MAX 4   /* JOIN redirects followed before backing off */
 /* Maintenance requests in a row unanswered before a peer is dead. ZeroMQ over
@@ -46,51 +42,6 @@
 #define CHORD_FINGER_TICKS 4         /* finger refreshes per stabilize interval, first round */
 
 _Static_assert(CHORD_NODE_LEFT == CHORD_STATE_MAX, "message.h must know the highest node state");
-
-typedef enum {
-    TASK_CLIENT_PUT,
-    TASK_CLIENT_GET,
-    TASK_CLIENT_DEL,
-    TASK_CLIENT_LOOKUP,
-    TASK_FIX_FINGER,
-    TASK_JOIN,
-    TASK_PROBE,
-} node_task_kind_t;
-
-/* Work that needs an owner found by lookup, then maybe a request to it. */
-typedef struct node_task {
-    struct node_task *next; /* in the node's task list */
-    struct node_task *prev;
-    uint64_t id;                /* unique among this node's tasks */
-    node_task_kind_t kind;
-    chord_origin_t origin;      /* client's return address */
-    uint64_t client_request_id; /* the client's request id, echoed */
-    uint8_t *key;               /* owned copy, or NULL */
-    size_t key_len;
-    uint8_t *value; /* owned copy, or NULL */
-    size_t value_len;
-    chord_id_t target;     /* the id whose owner is wanted */
-    unsigned finger_index; /* with TASK_FIX_FINGER */
-    uint64_t deadline_ms;  /* give up (and answer TIMEOUT) at this time */
-    uint64_t retry_at_ms;  /* nonzero: restart the lookup at this time */
-    unsigned attempts;     /* restarts so far */
-    /* The lookup in progress. */
-    chord_peer_t hop;      /* peer asked last */
-    chord_peer_t prev_hop; /* peer that pointed us at hop */
-    bool has_prev_hop;
-    uint32_t hops;         /* peers that answered a find */
-    unsigned hop_timeouts; /* unanswered finds in this lookup */
-    unsigned redirects;    /* JOIN redirects followed in this attempt */
-    size_t excluded_count;
-    chord_id_t excluded[CHORD_EXCLUDE_MAX];
-    uint64_t rpc_id; /* outstanding request, 0 when none */
-    bool awaiting_copies;   /* we coordinate its write and wait for the replicas */
-    bool no_quorum;         /* the last answer was NO_QUORUM: say so if time runs out */
-    chord_version_t version; /* a put's or del's, fixed when the client's request arrived,
-                                so a retry or a late duplicate never outranks a later write */
-    bool has_avoid;         /* an owner did not answer a data operation: route round it, */
-    chord_id_t avoid;       /* and ask the next peer to serve the key from its copies */
-} node_task_t;
 
 typedef enum {
     RPC_FIND,      /* a lookup step; answer feeds a task */
@@ -166,9 +117,7 @@ struct chord_node {
     chord_origin_t leave_origin;
     uint64_t leave_request_id;
 
-    node_task_t *tasks; /* doubly linked */
-    uint64_t next_task_id;
-    size_t task_count;
+    node_tasks_t tasks;         /* tasks in progress: node_lookup.c's */
     node_rpc_t *rpcs;
     size_t rpc_count;
     size_t rpc_alloc;
@@ -225,6 +174,12 @@ node_rpc_t *node_rpc_find (chord_node_t *self, uint64_t request_id, node_rpc_kin
 /* Removes the entry (swap with the last); pointers to it become invalid. */
 void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc);
 
+/* Forgets every request task waits for: their answers will find nothing. */
+void node_rpcs_forget_task (chord_node_t *self, const node_task_t *task);
+
+/* The handoff to peer_id we wait to be acknowledged, or NULL. */
+node_rpc_t *node_rpc_find_handoff (chord_node_t *self, uint64_t transfer_id, const chord_id_t *peer_id);
+
 /* Sends msg to peer as a request whose reply we wait for. */
 int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, node_rpc_kind_t kind,
                node_task_t *task, uint64_t now_ms);
@@ -234,30 +189,6 @@ int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, n
    endpoint (a peer may advertise another address than the one we dial). */
 int node_call_at (chord_node_t *self, const chord_peer_t *peer, bool targeted, chord_msg_t *msg,
                   node_rpc_kind_t kind, node_task_t *task, uint64_t now_ms);
-
-/* ---------------------------------------------------------------- node_lookup.c: tasks and lookups */
-
-node_task_t *node_task_new (chord_node_t *self, node_task_kind_t kind, const chord_id_t *target,
-                            uint64_t deadline_ms);
-
-void node_task_destroy (chord_node_t *self, node_task_t *task);
-
-bool node_task_is_client (const node_task_t *task);
-
-/* True while a task waits for an answer: a peer's to a request, or our
-   replicas' to a write we coordinate for it. Time does not move it then. */
-bool node_task_waiting (const node_task_t *task);
-
-/*  Starts (or restarts) the lookup of task->target: answered at once from
-    our own tables when we can, else by asking the closest preceding peer.  */
-void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms);
-
-/* Schedules a fresh attempt after a backoff, or gives up past the deadline. */
-void node_task_retry (chord_node_t *self, node_task_t *task, uint64_t now_ms);
-
-void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_find_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms);
 
 /* ---------------------------------------------------------------- node_client.c: client operations, answers */
 
@@ -279,6 +210,9 @@ void node_client_task_found (chord_node_t *self, node_task_t *task, const chord_
 
 /* A client task ran out of time: answer TIMEOUT and end it. */
 void node_task_expire (chord_node_t *self, node_task_t *task);
+
+/* A client task cannot finish (we are leaving): answer NOT_READY, saying why, and end it. */
+void node_task_abandon (chord_node_t *self, node_task_t *task, const char *why);
 
 void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
 

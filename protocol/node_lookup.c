@@ -16,37 +16,35 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
 node_task_t *node_task_new (chord_node_t *self, node_task_kind_t kind, const chord_id_t *target,
                             uint64_t deadline_ms)
 {
-    if (self->task_count >= CHORD_TASKS_MAX)
+    if (self->tasks.count >= CHORD_TASKS_MAX)
         return NULL;
     node_task_t *task = calloc (1, sizeof *task);
     if (!task)
         return NULL;
-    task->id = ++self->next_task_id;
+    task->id = ++self->tasks.next_id;
     task->kind = kind;
     task->target = *target;
     task->deadline_ms = deadline_ms;
-    task->next = self->tasks;
-    if (self->tasks)
-        self->tasks->prev = task;
-    self->tasks = task;
-    self->task_count++;
+    task->next = self->tasks.list;
+    if (self->tasks.list)
+        self->tasks.list->prev = task;
+    self->tasks.list = task;
+    self->tasks.count++;
     return task;
 }
 
 void node_task_destroy (chord_node_t *self, node_task_t *task)
 {
-    for (size_t i = 0; i < self->rpc_count;)
-        if (self->rpcs[i].task == task)
-            node_rpc_remove (self, &self->rpcs[i]);
-        else
-            i++;
+    assert (self);
+    assert (task);
+    node_rpcs_forget_task (self, task);
     if (task->prev)
         task->prev->next = task->next;
     else
-        self->tasks = task->next;
+        self->tasks.list = task->next;
     if (task->next)
         task->next->prev = task->prev;
-    self->task_count--;
+    self->tasks.count--;
     if (task->kind == TASK_FIX_FINGER)
         node_fix_finger_ended (self);
     if (task->kind == TASK_PROBE)
@@ -279,4 +277,61 @@ void node_on_find_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
         node_task_retry (self, task, now_ms);
     else
         node_lookup_start (self, task, now_ms);
+}
+
+void node_tasks_run (chord_node_t *self, uint64_t now_ms)
+{
+    assert (self);
+    for (node_task_t *task = self->tasks.list, *next; task; task = next) {
+        next = task->next;
+        if (node_task_waiting (task))
+            continue;
+        if (node_task_is_client (task) && task->deadline_ms <= now_ms)
+            node_task_expire (self, task);
+        else if (task->retry_at_ms && task->retry_at_ms <= now_ms) {
+            node_lookup_start (self, task, now_ms);
+            next = self->tasks.list; /* the list may have changed under us */
+        }
+    }
+}
+
+uint64_t node_tasks_next_ms (const chord_node_t *self)
+{
+    assert (self);
+    uint64_t next = UINT64_MAX;
+    for (const node_task_t *task = self->tasks.list; task; task = task->next) {
+        if (node_task_waiting (task))
+            continue;
+        if (task->retry_at_ms && task->retry_at_ms < next)
+            next = task->retry_at_ms;
+        if (node_task_is_client (task) && task->deadline_ms < next)
+            next = task->deadline_ms;
+    }
+    return next;
+}
+
+node_task_t *node_task_find (chord_node_t *self, uint64_t task_id)
+{
+    assert (self);
+    for (node_task_t *task = self->tasks.list; task; task = task->next)
+        if (task->id == task_id)
+            return task;
+    return NULL;
+}
+
+void node_tasks_abandon_clients (chord_node_t *self, const char *why)
+{
+    assert (self);
+    for (node_task_t *task = self->tasks.list, *next; task; task = next) {
+        next = task->next;
+        if (node_task_is_client (task))
+            node_task_abandon (self, task, why);
+    }
+}
+
+void node_tasks_destroy (chord_node_t *self)
+{
+    assert (self);
+    while (self->tasks.list)
+        node_task_destroy (self, self->tasks.list);
 }

@@ -474,11 +474,7 @@ void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t n
         self->stats.messages_dropped++;
         return;
     }
-    node_rpc_t *rpc = NULL;
-    for (size_t i = 0; i < self->rpc_count && !rpc; i++)
-        if (self->rpcs[i].kind == RPC_HANDOFF && self->rpcs[i].request_id == msg->transfer_id &&
-            chord_id_equal (&self->rpcs[i].peer.id, &msg->sender.id))
-            rpc = &self->rpcs[i];
+    node_rpc_t *rpc = node_rpc_find_handoff (self, msg->transfer_id, &msg->sender.id);
     node_handoff_t *handoff = s_handoff_find (self, msg->transfer_id, &msg->sender.id);
     if (!rpc || !handoff) {
         self->stats.messages_dropped++;
