@@ -374,9 +374,7 @@ void chord_node_destroy (chord_node_t **self_p)
     for (size_t i = 0; i < self->outbox_count; i++)
         free (self->outbox[(self->outbox_head + i) % self->outbox_alloc].data);
     free (self->outbox);
-    for (size_t i = 0; i < self->seed_count; i++)
-        free (self->seeds[i]);
-    free (self->seeds);
+    node_transfer_destroy (self);
     free (self);
     *self_p = NULL;
 }
@@ -385,29 +383,11 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
 {
     if (self->state != CHORD_NODE_IDLE)
         return -1;
-    self->seeds = calloc (seed_count ? seed_count : 1, sizeof *self->seeds);
-    if (!self->seeds)
+    int kept = node_join_init (self, seeds, seed_count);
+    if (kept < 0)
         return -1;
-    for (size_t i = 0; i < seed_count; i++) {
-        /* A seed that is this very position is no seed: a peer listed in
-           everyone's --join may start the ring itself. (Other positions of
-           the same process share our endpoint and are good seeds.) */
-        chord_id_t seed_id;
-        chord_id_hash (&seed_id, seeds[i], strlen (seeds[i]));
-        if (chord_id_equal (&seed_id, &self->self.id) || strlen (seeds[i]) > CHORD_ENDPOINT_MAX)
-            continue;
-        self->seeds[self->seed_count] = strdup (seeds[i]);
-        if (!self->seeds[self->seed_count])
-            return -1;
-        self->seed_count++;
-        /* A seed is worth probing later, should the ring ever split. */
-        chord_peer_t seed = {.id = seed_id};
-        snprintf (seed.endpoint, sizeof seed.endpoint, "%s", seeds[i]);
-        node_remember (self, &seed);
-    }
     node_timers_start (self, now_ms, true);
-    self->join_retry_ms = 100;
-    if (self->seed_count == 0) {
+    if (kept == 0) {
         self->state = CHORD_NODE_ACTIVE;
         self->active_since_ms = now_ms;
         node_log (self, CHORD_LOG_INFO, "started a new ring as %s", self->self.endpoint);
@@ -417,8 +397,7 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
     node_task_t *task = node_task_new (self, TASK_JOIN, &self->self.id, UINT64_MAX);
     if (!task)
         return -1;
-    node_log (self, CHORD_LOG_INFO, "joining through %zu seed%s", self->seed_count,
-              self->seed_count == 1 ? "" : "s");
+    node_log (self, CHORD_LOG_INFO, "joining through %d seed%s", kept, kept == 1 ? "" : "s");
     node_lookup_start (self, task, now_ms);
     return 0;
 }
@@ -586,13 +565,7 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
             i++;
     }
     node_tasks_run (self, now_ms);
-    if (self->state == CHORD_NODE_JOINING && self->join_accepted && !self->join_handoff_done &&
-        self->join_handoff_deadline_ms <= now_ms) {
-        node_log (self, CHORD_LOG_WARN, "our arc never arrived from %s; serving without it",
-                  node_ring (self)->succ[0].endpoint);
-        self->join_handoff_done = true;
-        node_become_active (self, now_ms);
-    }
+    node_join_check_arrival (self, now_ms);
     node_pendings_expire (self, now_ms);
     node_timers_run (self, now_ms);
 }
@@ -608,9 +581,9 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
     uint64_t task_ms = node_tasks_next_ms (self);
     if (task_ms < next)
         next = task_ms;
-    if (self->state == CHORD_NODE_JOINING && self->join_accepted && !self->join_handoff_done &&
-        self->join_handoff_deadline_ms < next)
-        next = self->join_handoff_deadline_ms;
+    uint64_t join_ms = node_join_next_ms (self);
+    if (join_ms < next)
+        next = join_ms;
     uint64_t pending_ms = node_pendings_next_ms (self);
     if (pending_ms < next)
         next = pending_ms;

@@ -322,16 +322,3 @@ void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_
     }
     node_lookup_start (self, task, now_ms);
 }
-
-void node_on_client_leave (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                           uint64_t now_ms)
-{
-    if (self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT || self->leave_reply_pending) {
-        node_reply_client (self, origin, msg->request_id, CHORD_STATUS_NOT_READY, NULL, 0, "already leaving");
-        return;
-    }
-    self->leave_reply_pending = true;
-    self->leave_origin = *origin;
-    self->leave_request_id = msg->request_id;
-    chord_node_leave (self, now_ms);
-}

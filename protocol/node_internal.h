@@ -22,14 +22,11 @@
 #include "node_ring.h"
 #include "node_sync.h"
 #include "node_timers.h"
+#include "node_transfer.h"
 #include "record.h"
 
-#define CHORD_HANDOFFS_MAX 8        /* concurrent outgoing transfers */
-#define CHORD_INTAKES_MAX 8         /* concurrent incoming transfers */
 #define CHORD_CLIENT_TIMEOUT_DEFAULT_MS 5000
 #define CHORD_CLIENT_TIMEOUT_MAX_MS 600000
-#define CHORD_JOIN_RETRY_MAX_MS 5000 /* cap on the join backoff */
-#define CHORD_JOIN_REDIRECTS_MAX 4   /* JOIN redirects followed before backing off */
 /* Maintenance requests in a row unanswered before a peer is dead. ZeroMQ over
    TCP loses nothing but with a broken connection, so one miss is a failed
    or hung peer, and detecting it fast keeps lookups right under churn
@@ -61,29 +58,6 @@ typedef struct node_rpc {
     node_task_t *task;    /* waiting task, or NULL */
 } node_rpc_t;
 
-/* An outgoing transfer of keys to another peer. */
-typedef struct {
-    bool active;
-    uint64_t transfer_id; /* unique per receiver, not overall */
-    chord_id_t to;        /* the receiving peer */
-    bool leaving;         /* handing everything over before exit */
-    chord_id_t from;      /* with !leaving: the range (from, upto] moved */
-    chord_id_t upto;
-    uint64_t total;    /* items sent */
-    unsigned attempts; /* successors tried (leaving) */
-} node_handoff_t;
-
-/* An incoming transfer of keys from another peer. */
-typedef struct {
-    bool active;
-    uint64_t transfer_id;
-    chord_id_t sender; /* the transferring peer's id */
-    uint64_t received; /* items stored so far */
-    bool total_known;  /* the final batch has arrived */
-    uint64_t total;
-    bool failed; /* a store write failed */
-} node_intake_t;
-
 
 struct chord_node {
     chord_node_config_t config; /* as given; endpoint points at self.endpoint */
@@ -101,28 +75,12 @@ struct chord_node {
     node_replica_t replica;        /* versions and coordinations: node_replica.c's */
     node_sync_t sync;              /* anti-entropy: node_sync.c's */
 
-    /* Joining. */
-    char **seeds; /* endpoints to join through */
-    size_t seed_count;
-    size_t seed_next;          /* next seed to try */
-    uint64_t join_retry_ms;    /* current backoff */
-    uint64_t join_request_id;  /* our JOIN request; its id names the handoff we await */
-    chord_id_t join_successor; /* the peer we asked to join before */
-    bool join_accepted;        /* our successor took us in */
-    bool join_handoff_done;    /* and our arc has arrived */
-    uint64_t join_handoff_deadline_ms;
-
-    /* Leaving. */
-    bool leave_reply_pending; /* a client asked us to leave */
-    chord_origin_t leave_origin;
-    uint64_t leave_request_id;
+    node_transfer_t transfer;   /* joining, handoffs, leaving: node_transfer.c's */
 
     node_tasks_t tasks;         /* tasks in progress: node_lookup.c's */
     node_rpc_t *rpcs;
     size_t rpc_count;
     size_t rpc_alloc;
-    node_handoff_t handoffs[CHORD_HANDOFFS_MAX];
-    node_intake_t intakes[CHORD_INTAKES_MAX];
 
     /* Messages are some 50 KB as structs and a few hundred bytes encoded:
        the node keeps one of each direction instead of allocating per message. */
@@ -222,44 +180,5 @@ void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origi
 void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         uint64_t now_ms);
 
-void node_on_client_leave (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                           uint64_t now_ms);
-
-/* ---------------------------------------------------------------- node_transfer.c: join, handoff, leave */
-
-void node_join_send (chord_node_t *self, node_task_t *task, const chord_peer_t *successor, uint64_t now_ms);
-
-/*  Sends the keys in (from, to] (everything when leaving) as HANDOFF
-    batches, to an endpoint or back to an origin, and waits for the ack.  */
-int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_origin_t *origin,
-                        uint64_t transfer_id, bool leaving, const chord_id_t *from, const chord_id_t *upto,
-                        uint64_t now_ms);
-
-/*  Ends a leave. new_home is the peer that took our data, or NULL when
-    there was none to hand over (a lone or never-joined node); data_safe
-    is false when data was left behind.  */
-void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool data_safe);
-
-/* Hands everything to the next successor that has not yet failed us. */
-void node_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms);
-
-void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms);
-
-void node_become_active (chord_node_t *self, uint64_t now_ms);
-
-void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms);
-
-void node_on_join_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                      uint64_t now_ms);
-
-void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
-
-/*  Hands any keys we hold outside our arc (pred, self] to our predecessor,
-    which passes on what is not its own in turn, until each reaches its
-    owner. Keys stray when a leaver hands its arc to a successor it
-    thought it had, or a transfer is interrupted.  */
-void node_pass_on_strays (chord_node_t *self, uint64_t now_ms);
 
 #endif

@@ -124,9 +124,8 @@ void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
         s_exclude (task, &task->avoid);
     if (task->kind == TASK_JOIN) {
         s_exclude (task, &self->self.id);
-        snprintf (task->hop.endpoint, sizeof task->hop.endpoint, "%s", self->seeds[self->seed_next]);
+        snprintf (task->hop.endpoint, sizeof task->hop.endpoint, "%s", node_join_next_seed (self));
         chord_id_hash (&task->hop.id, task->hop.endpoint, strlen (task->hop.endpoint));
-        self->seed_next = (self->seed_next + 1) % self->seed_count;
         s_lookup_ask (self, task, now_ms);
         return;
     }
@@ -170,9 +169,7 @@ void node_task_retry (chord_node_t *self, node_task_t *task, uint64_t now_ms)
     }
     uint64_t delay_ms;
     if (task->kind == TASK_JOIN) {
-        delay_ms = self->join_retry_ms;
-        self->join_retry_ms = self->join_retry_ms * 2 > CHORD_JOIN_RETRY_MAX_MS ? CHORD_JOIN_RETRY_MAX_MS
-                                                                                : self->join_retry_ms * 2;
+        delay_ms = node_join_backoff_ms (self);
     } else {
         delay_ms = (uint64_t) CHORD_RETRY_MIN_MS << (task->attempts < 6 ? task->attempts : 6);
         if (delay_ms > CHORD_RETRY_MAX_MS)

@@ -454,7 +454,7 @@ void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_
     node_ring_t *ring = &self->ring;
     /* A joiner not yet taken in has no successor list worth sharing. */
     if (!origin || self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT ||
-        (self->state == CHORD_NODE_JOINING && !self->join_accepted)) {
+        (self->state == CHORD_NODE_JOINING && !node_join_accepted (self))) {
         self->stats.messages_dropped++;
         return;
     }

@@ -17,9 +17,9 @@ void node_join_send (chord_node_t *self, node_task_t *task, const chord_peer_t *
     task->hop = *successor;
     int rc = node_call (self, successor, msg, RPC_JOIN, task, now_ms);
     /* The arc may arrive before the reply (on another path): know it by id. */
-    self->join_request_id = msg->request_id;
-    self->join_successor = successor->id;
-    self->join_handoff_done = false;
+    self->transfer.join_request_id = msg->request_id;
+    self->transfer.join_successor = successor->id;
+    self->transfer.join_handoff_done = false;
     node_msg_end (self, msg);
     if (rc != 0)
         node_task_retry (self, task, now_ms);
@@ -101,8 +101,8 @@ int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_
     const node_ring_t *ring = node_ring (self);
     node_handoff_t *handoff = NULL;
     for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
-        if (!self->handoffs[i].active) {
-            handoff = &self->handoffs[i];
+        if (!self->transfer.handoffs[i].active) {
+            handoff = &self->transfer.handoffs[i];
             break;
         }
     if (!handoff)
@@ -158,9 +158,9 @@ int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_
 static node_handoff_t *s_handoff_find (chord_node_t *self, uint64_t transfer_id, const chord_id_t *to)
 {
     for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
-        if (self->handoffs[i].active && self->handoffs[i].transfer_id == transfer_id &&
-            chord_id_equal (&self->handoffs[i].to, to))
-            return &self->handoffs[i];
+        if (self->transfer.handoffs[i].active && self->transfer.handoffs[i].transfer_id == transfer_id &&
+            chord_id_equal (&self->transfer.handoffs[i].to, to))
+            return &self->transfer.handoffs[i];
     return NULL;
 }
 
@@ -197,11 +197,11 @@ void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool d
     }
     self->state = CHORD_NODE_LEFT;
     node_log (self, CHORD_LOG_INFO, "left the ring");
-    if (self->leave_reply_pending) {
-        node_reply_client (self, &self->leave_origin, self->leave_request_id,
+    if (self->transfer.leave_reply_pending) {
+        node_reply_client (self, &self->transfer.leave_origin, self->transfer.leave_request_id,
                            data_safe ? CHORD_STATUS_OK : CHORD_STATUS_STORE_ERROR, NULL, 0,
                            data_safe ? NULL : "no successor took the data");
-        self->leave_reply_pending = false;
+        self->transfer.leave_reply_pending = false;
     }
 }
 
@@ -348,10 +348,10 @@ void node_on_join_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t 
     node_succ_set (self, &successor, msg->peers, msg->peer_count, now_ms);
     if (msg->has_pred && !node_is_self (self, &msg->pred))
         node_ring_set_pred (self, &msg->pred);
-    self->join_accepted = true;
-    self->join_handoff_deadline_ms = now_ms + 10 * (uint64_t) self->config.rpc_timeout_ms;
+    self->transfer.join_accepted = true;
+    self->transfer.join_handoff_deadline_ms = now_ms + 10 * (uint64_t) self->config.rpc_timeout_ms;
     node_task_destroy (self, task);
-    if (self->join_handoff_done)
+    if (self->transfer.join_handoff_done)
         node_become_active (self, now_ms);
 }
 
@@ -360,7 +360,7 @@ static node_intake_t *s_intake_find (chord_node_t *self, const chord_id_t *sende
 {
     node_intake_t *free_slot = NULL;
     for (size_t i = 0; i < CHORD_INTAKES_MAX; i++) {
-        node_intake_t *intake = &self->intakes[i];
+        node_intake_t *intake = &self->transfer.intakes[i];
         if (intake->active && intake->transfer_id == transfer_id && chord_id_equal (&intake->sender, sender))
             return intake;
         if (!intake->active && !free_slot)
@@ -369,7 +369,7 @@ static node_intake_t *s_intake_find (chord_node_t *self, const chord_id_t *sende
     if (!create)
         return NULL;
     if (!free_slot)
-        free_slot = &self->intakes[transfer_id % CHORD_INTAKES_MAX]; /* evict: its sender will retry */
+        free_slot = &self->transfer.intakes[transfer_id % CHORD_INTAKES_MAX]; /* evict: its sender will retry */
     memset (free_slot, 0, sizeof *free_slot);
     free_slot->active = true;
     free_slot->transfer_id = transfer_id;
@@ -460,10 +460,10 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
         }
         /* Gone for good: out of lists and fingers, and deaf to its late notifies. */
         node_departed (self, &msg->sender, now_ms);
-    } else if (joining && msg->transfer_id == self->join_request_id &&
-               chord_id_equal (&msg->sender.id, &self->join_successor)) {
-        self->join_handoff_done = true;
-        if (self->join_accepted)
+    } else if (joining && msg->transfer_id == self->transfer.join_request_id &&
+               chord_id_equal (&msg->sender.id, &self->transfer.join_successor)) {
+        self->transfer.join_handoff_done = true;
+        if (self->transfer.join_accepted)
             node_become_active (self, now_ms);
     }
 }
@@ -513,11 +513,111 @@ void node_pass_on_strays (chord_node_t *self, uint64_t now_ms)
     if (!ring->has_pred || !ring->pred_alive || node_alone (self) || node_is_self (self, &ring->pred))
         return;
     for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
-        if (self->handoffs[i].active)
+        if (self->transfer.handoffs[i].active)
             return;   /* a transfer in progress holds keys outside our arc on purpose */
     bool any = false;
     chord_store_range (self->env.store, &self->self.id, &ring->pred.id, s_found_one, &any);
     if (any)
         node_handoff_start (self, &ring->pred, NULL, node_new_request_id (self), false, &self->self.id,
                             &ring->pred.id, now_ms);
+}
+
+void node_on_client_leave (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                           uint64_t now_ms)
+{
+    if (self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT || self->transfer.leave_reply_pending) {
+        node_reply_client (self, origin, msg->request_id, CHORD_STATUS_NOT_READY, NULL, 0, "already leaving");
+        return;
+    }
+    self->transfer.leave_reply_pending = true;
+    self->transfer.leave_origin = *origin;
+    self->transfer.leave_request_id = msg->request_id;
+    chord_node_leave (self, now_ms);
+}
+
+int node_join_init (chord_node_t *self, const char *const *seeds, size_t seed_count)
+{
+    assert (self);
+    assert (seeds || seed_count == 0);
+    node_transfer_t *transfer = &self->transfer;
+    transfer->join_retry_ms = CHORD_JOIN_RETRY_MIN_MS;
+    transfer->seeds = calloc (seed_count ? seed_count : 1, sizeof *transfer->seeds);
+    if (!transfer->seeds)
+        return -1;
+    for (size_t i = 0; i < seed_count; i++) {
+        /* A seed that is this very position is no seed: a peer listed in
+           everyone's --join may start the ring itself. (Other positions of
+           the same process share our endpoint and are good seeds.) */
+        chord_id_t seed_id;
+        chord_id_hash (&seed_id, seeds[i], strlen (seeds[i]));
+        if (chord_id_equal (&seed_id, &self->self.id) || strlen (seeds[i]) > CHORD_ENDPOINT_MAX)
+            continue;
+        transfer->seeds[transfer->seed_count] = strdup (seeds[i]);
+        if (!transfer->seeds[transfer->seed_count])
+            return -1;
+        transfer->seed_count++;
+        /* A seed is worth probing later, should the ring ever split. */
+        chord_peer_t seed = {.id = seed_id};
+        snprintf (seed.endpoint, sizeof seed.endpoint, "%s", seeds[i]);
+        node_remember (self, &seed);
+    }
+    return (int) transfer->seed_count;
+}
+
+void node_transfer_destroy (chord_node_t *self)
+{
+    assert (self);
+    for (size_t i = 0; i < self->transfer.seed_count; i++)
+        free (self->transfer.seeds[i]);
+    free (self->transfer.seeds);
+    self->transfer.seeds = NULL;
+    self->transfer.seed_count = 0;
+}
+
+const char *node_join_next_seed (chord_node_t *self)
+{
+    assert (self);
+    node_transfer_t *transfer = &self->transfer;
+    assert (transfer->seed_count > 0);
+    const char *seed = transfer->seeds[transfer->seed_next];
+    transfer->seed_next = (transfer->seed_next + 1) % transfer->seed_count;
+    return seed;
+}
+
+uint64_t node_join_backoff_ms (chord_node_t *self)
+{
+    assert (self);
+    node_transfer_t *transfer = &self->transfer;
+    uint64_t delay_ms = transfer->join_retry_ms;
+    transfer->join_retry_ms = transfer->join_retry_ms * 2 > CHORD_JOIN_RETRY_MAX_MS ? CHORD_JOIN_RETRY_MAX_MS
+                                                                                    : transfer->join_retry_ms * 2;
+    return delay_ms;
+}
+
+bool node_join_accepted (const chord_node_t *self)
+{
+    assert (self);
+    return self->transfer.join_accepted;
+}
+
+static bool s_join_arc_awaited (const chord_node_t *self)
+{
+    return self->state == CHORD_NODE_JOINING && self->transfer.join_accepted && !self->transfer.join_handoff_done;
+}
+
+void node_join_check_arrival (chord_node_t *self, uint64_t now_ms)
+{
+    assert (self);
+    if (!s_join_arc_awaited (self) || self->transfer.join_handoff_deadline_ms > now_ms)
+        return;
+    node_log (self, CHORD_LOG_WARN, "our arc never arrived from %s; serving without it",
+              node_ring (self)->succ[0].endpoint);
+    self->transfer.join_handoff_done = true;
+    node_become_active (self, now_ms);
+}
+
+uint64_t node_join_next_ms (const chord_node_t *self)
+{
+    assert (self);
+    return s_join_arc_awaited (self) ? self->transfer.join_handoff_deadline_ms : UINT64_MAX;
 }
