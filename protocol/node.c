@@ -44,37 +44,37 @@ const char *node_short (const chord_id_t *id, char buf[9])
 
 static int s_outbox_push (chord_node_t *self, const chord_outgoing_t *item)
 {
-    if (self->outbox_count == self->outbox_alloc) {
-        size_t alloc = self->outbox_alloc ? self->outbox_alloc * 2 : 64;
+    if (self->wire.outbox_count == self->wire.outbox_alloc) {
+        size_t alloc = self->wire.outbox_alloc ? self->wire.outbox_alloc * 2 : 64;
         chord_outgoing_t *grown = malloc (alloc * sizeof *grown);
         if (!grown)
             return -1;
-        for (size_t i = 0; i < self->outbox_count; i++)
-            grown[i] = self->outbox[(self->outbox_head + i) % self->outbox_alloc];
-        free (self->outbox);
-        self->outbox = grown;
-        self->outbox_alloc = alloc;
-        self->outbox_head = 0;
+        for (size_t i = 0; i < self->wire.outbox_count; i++)
+            grown[i] = self->wire.outbox[(self->wire.outbox_head + i) % self->wire.outbox_alloc];
+        free (self->wire.outbox);
+        self->wire.outbox = grown;
+        self->wire.outbox_alloc = alloc;
+        self->wire.outbox_head = 0;
     }
-    self->outbox[(self->outbox_head + self->outbox_count) % self->outbox_alloc] = *item;
-    self->outbox_count++;
+    self->wire.outbox[(self->wire.outbox_head + self->wire.outbox_count) % self->wire.outbox_alloc] = *item;
+    self->wire.outbox_count++;
     return 0;
 }
 
 chord_msg_t *node_msg_begin (chord_node_t *self, chord_msg_type_t type, uint64_t request_id)
 {
     assert (self);
-    assert (!self->outgoing_busy);
-    self->outgoing_busy = true;
-    chord_msg_init (self->outgoing, type, request_id);
-    return self->outgoing;
+    assert (!self->wire.outgoing_busy);
+    self->wire.outgoing_busy = true;
+    chord_msg_init (self->wire.outgoing, type, request_id);
+    return self->wire.outgoing;
 }
 
 void node_msg_end (chord_node_t *self, chord_msg_t *msg)
 {
     assert (self);
-    assert (msg == self->outgoing && self->outgoing_busy);
-    self->outgoing_busy = false;
+    assert (msg == self->wire.outgoing && self->wire.outgoing_busy);
+    self->wire.outgoing_busy = false;
 }
 
 /* Stamps msg with our identity, encodes it and queues it. */
@@ -137,21 +137,21 @@ uint64_t node_jittered (chord_node_t *self, uint64_t interval_ms)
 
 uint64_t node_new_request_id (chord_node_t *self)
 {
-    return self->next_request_id++;
+    return self->requests.next_id++;
 }
 
 node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind,
                           const chord_peer_t *peer, uint64_t deadline_ms, node_task_t *task)
 {
-    if (self->rpc_count == self->rpc_alloc) {
-        size_t alloc = self->rpc_alloc ? self->rpc_alloc * 2 : 64;
-        node_rpc_t *grown = realloc (self->rpcs, alloc * sizeof *grown);
+    if (self->requests.count == self->requests.alloc) {
+        size_t alloc = self->requests.alloc ? self->requests.alloc * 2 : 64;
+        node_rpc_t *grown = realloc (self->requests.list, alloc * sizeof *grown);
         if (!grown)
             return NULL;
-        self->rpcs = grown;
-        self->rpc_alloc = alloc;
+        self->requests.list = grown;
+        self->requests.alloc = alloc;
     }
-    node_rpc_t *rpc = &self->rpcs[self->rpc_count++];
+    node_rpc_t *rpc = &self->requests.list[self->requests.count++];
     rpc->request_id = request_id;
     rpc->kind = kind;
     rpc->peer = *peer;
@@ -162,16 +162,16 @@ node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind
 
 node_rpc_t *node_rpc_find (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind)
 {
-    for (size_t i = 0; i < self->rpc_count; i++)
-        if (self->rpcs[i].request_id == request_id && self->rpcs[i].kind == kind)
-            return &self->rpcs[i];
+    for (size_t i = 0; i < self->requests.count; i++)
+        if (self->requests.list[i].request_id == request_id && self->requests.list[i].kind == kind)
+            return &self->requests.list[i];
     return NULL;
 }
 
 bool node_rpc_pending (const chord_node_t *self, node_rpc_kind_t kind)
 {
-    for (size_t i = 0; i < self->rpc_count; i++)
-        if (self->rpcs[i].kind == kind)
+    for (size_t i = 0; i < self->requests.count; i++)
+        if (self->requests.list[i].kind == kind)
             return true;
     return false;
 }
@@ -179,18 +179,18 @@ bool node_rpc_pending (const chord_node_t *self, node_rpc_kind_t kind)
 /* Removes the entry (swap with the last); pointers to it become invalid. */
 void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc)
 {
-    size_t i = (size_t) (rpc - self->rpcs);
-    assert (i < self->rpc_count);
-    self->rpcs[i] = self->rpcs[--self->rpc_count];
+    size_t i = (size_t) (rpc - self->requests.list);
+    assert (i < self->requests.count);
+    self->requests.list[i] = self->requests.list[--self->requests.count];
 }
 
 void node_rpcs_forget_task (chord_node_t *self, const node_task_t *task)
 {
     assert (self);
     assert (task);
-    for (size_t i = 0; i < self->rpc_count;)
-        if (self->rpcs[i].task == task)
-            node_rpc_remove (self, &self->rpcs[i]);
+    for (size_t i = 0; i < self->requests.count;)
+        if (self->requests.list[i].task == task)
+            node_rpc_remove (self, &self->requests.list[i]);
         else
             i++;
 }
@@ -199,10 +199,10 @@ node_rpc_t *node_rpc_find_handoff (chord_node_t *self, uint64_t transfer_id, con
 {
     assert (self);
     assert (peer_id);
-    for (size_t i = 0; i < self->rpc_count; i++)
-        if (self->rpcs[i].kind == RPC_HANDOFF && self->rpcs[i].request_id == transfer_id &&
-            chord_id_equal (&self->rpcs[i].peer.id, peer_id))
-            return &self->rpcs[i];
+    for (size_t i = 0; i < self->requests.count; i++)
+        if (self->requests.list[i].kind == RPC_HANDOFF && self->requests.list[i].request_id == transfer_id &&
+            chord_id_equal (&self->requests.list[i].peer.id, peer_id))
+            return &self->requests.list[i];
     return NULL;
 }
 
@@ -222,7 +222,7 @@ int node_call_at (chord_node_t *self, const chord_peer_t *peer, bool targeted, c
     int rc = targeted ? node_send_peer (self, peer, msg)
                       : node_queue (self, msg, CHORD_DEST_PEER, peer->endpoint, NULL);
     if (rc != 0) {
-        node_rpc_remove (self, &self->rpcs[self->rpc_count - 1]);
+        node_rpc_remove (self, &self->requests.list[self->requests.count - 1]);
         return -1;
     }
     if (task)
@@ -331,9 +331,9 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
     self->self.id = config->id;
     snprintf (self->self.endpoint, sizeof self->self.endpoint, "%s", config->endpoint);
     self->config.endpoint = self->self.endpoint;
-    self->outgoing = malloc (sizeof *self->outgoing);
-    self->incoming = malloc (sizeof *self->incoming);
-    if (!self->outgoing || !self->incoming || node_ring_init (self) != 0) {
+    self->wire.outgoing = malloc (sizeof *self->wire.outgoing);
+    self->wire.incoming = malloc (sizeof *self->wire.incoming);
+    if (!self->wire.outgoing || !self->wire.incoming || node_ring_init (self) != 0) {
         chord_node_destroy (&self);
         return NULL;
     }
@@ -355,7 +355,7 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
     if (self->config.tombstone_grace_ms < grace_min_ms)
         self->config.tombstone_grace_ms = grace_min_ms;
     node_replica_init (self);
-    self->next_request_id = config->request_id_base ? config->request_id_base : 1;
+    self->requests.next_id = config->request_id_base ? config->request_id_base : 1;
     self->state = CHORD_NODE_IDLE;
     return self;
 }
@@ -367,13 +367,13 @@ void chord_node_destroy (chord_node_t **self_p)
     chord_node_t *self = *self_p;
     node_tasks_destroy (self);
     node_replica_destroy (self);
-    free (self->rpcs);
+    free (self->requests.list);
     node_ring_destroy (self);
-    free (self->outgoing);
-    free (self->incoming);
-    for (size_t i = 0; i < self->outbox_count; i++)
-        free (self->outbox[(self->outbox_head + i) % self->outbox_alloc].data);
-    free (self->outbox);
+    free (self->wire.outgoing);
+    free (self->wire.incoming);
+    for (size_t i = 0; i < self->wire.outbox_count; i++)
+        free (self->wire.outbox[(self->wire.outbox_head + i) % self->wire.outbox_alloc].data);
+    free (self->wire.outbox);
     node_transfer_destroy (self);
     free (self);
     *self_p = NULL;
@@ -423,7 +423,7 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
 void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, const chord_origin_t *origin,
                          chord_role_t role, uint64_t now_ms)
 {
-    chord_msg_t *msg = self->incoming;
+    chord_msg_t *msg = self->wire.incoming;
     if (chord_msg_decode (msg, data, size) != 0)
         self->stats.messages_dropped++;
     else {
@@ -557,9 +557,9 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT)
         return;
     /* Expired requests. Handlers may add and remove entries, so rescan. */
-    for (size_t i = 0; i < self->rpc_count;) {
-        if (self->rpcs[i].deadline_ms <= now_ms) {
-            s_on_rpc_timeout (self, &self->rpcs[i], now_ms);
+    for (size_t i = 0; i < self->requests.count;) {
+        if (self->requests.list[i].deadline_ms <= now_ms) {
+            s_on_rpc_timeout (self, &self->requests.list[i], now_ms);
             i = 0;
         } else
             i++;
@@ -575,9 +575,9 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT)
         return UINT64_MAX;
     uint64_t next = UINT64_MAX;
-    for (size_t i = 0; i < self->rpc_count; i++)
-        if (self->rpcs[i].deadline_ms < next)
-            next = self->rpcs[i].deadline_ms;
+    for (size_t i = 0; i < self->requests.count; i++)
+        if (self->requests.list[i].deadline_ms < next)
+            next = self->requests.list[i].deadline_ms;
     uint64_t task_ms = node_tasks_next_ms (self);
     if (task_ms < next)
         next = task_ms;
@@ -612,11 +612,11 @@ void chord_node_leave (chord_node_t *self, uint64_t now_ms)
 
 bool chord_node_pop_outgoing (chord_node_t *self, chord_outgoing_t *out)
 {
-    if (self->outbox_count == 0)
+    if (self->wire.outbox_count == 0)
         return false;
-    *out = self->outbox[self->outbox_head];
-    self->outbox_head = (self->outbox_head + 1) % self->outbox_alloc;
-    self->outbox_count--;
+    *out = self->wire.outbox[self->wire.outbox_head];
+    self->wire.outbox_head = (self->wire.outbox_head + 1) % self->wire.outbox_alloc;
+    self->wire.outbox_count--;
     return true;
 }
 

@@ -1,4 +1,4 @@
-/*  chord node internals: the state shared by the node's source files.
+/*  chord node internals: how the node's modules compose.
 
     node.c           the node's life: creation, dispatch, timers, outbox, requests
     node_ring.c      ring membership: successors, predecessor, fingers, suspects,
@@ -11,11 +11,16 @@
     node_gate.c      what may enter: the sender's role, ids bound to endpoints
     node_timers.c    the periodic work: one table of timers
 
-    Nothing here is part of the public API (node.h).  */
+    Each module's header (node_ring.h, node_lookup.h, ...) says what it
+    owns, what it needs from the others and who frees what. This header
+    puts them together in struct chord_node and declares node.c's own
+    verbs: logging, messages out, requests. Nothing here is part of the
+    public API (node.h).  */
 #ifndef CHORD_NODE_INTERNAL_H
 #define CHORD_NODE_INTERNAL_H
 
 #include "node.h"
+#include "node_client.h"
 #include "node_gate.h"
 #include "node_lookup.h"
 #include "node_replica.h"
@@ -25,18 +30,6 @@
 #include "node_transfer.h"
 #include "record.h"
 
-#define CHORD_CLIENT_TIMEOUT_DEFAULT_MS 5000
-#define CHORD_CLIENT_TIMEOUT_MAX_MS 600000
-/* Maintenance requests in a row unanswered before a peer is dead. ZeroMQ over
-   TCP loses nothing but with a broken connection, so one miss is a failed
-   or hung peer, and detecting it fast keeps lookups right under churn
-   (chord-sim's traffic scenario: 2.2% failed lookups with 1, 6% with 2). On a
-   lossy datagram network, 2 would keep live successors. */
-#define CHORD_MISSES_DEAD        1
-#define CHORD_STRAY_CHECK_ROUNDS 4        /* stabilize intervals between checks for keys outside our arc */
-#define CHORD_DEPARTED_SUSPICIONS 5       /* a graceful leaver stays dead this many suspicion periods */
-#define CHORD_PROBE_ROUNDS       10       /* stabilize intervals between probes */
-#define CHORD_FINGER_TICKS 4         /* finger refreshes per stabilize interval, first round */
 
 _Static_assert(CHORD_NODE_LEFT == CHORD_STATE_MAX, "message.h must know the highest node state");
 
@@ -58,39 +51,46 @@ typedef struct node_rpc {
     node_task_t *task;    /* waiting task, or NULL */
 } node_rpc_t;
 
+/* Requests we sent and wait to see answered: node.c's. */
+typedef struct {
+    node_rpc_t *list;         /* unordered; removal swaps in the last */
+    size_t count;
+    size_t alloc;
+    uint64_t next_id;         /* request ids are unique per node */
+} node_requests_t;
 
+/*  Messages in and out: node.c's. Messages are some 50 KB as structs and a
+    few hundred bytes encoded, so the node keeps one of each direction
+    instead of allocating one per message.  */
+typedef struct {
+    chord_msg_t *outgoing;    /* the message being built, between node_msg_begin and node_msg_end */
+    bool outgoing_busy;       /* node_msg_begin has handed it out */
+    chord_msg_t *incoming;    /* the message chord_node_receive decodes into */
+    chord_outgoing_t *outbox; /* encoded messages for the caller, a FIFO ring buffer */
+    size_t outbox_head;
+    size_t outbox_count;
+    size_t outbox_alloc;
+} node_wire_t;
+
+/*  The node: who we are and in which state, and one struct per module.
+    A module's struct is written by that module's file only; the others
+    read it through the module's functions, or a const view (node_ring).  */
 struct chord_node {
     chord_node_config_t config; /* as given; endpoint points at self.endpoint */
     chord_env_t env;            /* store, randomness, logging */
     chord_peer_t self;          /* our id and endpoint */
     chord_node_state_t state;
-    chord_node_stats_t stats;
-    node_gate_t gate;           /* what may enter: roles, ids bound to endpoints */
-    node_timers_t timers;       /* the periodic work's deadlines */
-
-    node_ring_t ring;           /* membership: written by node_ring.c only */
-
-    uint64_t next_request_id;
-    uint64_t active_since_ms;      /* when we last became ACTIVE */
-    node_replica_t replica;        /* versions and coordinations: node_replica.c's */
-    node_sync_t sync;              /* anti-entropy: node_sync.c's */
-
-    node_transfer_t transfer;   /* joining, handoffs, leaving: node_transfer.c's */
-
-    node_tasks_t tasks;         /* tasks in progress: node_lookup.c's */
-    node_rpc_t *rpcs;
-    size_t rpc_count;
-    size_t rpc_alloc;
-
-    /* Messages are some 50 KB as structs and a few hundred bytes encoded:
-       the node keeps one of each direction instead of allocating per message. */
-    chord_msg_t *outgoing;    /* the message being built, between node_msg_begin and node_msg_end */
-    bool outgoing_busy;       /* node_msg_begin has handed it out */
-    chord_msg_t *incoming;    /* the message chord_node_receive decodes into */
-    chord_outgoing_t *outbox; /* FIFO ring buffer */
-    size_t outbox_head;
-    size_t outbox_count;
-    size_t outbox_alloc;
+    uint64_t active_since_ms;   /* when we last became ACTIVE */
+    chord_node_stats_t stats;   /* counters, bumped by every module */
+    node_gate_t gate;           /* what may enter: node_gate.c */
+    node_timers_t timers;       /* the periodic work's deadlines: node_timers.c */
+    node_ring_t ring;           /* membership: node_ring.c */
+    node_tasks_t tasks;         /* tasks in progress: node_lookup.c */
+    node_replica_t replica;     /* versions and coordinations: node_replica.c */
+    node_sync_t sync;           /* anti-entropy: node_sync.c */
+    node_transfer_t transfer;   /* joining, handoffs, leaving: node_transfer.c */
+    node_requests_t requests;   /* requests awaiting answers: node.c */
+    node_wire_t wire;           /* messages in and out: node.c */
 };
 
 /* ---------------------------------------------------------------- node.c: logging, outbox, requests */
@@ -147,38 +147,5 @@ int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, n
    endpoint (a peer may advertise another address than the one we dial). */
 int node_call_at (chord_node_t *self, const chord_peer_t *peer, bool targeted, chord_msg_t *msg,
                   node_rpc_kind_t kind, node_task_t *task, uint64_t now_ms);
-
-/* ---------------------------------------------------------------- node_client.c: client operations, answers */
-
-/* Answers a client with a CLIENT_REPLY; value NULL means none. */
-void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
-                        chord_status_t status, const uint8_t *value, size_t value_len, const char *text);
-
-/*  The one way a coordination we ran for a client's operation completes
-    (answer CLIENT or TASK; PEER answers are STORE_REPLYs, node_answer's):
-    CLIENT answers the client now; TASK completes our task, which answers
-    its client or retries. value NULL means none.  */
-void node_client_done (chord_node_t *self, const node_answer_t *answer, chord_status_t status,
-                       const uint8_t *value, size_t value_len, const char *text, uint64_t now_ms);
-
-/* A client task's lookup found owner: answer a lookup, or serve the key
-   here when owner is us, or ask owner. */
-void node_client_task_found (chord_node_t *self, node_task_t *task, const chord_peer_t *owner,
-                             uint64_t now_ms);
-
-/* A client task ran out of time: answer TIMEOUT and end it. */
-void node_task_expire (chord_node_t *self, node_task_t *task);
-
-/* A client task cannot finish (we are leaving): answer NOT_READY, saying why, and end it. */
-void node_task_abandon (chord_node_t *self, node_task_t *task, const char *why);
-
-void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
-
-/* A client's put, get, del or lookup: answer now if we can, else start a task. */
-void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                        uint64_t now_ms);
-
 
 #endif

@@ -18,6 +18,13 @@
 
 #define CHORD_SUSPECTS_MAX 64       /* peers remembered as unresponsive */
 #define CHORD_REMEMBERED_MAX 16     /* peers kept to probe for a ring we split from */
+#define CHORD_DEPARTED_SUSPICIONS 5 /* a graceful leaver stays dead this many suspicion periods */
+/* Maintenance requests in a row unanswered before a peer is dead. ZeroMQ over
+   TCP loses nothing but with a broken connection, so one miss is a failed
+   or hung peer, and detecting it fast keeps lookups right under churn
+   (chord-sim's traffic scenario: 2.2% failed lookups with 1, 6% with 2). On a
+   lossy datagram network, 2 would keep live successors. */
+#define CHORD_MISSES_DEAD 1
 
 typedef struct node_rpc node_rpc_t;
 

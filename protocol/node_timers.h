@@ -15,6 +15,10 @@
 
 typedef struct chord_node chord_node_t;
 
+#define CHORD_STRAY_CHECK_ROUNDS 4 /* stabilize intervals between checks for keys outside our arc */
+#define CHORD_PROBE_ROUNDS 10      /* stabilize intervals between probes */
+#define CHORD_FINGER_TICKS 4       /* finger refreshes per stabilize interval, first round */
+
 /* In the order they fire when due at the same tick. */
 typedef enum {
     NODE_TIMER_STABILIZE,   /* ask our successor for its state */
