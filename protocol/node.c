@@ -22,6 +22,7 @@
 
 void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...)
 {
+    assert (self);
     if (!self->env.log)
         return;
     char line[1024];
@@ -35,6 +36,7 @@ void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...
 /* A short printable form of an id: its first 8 hex digits. */
 const char *node_short (const chord_id_t *id, char buf[9])
 {
+    assert (id);
     char hex[CHORD_ID_HEX_LEN + 1];
     chord_id_to_hex (id, hex);
     memcpy (buf, hex, 8);
@@ -81,6 +83,8 @@ void node_msg_end (chord_node_t *self, chord_msg_t *msg)
 int node_queue (chord_node_t *self, chord_msg_t *msg, chord_dest_kind_t kind, const char *endpoint,
                 const chord_origin_t *origin)
 {
+    assert (self);
+    assert (msg);
     /* A field its type does not carry would be dropped by the receiver: a
        bug in this node, said loudly, but no reason to stop serving. */
     if (msg->fields & ~chord_msg_allowed_fields (msg->type))
@@ -109,6 +113,9 @@ int node_queue (chord_node_t *self, chord_msg_t *msg, chord_dest_kind_t kind, co
 
 int node_send_peer (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg)
 {
+    assert (self);
+    assert (peer);
+    assert (msg);
     msg->has_target = true;
     msg->target = peer->id;
     return node_queue (self, msg, CHORD_DEST_PEER, peer->endpoint, NULL);
@@ -116,6 +123,8 @@ int node_send_peer (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *m
 
 int node_reply (chord_node_t *self, const chord_origin_t *origin, chord_msg_t *msg)
 {
+    assert (self);
+    assert (msg);
     return node_queue (self, msg, CHORD_DEST_ORIGIN, NULL, origin);
 }
 
@@ -129,6 +138,7 @@ static uint32_t s_random32 (chord_node_t *self)
 /* interval_ms, moved by up to a tenth either way so peers do not beat in step. */
 uint64_t node_jittered (chord_node_t *self, uint64_t interval_ms)
 {
+    assert (self);
     uint64_t spread = interval_ms / 5;
     if (spread == 0)
         return interval_ms;
@@ -137,12 +147,15 @@ uint64_t node_jittered (chord_node_t *self, uint64_t interval_ms)
 
 uint64_t node_new_request_id (chord_node_t *self)
 {
+    assert (self);
     return self->requests.next_id++;
 }
 
 node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind,
                           const chord_peer_t *peer, uint64_t deadline_ms, node_task_t *task)
 {
+    assert (self);
+    assert (peer);
     if (self->requests.count == self->requests.alloc) {
         size_t alloc = self->requests.alloc ? self->requests.alloc * 2 : 64;
         node_rpc_t *grown = realloc (self->requests.list, alloc * sizeof *grown);
@@ -162,6 +175,7 @@ node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind
 
 node_rpc_t *node_rpc_find (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind)
 {
+    assert (self);
     for (size_t i = 0; i < self->requests.count; i++)
         if (self->requests.list[i].request_id == request_id && self->requests.list[i].kind == kind)
             return &self->requests.list[i];
@@ -170,6 +184,7 @@ node_rpc_t *node_rpc_find (chord_node_t *self, uint64_t request_id, node_rpc_kin
 
 bool node_rpc_pending (const chord_node_t *self, node_rpc_kind_t kind)
 {
+    assert (self);
     for (size_t i = 0; i < self->requests.count; i++)
         if (self->requests.list[i].kind == kind)
             return true;
@@ -179,6 +194,8 @@ bool node_rpc_pending (const chord_node_t *self, node_rpc_kind_t kind)
 /* Removes the entry (swap with the last); pointers to it become invalid. */
 void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc)
 {
+    assert (self);
+    assert (rpc);
     size_t i = (size_t) (rpc - self->requests.list);
     assert (i < self->requests.count);
     self->requests.list[i] = self->requests.list[--self->requests.count];
@@ -210,12 +227,18 @@ node_rpc_t *node_rpc_find_handoff (chord_node_t *self, uint64_t transfer_id, con
 int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, node_rpc_kind_t kind,
                node_task_t *task, uint64_t now_ms)
 {
+    assert (self);
+    assert (peer);
+    assert (msg);
     return node_call_at (self, peer, true, msg, kind, task, now_ms);
 }
 
 int node_call_at (chord_node_t *self, const chord_peer_t *peer, bool targeted, chord_msg_t *msg,
                   node_rpc_kind_t kind, node_task_t *task, uint64_t now_ms)
 {
+    assert (self);
+    assert (peer);
+    assert (msg);
     msg->request_id = node_new_request_id (self);
     if (!node_rpc_add (self, msg->request_id, kind, peer, now_ms + self->config.rpc_timeout_ms, task))
         return -1;
@@ -381,6 +404,7 @@ void chord_node_destroy (chord_node_t **self_p)
 
 int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_count, uint64_t now_ms)
 {
+    assert (self);
     if (self->state != CHORD_NODE_IDLE)
         return -1;
     int kept = node_join_init (self, seeds, seed_count);
@@ -406,6 +430,7 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
                              size_t succ_count, const chord_peer_t *fingers, const bool *finger_valid,
                              uint64_t now_ms)
 {
+    assert (self);
     if (self->state != CHORD_NODE_IDLE || succ_count == 0 || succ_count > CHORD_SUCCESSORS_MAX)
         return -1;
     node_succ_set (self, &succs[0], succs + 1, succ_count - 1, now_ms);
@@ -423,6 +448,7 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
 void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, const chord_origin_t *origin,
                          chord_role_t role, uint64_t now_ms)
 {
+    assert (self);
     chord_msg_t *msg = self->wire.incoming;
     if (chord_msg_decode (msg, data, size) != 0)
         self->stats.messages_dropped++;
@@ -464,6 +490,8 @@ static bool s_admit (chord_node_t *self, const chord_msg_t *msg, const chord_ori
 void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         chord_role_t role, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     if (!s_admit (self, msg, origin, role))
         return;
     self->stats.messages_received++;
@@ -554,6 +582,7 @@ void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_
 
 void chord_node_tick (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT)
         return;
     /* Expired requests. Handlers may add and remove entries, so rescan. */
@@ -572,6 +601,7 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
 
 uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
 {
+    assert (self);
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT)
         return UINT64_MAX;
     uint64_t next = UINT64_MAX;
@@ -593,6 +623,7 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
 
 void chord_node_leave (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     if (self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT)
         return;
     if (self->state != CHORD_NODE_ACTIVE || node_alone (self)) {
@@ -612,6 +643,8 @@ void chord_node_leave (chord_node_t *self, uint64_t now_ms)
 
 bool chord_node_pop_outgoing (chord_node_t *self, chord_outgoing_t *out)
 {
+    assert (self);
+    assert (out);
     if (self->wire.outbox_count == 0)
         return false;
     *out = self->wire.outbox[self->wire.outbox_head];
@@ -622,27 +655,32 @@ bool chord_node_pop_outgoing (chord_node_t *self, chord_outgoing_t *out)
 
 chord_node_state_t chord_node_state (const chord_node_t *self)
 {
+    assert (self);
     return self->state;
 }
 
 const chord_peer_t *chord_node_self (const chord_node_t *self)
 {
+    assert (self);
     return &self->self;
 }
 
 const chord_peer_t *chord_node_successor (const chord_node_t *self)
 {
+    assert (self);
     return &node_ring (self)->succ[0];
 }
 
 const chord_peer_t *chord_node_predecessor (const chord_node_t *self)
 {
+    assert (self);
     const node_ring_t *ring = node_ring (self);
     return ring->has_pred && ring->pred_alive ? &ring->pred : NULL;
 }
 
 const chord_node_stats_t *chord_node_stats (const chord_node_t *self)
 {
+    assert (self);
     return &self->stats;
 }
 

@@ -23,6 +23,7 @@ static const uint8_t s_empty_value[1];
 void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
                         chord_status_t status, const uint8_t *value, size_t value_len, const char *text)
 {
+    assert (self);
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_CLIENT_REPLY, request_id);
     reply->fields = CHORD_F_STATUS;
     reply->status = status;
@@ -186,6 +187,8 @@ void node_client_task_found (chord_node_t *self, node_task_t *task, const chord_
 /* A client task ran out of time: answer TIMEOUT and end it. */
 void node_task_expire (chord_node_t *self, node_task_t *task)
 {
+    assert (self);
+    assert (task);
     if (task->kind == TASK_CLIENT_LOOKUP)
         s_reply_lookup (self, &task->origin, task->client_request_id, CHORD_STATUS_TIMEOUT, &task->target,
                         NULL, task->hops);
@@ -209,6 +212,9 @@ void node_task_abandon (chord_node_t *self, node_task_t *task, const char *why)
 
 void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (rpc);
+    assert (msg);
     node_task_t *task = rpc->task;
     node_rpc_remove (self, rpc);
     task->rpc_id = 0;
@@ -220,6 +226,8 @@ void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t
 
 void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
 {
+    assert (self);
+    assert (msg);
     const node_ring_t *ring = node_ring (self);
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_INFO_REPLY, msg->request_id);
     reply->fields =
@@ -247,6 +255,8 @@ void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origi
 void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     chord_id_t key_id;
     chord_id_hash (&key_id, msg->key, msg->key_len);
     bool lookup = msg->type == CHORD_MSG_CLIENT_LOOKUP;

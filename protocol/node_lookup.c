@@ -16,6 +16,8 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
 node_task_t *node_task_new (chord_node_t *self, node_task_kind_t kind, const chord_id_t *target,
                             uint64_t deadline_ms)
 {
+    assert (self);
+    assert (target);
     if (self->tasks.count >= CHORD_TASKS_MAX)
         return NULL;
     node_task_t *task = calloc (1, sizeof *task);
@@ -56,11 +58,13 @@ void node_task_destroy (chord_node_t *self, node_task_t *task)
 
 bool node_task_is_client (const node_task_t *task)
 {
+    assert (task);
     return task->kind <= TASK_CLIENT_LOOKUP;
 }
 
 bool node_task_waiting (const node_task_t *task)
 {
+    assert (task);
     return task->rpc_id != 0 || task->awaiting_copies;
 }
 
@@ -96,6 +100,8 @@ static void s_exclude (node_task_t *task, const chord_id_t *id)
     our own tables when we can, else by asking the closest preceding peer.  */
 void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 {
+    assert (self);
+    assert (task);
     const node_ring_t *ring = node_ring (self);
     task->hops = 0;
     task->hop_timeouts = 0;
@@ -161,6 +167,8 @@ void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 /* Schedules a fresh attempt after a backoff, or gives up past the deadline. */
 void node_task_retry (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 {
+    assert (self);
+    assert (task);
     task->rpc_id = 0;
     if (task->kind == TASK_FIX_FINGER || task->kind == TASK_PROBE) {
         self->stats.lookups_failed++;
@@ -217,6 +225,9 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
 
 void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (rpc);
+    assert (msg);
     node_task_t *task = rpc->task;
     node_rpc_remove (self, rpc);
     task->rpc_id = 0;
@@ -245,6 +256,8 @@ void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_m
 
 void node_on_find_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
 {
+    assert (self);
+    assert (rpc);
     node_task_t *task = rpc->task;
     chord_peer_t silent = rpc->peer;
     node_rpc_remove (self, rpc);

@@ -16,11 +16,13 @@
 
 bool node_replicating (const chord_node_t *self)
 {
+    assert (self);
     return self->config.replicas > 1;
 }
 
 uint64_t node_wall_ms (const chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     int64_t wall = (int64_t) now_ms + self->config.wall_offset_ms;
     return wall > 0 ? (uint64_t) wall : 0;
 }
@@ -38,6 +40,8 @@ static void s_add_replica (const chord_node_t *self, chord_peer_t *out, size_t *
 
 size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
 {
+    assert (self);
+    assert (out);
     const node_ring_t *ring = node_ring (self);
     size_t wanted = self->config.replicas > 1 ? self->config.replicas - 1 : 0;
     if (wanted > CHORD_REPLICAS_MAX - 1)
@@ -81,6 +85,8 @@ static const uint8_t s_empty_value[1];
 void node_answer (chord_node_t *self, const node_answer_t *answer, chord_status_t status, const uint8_t *value,
                   size_t value_len, const char *text, uint64_t now_ms)
 {
+    assert (self);
+    assert (answer);
     if (answer->kind != NODE_ANSWER_PEER) {
         node_client_done (self, answer, status, value, value_len, text, now_ms);
         return;
@@ -220,6 +226,8 @@ struct node_shipment {
 
 node_shipment_t *node_shipment_new (chord_node_t *self, const chord_peer_t *to)
 {
+    assert (self);
+    assert (to);
     node_shipment_t *shipment = calloc (1, sizeof *shipment);
     if (!shipment)
         return NULL;
@@ -256,6 +264,7 @@ static int s_shipment_flush (node_shipment_t *shipment)
 int node_shipment_add (node_shipment_t *shipment, const uint8_t *key, size_t key_len, const uint8_t *data,
                        size_t size)
 {
+    assert (shipment);
     if (shipment->count == CHORD_ITEMS_MAX ||
         (shipment->count > 0 && shipment->bytes + key_len + size > CHORD_BATCH_BYTES_MAX))
         if (s_shipment_flush (shipment) != 0)
@@ -277,6 +286,7 @@ int node_shipment_add (node_shipment_t *shipment, const uint8_t *key, size_t key
 
 uint64_t node_shipment_finish (node_shipment_t *shipment)
 {
+    assert (shipment);
     s_shipment_flush (shipment);
     uint64_t shipped = shipment->shipped;
     free (shipment->items);
@@ -289,17 +299,21 @@ uint64_t node_shipment_finish (node_shipment_t *shipment)
 
 bool node_tombstone_expired (const chord_node_t *self, const chord_record_t *rec, uint64_t wall_ms)
 {
+    assert (self);
+    assert (rec);
     return rec->tombstone && chord_hlc_ms (rec->version.hlc) + self->config.tombstone_grace_ms < wall_ms;
 }
 
 bool node_version_admissible (const chord_node_t *self, uint64_t hlc, uint64_t now_ms)
 {
+    assert (self);
     return chord_hlc_ms (hlc) <= node_wall_ms (self, now_ms) + self->config.max_clock_skew_ms;
 }
 
 int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, const uint8_t *data,
                       size_t size, uint64_t now_ms)
 {
+    assert (self);
     chord_record_t rec;
     if (chord_record_decode (&rec, data, size) != 0)
         return -1;
@@ -331,6 +345,7 @@ static void s_ask_replicas (chord_node_t *self, node_pending_t *pending, chord_m
 
 chord_version_t node_new_version (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     chord_version_t version = {.hlc = chord_hlc_next (&self->replica.hlc_last, node_wall_ms (self, now_ms)),
                                .writer = chord_version_writer (&self->self.id)};
     return version;
@@ -489,6 +504,8 @@ chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const u
                                 const uint8_t *value, size_t value_len, const chord_version_t *version,
                                 const node_answer_t *answer, uint64_t now_ms)
 {
+    assert (self);
+    assert (answer);
     if (op == CHORD_STORE_OP_GET)
         return s_read (self, key, key_len, answer, now_ms);
     return s_write (self, op, key, key_len, value, value_len, version, answer, now_ms);
@@ -497,6 +514,8 @@ chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const u
 /* The owner's side of a STORE: an entry peer asks us to coordinate a key. */
 void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     if (!origin) {
         self->stats.messages_dropped++;
         return;
@@ -578,6 +597,8 @@ static void s_read_finish (chord_node_t *self, node_pending_t *pending, uint64_t
 void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     if (!origin || !msg->has_sender) {
         self->stats.messages_dropped++;
         return;
@@ -606,6 +627,8 @@ void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_
 
 void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     unsigned index;
     node_pending_t *pending = s_pending_find (self, msg->request_id, false, &index);
     /* Acks of repairs and of writes already answered are expected: no one waits. */
@@ -615,6 +638,8 @@ void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t
 
 void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
 {
+    assert (self);
+    assert (msg);
     if (!origin) {
         self->stats.messages_dropped++;
         return;
@@ -639,6 +664,8 @@ void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_orig
 
 void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     unsigned index;
     node_pending_t *pending = s_pending_find (self, msg->request_id, true, &index);
     if (!pending)
@@ -669,6 +696,7 @@ void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t n
 
 uint64_t node_pendings_expire (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     uint64_t next = UINT64_MAX;
     for (node_pending_t *pending = self->replica.pendings, *following; pending; pending = following) {
         following = pending->next;

@@ -12,6 +12,8 @@
 
 bool node_is_self (const chord_node_t *self, const chord_peer_t *peer)
 {
+    assert (self);
+    assert (peer);
     return chord_id_equal (&peer->id, &self->self.id);
 }
 
@@ -106,6 +108,7 @@ static bool s_is_suspect (const chord_node_t *self, const chord_id_t *id, uint64
 
 bool node_is_excluded (const chord_id_t *id, const chord_id_t *excluded, size_t count)
 {
+    assert (id);
     for (size_t i = 0; i < count; i++)
         if (chord_id_equal (id, &excluded[i]))
             return true;
@@ -136,6 +139,8 @@ static uint64_t s_suspicion_ms (const chord_node_t *self)
     that rejoins clears this where it joins (node_forgive).  */
 void node_departed (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms)
 {
+    assert (self);
+    assert (peer);
     node_ring_t *ring = &self->ring;
     node_suspect (self, peer, true, now_ms);
     for (size_t i = 0; i < ring->remembered_count; i++)
@@ -170,6 +175,8 @@ static void s_forgive_if_rejoined (chord_node_t *self, const chord_id_t *id, uin
 
 void node_forgive (chord_node_t *self, const chord_id_t *id)
 {
+    assert (self);
+    assert (id);
     node_ring_t *ring = &self->ring;
     for (size_t i = 0; i < ring->suspect_count; i++)
         if (chord_id_equal (&ring->suspects[i].id, id))
@@ -194,6 +201,7 @@ static void s_succ_remove_at (chord_node_t *self, size_t i)
 void node_succ_set (chord_node_t *self, const chord_peer_t *first, const chord_peer_t *list, size_t count,
                     uint64_t now_ms)
 {
+    assert (self);
     node_ring_t *ring = &self->ring;
     chord_peer_t fresh[CHORD_SUCCESSORS_MAX];
     size_t fresh_count = 0;
@@ -225,6 +233,7 @@ void node_succ_set (chord_node_t *self, const chord_peer_t *first, const chord_p
 
 bool node_alone (const chord_node_t *self)
 {
+    assert (self);
     return node_is_self (self, &self->ring.succ[0]);
 }
 
@@ -237,6 +246,8 @@ bool node_alone (const chord_node_t *self)
     slow, not dead: with message loss, evicting live successors breaks rings.  */
 void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint64_t now_ms)
 {
+    assert (self);
+    assert (peer);
     node_ring_t *ring = &self->ring;
     if (node_is_self (self, peer))
         return;
@@ -303,6 +314,8 @@ const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chor
                                             const chord_id_t *excluded, size_t excluded_count,
                                             uint64_t now_ms)
 {
+    assert (self);
+    assert (id);
     const node_ring_t *ring = &self->ring;
     /* Fingers grow with their index, so the highest usable one is the best
        finger; runs of equal fingers need checking once. */
@@ -340,6 +353,7 @@ const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chor
 const chord_peer_t *node_first_live_successor (const chord_node_t *self, const chord_id_t *excluded,
                                                size_t excluded_count, uint64_t now_ms)
 {
+    assert (self);
     const node_ring_t *ring = &self->ring;
     for (size_t i = 0; i < ring->succ_count; i++)
         if (!node_is_excluded (&ring->succ[i].id, excluded, excluded_count) &&
@@ -352,6 +366,8 @@ const chord_peer_t *node_first_live_successor (const chord_node_t *self, const c
    checks every operation against its own arc and answers WRONG_OWNER. */
 const chord_peer_t *node_owner_cache_find (chord_node_t *self, const chord_id_t *id, uint64_t now_ms)
 {
+    assert (self);
+    assert (id);
     node_ring_t *ring = &self->ring;
     for (size_t i = 0; i < ring->owner_cache_count; i++) {
         node_owner_entry_t *entry = &ring->owner_cache[i];
@@ -366,6 +382,8 @@ const chord_peer_t *node_owner_cache_find (chord_node_t *self, const chord_id_t 
 
 void node_owner_cache_forget (chord_node_t *self, const chord_id_t *owner)
 {
+    assert (self);
+    assert (owner);
     node_ring_t *ring = &self->ring;
     for (size_t i = 0; i < ring->owner_cache_count;)
         if (chord_id_equal (&ring->owner_cache[i].owner.id, owner))
@@ -376,6 +394,8 @@ void node_owner_cache_forget (chord_node_t *self, const chord_id_t *owner)
 
 void node_owner_cache_put (chord_node_t *self, const chord_id_t *lower, const chord_peer_t *owner)
 {
+    assert (self);
+    assert (owner);
     node_ring_t *ring = &self->ring;
     if (self->config.owner_cache_size == 0 || node_is_self (self, owner))
         return;
@@ -396,6 +416,8 @@ void node_owner_cache_put (chord_node_t *self, const chord_id_t *lower, const ch
 /* True when we serve key id now: it lies in (pred, self], or we are alone. */
 bool node_owns (const chord_node_t *self, const chord_id_t *id)
 {
+    assert (self);
+    assert (id);
     const node_ring_t *ring = &self->ring;
     if (self->state != CHORD_NODE_ACTIVE)
         return false;
@@ -407,6 +429,8 @@ bool node_owns (const chord_node_t *self, const chord_id_t *id)
 void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     node_ring_t *ring = &self->ring;
     if (!origin || (self->state != CHORD_NODE_ACTIVE && self->state != CHORD_NODE_LEAVING)) {
         self->stats.messages_dropped++;
@@ -451,6 +475,8 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
 
 void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
 {
+    assert (self);
+    assert (msg);
     node_ring_t *ring = &self->ring;
     /* A joiner not yet taken in has no successor list worth sharing. */
     if (!origin || self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT ||
@@ -477,6 +503,9 @@ static void s_notify (chord_node_t *self, const chord_peer_t *to)
 
 void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (rpc);
+    assert (msg);
     node_ring_t *ring = &self->ring;
     chord_peer_t successor = rpc->peer;
     node_rpc_remove (self, rpc);
@@ -554,6 +583,8 @@ void node_on_ping_timeout (chord_node_t *self, node_rpc_t *rpc)
 
 void node_on_notify (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     node_ring_t *ring = &self->ring;
     if (!msg->has_sender || node_is_self (self, &msg->sender) || self->state == CHORD_NODE_IDLE ||
         self->state == CHORD_NODE_LEFT) {
@@ -607,6 +638,8 @@ void node_on_notify (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms
 
 void node_on_leave_notice (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     node_ring_t *ring = &self->ring;
     if (!msg->has_sender) {
         self->stats.messages_dropped++;
@@ -629,6 +662,8 @@ void node_on_leave_notice (chord_node_t *self, const chord_msg_t *msg, uint64_t 
 
 void node_on_ping (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
 {
+    assert (self);
+    assert (msg);
     if (!origin || self->state == CHORD_NODE_LEFT) {
         self->stats.messages_dropped++;
         return;
@@ -640,6 +675,7 @@ void node_on_ping (chord_node_t *self, const chord_msg_t *msg, const chord_origi
 
 void node_stabilize (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     node_ring_t *ring = &self->ring;
     if (node_rpc_pending (self, RPC_GET_STATE))
         return;
@@ -658,6 +694,7 @@ void node_stabilize (chord_node_t *self, uint64_t now_ms)
 
 void node_check_predecessor (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     node_ring_t *ring = &self->ring;
     if (!ring->has_pred || !ring->pred_alive || node_is_self (self, &ring->pred) ||
         node_rpc_pending (self, RPC_PING))
@@ -701,6 +738,7 @@ void node_probe_ended (chord_node_t *self)
     a gap between peers cost a lookup.  */
 void node_fix_fingers (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     node_ring_t *ring = &self->ring;
     if (ring->fixing_finger)
         return;
@@ -734,6 +772,8 @@ void node_fix_fingers (chord_node_t *self, uint64_t now_ms)
 
 void node_remember (chord_node_t *self, const chord_peer_t *peer)
 {
+    assert (self);
+    assert (peer);
     node_ring_t *ring = &self->ring;
     if (node_is_self (self, peer))
         return;
@@ -750,6 +790,7 @@ void node_remember (chord_node_t *self, const chord_peer_t *peer)
 
 void node_probe (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     node_ring_t *ring = &self->ring;
     if (ring->probing || node_alone (self) || ring->remembered_count == 0)
         return;
@@ -773,6 +814,8 @@ void node_probe (chord_node_t *self, uint64_t now_ms)
 
 void node_probe_found (chord_node_t *self, const chord_peer_t *owner, uint64_t now_ms)
 {
+    assert (self);
+    assert (owner);
     node_ring_t *ring = &self->ring;
     if (node_is_self (self, owner) || !chord_id_in_open (&owner->id, &self->self.id, &ring->succ[0].id) ||
         s_is_dead (self, &owner->id, now_ms))

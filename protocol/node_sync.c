@@ -22,6 +22,7 @@
 #include "node_internal.h"
 #include "record.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +198,7 @@ static void s_note_claim (chord_node_t *self, const chord_id_t *lower, const cho
 
 void node_sync (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     const node_ring_t *ring = node_ring (self);
     if (++self->sync.syncs_since_purge >= CHORD_PURGE_SYNCS) {
         self->sync.syncs_since_purge = 0;
@@ -226,6 +228,8 @@ void node_sync (chord_node_t *self, uint64_t now_ms)
 
 void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     if (!origin || !msg->has_sender) {
         self->stats.messages_dropped++;
         return;
@@ -252,6 +256,8 @@ void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origi
 
 void node_on_sync_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     (void) now_ms;
     if (!msg->has_sender || !(msg->fields & CHORD_F_ID) || self->state != CHORD_NODE_ACTIVE || !msg->count)
         return;

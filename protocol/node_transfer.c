@@ -13,6 +13,9 @@
 
 void node_join_send (chord_node_t *self, node_task_t *task, const chord_peer_t *successor, uint64_t now_ms)
 {
+    assert (self);
+    assert (task);
+    assert (successor);
     chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_JOIN, 0);
     task->hop = *successor;
     int rc = node_call (self, successor, msg, RPC_JOIN, task, now_ms);
@@ -98,6 +101,8 @@ int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_
                         uint64_t transfer_id, bool leaving, const chord_id_t *from, const chord_id_t *upto,
                         uint64_t now_ms)
 {
+    assert (self);
+    assert (to);
     const node_ring_t *ring = node_ring (self);
     node_handoff_t *handoff = NULL;
     for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
@@ -186,6 +191,7 @@ static void s_store_drop_range (chord_node_t *self, const chord_id_t *from, cons
     is false when data was left behind.  */
 void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool data_safe)
 {
+    assert (self);
     const node_ring_t *ring = node_ring (self);
     if (new_home && ring->has_pred && ring->pred_alive && !node_is_self (self, &ring->pred)) {
         chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_LEAVE_NOTICE, node_new_request_id (self));
@@ -208,6 +214,7 @@ void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool d
 /* Hands everything to the next successor that has not yet failed us. */
 void node_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms)
 {
+    assert (self);
     const node_ring_t *ring = node_ring (self);
     while (attempt < ring->succ_count) {
         const chord_peer_t *to = &ring->succ[attempt];
@@ -228,6 +235,8 @@ void node_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms)
 
 void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
 {
+    assert (self);
+    assert (rpc);
     node_handoff_t *handoff = s_handoff_find (self, rpc->request_id, &rpc->peer.id);
     chord_peer_t peer = rpc->peer;
     node_rpc_remove (self, rpc);
@@ -247,6 +256,7 @@ void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
 
 void node_become_active (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     const node_ring_t *ring = node_ring (self);
     self->state = CHORD_NODE_ACTIVE;
     self->active_since_ms = now_ms;
@@ -261,6 +271,8 @@ void node_become_active (chord_node_t *self, uint64_t now_ms)
 
 void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     const node_ring_t *ring = node_ring (self);
     if (!origin || !msg->has_sender) {
         self->stats.messages_dropped++;
@@ -321,6 +333,9 @@ void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origi
 
 void node_on_join_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (rpc);
+    assert (msg);
     node_task_t *task = rpc->task;
     chord_peer_t successor = rpc->peer;
     node_rpc_remove (self, rpc);
@@ -396,6 +411,8 @@ static void s_ack_handoff (chord_node_t *self, const chord_msg_t *msg, const cho
 void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                       uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     const node_ring_t *ring = node_ring (self);
     if (!msg->has_sender) {
         self->stats.messages_dropped++;
@@ -470,6 +487,8 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
 
 void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     if (!msg->has_sender) {
         self->stats.messages_dropped++;
         return;
@@ -509,6 +528,7 @@ static int s_found_one (void *arg, const chord_id_t *key_id, const uint8_t *key,
 
 void node_pass_on_strays (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     const node_ring_t *ring = node_ring (self);
     if (!ring->has_pred || !ring->pred_alive || node_alone (self) || node_is_self (self, &ring->pred))
         return;
@@ -525,6 +545,8 @@ void node_pass_on_strays (chord_node_t *self, uint64_t now_ms)
 void node_on_client_leave (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                            uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     if (self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT || self->transfer.leave_reply_pending) {
         node_reply_client (self, origin, msg->request_id, CHORD_STATUS_NOT_READY, NULL, 0, "already leaving");
         return;
