@@ -356,7 +356,8 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
     self->config.endpoint = self->self.endpoint;
     self->wire.outgoing = malloc (sizeof *self->wire.outgoing);
     self->wire.incoming = malloc (sizeof *self->wire.incoming);
-    if (!self->wire.outgoing || !self->wire.incoming || node_ring_init (self) != 0) {
+    node_ring_init (self);
+    if (!self->wire.outgoing || !self->wire.incoming || node_owner_cache_init (self) != 0) {
         chord_node_destroy (&self);
         return NULL;
     }
@@ -391,7 +392,7 @@ void chord_node_destroy (chord_node_t **self_p)
     node_tasks_destroy (self);
     node_replica_destroy (self);
     free (self->requests.list);
-    node_ring_destroy (self);
+    node_owner_cache_destroy (self);
     free (self->wire.outgoing);
     free (self->wire.incoming);
     for (size_t i = 0; i < self->wire.outbox_count; i++)

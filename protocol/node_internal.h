@@ -3,6 +3,7 @@
     node.c           the node's life: creation, dispatch, timers, outbox, requests
     node_ring.c      ring membership: successors, predecessor, fingers, suspects,
                      ownership, and the maintenance that keeps them right
+    node_owners.c    the owner cache: hints that send data operations straight to an owner
     node_lookup.c    tasks, and the lookups that find an id's owner for them
     node_client.c    client operations and their answers
     node_transfer.c  moving arcs between peers: join, handoff, leave
@@ -23,6 +24,7 @@
 #include "node_client.h"
 #include "node_gate.h"
 #include "node_lookup.h"
+#include "node_owners.h"
 #include "node_replica.h"
 #include "node_ring.h"
 #include "node_sync.h"
@@ -85,6 +87,7 @@ struct chord_node {
     node_gate_t gate;           /* what may enter: node_gate.c */
     node_timers_t timers;       /* the periodic work's deadlines: node_timers.c */
     node_ring_t ring;           /* membership: node_ring.c */
+    node_owner_cache_t owners;  /* owner hints for data operations: node_owners.c */
     node_tasks_t tasks;         /* tasks in progress: node_lookup.c */
     node_replica_t replica;     /* versions and coordinations: node_replica.c */
     node_sync_t sync;           /* anti-entropy: node_sync.c */

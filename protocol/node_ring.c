@@ -17,27 +17,13 @@ bool node_is_self (const chord_node_t *self, const chord_peer_t *peer)
     return chord_id_equal (&peer->id, &self->self.id);
 }
 
-int node_ring_init (chord_node_t *self)
+void node_ring_init (chord_node_t *self)
 {
     assert (self);
     node_ring_t *ring = &self->ring;
     memset (ring, 0, sizeof *ring);
-    if (self->config.owner_cache_size) {
-        ring->owner_cache = calloc (self->config.owner_cache_size, sizeof *ring->owner_cache);
-        if (!ring->owner_cache)
-            return -1;
-    }
     ring->succ[0] = self->self;
     ring->succ_count = 1;
-    return 0;
-}
-
-void node_ring_destroy (chord_node_t *self)
-{
-    assert (self);
-    node_ring_t *ring = &self->ring;
-    free (ring->owner_cache);
-    ring->owner_cache = NULL;
 }
 
 const node_ring_t *node_ring (const chord_node_t *self)
@@ -97,8 +83,10 @@ bool node_ring_in_doubt (chord_node_t *self, const chord_id_t *id, uint64_t now_
     return chord_id_in_half_open (id, &ring->inherited_from, &ring->inherited_upto);
 }
 
-static bool s_is_suspect (const chord_node_t *self, const chord_id_t *id, uint64_t now_ms)
+bool node_ring_is_suspect (const chord_node_t *self, const chord_id_t *id, uint64_t now_ms)
 {
+    assert (self);
+    assert (id);
     const node_ring_t *ring = &self->ring;
     for (size_t i = 0; i < ring->suspect_count; i++)
         if (chord_id_equal (&ring->suspects[i].id, id) && ring->suspects[i].until_ms > now_ms)
@@ -296,12 +284,12 @@ void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint
         const chord_peer_t *best = NULL;
         for (unsigned i = 0; i < CHORD_ID_BITS; i++)
             if (ring->finger_valid[i] && !node_is_self (self, &ring->finger[i]) &&
-                !s_is_suspect (self, &ring->finger[i].id, now_ms)) {
+                !node_ring_is_suspect (self, &ring->finger[i].id, now_ms)) {
                 best = &ring->finger[i];
                 break;
             }
         if (!best && ring->has_pred && ring->pred_alive && !node_is_self (self, &ring->pred) &&
-            !s_is_suspect (self, &ring->pred.id, now_ms))
+            !node_ring_is_suspect (self, &ring->pred.id, now_ms))
             best = &ring->pred;
         if (best)
             node_succ_set (self, best, NULL, 0, now_ms);
@@ -329,7 +317,7 @@ const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chor
         previous = peer;
         if (chord_id_in_open (&peer->id, &self->self.id, id) &&
             !node_is_excluded (&peer->id, excluded, excluded_count) &&
-            !s_is_suspect (self, &peer->id, now_ms))
+            !node_ring_is_suspect (self, &peer->id, now_ms))
             best = peer;
     }
     chord_id_t best_distance, distance;
@@ -338,7 +326,7 @@ const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chor
     for (size_t i = 0; i < ring->succ_count; i++) {
         const chord_peer_t *peer = &ring->succ[i];
         if (!chord_id_in_open (&peer->id, &self->self.id, id) ||
-            node_is_excluded (&peer->id, excluded, excluded_count) || s_is_suspect (self, &peer->id, now_ms))
+            node_is_excluded (&peer->id, excluded, excluded_count) || node_ring_is_suspect (self, &peer->id, now_ms))
             continue;
         chord_id_distance (&distance, &self->self.id, &peer->id);
         if (!best || chord_id_cmp (&distance, &best_distance) > 0) {
@@ -357,60 +345,9 @@ const chord_peer_t *node_first_live_successor (const chord_node_t *self, const c
     const node_ring_t *ring = &self->ring;
     for (size_t i = 0; i < ring->succ_count; i++)
         if (!node_is_excluded (&ring->succ[i].id, excluded, excluded_count) &&
-            !s_is_suspect (self, &ring->succ[i].id, now_ms))
+            !node_ring_is_suspect (self, &ring->succ[i].id, now_ms))
             return &ring->succ[i];
     return &ring->succ[0];
-}
-
-/* The remembered owner of id, or NULL. Entries are only hints: the owner
-   checks every operation against its own arc and answers WRONG_OWNER. */
-const chord_peer_t *node_owner_cache_find (chord_node_t *self, const chord_id_t *id, uint64_t now_ms)
-{
-    assert (self);
-    assert (id);
-    node_ring_t *ring = &self->ring;
-    for (size_t i = 0; i < ring->owner_cache_count; i++) {
-        node_owner_entry_t *entry = &ring->owner_cache[i];
-        if (chord_id_in_half_open (id, &entry->lower, &entry->owner.id) &&
-            !s_is_suspect (self, &entry->owner.id, now_ms)) {
-            entry->last_used = ++ring->owner_cache_clock;
-            return &entry->owner;
-        }
-    }
-    return NULL;
-}
-
-void node_owner_cache_forget (chord_node_t *self, const chord_id_t *owner)
-{
-    assert (self);
-    assert (owner);
-    node_ring_t *ring = &self->ring;
-    for (size_t i = 0; i < ring->owner_cache_count;)
-        if (chord_id_equal (&ring->owner_cache[i].owner.id, owner))
-            ring->owner_cache[i] = ring->owner_cache[--ring->owner_cache_count];
-        else
-            i++;
-}
-
-void node_owner_cache_put (chord_node_t *self, const chord_id_t *lower, const chord_peer_t *owner)
-{
-    assert (self);
-    assert (owner);
-    node_ring_t *ring = &self->ring;
-    if (self->config.owner_cache_size == 0 || node_is_self (self, owner))
-        return;
-    node_owner_cache_forget (self, &owner->id);
-    size_t slot = ring->owner_cache_count;
-    if (slot == self->config.owner_cache_size) {
-        slot = 0;
-        for (size_t i = 1; i < ring->owner_cache_count; i++)
-            if (ring->owner_cache[i].last_used < ring->owner_cache[slot].last_used)
-                slot = i;
-    } else
-        ring->owner_cache_count++;
-    ring->owner_cache[slot].lower = *lower;
-    ring->owner_cache[slot].owner = *owner;
-    ring->owner_cache[slot].last_used = ++ring->owner_cache_clock;
 }
 
 /* True when we serve key id now: it lies in (pred, self], or we are alone. */

@@ -2,15 +2,16 @@
 
     Owns (node_ring_t, inside struct chord_node): the successor list, the
     predecessor and what we know of its health, the fingers, the suspects,
-    the owner cache, the arc inherited from a silent predecessor, and the
-    peers remembered for probing. Only node_ring.c writes them, through the
+    the arc inherited from a silent predecessor, and the peers remembered
+    for probing. (The owner cache, hints for data operations, is
+    node_owners.c's.) Only node_ring.c writes them, through the
     verbs below; other modules read them through node_ring (self), a const
     view.
     Needs: the node's identity, config, state and logging; requests and
     replies (node.c); tasks for finger lookups and probes (node_lookup.c);
     handoffs when a notifier takes part of our arc (node_transfer.c); the
     timer table, to stabilize or probe sooner (node_timers.c).
-    Frees: the owner cache, in node_ring_destroy.  */
+    Frees: nothing; it allocates nothing.  */
 #ifndef CHORD_NODE_RING_H
 #define CHORD_NODE_RING_H
 
@@ -35,13 +36,6 @@ typedef struct {
     uint64_t departed_ms; /* when it left gracefully, or 0 */
 } node_suspect_t;
 
-/* A remembered arc: owner served (lower, owner] when we last looked. */
-typedef struct {
-    chord_id_t lower;
-    chord_peer_t owner;
-    uint64_t last_used; /* owner_cache_clock at the last hit, for replacement */
-} node_owner_entry_t;
-
 typedef struct {
     bool has_pred;
     chord_peer_t pred;
@@ -62,21 +56,17 @@ typedef struct {
     bool fixing_finger;                 /* a TASK_FIX_FINGER is running */
     size_t suspect_count;
     node_suspect_t suspects[CHORD_SUSPECTS_MAX];
-    node_owner_entry_t *owner_cache; /* config.owner_cache_size entries */
-    size_t owner_cache_count;
-    uint64_t owner_cache_clock;
     bool probing;                                  /* a TASK_PROBE is running */
     chord_peer_t remembered[CHORD_REMEMBERED_MAX]; /* seeds and peers we gave up on: probe them */
     size_t remembered_count;
     size_t remembered_next;                        /* next to probe, and next to replace */
 } node_ring_t;
 
-/* Sets up the ring of a new node: alone, with an empty owner cache of
-   config.owner_cache_size entries. Returns 0, or -1 out of memory. */
-int node_ring_init (chord_node_t *self);
+/* Sets up the ring of a new node: alone. */
+void node_ring_init (chord_node_t *self);
 
-/* Frees what node_ring_init allocated. */
-void node_ring_destroy (chord_node_t *self);
+/* True while id is suspected of not answering (dead or merely slow). */
+bool node_ring_is_suspect (const chord_node_t *self, const chord_id_t *id, uint64_t now_ms);
 
 /* The ring, to read. */
 const node_ring_t *node_ring (const chord_node_t *self);
@@ -144,14 +134,6 @@ const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chor
 /* The first successor not excluded (the successor itself if all are). */
 const chord_peer_t *node_first_live_successor (const chord_node_t *self, const chord_id_t *excluded,
                                                size_t excluded_count, uint64_t now_ms);
-
-/* The remembered owner of id, or NULL. Entries are only hints: the owner
-   checks every operation against its own arc and answers WRONG_OWNER. */
-const chord_peer_t *node_owner_cache_find (chord_node_t *self, const chord_id_t *id, uint64_t now_ms);
-
-void node_owner_cache_forget (chord_node_t *self, const chord_id_t *owner);
-
-void node_owner_cache_put (chord_node_t *self, const chord_id_t *lower, const chord_peer_t *owner);
 
 /* True when we serve key id now: it lies in (pred, self], or we are alone. */
 bool node_owns (const chord_node_t *self, const chord_id_t *id);
