@@ -44,90 +44,6 @@ const char *node_short (const chord_id_t *id, char buf[9])
     return buf;
 }
 
-static int s_outbox_push (chord_node_t *self, const chord_outgoing_t *item)
-{
-    if (self->wire.outbox_count == self->wire.outbox_alloc) {
-        size_t alloc = self->wire.outbox_alloc ? self->wire.outbox_alloc * 2 : 64;
-        chord_outgoing_t *grown = malloc (alloc * sizeof *grown);
-        if (!grown)
-            return -1;
-        for (size_t i = 0; i < self->wire.outbox_count; i++)
-            grown[i] = self->wire.outbox[(self->wire.outbox_head + i) % self->wire.outbox_alloc];
-        free (self->wire.outbox);
-        self->wire.outbox = grown;
-        self->wire.outbox_alloc = alloc;
-        self->wire.outbox_head = 0;
-    }
-    self->wire.outbox[(self->wire.outbox_head + self->wire.outbox_count) % self->wire.outbox_alloc] = *item;
-    self->wire.outbox_count++;
-    return 0;
-}
-
-chord_msg_t *node_msg_begin (chord_node_t *self, chord_msg_type_t type, uint64_t request_id)
-{
-    assert (self);
-    assert (!self->wire.outgoing_busy);
-    self->wire.outgoing_busy = true;
-    chord_msg_init (self->wire.outgoing, type, request_id);
-    return self->wire.outgoing;
-}
-
-void node_msg_end (chord_node_t *self, chord_msg_t *msg)
-{
-    assert (self);
-    assert (msg == self->wire.outgoing && self->wire.outgoing_busy);
-    self->wire.outgoing_busy = false;
-}
-
-/* Stamps msg with our identity, encodes it and queues it. */
-int node_queue (chord_node_t *self, chord_msg_t *msg, chord_dest_kind_t kind, const char *endpoint,
-                const chord_origin_t *origin)
-{
-    assert (self);
-    assert (msg);
-    /* A field its type does not carry would be dropped by the receiver: a
-       bug in this node, said loudly, but no reason to stop serving. */
-    if (msg->fields & ~chord_msg_allowed_fields (msg->type))
-        node_log (self, CHORD_LOG_ERROR, "a %s carries fields %#x its type does not: the receiver drops them",
-                  chord_msg_type_name (msg->type), msg->fields & ~chord_msg_allowed_fields (msg->type));
-    msg->has_sender = true;
-    msg->sender = self->self;
-    chord_outgoing_t item;
-    memset (&item, 0, sizeof item);
-    item.kind = kind;
-    if (kind == CHORD_DEST_PEER)
-        snprintf (item.endpoint, sizeof item.endpoint, "%s", endpoint);
-    else
-        item.origin = *origin;
-    if (chord_msg_encode (msg, &item.data, &item.size) != 0) {
-        node_log (self, CHORD_LOG_ERROR, "cannot encode %s message", chord_msg_type_name (msg->type));
-        return -1;
-    }
-    if (s_outbox_push (self, &item) != 0) {
-        free (item.data);
-        return -1;
-    }
-    self->stats.messages_sent++;
-    return 0;
-}
-
-int node_send_peer (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg)
-{
-    assert (self);
-    assert (peer);
-    assert (msg);
-    msg->has_target = true;
-    msg->target = peer->id;
-    return node_queue (self, msg, CHORD_DEST_PEER, peer->endpoint, NULL);
-}
-
-int node_reply (chord_node_t *self, const chord_origin_t *origin, chord_msg_t *msg)
-{
-    assert (self);
-    assert (msg);
-    return node_queue (self, msg, CHORD_DEST_ORIGIN, NULL, origin);
-}
-
 static uint32_t s_random32 (chord_node_t *self)
 {
     uint32_t value = 0;
@@ -143,114 +59,6 @@ uint64_t node_jittered (chord_node_t *self, uint64_t interval_ms)
     if (spread == 0)
         return interval_ms;
     return interval_ms - spread / 2 + s_random32 (self) % (spread + 1);
-}
-
-uint64_t node_new_request_id (chord_node_t *self)
-{
-    assert (self);
-    return self->requests.next_id++;
-}
-
-node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind,
-                          const chord_peer_t *peer, uint64_t deadline_ms, node_task_t *task)
-{
-    assert (self);
-    assert (peer);
-    if (self->requests.count == self->requests.alloc) {
-        size_t alloc = self->requests.alloc ? self->requests.alloc * 2 : 64;
-        node_rpc_t *grown = realloc (self->requests.list, alloc * sizeof *grown);
-        if (!grown)
-            return NULL;
-        self->requests.list = grown;
-        self->requests.alloc = alloc;
-    }
-    node_rpc_t *rpc = &self->requests.list[self->requests.count++];
-    rpc->request_id = request_id;
-    rpc->kind = kind;
-    rpc->peer = *peer;
-    rpc->deadline_ms = deadline_ms;
-    rpc->task = task;
-    return rpc;
-}
-
-node_rpc_t *node_rpc_find (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind)
-{
-    assert (self);
-    for (size_t i = 0; i < self->requests.count; i++)
-        if (self->requests.list[i].request_id == request_id && self->requests.list[i].kind == kind)
-            return &self->requests.list[i];
-    return NULL;
-}
-
-bool node_rpc_pending (const chord_node_t *self, node_rpc_kind_t kind)
-{
-    assert (self);
-    for (size_t i = 0; i < self->requests.count; i++)
-        if (self->requests.list[i].kind == kind)
-            return true;
-    return false;
-}
-
-/* Removes the entry (swap with the last); pointers to it become invalid. */
-void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc)
-{
-    assert (self);
-    assert (rpc);
-    size_t i = (size_t) (rpc - self->requests.list);
-    assert (i < self->requests.count);
-    self->requests.list[i] = self->requests.list[--self->requests.count];
-}
-
-void node_rpcs_forget_task (chord_node_t *self, const node_task_t *task)
-{
-    assert (self);
-    assert (task);
-    for (size_t i = 0; i < self->requests.count;)
-        if (self->requests.list[i].task == task)
-            node_rpc_remove (self, &self->requests.list[i]);
-        else
-            i++;
-}
-
-node_rpc_t *node_rpc_find_handoff (chord_node_t *self, uint64_t transfer_id, const chord_id_t *peer_id)
-{
-    assert (self);
-    assert (peer_id);
-    for (size_t i = 0; i < self->requests.count; i++)
-        if (self->requests.list[i].kind == RPC_HANDOFF && self->requests.list[i].request_id == transfer_id &&
-            chord_id_equal (&self->requests.list[i].peer.id, peer_id))
-            return &self->requests.list[i];
-    return NULL;
-}
-
-/* Sends msg to peer as a request whose reply we wait for. */
-int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, node_rpc_kind_t kind,
-               node_task_t *task, uint64_t now_ms)
-{
-    assert (self);
-    assert (peer);
-    assert (msg);
-    return node_call_at (self, peer, true, msg, kind, task, now_ms);
-}
-
-int node_call_at (chord_node_t *self, const chord_peer_t *peer, bool targeted, chord_msg_t *msg,
-                  node_rpc_kind_t kind, node_task_t *task, uint64_t now_ms)
-{
-    assert (self);
-    assert (peer);
-    assert (msg);
-    msg->request_id = node_new_request_id (self);
-    if (!node_rpc_add (self, msg->request_id, kind, peer, now_ms + self->config.rpc_timeout_ms, task))
-        return -1;
-    int rc = targeted ? node_send_peer (self, peer, msg)
-                      : node_queue (self, msg, CHORD_DEST_PEER, peer->endpoint, NULL);
-    if (rc != 0) {
-        node_rpc_remove (self, &self->requests.list[self->requests.count - 1]);
-        return -1;
-    }
-    if (task)
-        task->rpc_id = msg->request_id;
-    return 0;
 }
 
 /* A reply to something we asked: match it to its request by id. */
@@ -354,10 +162,9 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
     self->self.id = config->id;
     snprintf (self->self.endpoint, sizeof self->self.endpoint, "%s", config->endpoint);
     self->config.endpoint = self->self.endpoint;
-    self->wire.outgoing = malloc (sizeof *self->wire.outgoing);
-    self->wire.incoming = malloc (sizeof *self->wire.incoming);
     node_ring_init (self);
-    if (!self->wire.outgoing || !self->wire.incoming || node_owner_cache_init (self) != 0) {
+    node_requests_init (self);
+    if (node_wire_init (self) != 0 || node_owner_cache_init (self) != 0) {
         chord_node_destroy (&self);
         return NULL;
     }
@@ -379,7 +186,6 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
     if (self->config.tombstone_grace_ms < grace_min_ms)
         self->config.tombstone_grace_ms = grace_min_ms;
     node_replica_init (self);
-    self->requests.next_id = config->request_id_base ? config->request_id_base : 1;
     self->state = CHORD_NODE_IDLE;
     return self;
 }
@@ -391,13 +197,9 @@ void chord_node_destroy (chord_node_t **self_p)
     chord_node_t *self = *self_p;
     node_tasks_destroy (self);
     node_replica_destroy (self);
-    free (self->requests.list);
+    node_requests_destroy (self);
     node_owner_cache_destroy (self);
-    free (self->wire.outgoing);
-    free (self->wire.incoming);
-    for (size_t i = 0; i < self->wire.outbox_count; i++)
-        free (self->wire.outbox[(self->wire.outbox_head + i) % self->wire.outbox_alloc].data);
-    free (self->wire.outbox);
+    node_wire_destroy (self);
     node_transfer_destroy (self);
     free (self);
     *self_p = NULL;
@@ -444,19 +246,6 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
     self->active_since_ms = now_ms;
     node_timers_start (self, now_ms, false);
     return 0;
-}
-
-void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, const chord_origin_t *origin,
-                         chord_role_t role, uint64_t now_ms)
-{
-    assert (self);
-    chord_msg_t *msg = self->wire.incoming;
-    if (chord_msg_decode (msg, data, size) != 0)
-        self->stats.messages_dropped++;
-    else {
-        chord_node_handle (self, msg, origin, role, now_ms);
-        chord_msg_clear (msg);
-    }
 }
 
 /*  Whether msg may enter: its sender's role allows it, and every peer it
@@ -587,13 +376,8 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT)
         return;
     /* Expired requests. Handlers may add and remove entries, so rescan. */
-    for (size_t i = 0; i < self->requests.count;) {
-        if (self->requests.list[i].deadline_ms <= now_ms) {
-            s_on_rpc_timeout (self, &self->requests.list[i], now_ms);
-            i = 0;
-        } else
-            i++;
-    }
+    for (node_rpc_t *rpc; (rpc = node_rpc_due (self, now_ms));)
+        s_on_rpc_timeout (self, rpc, now_ms);
     node_tasks_run (self, now_ms);
     node_join_check_arrival (self, now_ms);
     node_pendings_expire (self, now_ms);
@@ -605,10 +389,7 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
     assert (self);
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT)
         return UINT64_MAX;
-    uint64_t next = UINT64_MAX;
-    for (size_t i = 0; i < self->requests.count; i++)
-        if (self->requests.list[i].deadline_ms < next)
-            next = self->requests.list[i].deadline_ms;
+    uint64_t next = node_requests_next_ms (self);
     uint64_t task_ms = node_tasks_next_ms (self);
     if (task_ms < next)
         next = task_ms;
@@ -640,18 +421,6 @@ void chord_node_leave (chord_node_t *self, uint64_t now_ms)
     /* Client operations we coordinate cannot finish once we are gone. */
     node_tasks_abandon_clients (self, "this peer is leaving the ring");
     node_leave_try (self, 0, now_ms);
-}
-
-bool chord_node_pop_outgoing (chord_node_t *self, chord_outgoing_t *out)
-{
-    assert (self);
-    assert (out);
-    if (self->wire.outbox_count == 0)
-        return false;
-    *out = self->wire.outbox[self->wire.outbox_head];
-    self->wire.outbox_head = (self->wire.outbox_head + 1) % self->wire.outbox_alloc;
-    self->wire.outbox_count--;
-    return true;
 }
 
 chord_node_state_t chord_node_state (const chord_node_t *self)
