@@ -248,6 +248,19 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
     return 0;
 }
 
+void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, const chord_origin_t *origin,
+                         chord_role_t role, uint64_t now_ms)
+{
+    assert (self);
+    const chord_msg_t *msg = node_wire_decode (self, data, size);
+    if (!msg) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    chord_node_handle (self, msg, origin, role, now_ms);
+    node_wire_decoded_done (self);
+}
+
 /*  Whether msg may enter: its sender's role allows it, and every peer it
     names is where its id says. A known client asking for more than its
     role allows is told so; anyone else hears nothing, so a stranger

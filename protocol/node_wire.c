@@ -111,17 +111,22 @@ int node_reply (chord_node_t *self, const chord_origin_t *origin, chord_msg_t *m
     return node_queue (self, msg, CHORD_DEST_ORIGIN, NULL, origin);
 }
 
-void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, const chord_origin_t *origin,
-                         chord_role_t role, uint64_t now_ms)
+const chord_msg_t *node_wire_decode (chord_node_t *self, const uint8_t *data, size_t size)
 {
     assert (self);
-    chord_msg_t *msg = self->wire.incoming;
-    if (chord_msg_decode (msg, data, size) != 0)
-        self->stats.messages_dropped++;
-    else {
-        chord_node_handle (self, msg, origin, role, now_ms);
-        chord_msg_clear (msg);
-    }
+    assert (!self->wire.incoming_busy);
+    if (chord_msg_decode (self->wire.incoming, data, size) != 0)
+        return NULL;
+    self->wire.incoming_busy = true;
+    return self->wire.incoming;
+}
+
+void node_wire_decoded_done (chord_node_t *self)
+{
+    assert (self);
+    assert (self->wire.incoming_busy);
+    chord_msg_clear (self->wire.incoming);
+    self->wire.incoming_busy = false;
 }
 
 bool chord_node_pop_outgoing (chord_node_t *self, chord_outgoing_t *out)

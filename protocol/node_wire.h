@@ -19,11 +19,18 @@ typedef struct {
     chord_msg_t *outgoing;    /* the message being built, between node_msg_begin and node_msg_end */
     bool outgoing_busy;       /* node_msg_begin has handed it out */
     chord_msg_t *incoming;    /* the message chord_node_receive decodes into */
+    bool incoming_busy;       /* decoded and not yet done with */
     chord_outgoing_t *outbox; /* encoded messages for the caller, a FIFO ring buffer */
     size_t outbox_head;
     size_t outbox_count;
     size_t outbox_alloc;
 } node_wire_t;
+
+/* Decodes data into the node's one incoming message, or returns NULL for
+   anything malformed. The message borrows from data and lasts until
+   node_wire_decoded_done. */
+const chord_msg_t *node_wire_decode (chord_node_t *self, const uint8_t *data, size_t size);
+void node_wire_decoded_done (chord_node_t *self);
 
 /* Allocates the two messages. Returns 0, or -1 out of memory. */
 int node_wire_init (chord_node_t *self);
