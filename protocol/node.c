@@ -22,6 +22,7 @@
 
 void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...)
 {
+    assert (self);
     if (!self->env.log)
         return;
     char line[1024];
@@ -35,72 +36,12 @@ void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...
 /* A short printable form of an id: its first 8 hex digits. */
 const char *node_short (const chord_id_t *id, char buf[9])
 {
+    assert (id);
     char hex[CHORD_ID_HEX_LEN + 1];
     chord_id_to_hex (id, hex);
     memcpy (buf, hex, 8);
     buf[8] = '\0';
     return buf;
-}
-
-static int s_outbox_push (chord_node_t *self, const chord_outgoing_t *item)
-{
-    if (self->outbox_count == self->outbox_alloc) {
-        size_t alloc = self->outbox_alloc ? self->outbox_alloc * 2 : 64;
-        chord_outgoing_t *grown = malloc (alloc * sizeof *grown);
-        if (!grown)
-            return -1;
-        for (size_t i = 0; i < self->outbox_count; i++)
-            grown[i] = self->outbox[(self->outbox_head + i) % self->outbox_alloc];
-        free (self->outbox);
-        self->outbox = grown;
-        self->outbox_alloc = alloc;
-        self->outbox_head = 0;
-    }
-    self->outbox[(self->outbox_head + self->outbox_count) % self->outbox_alloc] = *item;
-    self->outbox_count++;
-    return 0;
-}
-
-/* Stamps msg with our identity, encodes it and queues it. */
-int node_queue (chord_node_t *self, chord_msg_t *msg, chord_dest_kind_t kind, const char *endpoint,
-                const chord_origin_t *origin)
-{
-    /* A field its type does not carry would be dropped by the receiver: a
-       bug in this node, said loudly, but no reason to stop serving. */
-    if (msg->fields & ~chord_msg_allowed_fields (msg->type))
-        node_log (self, CHORD_LOG_ERROR, "a %s carries fields %#x its type does not: the receiver drops them",
-                  chord_msg_type_name (msg->type), msg->fields & ~chord_msg_allowed_fields (msg->type));
-    msg->has_sender = true;
-    msg->sender = self->self;
-    chord_outgoing_t item;
-    memset (&item, 0, sizeof item);
-    item.kind = kind;
-    if (kind == CHORD_DEST_PEER)
-        snprintf (item.endpoint, sizeof item.endpoint, "%s", endpoint);
-    else
-        item.origin = *origin;
-    if (chord_msg_encode (msg, &item.data, &item.size) != 0) {
-        node_log (self, CHORD_LOG_ERROR, "cannot encode %s message", chord_msg_type_name (msg->type));
-        return -1;
-    }
-    if (s_outbox_push (self, &item) != 0) {
-        free (item.data);
-        return -1;
-    }
-    self->stats.messages_sent++;
-    return 0;
-}
-
-int node_send_peer (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg)
-{
-    msg->has_target = true;
-    msg->target = peer->id;
-    return node_queue (self, msg, CHORD_DEST_PEER, peer->endpoint, NULL);
-}
-
-int node_reply (chord_node_t *self, const chord_origin_t *origin, chord_msg_t *msg)
-{
-    return node_queue (self, msg, CHORD_DEST_ORIGIN, NULL, origin);
 }
 
 static uint32_t s_random32 (chord_node_t *self)
@@ -113,83 +54,11 @@ static uint32_t s_random32 (chord_node_t *self)
 /* interval_ms, moved by up to a tenth either way so peers do not beat in step. */
 uint64_t node_jittered (chord_node_t *self, uint64_t interval_ms)
 {
+    assert (self);
     uint64_t spread = interval_ms / 5;
     if (spread == 0)
         return interval_ms;
     return interval_ms - spread / 2 + s_random32 (self) % (spread + 1);
-}
-
-uint64_t node_new_request_id (chord_node_t *self)
-{
-    return self->next_request_id++;
-}
-
-node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind,
-                          const chord_peer_t *peer, uint64_t deadline_ms, node_task_t *task)
-{
-    if (self->rpc_count == self->rpc_alloc) {
-        size_t alloc = self->rpc_alloc ? self->rpc_alloc * 2 : 64;
-        node_rpc_t *grown = realloc (self->rpcs, alloc * sizeof *grown);
-        if (!grown)
-            return NULL;
-        self->rpcs = grown;
-        self->rpc_alloc = alloc;
-    }
-    node_rpc_t *rpc = &self->rpcs[self->rpc_count++];
-    rpc->request_id = request_id;
-    rpc->kind = kind;
-    rpc->peer = *peer;
-    rpc->deadline_ms = deadline_ms;
-    rpc->task = task;
-    return rpc;
-}
-
-node_rpc_t *node_rpc_find (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind)
-{
-    for (size_t i = 0; i < self->rpc_count; i++)
-        if (self->rpcs[i].request_id == request_id && self->rpcs[i].kind == kind)
-            return &self->rpcs[i];
-    return NULL;
-}
-
-bool node_rpc_pending (const chord_node_t *self, node_rpc_kind_t kind)
-{
-    for (size_t i = 0; i < self->rpc_count; i++)
-        if (self->rpcs[i].kind == kind)
-            return true;
-    return false;
-}
-
-/* Removes the entry (swap with the last); pointers to it become invalid. */
-void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc)
-{
-    size_t i = (size_t) (rpc - self->rpcs);
-    assert (i < self->rpc_count);
-    self->rpcs[i] = self->rpcs[--self->rpc_count];
-}
-
-/* Sends msg to peer as a request whose reply we wait for. */
-int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, node_rpc_kind_t kind,
-               node_task_t *task, uint64_t now_ms)
-{
-    return node_call_at (self, peer, true, msg, kind, task, now_ms);
-}
-
-int node_call_at (chord_node_t *self, const chord_peer_t *peer, bool targeted, chord_msg_t *msg,
-                  node_rpc_kind_t kind, node_task_t *task, uint64_t now_ms)
-{
-    msg->request_id = node_new_request_id (self);
-    if (!node_rpc_add (self, msg->request_id, kind, peer, now_ms + self->config.rpc_timeout_ms, task))
-        return -1;
-    int rc = targeted ? node_send_peer (self, peer, msg)
-                      : node_queue (self, msg, CHORD_DEST_PEER, peer->endpoint, NULL);
-    if (rc != 0) {
-        node_rpc_remove (self, &self->rpcs[self->rpc_count - 1]);
-        return -1;
-    }
-    if (task)
-        task->rpc_id = msg->request_id;
-    return 0;
 }
 
 /* A reply to something we asked: match it to its request by id. */
@@ -235,11 +104,7 @@ static void s_on_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now
         node_on_state (self, rpc, msg, now_ms);
         break;
     case RPC_PING:
-        if (self->has_pred && chord_id_equal (&self->pred.id, &rpc->peer.id)) {
-            self->pred_alive = true;
-            self->pred_misses = 0;
-        }
-        node_rpc_remove (self, rpc);
+        node_on_pong (self, rpc);
         break;
     case RPC_HANDOFF:
         break;
@@ -273,39 +138,12 @@ static void s_on_rpc_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_
         return;
     }
     case RPC_GET_STATE:
-        node_rpc_remove (self, rpc);
-        self->stats.rpc_timeouts++;
-        /* Once may be a lost message: ask again at once. Twice in a row: dead,
-           and the next successor takes over. */
-        node_suspect (self, &peer, ++self->succ_misses >= CHORD_MISSES_DEAD, now_ms);
-        if (self->succ_misses >= CHORD_MISSES_DEAD)
-            self->succ_misses = 0;
-        self->next_stabilize_ms = now_ms;
+        node_on_state_timeout (self, rpc, now_ms);
         return;
     case RPC_PING:
-        node_rpc_remove (self, rpc);
-        self->stats.rpc_timeouts++;
-        if (self->has_pred && chord_id_equal (&self->pred.id, &peer.id) &&
-            ++self->pred_misses >= CHORD_MISSES_DEAD) {
-            self->pred_misses = 0;
-            char a[9];
-            node_log (self, CHORD_LOG_WARN, "predecessor %s (%s) is not answering", node_short (&peer.id, a),
-                      peer.endpoint);
-            self->pred_alive = false;
-        }
+        node_on_ping_timeout (self, rpc);
         return;
     }
-}
-
-static int s_observe_versions (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
-                               const uint8_t *value, size_t value_len)
-{
-    (void) key_id, (void) key, (void) key_len;
-    chord_node_t *self = arg;
-    chord_record_t rec;
-    if (chord_record_decode (&rec, value, value_len) == 0)
-        chord_hlc_observe (&self->hlc_last, rec.version.hlc);
-    return 0;
 }
 
 chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env_t *env)
@@ -321,19 +159,18 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
         return NULL;
     self->config = *config;
     self->env = *env;
-    if (config->owner_cache_size) {
-        self->owner_cache = calloc (config->owner_cache_size, sizeof *self->owner_cache);
-        if (!self->owner_cache) {
-            free (self);
-            return NULL;
-        }
+    self->self.id = config->id;
+    snprintf (self->self.endpoint, sizeof self->self.endpoint, "%s", config->endpoint);
+    self->config.endpoint = self->self.endpoint;
+    node_ring_init (self);
+    node_requests_init (self);
+    if (node_wire_init (self) != 0 || node_owner_cache_init (self) != 0) {
+        chord_node_destroy (&self);
+        return NULL;
     }
     uint8_t tag_key[16];
     env->random_bytes (env->random_arg, tag_key, sizeof tag_key);
     node_gate_init (&self->gate, tag_key);
-    self->self.id = config->id;
-    snprintf (self->self.endpoint, sizeof self->self.endpoint, "%s", config->endpoint);
-    self->config.endpoint = self->self.endpoint;
     if (self->config.replicas == 0)
         self->config.replicas = 1;
     if (self->config.max_clock_skew_ms == 0)
@@ -348,11 +185,7 @@ chord_node_t *chord_node_new (const chord_node_config_t *config, const chord_env
     uint64_t grace_min_ms = (CHORD_CLAIM_SYNCS + 2 * CHORD_PURGE_SYNCS) * (uint64_t) self->config.sync_interval_ms;
     if (self->config.tombstone_grace_ms < grace_min_ms)
         self->config.tombstone_grace_ms = grace_min_ms;
-    /* Versions issued after a restart must order after those on disk. */
-    chord_store_range (env->store, &config->id, &config->id, s_observe_versions, self);
-    self->succ[0] = self->self;
-    self->succ_count = 1;
-    self->next_request_id = config->request_id_base ? config->request_id_base : 1;
+    node_replica_init (self);
     self->state = CHORD_NODE_IDLE;
     return self;
 }
@@ -362,55 +195,26 @@ void chord_node_destroy (chord_node_t **self_p)
     if (!self_p || !*self_p)
         return;
     chord_node_t *self = *self_p;
-    while (self->tasks)
-        node_task_destroy (self, self->tasks);
-    node_pendings_destroy (self);
-    free (self->rpcs);
-    free (self->owner_cache);
-    for (size_t i = 0; i < self->outbox_count; i++)
-        free (self->outbox[(self->outbox_head + i) % self->outbox_alloc].data);
-    free (self->outbox);
-    for (size_t i = 0; i < self->seed_count; i++)
-        free (self->seeds[i]);
-    free (self->seeds);
+    node_tasks_destroy (self);
+    node_replica_destroy (self);
+    node_requests_destroy (self);
+    node_owner_cache_destroy (self);
+    node_wire_destroy (self);
+    node_transfer_destroy (self);
     free (self);
     *self_p = NULL;
 }
 
 int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_count, uint64_t now_ms)
 {
+    assert (self);
     if (self->state != CHORD_NODE_IDLE)
         return -1;
-    self->seeds = calloc (seed_count ? seed_count : 1, sizeof *self->seeds);
-    if (!self->seeds)
+    int kept = node_join_init (self, seeds, seed_count);
+    if (kept < 0)
         return -1;
-    for (size_t i = 0; i < seed_count; i++) {
-        /* A seed that is this very position is no seed: a peer listed in
-           everyone's --join may start the ring itself. (Other positions of
-           the same process share our endpoint and are good seeds.) */
-        chord_id_t seed_id;
-        chord_id_hash (&seed_id, seeds[i], strlen (seeds[i]));
-        if (chord_id_equal (&seed_id, &self->self.id) || strlen (seeds[i]) > CHORD_ENDPOINT_MAX)
-            continue;
-        self->seeds[self->seed_count] = strdup (seeds[i]);
-        if (!self->seeds[self->seed_count])
-            return -1;
-        self->seed_count++;
-        /* A seed is worth probing later, should the ring ever split. */
-        chord_peer_t seed = {.id = seed_id};
-        snprintf (seed.endpoint, sizeof seed.endpoint, "%s", seeds[i]);
-        node_remember (self, &seed);
-    }
-    self->next_stabilize_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-    self->next_fix_finger_ms = now_ms;
-    self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-    self->next_stray_check_ms =
-        now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-    self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
-    self->next_probe_ms =
-        now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-    self->join_retry_ms = 100;
-    if (self->seed_count == 0) {
+    node_timers_start (self, now_ms, true);
+    if (kept == 0) {
         self->state = CHORD_NODE_ACTIVE;
         self->active_since_ms = now_ms;
         node_log (self, CHORD_LOG_INFO, "started a new ring as %s", self->self.endpoint);
@@ -420,8 +224,7 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
     node_task_t *task = node_task_new (self, TASK_JOIN, &self->self.id, UINT64_MAX);
     if (!task)
         return -1;
-    node_log (self, CHORD_LOG_INFO, "joining through %zu seed%s", self->seed_count,
-              self->seed_count == 1 ? "" : "s");
+    node_log (self, CHORD_LOG_INFO, "joining through %d seed%s", kept, kept == 1 ? "" : "s");
     node_lookup_start (self, task, now_ms);
     return 0;
 }
@@ -430,45 +233,32 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
                              size_t succ_count, const chord_peer_t *fingers, const bool *finger_valid,
                              uint64_t now_ms)
 {
+    assert (self);
     if (self->state != CHORD_NODE_IDLE || succ_count == 0 || succ_count > CHORD_SUCCESSORS_MAX)
         return -1;
     node_succ_set (self, &succs[0], succs + 1, succ_count - 1, now_ms);
-    if (pred && !node_is_self (self, pred)) {
-        self->has_pred = true;
-        self->pred = *pred;
-        self->pred_alive = true;
-    }
+    if (pred && !node_is_self (self, pred))
+        node_ring_set_pred (self, pred);
     for (unsigned i = 0; fingers && finger_valid && i < CHORD_ID_BITS; i++)
-        if (finger_valid[i] && !node_is_self (self, &fingers[i])) {
-            self->finger[i] = fingers[i];
-            self->finger_valid[i] = true;
-        }
+        if (finger_valid[i] && !node_is_self (self, &fingers[i]))
+            node_ring_set_finger (self, i, &fingers[i]);
     self->state = CHORD_NODE_ACTIVE;
     self->active_since_ms = now_ms;
-    self->next_stabilize_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-    self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-    self->next_stray_check_ms =
-        now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-    self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
-    self->next_probe_ms =
-        now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-    self->next_fix_finger_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
+    node_timers_start (self, now_ms, false);
     return 0;
 }
 
 void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, const chord_origin_t *origin,
                          chord_role_t role, uint64_t now_ms)
 {
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg)
-        return;
-    if (chord_msg_decode (msg, data, size) != 0)
+    assert (self);
+    const chord_msg_t *msg = node_wire_decode (self, data, size);
+    if (!msg) {
         self->stats.messages_dropped++;
-    else {
-        chord_node_handle (self, msg, origin, role, now_ms);
-        chord_msg_clear (msg);
+        return;
     }
-    free (msg);
+    chord_node_handle (self, msg, origin, role, now_ms);
+    node_wire_decoded_done (self);
 }
 
 /*  Whether msg may enter: its sender's role allows it, and every peer it
@@ -503,13 +293,14 @@ static bool s_admit (chord_node_t *self, const chord_msg_t *msg, const chord_ori
 void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         chord_role_t role, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     if (!s_admit (self, msg, origin, role))
         return;
     self->stats.messages_received++;
     /* Any message from a peer shows it alive. */
-    if (msg->has_sender && self->has_pred && !self->pred_alive &&
-        chord_id_equal (&msg->sender.id, &self->pred.id))
-        self->pred_alive = true;
+    if (msg->has_sender)
+        node_ring_heard_from (self, &msg->sender.id);
     switch (msg->type) {
     case CHORD_MSG_FIND_SUCC:
         node_on_find_succ (self, msg, origin, now_ms);
@@ -594,114 +385,40 @@ void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_
 
 void chord_node_tick (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT)
         return;
     /* Expired requests. Handlers may add and remove entries, so rescan. */
-    for (size_t i = 0; i < self->rpc_count;) {
-        if (self->rpcs[i].deadline_ms <= now_ms) {
-            s_on_rpc_timeout (self, &self->rpcs[i], now_ms);
-            i = 0;
-        } else
-            i++;
-    }
-    /* Tasks due for a retry, or out of time. */
-    for (node_task_t *task = self->tasks, *next; task; task = next) {
-        next = task->next;
-        if (task->rpc_id)
-            continue;
-        if (node_task_is_client (task) && task->deadline_ms <= now_ms)
-            node_task_expire (self, task);
-        else if (task->retry_at_ms && task->retry_at_ms <= now_ms) {
-            node_lookup_start (self, task, now_ms);
-            next = self->tasks; /* the list may have changed under us */
-        }
-    }
-    if (self->state == CHORD_NODE_JOINING && self->join_accepted && !self->join_handoff_done &&
-        self->join_handoff_deadline_ms <= now_ms) {
-        node_log (self, CHORD_LOG_WARN, "our arc never arrived from %s; serving without it",
-                  self->succ[0].endpoint);
-        self->join_handoff_done = true;
-        node_become_active (self, now_ms);
-    }
-    bool member = self->state == CHORD_NODE_ACTIVE || self->state == CHORD_NODE_LEAVING;
-    if (member && self->next_stabilize_ms <= now_ms) {
-        self->next_stabilize_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-        node_stabilize (self, now_ms);
-    }
-    if (member && self->next_check_pred_ms <= now_ms) {
-        self->next_check_pred_ms = now_ms + node_jittered (self, self->config.stabilize_interval_ms);
-        node_check_predecessor (self, now_ms);
-    }
-    if (self->state == CHORD_NODE_ACTIVE && self->next_probe_ms <= now_ms) {
-        self->next_probe_ms =
-            now_ms + node_jittered (self, CHORD_PROBE_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-        node_probe (self, now_ms);
-    }
+    for (node_rpc_t *rpc; (rpc = node_rpc_due (self, now_ms));)
+        s_on_rpc_timeout (self, rpc, now_ms);
+    node_tasks_run (self, now_ms);
+    node_join_check_arrival (self, now_ms);
     node_pendings_expire (self, now_ms);
-    if (self->state == CHORD_NODE_ACTIVE && self->next_stray_check_ms <= now_ms) {
-        self->next_stray_check_ms =
-            now_ms + node_jittered (self, CHORD_STRAY_CHECK_ROUNDS * (uint64_t) self->config.stabilize_interval_ms);
-        /* With replicas, keys outside our arc are mostly copies we keep on
-           purpose; anti-entropy brings astray keys to their owner instead. */
-        if (!node_replicating (self))
-            node_pass_on_strays (self, now_ms);
-    }
-    if (self->state == CHORD_NODE_ACTIVE && self->next_sync_ms <= now_ms) {
-        self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
-        node_sync (self, now_ms);
-    }
-    if (self->state == CHORD_NODE_ACTIVE && self->next_fix_finger_ms <= now_ms) {
-        /* A new member builds its fingers quickly, then refreshes one finger
-           lookup per interval, as the paper's fix_fingers does. */
-        uint64_t interval_ms = self->config.stabilize_interval_ms;
-        if (!self->fingers_built)
-            interval_ms = interval_ms / CHORD_FINGER_TICKS + 1;
-        self->next_fix_finger_ms = now_ms + node_jittered (self, interval_ms);
-        node_fix_fingers (self, now_ms);
-    }
+    node_timers_run (self, now_ms);
 }
 
 uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
 {
+    assert (self);
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT)
         return UINT64_MAX;
-    uint64_t next = UINT64_MAX;
-    for (size_t i = 0; i < self->rpc_count; i++)
-        if (self->rpcs[i].deadline_ms < next)
-            next = self->rpcs[i].deadline_ms;
-    for (const node_task_t *task = self->tasks; task; task = task->next) {
-        if (task->rpc_id)
-            continue;
-        if (task->retry_at_ms && task->retry_at_ms < next)
-            next = task->retry_at_ms;
-        if (node_task_is_client (task) && task->deadline_ms < next)
-            next = task->deadline_ms;
-    }
-    if (self->state == CHORD_NODE_JOINING && self->join_accepted && !self->join_handoff_done &&
-        self->join_handoff_deadline_ms < next)
-        next = self->join_handoff_deadline_ms;
-    if (self->state == CHORD_NODE_ACTIVE || self->state == CHORD_NODE_LEAVING) {
-        if (self->next_stabilize_ms < next)
-            next = self->next_stabilize_ms;
-        if (self->next_check_pred_ms < next)
-            next = self->next_check_pred_ms;
-    }
-    if (self->state == CHORD_NODE_ACTIVE && self->next_probe_ms < next)
-        next = self->next_probe_ms;
-    if (self->state == CHORD_NODE_ACTIVE && self->next_stray_check_ms < next)
-        next = self->next_stray_check_ms;
-    if (self->state == CHORD_NODE_ACTIVE && self->next_sync_ms < next)
-        next = self->next_sync_ms;
-    for (const node_pending_t *pending = self->pendings; pending; pending = pending->next)
-        if (pending->deadline_ms < next)
-            next = pending->deadline_ms;
-    if (self->state == CHORD_NODE_ACTIVE && self->next_fix_finger_ms < next)
-        next = self->next_fix_finger_ms;
-    return next;
+    uint64_t next = node_requests_next_ms (self);
+    uint64_t task_ms = node_tasks_next_ms (self);
+    if (task_ms < next)
+        next = task_ms;
+    uint64_t join_ms = node_join_next_ms (self);
+    if (join_ms < next)
+        next = join_ms;
+    uint64_t pending_ms = node_pendings_next_ms (self);
+    if (pending_ms < next)
+        next = pending_ms;
+    uint64_t timer_ms = node_timers_next_ms (self);
+    return timer_ms < next ? timer_ms : next;
 }
 
 void chord_node_leave (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     if (self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT)
         return;
     if (self->state != CHORD_NODE_ACTIVE || node_alone (self)) {
@@ -715,49 +432,38 @@ void chord_node_leave (chord_node_t *self, uint64_t now_ms)
     node_log (self, CHORD_LOG_INFO, "leaving: handing %zu keys to our successor",
               chord_store_count (self->env.store));
     /* Client operations we coordinate cannot finish once we are gone. */
-    for (node_task_t *task = self->tasks, *next; task; task = next) {
-        next = task->next;
-        if (node_task_is_client (task)) {
-            node_reply_client (self, &task->origin, task->client_request_id, CHORD_STATUS_NOT_READY, NULL, 0,
-                               "this peer is leaving the ring");
-            node_task_destroy (self, task);
-        }
-    }
+    node_tasks_abandon_clients (self, "this peer is leaving the ring");
     node_leave_try (self, 0, now_ms);
-}
-
-bool chord_node_pop_outgoing (chord_node_t *self, chord_outgoing_t *out)
-{
-    if (self->outbox_count == 0)
-        return false;
-    *out = self->outbox[self->outbox_head];
-    self->outbox_head = (self->outbox_head + 1) % self->outbox_alloc;
-    self->outbox_count--;
-    return true;
 }
 
 chord_node_state_t chord_node_state (const chord_node_t *self)
 {
+    assert (self);
     return self->state;
 }
 
 const chord_peer_t *chord_node_self (const chord_node_t *self)
 {
+    assert (self);
     return &self->self;
 }
 
 const chord_peer_t *chord_node_successor (const chord_node_t *self)
 {
-    return &self->succ[0];
+    assert (self);
+    return &node_ring (self)->succ[0];
 }
 
 const chord_peer_t *chord_node_predecessor (const chord_node_t *self)
 {
-    return self->has_pred && self->pred_alive ? &self->pred : NULL;
+    assert (self);
+    const node_ring_t *ring = node_ring (self);
+    return ring->has_pred && ring->pred_alive ? &ring->pred : NULL;
 }
 
 const chord_node_stats_t *chord_node_stats (const chord_node_t *self)
 {
+    assert (self);
     return &self->stats;
 }
 

@@ -1,280 +1,66 @@
-/*  chord node internals: the state shared by the node's source files.
+/*  chord node internals: how the node's modules compose.
 
-    node.c           the node's life: creation, dispatch, timers, outbox, requests
+    node.c           the node's life: creation, dispatch, tick, leave
+    node_wire.c      messages in and out: the message being built, the outbox
+    node_requests.c  requests sent to peers and waiting for their answers
     node_ring.c      ring membership: successors, predecessor, fingers, suspects,
                      ownership, and the maintenance that keeps them right
-    node_lookup.c    lookups and the client operations that need them
+    node_owners.c    the owner cache: hints that send data operations straight to an owner
+    node_lookup.c    tasks, and the lookups that find an id's owner for them
+    node_client.c    client operations and their answers
     node_transfer.c  moving arcs between peers: join, handoff, leave
     node_replica.c   the copies of each key: coordinated writes and reads
     node_sync.c      anti-entropy between replicas, and tombstone purging
     node_gate.c      what may enter: the sender's role, ids bound to endpoints
+    node_timers.c    the periodic work: one table of timers
 
-    Nothing here is part of the public API (node.h).  */
+    Each module's header (node_ring.h, node_lookup.h, ...) says what it
+    owns, what it needs from the others and who frees what. This header
+    puts them together in struct chord_node and declares what every
+    module uses from node.c: logging and jitter. Nothing here is part of
+    the public API (node.h).  */
 #ifndef CHORD_NODE_INTERNAL_H
 #define CHORD_NODE_INTERNAL_H
 
 #include "node.h"
+#include "node_client.h"
 #include "node_gate.h"
+#include "node_lookup.h"
+#include "node_owners.h"
+#include "node_replica.h"
+#include "node_requests.h"
+#include "node_ring.h"
+#include "node_sync.h"
+#include "node_timers.h"
+#include "node_transfer.h"
+#include "node_wire.h"
 #include "record.h"
-
-#define CHORD_TASKS_MAX 100000      /* concurrent client operations and lookups */
-#define CHORD_SUSPECTS_MAX 64       /* peers remembered as unresponsive */
-#define CHORD_HANDOFFS_MAX 8        /* concurrent outgoing transfers */
-#define CHORD_INTAKES_MAX 8         /* concurrent incoming transfers */
-#define CHORD_LOOKUP_HOPS_MAX 64    /* a longer path means the tables are broken */
-#define CHORD_LOOKUP_TIMEOUTS_MAX 4 /* unanswered hops before a lookup restarts */
-#define CHORD_CLIENT_TIMEOUT_DEFAULT_MS 5000
-#define CHORD_CLIENT_TIMEOUT_MAX_MS 600000
-#define CHORD_RETRY_MIN_MS 25 /* first retry delay for a client operation */
-#define CHORD_RETRY_MAX_MS 1000
-#define CHORD_JOIN_RETRY_MAX_MS 5000 /* cap on the join backoff */
-#define CHORD_JOIN_REDIRECTS_MAX 4   /* JOIN redirects followed before backing off */
-/* Maintenance requests in a row unanswered before a peer is dead. ZeroMQ over
-   TCP loses nothing but with a broken connection, so one miss is a failed
-   or hung peer, and detecting it fast keeps lookups right under churn
-   (chord-sim's traffic scenario: 2.2% failed lookups with 1, 6% with 2). On a
-   lossy datagram network, 2 would keep live successors. */
-#define CHORD_MISSES_DEAD        1
-#define CHORD_STRAY_CHECK_ROUNDS 4        /* stabilize intervals between checks for keys outside our arc */
-#define CHORD_DEPARTED_SUSPICIONS 5       /* a graceful leaver stays dead this many suspicion periods */
-#define CHORD_REMEMBERED_MAX     16       /* peers kept to probe for a ring we split from */
-#define CHORD_PROBE_ROUNDS       10       /* stabilize intervals between probes */
-#define CHORD_SYNC_ROUNDS        4        /* stabilize intervals between anti-entropy rounds (default) */
-#define CHORD_PURGE_SYNCS        8        /* anti-entropy rounds between clean-ups: expired tombstones,
-                                             copies no owner asks us to keep */
-#define CHORD_CLAIM_SYNCS        10       /* anti-entropy rounds an owner's claim on our copies lasts */
-#define CHORD_CLAIMS_MAX         32       /* owners whose arcs we keep copies of, remembered */
-#define CHORD_PENDING_MAX        100000   /* writes and reads waiting for replicas */
-#define CHORD_FINGER_TICKS 4         /* finger refreshes per stabilize interval, first round */
 
 _Static_assert(CHORD_NODE_LEFT == CHORD_STATE_MAX, "message.h must know the highest node state");
 
-typedef enum {
-    TASK_CLIENT_PUT,
-    TASK_CLIENT_GET,
-    TASK_CLIENT_DEL,
-    TASK_CLIENT_LOOKUP,
-    TASK_FIX_FINGER,
-    TASK_JOIN,
-    TASK_PROBE,
-} node_task_kind_t;
-
-/* Work that needs an owner found by lookup, then maybe a request to it. */
-typedef struct node_task {
-    struct node_task *next; /* in the node's task list */
-    struct node_task *prev;
-    node_task_kind_t kind;
-    chord_origin_t origin;      /* client's return address */
-    uint64_t client_request_id; /* the client's request id, echoed */
-    uint8_t *key;               /* owned copy, or NULL */
-    size_t key_len;
-    uint8_t *value; /* owned copy, or NULL */
-    size_t value_len;
-    chord_id_t target;     /* the id whose owner is wanted */
-    unsigned finger_index; /* with TASK_FIX_FINGER */
-    uint64_t deadline_ms;  /* give up (and answer TIMEOUT) at this time */
-    uint64_t retry_at_ms;  /* nonzero: restart the lookup at this time */
-    unsigned attempts;     /* restarts so far */
-    /* The lookup in progress. */
-    chord_peer_t hop;      /* peer asked last */
-    chord_peer_t prev_hop; /* peer that pointed us at hop */
-    bool has_prev_hop;
-    uint32_t hops;         /* peers that answered a find */
-    unsigned hop_timeouts; /* unanswered finds in this lookup */
-    unsigned redirects;    /* JOIN redirects followed in this attempt */
-    size_t excluded_count;
-    chord_id_t excluded[CHORD_EXCLUDE_MAX];
-    uint64_t rpc_id; /* outstanding request, 0 when none */
-    bool no_quorum;         /* the last answer was NO_QUORUM: say so if time runs out */
-    chord_version_t version; /* a put's or del's, fixed when the client's request arrived,
-                                so a retry or a late duplicate never outranks a later write */
-    bool has_avoid;         /* an owner did not answer a data operation: route round it, */
-    chord_id_t avoid;       /* and ask the next peer to serve the key from its copies */
-} node_task_t;
-
-typedef enum {
-    RPC_FIND,      /* a lookup step; answer feeds a task */
-    RPC_STORE,     /* a data operation at the owner; answer feeds a task */
-    RPC_JOIN,      /* the join request; answer feeds the join task */
-    RPC_GET_STATE, /* stabilize */
-    RPC_PING,      /* check_predecessor */
-    RPC_HANDOFF,   /* waiting for the receiver's acknowledgement */
-} node_rpc_kind_t;
-
-/* An owner that counts us among its replicas: it sent digests of
-   (lower, owner] at seen_ms. */
-typedef struct {
-    chord_id_t lower;
-    chord_id_t owner;
-    uint64_t seen_ms;
-} node_claim_t;
-
-/* Where the answer to a data operation goes. */
-typedef enum {
-    NODE_ANSWER_CLIENT,     /* a CLIENT_REPLY: we are the client's entry peer */
-    NODE_ANSWER_PEER,       /* a STORE_REPLY to the entry peer that asked us */
-    NODE_ANSWER_TASK,       /* our own task, through its RPC_STORE entry request_id, as if
-                               a STORE_REPLY came back: it retries what it may retry */
-} node_answer_kind_t;
-
-typedef struct {
-    node_answer_kind_t kind;
-    chord_origin_t origin;  /* with CLIENT and PEER */
-    uint64_t request_id;
-} node_answer_t;
-
-/*  A write waiting for replicas to acknowledge it, or a read that missed
-    locally waiting for replicas to say what they hold. Its requests to
-    the replicas carry the ids first_request_id .. + sent - 1.  */
-typedef struct node_pending {
-    struct node_pending *next;
-    struct node_pending *prev;
-    bool is_read;
-    node_answer_t answer;
-    uint64_t first_request_id;
-    unsigned sent;              /* replicas asked */
-    unsigned answered;
-    unsigned acks;              /* writes: replicas that hold it */
-    unsigned needed;            /* writes: acks that complete it */
-    chord_status_t done_status; /* writes: the answer once complete (DEL: NOT_FOUND when nothing was there) */
-    uint64_t deadline_ms;
-    chord_peer_t peers[CHORD_REPLICAS_MAX];
-    /* Reads: the key, the newest record found and which replicas lack it. */
-    uint8_t *key;
-    size_t key_len;
-    uint8_t *best;              /* encoded record, or NULL */
-    size_t best_len;
-    bool has_best[CHORD_REPLICAS_MAX];      /* replica i answered with a record ... */
-    chord_version_t version[CHORD_REPLICAS_MAX]; /* ... of this version */
-} node_pending_t;
-
-/* A request sent to a peer and not yet answered. */
-typedef struct {
-    uint64_t request_id; /* what the reply will carry (or xfer, for handoffs) */
-    node_rpc_kind_t kind;
-    chord_peer_t peer;    /* who was asked */
-    uint64_t deadline_ms; /* no answer by then: the peer is suspect */
-    node_task_t *task;    /* waiting task, or NULL */
-} node_rpc_t;
-
-/* An outgoing transfer of keys to another peer. */
-typedef struct {
-    bool active;
-    uint64_t transfer_id; /* unique per receiver, not overall */
-    chord_id_t to;        /* the receiving peer */
-    bool leaving;         /* handing everything over before exit */
-    chord_id_t from;      /* with !leaving: the range (from, upto] moved */
-    chord_id_t upto;
-    uint64_t total;    /* items sent */
-    unsigned attempts; /* successors tried (leaving) */
-} node_handoff_t;
-
-/* An incoming transfer of keys from another peer. */
-typedef struct {
-    bool active;
-    uint64_t transfer_id;
-    chord_id_t sender; /* the transferring peer's id */
-    uint64_t received; /* items stored so far */
-    bool total_known;  /* the final batch has arrived */
-    uint64_t total;
-    bool failed; /* a store write failed */
-} node_intake_t;
-
-typedef struct {
-    chord_id_t id;
-    uint64_t until_ms; /* suspicion lapses then */
-    bool dead;         /* failed maintenance twice: out of successor lists, not just routed around */
-    uint64_t departed_ms; /* when it left gracefully, or 0 */
-} node_suspect_t;
-
-/* A remembered arc: owner served (lower, owner] when we last looked. */
-typedef struct {
-    chord_id_t lower;
-    chord_peer_t owner;
-    uint64_t last_used; /* owner_cache_clock at the last hit, for replacement */
-} node_owner_entry_t;
-
+/*  The node: who we are and in which state, and one struct per module.
+    A module's struct is written by that module's file only; the others
+    read it through the module's functions, or a const view (node_ring).  */
 struct chord_node {
     chord_node_config_t config; /* as given; endpoint points at self.endpoint */
     chord_env_t env;            /* store, randomness, logging */
     chord_peer_t self;          /* our id and endpoint */
     chord_node_state_t state;
-    chord_node_stats_t stats;
-    node_gate_t gate;           /* what may enter: roles, ids bound to endpoints */
-
-    bool has_pred;
-    chord_peer_t pred;
-    bool pred_alive;           /* false once pings went unanswered */
-    unsigned pred_misses;      /* pings in a row unanswered */
-    unsigned succ_misses;      /* GET_STATEs in a row our successor left unanswered */
-    bool pred_handed_off;      /* it left gracefully and handed us its keys */
-    bool has_inherited;        /* we took over a silent predecessor's arc ... */
-    chord_id_t inherited_from; /* ... (from, upto] without its data, */
-    chord_id_t inherited_upto;
-    uint64_t inherited_until_ms; /* and say "not found" there only after this */
-    size_t succ_count;           /* >= 1 once started; succ[0] may be self */
-    chord_peer_t succ[CHORD_SUCCESSORS_MAX];
-    bool finger_valid[CHORD_ID_BITS];
-    chord_peer_t finger[CHORD_ID_BITS]; /* finger[i] = successor(self + 2^i) */
-    unsigned next_finger;               /* next finger to refresh */
-    bool fingers_built;                 /* a whole round has been done: refresh at a calm pace */
-    bool fixing_finger;                 /* a TASK_FIX_FINGER is running */
-    size_t suspect_count;
-    node_suspect_t suspects[CHORD_SUSPECTS_MAX];
-    node_owner_entry_t *owner_cache; /* config.owner_cache_size entries */
-    size_t owner_cache_count;
-    uint64_t owner_cache_clock;
-
-    uint64_t next_request_id;
-    uint64_t hlc_last;             /* the hybrid logical clock: last version issued or seen */
-    node_pending_t *pendings;      /* doubly linked */
-    size_t pending_count;
-    uint64_t next_sync_ms;         /* 0: not scheduled yet */
-    unsigned syncs_since_purge;
-    uint64_t active_since_ms;      /* when we last became ACTIVE */
-    node_claim_t claims[CHORD_CLAIMS_MAX];
-    size_t claim_count;
-    uint64_t next_stabilize_ms;
-    uint64_t next_fix_finger_ms;
-    uint64_t next_check_pred_ms;
-    uint64_t next_stray_check_ms;
-    uint64_t next_probe_ms;
-    bool probing;                                  /* a TASK_PROBE is running */
-    chord_peer_t remembered[CHORD_REMEMBERED_MAX]; /* seeds and peers we gave up on: probe them */
-    size_t remembered_count;
-    size_t remembered_next;                        /* next to probe, and next to replace */
-
-    /* Joining. */
-    char **seeds; /* endpoints to join through */
-    size_t seed_count;
-    size_t seed_next;          /* next seed to try */
-    uint64_t join_retry_ms;    /* current backoff */
-    uint64_t join_request_id;  /* our JOIN request; its id names the handoff we await */
-    chord_id_t join_successor; /* the peer we asked to join before */
-    bool join_accepted;        /* our successor took us in */
-    bool join_handoff_done;    /* and our arc has arrived */
-    uint64_t join_handoff_deadline_ms;
-
-    /* Leaving. */
-    bool leave_reply_pending; /* a client asked us to leave */
-    chord_origin_t leave_origin;
-    uint64_t leave_request_id;
-
-    node_task_t *tasks; /* doubly linked */
-    size_t task_count;
-    node_rpc_t *rpcs;
-    size_t rpc_count;
-    size_t rpc_alloc;
-    node_handoff_t handoffs[CHORD_HANDOFFS_MAX];
-    node_intake_t intakes[CHORD_INTAKES_MAX];
-
-    chord_outgoing_t *outbox; /* FIFO ring buffer */
-    size_t outbox_head;
-    size_t outbox_count;
-    size_t outbox_alloc;
+    uint64_t active_since_ms;   /* when we last became ACTIVE */
+    chord_node_stats_t stats;   /* counters, bumped by every module */
+    node_gate_t gate;           /* what may enter: node_gate.c */
+    node_timers_t timers;       /* the periodic work's deadlines: node_timers.c */
+    node_ring_t ring;           /* membership: node_ring.c */
+    node_owner_cache_t owners;  /* owner hints for data operations: node_owners.c */
+    node_tasks_t tasks;         /* tasks in progress: node_lookup.c */
+    node_replica_t replica;     /* versions and coordinations: node_replica.c */
+    node_sync_t sync;           /* anti-entropy: node_sync.c */
+    node_transfer_t transfer;   /* joining, handoffs, leaving: node_transfer.c */
+    node_requests_t requests;   /* requests awaiting answers: node_requests.c */
+    node_wire_t wire;           /* messages in and out: node_wire.c */
 };
 
-/* ---------------------------------------------------------------- node.c: logging, outbox, requests */
+/* ---------------------------------------------------------------- node.c: logging, time */
 
 void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
@@ -282,278 +68,7 @@ void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...
 /* A short printable form of an id: its first 8 hex digits. */
 const char *node_short (const chord_id_t *id, char buf[9]);
 
-/* Stamps msg with our identity, encodes it and queues it. */
-int node_queue (chord_node_t *self, chord_msg_t *msg, chord_dest_kind_t kind, const char *endpoint,
-                const chord_origin_t *origin);
-
-int node_send_peer (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg);
-
-int node_reply (chord_node_t *self, const chord_origin_t *origin, chord_msg_t *msg);
-
 /* interval_ms, moved by up to a tenth either way so peers do not beat in step. */
 uint64_t node_jittered (chord_node_t *self, uint64_t interval_ms);
-
-uint64_t node_new_request_id (chord_node_t *self);
-
-node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind,
-                          const chord_peer_t *peer, uint64_t deadline_ms, node_task_t *task);
-
-bool node_rpc_pending (const chord_node_t *self, node_rpc_kind_t kind);
-
-/* The request of this kind and id we wait for, or NULL. */
-node_rpc_t *node_rpc_find (chord_node_t *self, uint64_t request_id, node_rpc_kind_t kind);
-
-/* Removes the entry (swap with the last); pointers to it become invalid. */
-void node_rpc_remove (chord_node_t *self, node_rpc_t *rpc);
-
-/* Sends msg to peer as a request whose reply we wait for. */
-int node_call (chord_node_t *self, const chord_peer_t *peer, chord_msg_t *msg, node_rpc_kind_t kind,
-               node_task_t *task, uint64_t now_ms);
-
-/* As node_call, but untargeted (targeted false) reaches whatever position
-   answers at peer's endpoint: for seeds, whose ids we only guess from their
-   endpoint (a peer may advertise another address than the one we dial). */
-int node_call_at (chord_node_t *self, const chord_peer_t *peer, bool targeted, chord_msg_t *msg,
-                  node_rpc_kind_t kind, node_task_t *task, uint64_t now_ms);
-
-/* ---------------------------------------------------------------- node_ring.c: membership, ownership,
- * maintenance */
-
-bool node_is_self (const chord_node_t *self, const chord_peer_t *peer);
-
-bool node_is_excluded (const chord_id_t *id, const chord_id_t *excluded, size_t count);
-
-/* Forgets the successor at index i, keeping the list non-empty. */
-void node_succ_remove_at (chord_node_t *self, size_t i);
-
-/*  Rebuilds the successor list as first, then list[], dropping ourselves,
-    anything after ourselves (the list wrapped round the ring), duplicates
-    and suspects, cut to r entries. An empty result means we are alone.  */
-void node_succ_set (chord_node_t *self, const chord_peer_t *first, const chord_peer_t *list, size_t count,
-                    uint64_t now_ms);
-
-bool node_alone (const chord_node_t *self);
-
-/* Marks a peer unresponsive: it leaves the successor list and fingers until
-   the suspicion lapses and stabilization brings it back. */
-void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint64_t now_ms);
-
-/* Marks a peer that left gracefully: dead for CHORD_DEPARTED_SUSPICIONS suspicions. */
-void node_departed (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms);
-
-/* Lifts any suspicion of id: it has just shown itself alive by joining. */
-void node_forgive (chord_node_t *self, const chord_id_t *id);
-
-/* Keeps peer among the peers to probe later (node_probe). */
-void node_remember (chord_node_t *self, const chord_peer_t *peer);
-
-/*  Asks a remembered peer that is not among our successors who succeeds
-    us in its view of the ring. A partition that lasted longer than the
-    suspicion period leaves two rings, each whole and each blind to the
-    other; an answer closer than our successor joins them again, and
-    stabilization does the rest.  */
-void node_probe (chord_node_t *self, uint64_t now_ms);
-
-/* A probe's answer: adopt owner as successor if it is closer than ours. */
-void node_probe_found (chord_node_t *self, const chord_peer_t *owner, uint64_t now_ms);
-
-/*  The known peer closest before id on the ring (fingers and successors),
-    skipping suspects and excluded ids; NULL when none precedes id.  */
-const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chord_id_t *id,
-                                            const chord_id_t *excluded, size_t excluded_count,
-                                            uint64_t now_ms);
-
-/* The first successor not excluded (the successor itself if all are). */
-const chord_peer_t *node_first_live_successor (const chord_node_t *self, const chord_id_t *excluded,
-                                               size_t excluded_count, uint64_t now_ms);
-
-/* The remembered owner of id, or NULL. Entries are only hints: the owner
-   checks every operation against its own arc and answers WRONG_OWNER. */
-const chord_peer_t *node_owner_cache_find (chord_node_t *self, const chord_id_t *id, uint64_t now_ms);
-
-void node_owner_cache_forget (chord_node_t *self, const chord_id_t *owner);
-
-void node_owner_cache_put (chord_node_t *self, const chord_id_t *lower, const chord_peer_t *owner);
-
-/* True when we serve key id now: it lies in (pred, self], or we are alone. */
-bool node_owns (const chord_node_t *self, const chord_id_t *id);
-
-void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                        uint64_t now_ms);
-
-void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
-
-void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_notify (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_leave_notice (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_ping (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
-
-void node_stabilize (chord_node_t *self, uint64_t now_ms);
-
-void node_check_predecessor (chord_node_t *self, uint64_t now_ms);
-
-/*  Refreshes fingers in order. A finger whose start lies before the
-    previous finger's peer has that same peer, so only fingers that cross
-    a gap between peers cost a lookup.  */
-void node_fix_fingers (chord_node_t *self, uint64_t now_ms);
-
-/* ---------------------------------------------------------------- node_lookup.c: lookups and client
- * operations */
-
-node_task_t *node_task_new (chord_node_t *self, node_task_kind_t kind, const chord_id_t *target,
-                            uint64_t deadline_ms);
-
-void node_task_destroy (chord_node_t *self, node_task_t *task);
-
-bool node_task_is_client (const node_task_t *task);
-
-/* Answers a client with a CLIENT_REPLY; value NULL means none. */
-void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
-                        chord_status_t status, const uint8_t *value, size_t value_len, const char *text);
-
-/* A client task ran out of time: answer TIMEOUT and end it. */
-void node_task_expire (chord_node_t *self, node_task_t *task);
-
-/*  Starts (or restarts) the lookup of task->target: answered at once from
-    our own tables when we can, else by asking the closest preceding peer.  */
-void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms);
-
-/* Schedules a fresh attempt after a backoff, or gives up past the deadline. */
-void node_task_retry (chord_node_t *self, node_task_t *task, uint64_t now_ms);
-
-void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_find_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms);
-
-void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                    uint64_t now_ms);
-
-void node_on_store_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
-
-/* Our own coordination of a task's key answered (NODE_ANSWER_TASK). */
-void node_on_local_store_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
-
-/* A client's put, get, del or lookup: answer now if we can, else start a task. */
-void node_on_client_op (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                        uint64_t now_ms);
-
-void node_on_client_leave (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                           uint64_t now_ms);
-
-/* ---------------------------------------------------------------- node_replica.c: copies of each key */
-
-/* True when keys are kept on more than one peer. */
-bool node_replicating (const chord_node_t *self);
-
-/* Wall-clock milliseconds at now_ms. */
-uint64_t node_wall_ms (const chord_node_t *self, uint64_t now_ms);
-
-/*  The peers that hold copies of what we coordinate: the first replicas-1
-    distinct endpoints among our successors other than our own, so that
-    positions of one process never count twice. Returns how many.  */
-size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out);
-
-/* True for a tombstone past its grace at wall_ms: it counts for nothing. */
-bool node_tombstone_expired (const chord_node_t *self, const chord_record_t *rec, uint64_t wall_ms);
-
-/* Sends the answer to a data operation where `answer` says. */
-void node_answer (chord_node_t *self, const node_answer_t *answer, chord_status_t status, const uint8_t *value,
-                  size_t value_len, const char *text, uint64_t now_ms);
-
-/* A version for a write entering the ring here now. */
-chord_version_t node_new_version (chord_node_t *self, uint64_t now_ms);
-
-/*  Runs a put, get or del on the key's copies with us as coordinator: our
-    own store, then the replicas, answering as `answer` says once the write
-    quorum holds a write or a read has its value. A write carries version
-    (NULL: a new one). Returns NOT_READY without answering when, without
-    replicas, a missing key may only be paused elsewhere (the caller
-    retries); OK otherwise.  */
-chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const uint8_t *key, size_t key_len,
-                                const uint8_t *value, size_t value_len, const chord_version_t *version,
-                                const node_answer_t *answer, uint64_t now_ms);
-
-/* Stores an incoming record if newer; 1 kept, 0 ours wins, -1 error,
-   NODE_KEEP_FUTURE when its version is further ahead of our clock than
-   config.max_clock_skew_ms (counted in stats.records_refused). Expired
-   tombstones are not kept: they would only be purged again. */
-#define NODE_KEEP_FUTURE (-2)
-int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, const uint8_t *data,
-                      size_t size, uint64_t now_ms);
-
-/*  Whether a version may enter: not further ahead of our wall clock than
-    the allowed skew. A version from the far future would win every later
-    write, and the clock that observed it would drag every later version
-    with it, so it is refused on every path a record enters.  */
-bool node_version_admissible (const chord_node_t *self, uint64_t hlc, uint64_t now_ms);
-
-/* Sends records to a peer as REPLICATE batches, without waiting for acks. */
-typedef struct node_shipment node_shipment_t;
-node_shipment_t *node_shipment_new (chord_node_t *self, const chord_peer_t *to);
-int node_shipment_add (node_shipment_t *shipment, const uint8_t *key, size_t key_len, const uint8_t *data,
-                       size_t size);
-/* Sends what is left and frees the shipment; returns records shipped. */
-uint64_t node_shipment_finish (node_shipment_t *shipment);
-
-void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                        uint64_t now_ms);
-void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
-void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
-void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
-
-/* Ends pendings past their deadline; returns the earliest deadline left. */
-uint64_t node_pendings_expire (chord_node_t *self, uint64_t now_ms);
-void node_pendings_destroy (chord_node_t *self);
-
-/* ---------------------------------------------------------------- node_sync.c: anti-entropy */
-
-/* Compares digests of our arc with each replica and ships what differs;
-   every CHORD_PURGE_SYNCS rounds, purges tombstones past their grace and
-   copies that neither our arc nor any owner's recent claim covers. */
-void node_sync (chord_node_t *self, uint64_t now_ms);
-void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms);
-void node_on_sync_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
-
-/* ---------------------------------------------------------------- node_transfer.c: join, handoff, leave */
-
-void node_join_send (chord_node_t *self, node_task_t *task, const chord_peer_t *successor, uint64_t now_ms);
-
-/*  Sends the keys in (from, to] (everything when leaving) as HANDOFF
-    batches, to an endpoint or back to an origin, and waits for the ack.  */
-int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_origin_t *origin,
-                        uint64_t transfer_id, bool leaving, const chord_id_t *from, const chord_id_t *upto,
-                        uint64_t now_ms);
-
-/*  Ends a leave. new_home is the peer that took our data, or NULL when
-    there was none to hand over (a lone or never-joined node); data_safe
-    is false when data was left behind.  */
-void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool data_safe);
-
-/* Hands everything to the next successor that has not yet failed us. */
-void node_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms);
-
-void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms);
-
-void node_become_active (chord_node_t *self, uint64_t now_ms);
-
-void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms);
-
-void node_on_join_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
-
-void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
-                      uint64_t now_ms);
-
-void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms);
-
-/*  Hands any keys we hold outside our arc (pred, self] to our predecessor,
-    which passes on what is not its own in turn, until each reaches its
-    owner. Keys stray when a leaver hands its arc to a successor it
-    thought it had, or a transfer is interrupted.  */
-void node_pass_on_strays (chord_node_t *self, uint64_t now_ms);
 
 #endif

@@ -9,17 +9,20 @@
 #include "node_internal.h"
 #include "record.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 bool node_replicating (const chord_node_t *self)
 {
+    assert (self);
     return self->config.replicas > 1;
 }
 
 uint64_t node_wall_ms (const chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     int64_t wall = (int64_t) now_ms + self->config.wall_offset_ms;
     return wall > 0 ? (uint64_t) wall : 0;
 }
@@ -37,20 +40,23 @@ static void s_add_replica (const chord_node_t *self, chord_peer_t *out, size_t *
 
 size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
 {
+    assert (self);
+    assert (out);
+    const node_ring_t *ring = node_ring (self);
     size_t wanted = self->config.replicas > 1 ? self->config.replicas - 1 : 0;
     if (wanted > CHORD_REPLICAS_MAX - 1)
         wanted = CHORD_REPLICAS_MAX - 1;
     size_t count = 0;
-    for (size_t i = 0; i < self->succ_count && count < wanted; i++)
-        s_add_replica (self, out, &count, &self->succ[i]);
+    for (size_t i = 0; i < ring->succ_count && count < wanted; i++)
+        s_add_replica (self, out, &count, &ring->succ[i]);
     /* A successor list all of one process's positions (too short for the
        --vnodes in use) reaches no other process: the fingers, in ring
        order, name the next ones, and the predecessor comes last. */
     for (size_t i = 0; i < CHORD_ID_BITS && count < wanted; i++)
-        if (self->finger_valid[i])
-            s_add_replica (self, out, &count, &self->finger[i]);
-    if (count < wanted && self->has_pred && self->pred_alive)
-        s_add_replica (self, out, &count, &self->pred);
+        if (ring->finger_valid[i])
+            s_add_replica (self, out, &count, &ring->finger[i]);
+    if (count < wanted && ring->has_pred && ring->pred_alive)
+        s_add_replica (self, out, &count, &ring->pred);
     return count;
 }
 
@@ -58,15 +64,16 @@ size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
    to CHORD_REPLICAS_MAX: a bound on the copies a write can find. */
 static size_t s_processes_known (const chord_node_t *self)
 {
+    const node_ring_t *ring = node_ring (self);
     chord_peer_t others[CHORD_REPLICAS_MAX];
     size_t count = 0;
-    for (size_t i = 0; i < self->succ_count && count < CHORD_REPLICAS_MAX - 1; i++)
-        s_add_replica (self, others, &count, &self->succ[i]);
+    for (size_t i = 0; i < ring->succ_count && count < CHORD_REPLICAS_MAX - 1; i++)
+        s_add_replica (self, others, &count, &ring->succ[i]);
     for (size_t i = 0; i < CHORD_ID_BITS && count < CHORD_REPLICAS_MAX - 1; i++)
-        if (self->finger_valid[i])
-            s_add_replica (self, others, &count, &self->finger[i]);
-    if (self->has_pred && count < CHORD_REPLICAS_MAX - 1)
-        s_add_replica (self, others, &count, &self->pred);
+        if (ring->finger_valid[i])
+            s_add_replica (self, others, &count, &ring->finger[i]);
+    if (ring->has_pred && count < CHORD_REPLICAS_MAX - 1)
+        s_add_replica (self, others, &count, &ring->pred);
     return count + 1;
 }
 
@@ -78,14 +85,13 @@ static const uint8_t s_empty_value[1];
 void node_answer (chord_node_t *self, const node_answer_t *answer, chord_status_t status, const uint8_t *value,
                   size_t value_len, const char *text, uint64_t now_ms)
 {
-    if (answer->kind == NODE_ANSWER_CLIENT) {
-        node_reply_client (self, &answer->origin, answer->request_id, status, value, value_len, text);
+    assert (self);
+    assert (answer);
+    if (answer->kind != NODE_ANSWER_PEER) {
+        node_client_done (self, answer, status, value, value_len, text, now_ms);
         return;
     }
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_STORE_REPLY, answer->request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_STORE_REPLY, answer->request_id);
     reply->fields = CHORD_F_STATUS;
     reply->status = status;
     if (value) {
@@ -98,11 +104,8 @@ void node_answer (chord_node_t *self, const node_answer_t *answer, chord_status_
         reply->text = text;
         reply->text_len = strlen (text);
     }
-    if (answer->kind == NODE_ANSWER_TASK)
-        node_on_local_store_reply (self, reply, now_ms);
-    else
-        node_reply (self, &answer->origin, reply);
-    free (reply);
+    node_reply (self, &answer->origin, reply);
+    node_msg_end (self, reply);
 }
 
 /* Answers a read with a record: its value, or NOT_FOUND for a tombstone. */
@@ -131,7 +134,7 @@ static uint64_t s_replica_wait_ms (const chord_node_t *self)
 static node_pending_t *s_pending_new (chord_node_t *self, bool is_read, const node_answer_t *answer,
                                       uint64_t deadline_ms)
 {
-    if (self->pending_count >= CHORD_PENDING_MAX)
+    if (self->replica.pending_count >= CHORD_PENDING_MAX)
         return NULL;
     node_pending_t *pending = calloc (1, sizeof *pending);
     if (!pending)
@@ -139,11 +142,11 @@ static node_pending_t *s_pending_new (chord_node_t *self, bool is_read, const no
     pending->is_read = is_read;
     pending->answer = *answer;
     pending->deadline_ms = deadline_ms;
-    pending->next = self->pendings;
-    if (self->pendings)
-        self->pendings->prev = pending;
-    self->pendings = pending;
-    self->pending_count++;
+    pending->next = self->replica.pendings;
+    if (self->replica.pendings)
+        self->replica.pendings->prev = pending;
+    self->replica.pendings = pending;
+    self->replica.pending_count++;
     return pending;
 }
 
@@ -152,26 +155,54 @@ static void s_pending_destroy (chord_node_t *self, node_pending_t *pending)
     if (pending->prev)
         pending->prev->next = pending->next;
     else
-        self->pendings = pending->next;
+        self->replica.pendings = pending->next;
     if (pending->next)
         pending->next->prev = pending->prev;
-    self->pending_count--;
+    self->replica.pending_count--;
     free (pending->key);
     free (pending->best);
     free (pending);
 }
 
-void node_pendings_destroy (chord_node_t *self)
+void node_replica_destroy (chord_node_t *self)
 {
-    while (self->pendings)
-        s_pending_destroy (self, self->pendings);
+    assert (self);
+    while (self->replica.pendings)
+        s_pending_destroy (self, self->replica.pendings);
+}
+
+uint64_t node_pendings_next_ms (const chord_node_t *self)
+{
+    assert (self);
+    uint64_t next = UINT64_MAX;
+    for (const node_pending_t *pending = self->replica.pendings; pending; pending = pending->next)
+        if (pending->deadline_ms < next)
+            next = pending->deadline_ms;
+    return next;
+}
+
+static int s_observe_versions (void *arg, const chord_id_t *key_id, const uint8_t *key, size_t key_len,
+                               const uint8_t *value, size_t value_len)
+{
+    (void) key_id, (void) key, (void) key_len;
+    chord_node_t *self = arg;
+    chord_record_t rec;
+    if (chord_record_decode (&rec, value, value_len) == 0)
+        chord_hlc_observe (&self->replica.hlc_last, rec.version.hlc);
+    return 0;
+}
+
+void node_replica_init (chord_node_t *self)
+{
+    assert (self);
+    chord_store_range (self->env.store, &self->self.id, &self->self.id, s_observe_versions, self);
 }
 
 /* The pending operation a replica's answer belongs to, and which replica
    (by request id) answered; NULL when it is over already. */
 static node_pending_t *s_pending_find (chord_node_t *self, uint64_t request_id, bool is_read, unsigned *index)
 {
-    for (node_pending_t *pending = self->pendings; pending; pending = pending->next)
+    for (node_pending_t *pending = self->replica.pendings; pending; pending = pending->next)
         if (pending->is_read == is_read && request_id >= pending->first_request_id &&
             request_id - pending->first_request_id < pending->sent) {
             *index = (unsigned) (request_id - pending->first_request_id);
@@ -195,6 +226,8 @@ struct node_shipment {
 
 node_shipment_t *node_shipment_new (chord_node_t *self, const chord_peer_t *to)
 {
+    assert (self);
+    assert (to);
     node_shipment_t *shipment = calloc (1, sizeof *shipment);
     if (!shipment)
         return NULL;
@@ -212,16 +245,13 @@ static int s_shipment_flush (node_shipment_t *shipment)
 {
     if (shipment->count == 0)
         return 0;
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg)
-        return -1;
     shipment->request_id = node_new_request_id (shipment->node);
-    chord_msg_init (msg, CHORD_MSG_REPLICATE, shipment->request_id);
+    chord_msg_t *msg = node_msg_begin (shipment->node, CHORD_MSG_REPLICATE, shipment->request_id);
     msg->fields = CHORD_F_ITEMS;
     msg->items = shipment->items;
     msg->item_count = shipment->count;
     int rc = node_send_peer (shipment->node, &shipment->to, msg);
-    free (msg);
+    node_msg_end (shipment->node, msg);
     /* The items point into the store, which the next change may move. */
     for (size_t i = 0; i < shipment->count; i++)
         free ((void *) shipment->items[i].key);
@@ -234,6 +264,7 @@ static int s_shipment_flush (node_shipment_t *shipment)
 int node_shipment_add (node_shipment_t *shipment, const uint8_t *key, size_t key_len, const uint8_t *data,
                        size_t size)
 {
+    assert (shipment);
     if (shipment->count == CHORD_ITEMS_MAX ||
         (shipment->count > 0 && shipment->bytes + key_len + size > CHORD_BATCH_BYTES_MAX))
         if (s_shipment_flush (shipment) != 0)
@@ -255,6 +286,7 @@ int node_shipment_add (node_shipment_t *shipment, const uint8_t *key, size_t key
 
 uint64_t node_shipment_finish (node_shipment_t *shipment)
 {
+    assert (shipment);
     s_shipment_flush (shipment);
     uint64_t shipped = shipment->shipped;
     free (shipment->items);
@@ -267,17 +299,21 @@ uint64_t node_shipment_finish (node_shipment_t *shipment)
 
 bool node_tombstone_expired (const chord_node_t *self, const chord_record_t *rec, uint64_t wall_ms)
 {
+    assert (self);
+    assert (rec);
     return rec->tombstone && chord_hlc_ms (rec->version.hlc) + self->config.tombstone_grace_ms < wall_ms;
 }
 
 bool node_version_admissible (const chord_node_t *self, uint64_t hlc, uint64_t now_ms)
 {
+    assert (self);
     return chord_hlc_ms (hlc) <= node_wall_ms (self, now_ms) + self->config.max_clock_skew_ms;
 }
 
 int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, const uint8_t *data,
                       size_t size, uint64_t now_ms)
 {
+    assert (self);
     chord_record_t rec;
     if (chord_record_decode (&rec, data, size) != 0)
         return -1;
@@ -286,7 +322,7 @@ int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, co
         self->stats.records_refused++;
         return NODE_KEEP_FUTURE;
     }
-    chord_hlc_observe (&self->hlc_last, rec.version.hlc);
+    chord_hlc_observe (&self->replica.hlc_last, rec.version.hlc);
     if (node_tombstone_expired (self, &rec, wall_ms))
         return 0;
     return chord_record_put_if_newer (self->env.store, key, key_len, data, size);
@@ -309,7 +345,8 @@ static void s_ask_replicas (chord_node_t *self, node_pending_t *pending, chord_m
 
 chord_version_t node_new_version (chord_node_t *self, uint64_t now_ms)
 {
-    chord_version_t version = {.hlc = chord_hlc_next (&self->hlc_last, node_wall_ms (self, now_ms)),
+    assert (self);
+    chord_version_t version = {.hlc = chord_hlc_next (&self->replica.hlc_last, node_wall_ms (self, now_ms)),
                                .writer = chord_version_writer (&self->self.id)};
     return version;
 }
@@ -387,17 +424,14 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
         pending->done_status = done_status;
     }
     if (count > 0) {
-        chord_msg_t *msg = malloc (sizeof *msg);
         chord_item_t item = {.key = key, .key_len = key_len, .value = data, .value_len = size};
-        if (msg) {
-            chord_msg_init (msg, CHORD_MSG_REPLICATE, 0);
-            msg->fields = CHORD_F_ITEMS;
-            msg->items = &item;
-            msg->item_count = 1;
-            node_pending_t unawaited = {0};
-            s_ask_replicas (self, pending ? pending : &unawaited, msg, peers, count);
-            free (msg);
-        }
+        chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_REPLICATE, 0);
+        msg->fields = CHORD_F_ITEMS;
+        msg->items = &item;
+        msg->item_count = 1;
+        node_pending_t unawaited = {0};
+        s_ask_replicas (self, pending ? pending : &unawaited, msg, peers, count);
+        node_msg_end (self, msg);
     }
     free (data);
     if (self->config.replicas > 1) {
@@ -419,15 +453,9 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
     "not ready" for a grace period, then "not found".  */
 static bool s_in_doubt (chord_node_t *self, const uint8_t *key, size_t key_len, uint64_t now_ms)
 {
-    if (!self->has_inherited)
-        return false;
-    if (self->inherited_until_ms <= now_ms) {
-        self->has_inherited = false;
-        return false;
-    }
     chord_id_t id;
     chord_id_hash (&id, key, key_len);
-    return chord_id_in_half_open (&id, &self->inherited_from, &self->inherited_upto);
+    return node_ring_in_doubt (self, &id, now_ms);
 }
 
 static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key_len,
@@ -455,8 +483,7 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     node_pending_t *pending = s_pending_new (self, true, answer, now_ms + s_replica_wait_ms (self));
     if (pending)
         pending->key = malloc (key_len);
-    chord_msg_t *msg = pending && pending->key ? malloc (sizeof *msg) : NULL;
-    if (!msg) {
+    if (!pending || !pending->key) {
         if (pending)
             s_pending_destroy (self, pending);
         node_answer (self, answer, CHORD_STATUS_NOT_READY, NULL, 0, "this peer is overloaded", now_ms);
@@ -464,12 +491,12 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     }
     memcpy (pending->key, key, key_len);
     pending->key_len = key_len;
-    chord_msg_init (msg, CHORD_MSG_FETCH, 0);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_FETCH, 0);
     msg->fields = CHORD_F_KEY;
     msg->key = key;
     msg->key_len = key_len;
     s_ask_replicas (self, pending, msg, peers, count);
-    free (msg);
+    node_msg_end (self, msg);
     return CHORD_STATUS_OK;
 }
 
@@ -477,9 +504,45 @@ chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const u
                                 const uint8_t *value, size_t value_len, const chord_version_t *version,
                                 const node_answer_t *answer, uint64_t now_ms)
 {
+    assert (self);
+    assert (answer);
     if (op == CHORD_STORE_OP_GET)
         return s_read (self, key, key_len, answer, now_ms);
     return s_write (self, op, key, key_len, value, value_len, version, answer, now_ms);
+}
+
+/* The owner's side of a STORE: an entry peer asks us to coordinate a key. */
+void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
+{
+    assert (self);
+    assert (msg);
+    if (!origin) {
+        self->stats.messages_dropped++;
+        return;
+    }
+    chord_id_t key_id;
+    chord_id_hash (&key_id, msg->key, msg->key_len);
+    node_answer_t answer = {.kind = NODE_ANSWER_PEER, .origin = *origin, .request_id = msg->request_id};
+    chord_status_t status;
+    /* A fallback request comes from a coordinator whose owner went silent:
+       we hold copies of the key, so we serve it in the owner's place. */
+    bool fallback = (msg->fields & CHORD_F_FALLBACK) && msg->fallback && node_replicating (self);
+    if (self->state != CHORD_NODE_ACTIVE)
+        status = CHORD_STATUS_NOT_READY;
+    else if (!fallback && !node_owns (self, &key_id))
+        status = CHORD_STATUS_WRONG_OWNER;
+    else if (msg->op == CHORD_STORE_OP_PUT && !(msg->fields & CHORD_F_VALUE))
+        status = CHORD_STATUS_BAD_REQUEST;
+    else {
+        /* Versions come from where the client's request entered the ring;
+           a STORE without one (an older peer) gets ours. */
+        chord_version_t version = {.hlc = msg->hlc, .writer = msg->writer};
+        bool versioned = (msg->fields & CHORD_F_HLC) && (msg->fields & CHORD_F_WRITER);
+        status = node_coordinate (self, msg->op, msg->key, msg->key_len, msg->value, msg->value_len,
+                                  versioned ? &version : NULL, &answer, now_ms);
+    }
+    if (status != CHORD_STATUS_OK)   /* else answered, now or once the replicas have */
+        node_answer (self, &answer, status, NULL, 0, NULL, now_ms);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -534,14 +597,13 @@ static void s_read_finish (chord_node_t *self, node_pending_t *pending, uint64_t
 void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     if (!origin || !msg->has_sender) {
         self->stats.messages_dropped++;
         return;
     }
-    chord_msg_t *ack = malloc (sizeof *ack);
-    if (!ack)
-        return;
-    chord_msg_init (ack, CHORD_MSG_REPLICATE_ACK, msg->request_id);
+    chord_msg_t *ack = node_msg_begin (self, CHORD_MSG_REPLICATE_ACK, msg->request_id);
     ack->fields = CHORD_F_STATUS | CHORD_F_COUNT;
     /* A copy given to a peer on its way out would leave with it. */
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT)
@@ -560,11 +622,13 @@ void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_
         }
     }
     node_reply (self, origin, ack);
-    free (ack);
+    node_msg_end (self, ack);
 }
 
 void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     unsigned index;
     node_pending_t *pending = s_pending_find (self, msg->request_id, false, &index);
     /* Acks of repairs and of writes already answered are expected: no one waits. */
@@ -574,14 +638,13 @@ void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t
 
 void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
 {
+    assert (self);
+    assert (msg);
     if (!origin) {
         self->stats.messages_dropped++;
         return;
     }
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_FETCH_REPLY, msg->request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_FETCH_REPLY, msg->request_id);
     reply->fields = CHORD_F_STATUS;
     const uint8_t *data;
     size_t size;
@@ -596,11 +659,13 @@ void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_orig
     } else
         reply->status = rc == 1 ? CHORD_STATUS_NOT_FOUND : CHORD_STATUS_STORE_ERROR;
     node_reply (self, origin, reply);
-    free (reply);
+    node_msg_end (self, reply);
 }
 
 void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     unsigned index;
     node_pending_t *pending = s_pending_find (self, msg->request_id, true, &index);
     if (!pending)
@@ -631,8 +696,9 @@ void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t n
 
 uint64_t node_pendings_expire (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
     uint64_t next = UINT64_MAX;
-    for (node_pending_t *pending = self->pendings, *following; pending; pending = following) {
+    for (node_pending_t *pending = self->replica.pendings, *following; pending; pending = following) {
         following = pending->next;
         if (pending->deadline_ms > now_ms) {
             if (pending->deadline_ms < next)

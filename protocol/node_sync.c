@@ -22,6 +22,7 @@
 #include "node_internal.h"
 #include "record.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,8 +126,8 @@ typedef struct {
 static bool s_claimed (const chord_node_t *self, const chord_id_t *key_id, uint64_t now_ms)
 {
     uint64_t lasting_ms = CHORD_CLAIM_SYNCS * (uint64_t) self->config.sync_interval_ms;
-    for (size_t i = 0; i < self->claim_count; i++) {
-        const node_claim_t *claim = &self->claims[i];
+    for (size_t i = 0; i < self->sync.claim_count; i++) {
+        const node_claim_t *claim = &self->sync.claims[i];
         if (claim->seen_ms + lasting_ms > now_ms && chord_id_in_half_open (key_id, &claim->lower, &claim->owner))
             return true;
     }
@@ -149,13 +150,14 @@ static int s_purge_visit (void *arg, const chord_id_t *key_id, const uint8_t *ke
 
 static void s_clean_up (chord_node_t *self, uint64_t now_ms)
 {
+    const node_ring_t *ring = node_ring (self);
     uint64_t lasting_ms = CHORD_CLAIM_SYNCS * (uint64_t) self->config.sync_interval_ms;
     s_purge_t purge = {
         .node = self,
         .wall_ms = node_wall_ms (self, now_ms),
         .now_ms = now_ms,
-        .drop_unclaimed = node_replicating (self) && self->state == CHORD_NODE_ACTIVE && self->has_pred &&
-                          self->pred_alive && !node_is_self (self, &self->pred) &&
+        .drop_unclaimed = node_replicating (self) && self->state == CHORD_NODE_ACTIVE && ring->has_pred &&
+                          ring->pred_alive && !node_is_self (self, &ring->pred) &&
                           self->active_since_ms + lasting_ms <= now_ms,
     };
     chord_store_range (self->env.store, &self->self.id, &self->self.id, s_purge_visit, &purge);
@@ -176,16 +178,16 @@ static void s_clean_up (chord_node_t *self, uint64_t now_ms)
 static void s_note_claim (chord_node_t *self, const chord_id_t *lower, const chord_id_t *owner, uint64_t now_ms)
 {
     node_claim_t *slot = NULL;
-    for (size_t i = 0; i < self->claim_count && !slot; i++)
-        if (chord_id_equal (&self->claims[i].owner, owner))
-            slot = &self->claims[i];
-    if (!slot && self->claim_count < CHORD_CLAIMS_MAX)
-        slot = &self->claims[self->claim_count++];
+    for (size_t i = 0; i < self->sync.claim_count && !slot; i++)
+        if (chord_id_equal (&self->sync.claims[i].owner, owner))
+            slot = &self->sync.claims[i];
+    if (!slot && self->sync.claim_count < CHORD_CLAIMS_MAX)
+        slot = &self->sync.claims[self->sync.claim_count++];
     if (!slot) {   /* full: replace the stalest */
-        slot = &self->claims[0];
-        for (size_t i = 1; i < self->claim_count; i++)
-            if (self->claims[i].seen_ms < slot->seen_ms)
-                slot = &self->claims[i];
+        slot = &self->sync.claims[0];
+        for (size_t i = 1; i < self->sync.claim_count; i++)
+            if (self->sync.claims[i].seen_ms < slot->seen_ms)
+                slot = &self->sync.claims[i];
     }
     slot->lower = *lower;
     slot->owner = *owner;
@@ -196,38 +198,38 @@ static void s_note_claim (chord_node_t *self, const chord_id_t *lower, const cho
 
 void node_sync (chord_node_t *self, uint64_t now_ms)
 {
-    if (++self->syncs_since_purge >= CHORD_PURGE_SYNCS) {
-        self->syncs_since_purge = 0;
+    assert (self);
+    const node_ring_t *ring = node_ring (self);
+    if (++self->sync.syncs_since_purge >= CHORD_PURGE_SYNCS) {
+        self->sync.syncs_since_purge = 0;
         s_clean_up (self, now_ms);
     }
     /* A silent predecessor still bounds the arc we serve (node_owns), and
        our replicas must keep hearing our claim meanwhile. */
-    if (!node_replicating (self) || !self->has_pred || node_is_self (self, &self->pred))
+    if (!node_replicating (self) || !ring->has_pred || node_is_self (self, &ring->pred))
         return;
     chord_peer_t peers[CHORD_REPLICAS_MAX];
     size_t count = node_replica_peers (self, peers);
     if (count == 0)
         return;
-    chord_msg_t *msg = malloc (sizeof *msg);
-    uint8_t *digest = malloc (CHORD_DIGEST_SIZE);
-    if (msg && digest) {
-        s_digest (self, &self->pred.id, &self->self.id, now_ms, digest);
-        chord_msg_init (msg, CHORD_MSG_SYNC, 0);
-        msg->fields = CHORD_F_ID | CHORD_F_DIGEST;
-        msg->id = self->pred.id;
-        msg->digest = digest;
-        for (size_t i = 0; i < count; i++) {
-            msg->request_id = node_new_request_id (self);
-            node_send_peer (self, &peers[i], msg);
-        }
-        self->stats.sync_rounds++;
+    uint8_t digest[CHORD_DIGEST_SIZE];
+    s_digest (self, &ring->pred.id, &self->self.id, now_ms, digest);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_SYNC, 0);
+    msg->fields = CHORD_F_ID | CHORD_F_DIGEST;
+    msg->id = ring->pred.id;
+    msg->digest = digest;
+    for (size_t i = 0; i < count; i++) {
+        msg->request_id = node_new_request_id (self);
+        node_send_peer (self, &peers[i], msg);
     }
-    free (msg);
-    free (digest);
+    node_msg_end (self, msg);
+    self->stats.sync_rounds++;
 }
 
 void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     if (!origin || !msg->has_sender) {
         self->stats.messages_dropped++;
         return;
@@ -241,15 +243,12 @@ void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     for (unsigned b = 0; b < CHORD_SYNC_BUCKETS; b++)
         if (memcmp (ours + b * 8, msg->digest + b * 8, 8) != 0)
             mask |= (uint64_t) 1 << b;
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_SYNC_REPLY, msg->request_id);
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_SYNC_REPLY, msg->request_id);
     reply->fields = CHORD_F_COUNT | CHORD_F_ID;
     reply->count = mask;
     reply->id = msg->id;
     node_reply (self, origin, reply);
-    free (reply);
+    node_msg_end (self, reply);
     /* Our side of what differs goes to the owner; it keeps what is newer. */
     if (mask)
         s_ship_buckets (self, &msg->sender, &msg->id, &msg->sender.id, mask);
@@ -257,6 +256,8 @@ void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origi
 
 void node_on_sync_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     (void) now_ms;
     if (!msg->has_sender || !(msg->fields & CHORD_F_ID) || self->state != CHORD_NODE_ACTIVE || !msg->count)
         return;

@@ -13,19 +13,17 @@
 
 void node_join_send (chord_node_t *self, node_task_t *task, const chord_peer_t *successor, uint64_t now_ms)
 {
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg) {
-        node_task_retry (self, task, now_ms);
-        return;
-    }
-    chord_msg_init (msg, CHORD_MSG_JOIN, 0);
+    assert (self);
+    assert (task);
+    assert (successor);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_JOIN, 0);
     task->hop = *successor;
     int rc = node_call (self, successor, msg, RPC_JOIN, task, now_ms);
     /* The arc may arrive before the reply (on another path): know it by id. */
-    self->join_request_id = msg->request_id;
-    self->join_successor = successor->id;
-    self->join_handoff_done = false;
-    free (msg);
+    self->transfer.join_request_id = msg->request_id;
+    self->transfer.join_successor = successor->id;
+    self->transfer.join_handoff_done = false;
+    node_msg_end (self, msg);
     if (rc != 0)
         node_task_retry (self, task, now_ms);
 }
@@ -47,10 +45,7 @@ typedef struct {
 static int s_batch_flush (s_batcher_t *batcher, bool final)
 {
     chord_node_t *self = batcher->node;
-    chord_msg_t *msg = malloc (sizeof *msg);
-    if (!msg)
-        return -1;
-    chord_msg_init (msg, CHORD_MSG_HANDOFF, batcher->handoff->transfer_id);
+    chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_HANDOFF, batcher->handoff->transfer_id);
     msg->fields = CHORD_F_TRANSFER | CHORD_F_ITEMS | CHORD_F_FINAL;
     msg->transfer_id = batcher->handoff->transfer_id;
     msg->items = batcher->items;
@@ -73,7 +68,7 @@ static int s_batch_flush (s_batcher_t *batcher, bool final)
         rc = node_queue (self, msg, CHORD_DEST_PEER, batcher->endpoint, NULL);
     } else
         rc = node_reply (self, batcher->origin, msg);
-    free (msg);
+    node_msg_end (self, msg);
     batcher->handoff->total += batcher->item_count;
     batcher->item_count = 0;
     batcher->bytes = 0;
@@ -106,10 +101,13 @@ int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_
                         uint64_t transfer_id, bool leaving, const chord_id_t *from, const chord_id_t *upto,
                         uint64_t now_ms)
 {
+    assert (self);
+    assert (to);
+    const node_ring_t *ring = node_ring (self);
     node_handoff_t *handoff = NULL;
     for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
-        if (!self->handoffs[i].active) {
-            handoff = &self->handoffs[i];
+        if (!self->transfer.handoffs[i].active) {
+            handoff = &self->transfer.handoffs[i];
             break;
         }
     if (!handoff)
@@ -129,8 +127,8 @@ int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_
         .endpoint = origin ? NULL : to->endpoint,
         .origin = origin,
         .to = to,
-        .has_new_pred = self->has_pred && self->pred_alive && !chord_id_equal (&self->pred.id, &to->id),
-        .new_pred = &self->pred,
+        .has_new_pred = ring->has_pred && ring->pred_alive && !chord_id_equal (&ring->pred.id, &to->id),
+        .new_pred = &ring->pred,
     };
     batcher.items = malloc (CHORD_ITEMS_MAX * sizeof *batcher.items);
     if (!batcher.items) {
@@ -165,9 +163,9 @@ int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_
 static node_handoff_t *s_handoff_find (chord_node_t *self, uint64_t transfer_id, const chord_id_t *to)
 {
     for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
-        if (self->handoffs[i].active && self->handoffs[i].transfer_id == transfer_id &&
-            chord_id_equal (&self->handoffs[i].to, to))
-            return &self->handoffs[i];
+        if (self->transfer.handoffs[i].active && self->transfer.handoffs[i].transfer_id == transfer_id &&
+            chord_id_equal (&self->transfer.handoffs[i].to, to))
+            return &self->transfer.handoffs[i];
     return NULL;
 }
 
@@ -193,32 +191,33 @@ static void s_store_drop_range (chord_node_t *self, const chord_id_t *from, cons
     is false when data was left behind.  */
 void node_leave_finish (chord_node_t *self, const chord_peer_t *new_home, bool data_safe)
 {
-    if (new_home && self->has_pred && self->pred_alive && !node_is_self (self, &self->pred)) {
-        chord_msg_t *msg = malloc (sizeof *msg);
-        if (msg) {
-            chord_msg_init (msg, CHORD_MSG_LEAVE_NOTICE, node_new_request_id (self));
-            msg->fields = CHORD_F_SUCC;
-            msg->peer_count = self->succ_count;
-            memcpy (msg->peers, self->succ, self->succ_count * sizeof self->succ[0]);
-            node_send_peer (self, &self->pred, msg);
-            free (msg);
-        }
+    assert (self);
+    const node_ring_t *ring = node_ring (self);
+    if (new_home && ring->has_pred && ring->pred_alive && !node_is_self (self, &ring->pred)) {
+        chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_LEAVE_NOTICE, node_new_request_id (self));
+        msg->fields = CHORD_F_SUCC;
+        msg->peer_count = ring->succ_count;
+        memcpy (msg->peers, ring->succ, ring->succ_count * sizeof ring->succ[0]);
+        node_send_peer (self, &ring->pred, msg);
+        node_msg_end (self, msg);
     }
     self->state = CHORD_NODE_LEFT;
     node_log (self, CHORD_LOG_INFO, "left the ring");
-    if (self->leave_reply_pending) {
-        node_reply_client (self, &self->leave_origin, self->leave_request_id,
+    if (self->transfer.leave_reply_pending) {
+        node_reply_client (self, &self->transfer.leave_origin, self->transfer.leave_request_id,
                            data_safe ? CHORD_STATUS_OK : CHORD_STATUS_STORE_ERROR, NULL, 0,
                            data_safe ? NULL : "no successor took the data");
-        self->leave_reply_pending = false;
+        self->transfer.leave_reply_pending = false;
     }
 }
 
 /* Hands everything to the next successor that has not yet failed us. */
 void node_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms)
 {
-    while (attempt < self->succ_count) {
-        const chord_peer_t *to = &self->succ[attempt];
+    assert (self);
+    const node_ring_t *ring = node_ring (self);
+    while (attempt < ring->succ_count) {
+        const chord_peer_t *to = &ring->succ[attempt];
         if (node_is_self (self, to))
             break;
         uint64_t transfer_id = node_new_request_id (self);
@@ -236,6 +235,8 @@ void node_leave_try (chord_node_t *self, unsigned attempt, uint64_t now_ms)
 
 void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
 {
+    assert (self);
+    assert (rpc);
     node_handoff_t *handoff = s_handoff_find (self, rpc->request_id, &rpc->peer.id);
     chord_peer_t peer = rpc->peer;
     node_rpc_remove (self, rpc);
@@ -255,31 +256,35 @@ void node_handoff_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
 
 void node_become_active (chord_node_t *self, uint64_t now_ms)
 {
+    assert (self);
+    const node_ring_t *ring = node_ring (self);
     self->state = CHORD_NODE_ACTIVE;
     self->active_since_ms = now_ms;
-    self->next_stabilize_ms = now_ms;
-    self->next_fix_finger_ms = now_ms;
-    self->next_sync_ms = now_ms + node_jittered (self, self->config.sync_interval_ms);
+    node_timers_fire_at (self, NODE_TIMER_STABILIZE, now_ms);
+    node_timers_fire_at (self, NODE_TIMER_FIX_FINGER, now_ms);
+    node_timers_restart (self, NODE_TIMER_SYNC, now_ms);
     char a[9], b[9];
     node_log (self, CHORD_LOG_INFO, "joined the ring: successor %s (%s), predecessor %s, %zu keys",
-              node_short (&self->succ[0].id, a), self->succ[0].endpoint,
-              self->has_pred ? node_short (&self->pred.id, b) : "none", chord_store_count (self->env.store));
+              node_short (&ring->succ[0].id, a), ring->succ[0].endpoint,
+              ring->has_pred ? node_short (&ring->pred.id, b) : "none", chord_store_count (self->env.store));
 }
 
 void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
+    const node_ring_t *ring = node_ring (self);
     if (!origin || !msg->has_sender) {
         self->stats.messages_dropped++;
         return;
     }
     const chord_peer_t *joiner = &msg->sender;
     node_forgive (self, &joiner->id);   /* a departed peer may come back */
-    chord_msg_t *reply = malloc (sizeof *reply);
-    if (!reply)
-        return;
-    chord_msg_init (reply, CHORD_MSG_JOIN_REPLY, msg->request_id);
+    bool hand_over = false;
+    chord_id_t from = self->self.id;
+    chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_JOIN_REPLY, msg->request_id);
     reply->fields = CHORD_F_STATUS;
-    bool rejoin = self->has_pred && chord_id_equal (&self->pred.id, &joiner->id);
+    bool rejoin = ring->has_pred && chord_id_equal (&ring->pred.id, &joiner->id);
     if (self->state != CHORD_NODE_ACTIVE) {
         reply->status = CHORD_STATUS_NOT_READY;
         node_reply (self, origin, reply);
@@ -289,47 +294,48 @@ void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origi
         reply->text = "that id is taken: another peer advertises the same endpoint";
         reply->text_len = strlen (reply->text);
         node_reply (self, origin, reply);
-    } else if (node_alone (self) || !self->has_pred || !self->pred_alive || rejoin ||
-               chord_id_in_open (&joiner->id, &self->pred.id, &self->self.id)) {
+    } else if (node_alone (self) || !ring->has_pred || !ring->pred_alive || rejoin ||
+               chord_id_in_open (&joiner->id, &ring->pred.id, &self->self.id)) {
         bool alone = node_alone (self);
-        bool had_live_pred = self->has_pred && self->pred_alive && !alone;
-        chord_peer_t old_pred = self->pred;
+        bool had_live_pred = ring->has_pred && ring->pred_alive && !alone;
+        chord_peer_t old_pred = ring->pred;
         reply->status = CHORD_STATUS_OK;
         reply->fields |= CHORD_F_PRED | CHORD_F_SUCC;
-        reply->has_pred = alone || (self->has_pred && self->pred_alive && !rejoin);
-        reply->pred = alone ? self->self : self->pred;
-        reply->peer_count = self->succ_count;
-        memcpy (reply->peers, self->succ, self->succ_count * sizeof self->succ[0]);
+        reply->has_pred = alone || (ring->has_pred && ring->pred_alive && !rejoin);
+        reply->pred = alone ? self->self : ring->pred;
+        reply->peer_count = ring->succ_count;
+        memcpy (reply->peers, ring->succ, ring->succ_count * sizeof ring->succ[0]);
         node_reply (self, origin, reply);
 
         char a[9];
         node_log (self, CHORD_LOG_INFO, "peer %s (%s) joins as our predecessor", node_short (&joiner->id, a),
                   joiner->endpoint);
-        self->has_pred = true;
-        self->pred = *joiner;
-        self->pred_alive = true;
+        node_ring_set_pred (self, joiner);
         if (alone)
             node_succ_set (self, joiner, NULL, 0, now_ms);
         /* The joiner takes (pred, joiner] from our arc. With no trustworthy
            predecessor we keep (joiner, self] and hand over everything else.
            The arc travels back on the reply's connection, after the reply. */
-        chord_id_t from = self->self.id;
         if (had_live_pred && chord_id_in_open (&joiner->id, &old_pred.id, &self->self.id))
             from = old_pred.id;
-        if (node_handoff_start (self, joiner, origin, msg->request_id, false, &from, &joiner->id, now_ms) !=
-            0)
-            node_log (self, CHORD_LOG_ERROR, "cannot start the handoff to %s", joiner->endpoint);
+        hand_over = true;
     } else {
         reply->status = CHORD_STATUS_REDIRECT;
         reply->fields |= CHORD_F_PEER;
-        reply->peer = self->pred;
+        reply->peer = ring->pred;
         node_reply (self, origin, reply);
     }
-    free (reply);
+    node_msg_end (self, reply);
+    if (hand_over && node_handoff_start (self, joiner, origin, msg->request_id, false, &from, &joiner->id,
+                                         now_ms) != 0)
+        node_log (self, CHORD_LOG_ERROR, "cannot start the handoff to %s", joiner->endpoint);
 }
 
 void node_on_join_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (rpc);
+    assert (msg);
     node_task_t *task = rpc->task;
     chord_peer_t successor = rpc->peer;
     node_rpc_remove (self, rpc);
@@ -355,15 +361,12 @@ void node_on_join_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t 
         return;
     }
     node_succ_set (self, &successor, msg->peers, msg->peer_count, now_ms);
-    if (msg->has_pred && !node_is_self (self, &msg->pred)) {
-        self->has_pred = true;
-        self->pred = msg->pred;
-        self->pred_alive = true;
-    }
-    self->join_accepted = true;
-    self->join_handoff_deadline_ms = now_ms + 10 * (uint64_t) self->config.rpc_timeout_ms;
+    if (msg->has_pred && !node_is_self (self, &msg->pred))
+        node_ring_set_pred (self, &msg->pred);
+    self->transfer.join_accepted = true;
+    self->transfer.join_handoff_deadline_ms = now_ms + 10 * (uint64_t) self->config.rpc_timeout_ms;
     node_task_destroy (self, task);
-    if (self->join_handoff_done)
+    if (self->transfer.join_handoff_done)
         node_become_active (self, now_ms);
 }
 
@@ -372,7 +375,7 @@ static node_intake_t *s_intake_find (chord_node_t *self, const chord_id_t *sende
 {
     node_intake_t *free_slot = NULL;
     for (size_t i = 0; i < CHORD_INTAKES_MAX; i++) {
-        node_intake_t *intake = &self->intakes[i];
+        node_intake_t *intake = &self->transfer.intakes[i];
         if (intake->active && intake->transfer_id == transfer_id && chord_id_equal (&intake->sender, sender))
             return intake;
         if (!intake->active && !free_slot)
@@ -381,7 +384,7 @@ static node_intake_t *s_intake_find (chord_node_t *self, const chord_id_t *sende
     if (!create)
         return NULL;
     if (!free_slot)
-        free_slot = &self->intakes[transfer_id % CHORD_INTAKES_MAX]; /* evict: its sender will retry */
+        free_slot = &self->transfer.intakes[transfer_id % CHORD_INTAKES_MAX]; /* evict: its sender will retry */
     memset (free_slot, 0, sizeof *free_slot);
     free_slot->active = true;
     free_slot->transfer_id = transfer_id;
@@ -393,10 +396,7 @@ static node_intake_t *s_intake_find (chord_node_t *self, const chord_id_t *sende
 static void s_ack_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                            uint64_t received, chord_status_t status)
 {
-    chord_msg_t *ack = malloc (sizeof *ack);
-    if (!ack)
-        return;
-    chord_msg_init (ack, CHORD_MSG_HANDOFF_ACK, msg->transfer_id);
+    chord_msg_t *ack = node_msg_begin (self, CHORD_MSG_HANDOFF_ACK, msg->transfer_id);
     ack->fields = CHORD_F_TRANSFER | CHORD_F_COUNT | CHORD_F_STATUS;
     ack->transfer_id = msg->transfer_id;
     ack->count = received;
@@ -405,12 +405,15 @@ static void s_ack_handoff (chord_node_t *self, const chord_msg_t *msg, const cho
         node_reply (self, origin, ack);
     else
         node_send_peer (self, &msg->sender, ack);
-    free (ack);
+    node_msg_end (self, ack);
 }
 
 void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                       uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
+    const node_ring_t *ring = node_ring (self);
     if (!msg->has_sender) {
         self->stats.messages_dropped++;
         return;
@@ -458,45 +461,39 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
         char a[9];
         node_log (self, CHORD_LOG_INFO, "predecessor %s (%s) left; took over its keys",
                   node_short (&msg->sender.id, a), msg->sender.endpoint);
-        if (self->has_pred && chord_id_equal (&self->pred.id, &msg->sender.id)) {
-            if (msg->has_pred && !node_is_self (self, &msg->pred)) {
-                self->pred = msg->pred;
-                self->pred_alive = true;
-            } else {
-                /* Unknown yet: keep serving our old arc and let the first
-                   notifier in; we hold the leaver's keys, so no doubt. */
-                self->pred_alive = false;
-                self->pred_handed_off = true;
-            }
-        } else if (self->has_pred && self->pred_alive && !node_is_self (self, &self->pred) &&
+        if (ring->has_pred && chord_id_equal (&ring->pred.id, &msg->sender.id)) {
+            if (msg->has_pred && !node_is_self (self, &msg->pred))
+                node_ring_set_pred (self, &msg->pred);
+            else
+                /* Unknown yet: we hold the leaver's keys, so no doubt. */
+                node_ring_pred_handed_off (self);
+        } else if (ring->has_pred && ring->pred_alive && !node_is_self (self, &ring->pred) &&
                    self->state == CHORD_NODE_ACTIVE && !node_replicating (self)) {
             /* The leaver did not know that someone joined between it and us:
                its keys belong to our predecessor (or before). Pass on
                whatever we hold outside our own arc. */
-            node_handoff_start (self, &self->pred, NULL, node_new_request_id (self), false, &self->self.id,
-                                &self->pred.id, now_ms);
+            node_handoff_start (self, &ring->pred, NULL, node_new_request_id (self), false, &self->self.id,
+                                &ring->pred.id, now_ms);
         }
         /* Gone for good: out of lists and fingers, and deaf to its late notifies. */
         node_departed (self, &msg->sender, now_ms);
-    } else if (joining && msg->transfer_id == self->join_request_id &&
-               chord_id_equal (&msg->sender.id, &self->join_successor)) {
-        self->join_handoff_done = true;
-        if (self->join_accepted)
+    } else if (joining && msg->transfer_id == self->transfer.join_request_id &&
+               chord_id_equal (&msg->sender.id, &self->transfer.join_successor)) {
+        self->transfer.join_handoff_done = true;
+        if (self->transfer.join_accepted)
             node_become_active (self, now_ms);
     }
 }
 
 void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
+    assert (self);
+    assert (msg);
     if (!msg->has_sender) {
         self->stats.messages_dropped++;
         return;
     }
-    node_rpc_t *rpc = NULL;
-    for (size_t i = 0; i < self->rpc_count && !rpc; i++)
-        if (self->rpcs[i].kind == RPC_HANDOFF && self->rpcs[i].request_id == msg->transfer_id &&
-            chord_id_equal (&self->rpcs[i].peer.id, &msg->sender.id))
-            rpc = &self->rpcs[i];
+    node_rpc_t *rpc = node_rpc_find_handoff (self, msg->transfer_id, &msg->sender.id);
     node_handoff_t *handoff = s_handoff_find (self, msg->transfer_id, &msg->sender.id);
     if (!rpc || !handoff) {
         self->stats.messages_dropped++;
@@ -531,14 +528,118 @@ static int s_found_one (void *arg, const chord_id_t *key_id, const uint8_t *key,
 
 void node_pass_on_strays (chord_node_t *self, uint64_t now_ms)
 {
-    if (!self->has_pred || !self->pred_alive || node_alone (self) || node_is_self (self, &self->pred))
+    assert (self);
+    const node_ring_t *ring = node_ring (self);
+    if (!ring->has_pred || !ring->pred_alive || node_alone (self) || node_is_self (self, &ring->pred))
         return;
     for (size_t i = 0; i < CHORD_HANDOFFS_MAX; i++)
-        if (self->handoffs[i].active)
+        if (self->transfer.handoffs[i].active)
             return;   /* a transfer in progress holds keys outside our arc on purpose */
     bool any = false;
-    chord_store_range (self->env.store, &self->self.id, &self->pred.id, s_found_one, &any);
+    chord_store_range (self->env.store, &self->self.id, &ring->pred.id, s_found_one, &any);
     if (any)
-        node_handoff_start (self, &self->pred, NULL, node_new_request_id (self), false, &self->self.id,
-                            &self->pred.id, now_ms);
+        node_handoff_start (self, &ring->pred, NULL, node_new_request_id (self), false, &self->self.id,
+                            &ring->pred.id, now_ms);
+}
+
+void node_on_client_leave (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
+                           uint64_t now_ms)
+{
+    assert (self);
+    assert (msg);
+    if (self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT || self->transfer.leave_reply_pending) {
+        node_reply_client (self, origin, msg->request_id, CHORD_STATUS_NOT_READY, NULL, 0, "already leaving");
+        return;
+    }
+    self->transfer.leave_reply_pending = true;
+    self->transfer.leave_origin = *origin;
+    self->transfer.leave_request_id = msg->request_id;
+    chord_node_leave (self, now_ms);
+}
+
+int node_join_init (chord_node_t *self, const char *const *seeds, size_t seed_count)
+{
+    assert (self);
+    assert (seeds || seed_count == 0);
+    node_transfer_t *transfer = &self->transfer;
+    transfer->join_retry_ms = CHORD_JOIN_RETRY_MIN_MS;
+    transfer->seeds = calloc (seed_count ? seed_count : 1, sizeof *transfer->seeds);
+    if (!transfer->seeds)
+        return -1;
+    for (size_t i = 0; i < seed_count; i++) {
+        /* A seed that is this very position is no seed: a peer listed in
+           everyone's --join may start the ring itself. (Other positions of
+           the same process share our endpoint and are good seeds.) */
+        chord_id_t seed_id;
+        chord_id_hash (&seed_id, seeds[i], strlen (seeds[i]));
+        if (chord_id_equal (&seed_id, &self->self.id) || strlen (seeds[i]) > CHORD_ENDPOINT_MAX)
+            continue;
+        transfer->seeds[transfer->seed_count] = strdup (seeds[i]);
+        if (!transfer->seeds[transfer->seed_count])
+            return -1;
+        transfer->seed_count++;
+        /* A seed is worth probing later, should the ring ever split. */
+        chord_peer_t seed = {.id = seed_id};
+        snprintf (seed.endpoint, sizeof seed.endpoint, "%s", seeds[i]);
+        node_remember (self, &seed);
+    }
+    return (int) transfer->seed_count;
+}
+
+void node_transfer_destroy (chord_node_t *self)
+{
+    assert (self);
+    for (size_t i = 0; i < self->transfer.seed_count; i++)
+        free (self->transfer.seeds[i]);
+    free (self->transfer.seeds);
+    self->transfer.seeds = NULL;
+    self->transfer.seed_count = 0;
+}
+
+const char *node_join_next_seed (chord_node_t *self)
+{
+    assert (self);
+    node_transfer_t *transfer = &self->transfer;
+    assert (transfer->seed_count > 0);
+    const char *seed = transfer->seeds[transfer->seed_next];
+    transfer->seed_next = (transfer->seed_next + 1) % transfer->seed_count;
+    return seed;
+}
+
+uint64_t node_join_backoff_ms (chord_node_t *self)
+{
+    assert (self);
+    node_transfer_t *transfer = &self->transfer;
+    uint64_t delay_ms = transfer->join_retry_ms;
+    transfer->join_retry_ms = transfer->join_retry_ms * 2 > CHORD_JOIN_RETRY_MAX_MS ? CHORD_JOIN_RETRY_MAX_MS
+                                                                                    : transfer->join_retry_ms * 2;
+    return delay_ms;
+}
+
+bool node_join_accepted (const chord_node_t *self)
+{
+    assert (self);
+    return self->transfer.join_accepted;
+}
+
+static bool s_join_arc_awaited (const chord_node_t *self)
+{
+    return self->state == CHORD_NODE_JOINING && self->transfer.join_accepted && !self->transfer.join_handoff_done;
+}
+
+void node_join_check_arrival (chord_node_t *self, uint64_t now_ms)
+{
+    assert (self);
+    if (!s_join_arc_awaited (self) || self->transfer.join_handoff_deadline_ms > now_ms)
+        return;
+    node_log (self, CHORD_LOG_WARN, "our arc never arrived from %s; serving without it",
+              node_ring (self)->succ[0].endpoint);
+    self->transfer.join_handoff_done = true;
+    node_become_active (self, now_ms);
+}
+
+uint64_t node_join_next_ms (const chord_node_t *self)
+{
+    assert (self);
+    return s_join_arc_awaited (self) ? self->transfer.join_handoff_deadline_ms : UINT64_MAX;
 }
