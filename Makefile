@@ -195,7 +195,7 @@ bench: all
 	$(BIN)/chord-bench --peers 16 --inflight 64 --seconds 5
 	CHORD_BIN=$(BIN) tools/repair-bench --peers 8 --keys 2000 --rounds 2
 
-SIM_SCENARIOS := pathlen loadbalance movement failures churn traffic convergence speed durability table2 table3
+SIM_SCENARIOS := pathlen loadbalance movement failures churn traffic convergence speed durability table2 table3 balance
 sim-bench: $(BIN)/chord-sim
 	@for s in $(SIM_SCENARIOS); do echo "== $(BIN)/chord-sim --scenario $$s"; $(BIN)/chord-sim --scenario $$s || echo "(chord-sim exited $$? for $$s: see the violation above)"; done
 

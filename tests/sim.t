@@ -22,6 +22,10 @@ successor(key). Exit 0 means all of that held.
   - the Chord paper's Tables II and III (--scenario table2, table3), at
     small sizes: both print the paper's figures beside ours, the JSON
     has the expected rows and fields, and the numbers are plausible;
+  - balance (--scenario balance --quick): 100 random rings of 3, 6, 12
+    and 48 processes; with 4 positions placed at join at least 90% of the
+    rings of every size are balanced (every process within 0.75-1.33x the
+    mean share), where one position per process balances almost none;
   - known protocol bugs, as TODO tests (reported, not failing the suite):
     each names the seed and command that shows it; fixed bugs, on the
     same seeds, as ordinary tests.
@@ -241,6 +245,26 @@ def check_paper_tables():
        "table3 (JSON): eight rates, each with lookups, plausible hops, joins and departures")
 
 
+def check_balance():
+    code, out, err = run(["--scenario", "balance", "--quick", "--nodes", "16"])
+    rows = (out or {}).get("rows") or []
+    placed = [r for r in rows if r.get("placement") == "placed at join"]
+    single = [r for r in rows if r.get("placement") == "one position"]
+    ok(code == 0 and out.get("scenario") == "balance" and len(placed) == 4 and len(single) == 4
+       and [r["processes"] for r in placed] == [3, 6, 12, 48] and all(r["rings"] == 100 for r in placed),
+       "balance (JSON): rows for one position and for positions placed at join, 3 to 48 processes")
+    ok(placed and all(r["balanced_percent"] >= 90 and r["positions_per_process"] == 4 for r in placed),
+       "balance: 4 positions placed at join balance at least 90%% of rings of every size (%s)"
+       % [r.get("balanced_percent") for r in placed])
+    ok(single and all(r["balanced_percent"] < 50 for r in single),
+       "balance: one position per process balances few rings (%s)" % [r.get("balanced_percent") for r in single])
+    traffic = [r for r in rows if "placed_over_one" in r]
+    ok(len(traffic) == 1 and traffic[0]["one_position_bytes_per_process_s"] > 0
+       and traffic[0]["placed_bytes_per_process_s"] > traffic[0]["one_position_bytes_per_process_s"],
+       "balance: the maintenance traffic per process is measured for one and for 4 positions (%.2fx)"
+       % (traffic[0]["placed_over_one"] if traffic else 0))
+
+
 def main():
     if not os.access(SIM, os.X_OK):
         print("1..0 # SKIP %s not built" % SIM)
@@ -267,6 +291,7 @@ def main():
     check_durability(["--seed", str(DURABILITY_SEED)] + DURABILITY)
 
     check_paper_tables()
+    check_balance()
 
     # Known bugs (TODO) should pass once the protocol is fixed; fixed ones must.
     for why, args, passes, todo in [b + (True,) for b in TODO] + [b + (False,) for b in FIXED_BUGS]:

@@ -15,5 +15,6 @@ const scenario_t scenario_table[] = {
     {"durability", scenario_durability_run},
     {"table2", scenario_table2_run},
     {"table3", scenario_table3_run},
+    {"balance", scenario_balance_run},
     {NULL, NULL},
 };

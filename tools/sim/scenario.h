@@ -31,5 +31,6 @@ scenario_run_fn scenario_speed_run;
 scenario_run_fn scenario_durability_run;
 scenario_run_fn scenario_table2_run;
 scenario_run_fn scenario_table3_run;
+scenario_run_fn scenario_balance_run;
 
 #endif
