@@ -1,3 +1,5 @@
+/*  chord placement: which positions a joining process takes (see placement.h).  */
+
 #include "placement.h"
 
 #include <assert.h>
