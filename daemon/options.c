@@ -229,7 +229,8 @@ typedef struct {
 
 #define S_FIELD(field) offsetof (chordd_options_t, field)
 
-/*  In the order --help once listed them. The ranges: --max-clock-skew-ms is
+/*  In the order of the long options before the table; --help and
+    --version follow them. The ranges: --max-clock-skew-ms is
     at least a second and at most a day, as a larger skew lets a forged
     version outrank every write for that long; --tombstone-grace-ms is up to
     30 days, as a tombstone kept longer costs space for no safety.  */
