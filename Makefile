@@ -101,7 +101,8 @@ $(BIN)/%: $(BUILD)/tools/%.o $(CLIENT_OBJ) $(LIB)
 # The LMDB store's test exercises daemon code: daemon/ on its include path,
 # and the store object before the libraries on its link line.
 $(BUILD)/tests/test_store_lmdb.o: CFLAGS += -Idaemon
-$(BUILD)/t/test_store_lmdb.t: $(BUILD)/tests/test_store_lmdb.o $(BUILD)/daemon/store_lmdb.o $(BUILD)/daemon/error.o $(SIMLIB) $(LIB)
+$(BUILD)/t/test_store_lmdb.t: $(BUILD)/tests/test_store_lmdb.o $(BUILD)/daemon/store_lmdb.o $(BUILD)/daemon/store_lmdb_open.o \
+                              $(BUILD)/daemon/error.o $(SIMLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 

@@ -526,6 +526,140 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_
     return 0;
 }
 
+/* Warns when the successor list may be too short to hold every copy. */
+static void s_warn_successors (const chordd_options_t *options)
+{
+    if (options->replicas > 1 && options->successors < options->replicas * options->vnodes &&
+        options->successors < CHORD_SUCCESSORS_MAX)
+        chordd_log (CHORD_LOG_WARN,
+                    "--successors %zu may be too few to find %zu distinct peers for each key's copies "
+                    "with --vnodes %u (%zu would do)",
+                    options->successors, options->replicas, options->vnodes, options->replicas * options->vnodes);
+}
+
+/*  Opens the stores, sets up security, binds and starts every position.
+    Returns 0, or the exit status after logging why (the caller destroys
+    the peer).  */
+static int s_peer_open (s_peer_t *peer, const chordd_options_t *options)
+{
+    //  Stores first: a data directory we may not use must stop us before
+    //  we bind, let alone join.
+    if (s_peer_open_stores (peer, options) != 0)
+        return 1;
+    chordd_transport_curve_t curve;
+    if (s_security_setup (peer, options, &curve) != 0)
+        return 2;
+    uint64_t fd_limit = s_raise_fd_limit ();
+    size_t max_connections = s_max_connections (options, fd_limit);
+    chordd_log (CHORD_LOG_INFO, "open files: %llu; at most %zu connections to %s", (unsigned long long) fd_limit,
+                max_connections, options->listen);
+    peer->transport = chordd_transport_new (options->listen, max_connections, options->secret ? &curve : NULL);
+    if (!peer->transport) {
+        chordd_log (CHORD_LOG_ERROR, "cannot listen on %s: %s", options->listen, strerror (errno));
+        return 1;
+    }
+    chordd_log (CHORD_LOG_INFO, "listening on %s as %s", options->listen, options->advertise);
+    peer->scratch = malloc (sizeof *peer->scratch);
+    s_batch_begin (peer);
+    if (!peer->scratch || s_peer_start (peer, options, s_wall_offset_ms ()) != 0 || s_send (peer) != 0)
+        return 1;
+    return 0;
+}
+
+/* Ticks every position that is due; returns the earliest next deadline. */
+static uint64_t s_tick_positions (s_peer_t *peer, uint64_t now)
+{
+    uint64_t deadline = UINT64_MAX;
+    for (size_t i = 0; i < peer->count; i++) {
+        uint64_t next = chord_node_next_deadline_ms (peer->positions[i].node);
+        if (next <= now) {
+            chord_node_tick (peer->positions[i].node, now);
+            next = chord_node_next_deadline_ms (peer->positions[i].node);
+        }
+        if (next < deadline)
+            deadline = next;
+    }
+    return deadline;
+}
+
+/*  The event loop: until every position has left, or a second signal, or
+    the leave times out. Returns the exit status.  */
+static int s_peer_run (s_peer_t *peer, const chordd_options_t *options)
+{
+    int exit_code = 0;
+    bool leaving = false;
+    uint64_t leave_deadline = 0;
+    while (!s_all_left (peer)) {
+        uint64_t now = s_now_ms ();
+        if (s_reload)
+            s_reload_clients (peer, options);
+        if (s_signals > 1) {
+            chordd_log (CHORD_LOG_WARN, "second signal: exiting without finishing the leave");
+            exit_code = 1;
+            break;
+        }
+        if ((s_signals > 0 || s_any_leaving (peer)) && !leaving) {
+            /* A signal, or chordctl leave to any position: the whole peer goes. */
+            chordd_log (CHORD_LOG_INFO, "leaving the ring");
+            leaving = true;
+            leave_deadline = now + options->leave_timeout_ms;
+        }
+        s_batch_begin (peer);
+        if (leaving) {
+            s_leave_next (peer, options->advertise, now);
+            if (s_all_left (peer))
+                break;
+        }
+        if (leaving && now >= leave_deadline) {
+            chordd_log (CHORD_LOG_ERROR, "leave did not finish within %u ms: exiting", options->leave_timeout_ms);
+            exit_code = 1;
+            break;
+        }
+        uint64_t deadline = s_tick_positions (peer, now);
+        if (s_send (peer) != 0)
+            break;
+        uint64_t wait = deadline > now ? deadline - now : 0;
+        if (wait > CHORDD_POLL_MAX_MS)
+            wait = CHORDD_POLL_MAX_MS;
+        if (leaving && leave_deadline - now < wait)
+            wait = leave_deadline - now;
+        s_batch_begin (peer);
+        chordd_transport_poll (peer->transport, (int) wait, s_on_message, peer);
+        if (s_send (peer) != 0)
+            break;
+    }
+    if (s_send (peer) != 0)
+        exit_code = 1;
+    return exit_code;
+}
+
+/* Logs the peer's totals at exit. */
+static void s_peer_report (const s_peer_t *peer)
+{
+    chord_node_stats_t total = {0};
+    for (size_t i = 0; i < peer->count; i++) {
+        const chord_node_stats_t *stats = chord_node_stats (peer->positions[i].node);
+        total.messages_received += stats->messages_received;
+        total.messages_dropped += stats->messages_dropped;
+        total.keys_handed_off += stats->keys_handed_off;
+        total.keys_taken_over += stats->keys_taken_over;
+    }
+    chordd_log (CHORD_LOG_INFO,
+                "exiting: %llu messages handled, %llu dropped, %llu keys handed off, %llu taken over",
+                (unsigned long long) total.messages_received,
+                (unsigned long long) (total.messages_dropped + peer->dropped),
+                (unsigned long long) total.keys_handed_off, (unsigned long long) total.keys_taken_over);
+    const chordd_transport_stats_t *transport_stats = chordd_transport_stats (peer->transport);
+    chordd_log (CHORD_LOG_INFO,
+                "connections refused or dropped past --max-connections: %llu; failed accepts: %llu; open: %llu",
+                (unsigned long long) transport_stats->refused, (unsigned long long) transport_stats->accept_failed,
+                (unsigned long long) transport_stats->connections);
+    for (unsigned type = 0; type < 64; type++)
+        if (peer->by_type[type])
+            chordd_log (CHORD_LOG_DEBUG, "handled %llu %s messages", (unsigned long long) peer->by_type[type],
+                        chord_msg_type_name ((chord_msg_type_t) type));
+}
+
 int main (int argc, char **argv)
 {
     chordd_options_t options;
@@ -541,117 +675,13 @@ int main (int argc, char **argv)
         chordd_log (CHORD_LOG_ERROR, "cannot install signal handlers: %s", strerror (errno));
         return 1;
     }
-    if (options.replicas > 1 && options.successors < options.replicas * options.vnodes &&
-        options.successors < CHORD_SUCCESSORS_MAX)
-        chordd_log (CHORD_LOG_WARN,
-                    "--successors %zu may be too few to find %zu distinct peers for each key's copies "
-                    "with --vnodes %u (%zu would do)",
-                    options.successors, options.replicas, options.vnodes, options.replicas * options.vnodes);
-    //  Stores first: a data directory we may not use must stop us before
-    //  we bind, let alone join.
+    s_warn_successors (&options);
     s_peer_t peer = {0};
-    if (s_peer_open_stores (&peer, &options) != 0) {
-        s_peer_destroy (&peer);
-        return 1;
+    int exit_code = s_peer_open (&peer, &options);
+    if (exit_code == 0) {
+        exit_code = s_peer_run (&peer, &options);
+        s_peer_report (&peer);
     }
-    chordd_transport_curve_t curve;
-    if (s_security_setup (&peer, &options, &curve) != 0) {
-        s_peer_destroy (&peer);
-        return 2;
-    }
-    uint64_t fd_limit = s_raise_fd_limit ();
-    size_t max_connections = s_max_connections (&options, fd_limit);
-    chordd_log (CHORD_LOG_INFO, "open files: %llu; at most %zu connections to %s", (unsigned long long) fd_limit,
-                max_connections, options.listen);
-    peer.transport = chordd_transport_new (options.listen, max_connections, options.secret ? &curve : NULL);
-    if (!peer.transport) {
-        chordd_log (CHORD_LOG_ERROR, "cannot listen on %s: %s", options.listen, strerror (errno));
-        s_peer_destroy (&peer);
-        return 1;
-    }
-    chordd_log (CHORD_LOG_INFO, "listening on %s as %s", options.listen, options.advertise);
-    peer.scratch = malloc (sizeof *peer.scratch);
-    s_batch_begin (&peer);
-    if (!peer.scratch || s_peer_start (&peer, &options, s_wall_offset_ms ()) != 0 || s_send (&peer) != 0) {
-        s_peer_destroy (&peer);
-        return 1;
-    }
-
-    int exit_code = 0;
-    bool leaving = false;
-    uint64_t leave_deadline = 0;
-    while (!s_all_left (&peer)) {
-        uint64_t now = s_now_ms ();
-        if (s_reload)
-            s_reload_clients (&peer, &options);
-        if (s_signals > 1) {
-            chordd_log (CHORD_LOG_WARN, "second signal: exiting without finishing the leave");
-            exit_code = 1;
-            break;
-        }
-        if ((s_signals > 0 || s_any_leaving (&peer)) && !leaving) {
-            /* A signal, or chordctl leave to any position: the whole peer goes. */
-            chordd_log (CHORD_LOG_INFO, "leaving the ring");
-            leaving = true;
-            leave_deadline = now + options.leave_timeout_ms;
-        }
-        s_batch_begin (&peer);
-        if (leaving) {
-            s_leave_next (&peer, options.advertise, now);
-            if (s_all_left (&peer))
-                break;
-        }
-        if (leaving && now >= leave_deadline) {
-            chordd_log (CHORD_LOG_ERROR, "leave did not finish within %u ms: exiting", options.leave_timeout_ms);
-            exit_code = 1;
-            break;
-        }
-        uint64_t deadline = UINT64_MAX;
-        for (size_t i = 0; i < peer.count; i++) {
-            uint64_t next = chord_node_next_deadline_ms (peer.positions[i].node);
-            if (next <= now) {
-                chord_node_tick (peer.positions[i].node, now);
-                next = chord_node_next_deadline_ms (peer.positions[i].node);
-            }
-            if (next < deadline)
-                deadline = next;
-        }
-        if (s_send (&peer) != 0)
-            break;
-        uint64_t wait = deadline > now ? deadline - now : 0;
-        if (wait > CHORDD_POLL_MAX_MS)
-            wait = CHORDD_POLL_MAX_MS;
-        if (leaving && leave_deadline - now < wait)
-            wait = leave_deadline - now;
-        s_batch_begin (&peer);
-        chordd_transport_poll (peer.transport, (int) wait, s_on_message, &peer);
-        if (s_send (&peer) != 0)
-            break;
-    }
-    if (s_send (&peer) != 0)
-        exit_code = 1;
-    chord_node_stats_t total = {0};
-    for (size_t i = 0; i < peer.count; i++) {
-        const chord_node_stats_t *stats = chord_node_stats (peer.positions[i].node);
-        total.messages_received += stats->messages_received;
-        total.messages_dropped += stats->messages_dropped;
-        total.keys_handed_off += stats->keys_handed_off;
-        total.keys_taken_over += stats->keys_taken_over;
-    }
-    chordd_log (CHORD_LOG_INFO,
-                "exiting: %llu messages handled, %llu dropped, %llu keys handed off, %llu taken over",
-                (unsigned long long) total.messages_received,
-                (unsigned long long) (total.messages_dropped + peer.dropped),
-                (unsigned long long) total.keys_handed_off, (unsigned long long) total.keys_taken_over);
-    const chordd_transport_stats_t *transport_stats = chordd_transport_stats (peer.transport);
-    chordd_log (CHORD_LOG_INFO,
-                "connections refused or dropped past --max-connections: %llu; failed accepts: %llu; open: %llu",
-                (unsigned long long) transport_stats->refused, (unsigned long long) transport_stats->accept_failed,
-                (unsigned long long) transport_stats->connections);
-    for (unsigned type = 0; type < 64; type++)
-        if (peer.by_type[type])
-            chordd_log (CHORD_LOG_DEBUG, "handled %llu %s messages", (unsigned long long) peer.by_type[type],
-                        chord_msg_type_name ((chord_msg_type_t) type));
     s_peer_destroy (&peer);
     return exit_code;
 }

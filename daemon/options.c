@@ -7,6 +7,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,39 +207,137 @@ static int s_auto_advertise (const char *listen, char *out, size_t size)
     return 0;
 }
 
-int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
+/* How an option's value is stored. */
+typedef enum {
+    S_TEXT,     /* the argument itself, into a const char * */
+    S_FLAG,     /* no value: sets a bool */
+    S_SIZE,     /* a whole number into a size_t */
+    S_UNSIGNED, /* a whole number into an unsigned */
+    S_U32,      /* a whole number into a uint32_t */
+    S_U64,      /* a whole number into a uint64_t */
+    S_OTHER,    /* checked and stored by s_parse_other */
+} s_kind_t;
+
+/* One option: where its value goes, its range, and what records that it was given. */
+typedef struct {
+    const char *name;       /* without the leading -- */
+    s_kind_t kind;
+    size_t offset;          /* of the field in chordd_options_t */
+    unsigned long min, max; /* the range of a number */
+    size_t given;           /* offset of a bool set when the option is given; 0: none */
+} s_option_t;
+
+#define S_FIELD(field) offsetof (chordd_options_t, field)
+
+/*  In the order of the long options before the table; --help and
+    --version follow them. The ranges: --max-clock-skew-ms is
+    at least a second and at most a day, as a larger skew lets a forged
+    version outrank every write for that long; --tombstone-grace-ms is up to
+    30 days, as a tombstone kept longer costs space for no safety.  */
+static const s_option_t s_options[] = {
+    {"listen", S_TEXT, S_FIELD (listen), 0, 0, 0},
+    {"advertise", S_OTHER, 0, 0, 0, 0},
+    {"join", S_OTHER, 0, 0, 0, 0},
+    {"successors", S_SIZE, S_FIELD (successors), 1, CHORD_SUCCESSORS_MAX, S_FIELD (successors_given)},
+    {"vnodes", S_UNSIGNED, S_FIELD (vnodes), 1, CHORDD_VNODES_MAX, 0},
+    {"owner-cache", S_SIZE, S_FIELD (owner_cache), 0, 65536, 0},
+    {"stabilize-ms", S_U32, S_FIELD (stabilize_ms), 10, 600000, 0},
+    {"rpc-timeout-ms", S_U32, S_FIELD (rpc_timeout_ms), 10, 600000, 0},
+    {"leave-timeout-ms", S_U32, S_FIELD (leave_timeout_ms), 100, 3600000, 0},
+    {"replicas", S_SIZE, S_FIELD (replicas), 1, CHORD_REPLICAS_MAX, 0},
+    {"write-quorum", S_SIZE, S_FIELD (write_quorum), 1, CHORD_REPLICAS_MAX, 0},
+    {"tombstone-grace-ms", S_U64, S_FIELD (tombstone_grace_ms), 1, 2592000000ul, 0},
+    {"sync-ms", S_OTHER, 0, 0, 0, 0},
+    {"data-dir", S_OTHER, 0, 0, 0, 0},
+    {"store-max-mb", S_SIZE, S_FIELD (store_max_mb), 1, CHORDD_STORE_MB_MAX, 0},
+    {"no-fsync", S_FLAG, S_FIELD (no_fsync), 0, 0, 0},
+    {"max-clock-skew-ms", S_U64, S_FIELD (max_clock_skew_ms), 1000, 86400000ul, 0},
+    {"max-connections", S_SIZE, S_FIELD (max_connections), 1, CHORDD_CONNECTIONS_MAX, 0},
+    {"log-level", S_OTHER, 0, 0, 0, 0},
+    {"secret", S_TEXT, S_FIELD (secret), 0, 0, 0},
+    {"clients", S_TEXT, S_FIELD (clients), 0, 0, 0},
+    {"insecure", S_FLAG, S_FIELD (insecure), 0, 0, 0},
+};
+#define S_OPTION_COUNT (sizeof s_options / sizeof s_options[0])
+#define S_OPT_HELP 'h'
+#define S_OPT_VERSION 255 /* below 256 + the index of a table entry */
+
+/* The options whose value is checked or stored in a way of its own. */
+static int s_parse_other (chordd_options_t *options, const char **advertise, const char *name, const char *text)
 {
-    enum { OPT_LISTEN = 1000, OPT_ADVERTISE, OPT_JOIN, OPT_SUCCESSORS, OPT_STABILIZE, OPT_RPC_TIMEOUT,
-           OPT_LEAVE_TIMEOUT, OPT_LOG_LEVEL, OPT_VERSION, OPT_VNODES, OPT_OWNER_CACHE, OPT_REPLICAS,
-           OPT_WRITE_QUORUM, OPT_TOMBSTONE_GRACE, OPT_SYNC, OPT_DATA_DIR, OPT_STORE_MAX_MB, OPT_NO_FSYNC,
-           OPT_MAX_CLOCK_SKEW, OPT_MAX_CONNECTIONS, OPT_SECRET, OPT_CLIENTS, OPT_INSECURE };
-    static const struct option longopts[] = {
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"advertise", required_argument, NULL, OPT_ADVERTISE},
-        {"join", required_argument, NULL, OPT_JOIN},
-        {"successors", required_argument, NULL, OPT_SUCCESSORS},
-        {"vnodes", required_argument, NULL, OPT_VNODES},
-        {"owner-cache", required_argument, NULL, OPT_OWNER_CACHE},
-        {"stabilize-ms", required_argument, NULL, OPT_STABILIZE},
-        {"rpc-timeout-ms", required_argument, NULL, OPT_RPC_TIMEOUT},
-        {"leave-timeout-ms", required_argument, NULL, OPT_LEAVE_TIMEOUT},
-        {"replicas", required_argument, NULL, OPT_REPLICAS},
-        {"write-quorum", required_argument, NULL, OPT_WRITE_QUORUM},
-        {"tombstone-grace-ms", required_argument, NULL, OPT_TOMBSTONE_GRACE},
-        {"sync-ms", required_argument, NULL, OPT_SYNC},
-        {"data-dir", required_argument, NULL, OPT_DATA_DIR},
-        {"store-max-mb", required_argument, NULL, OPT_STORE_MAX_MB},
-        {"no-fsync", no_argument, NULL, OPT_NO_FSYNC},
-        {"max-clock-skew-ms", required_argument, NULL, OPT_MAX_CLOCK_SKEW},
-        {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
-        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-        {"secret", required_argument, NULL, OPT_SECRET},
-        {"clients", required_argument, NULL, OPT_CLIENTS},
-        {"insecure", no_argument, NULL, OPT_INSECURE},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
-        {NULL, 0, NULL, 0},
-    };
+    unsigned long number;
+    if (strcmp (name, "advertise") == 0)
+        *advertise = text;
+    else if (strcmp (name, "join") == 0) {
+        if (options->seed_count == CHORDD_SEEDS_MAX) {
+            fprintf (stderr, "chordd: at most %d --join endpoints\n", CHORDD_SEEDS_MAX);
+            return -1;
+        }
+        if (s_check_endpoint ("--join", text) != 0)
+            return -1;
+        options->seeds[options->seed_count++] = text;
+    } else if (strcmp (name, "sync-ms") == 0) {
+        if (s_parse_uint ("--sync-ms", text, 0, 3600000, &number) != 0)
+            return -1;
+        if (number > 0 && number < 10) {
+            fprintf (stderr, "chordd: --sync-ms is 0 (4 x --stabilize-ms) or 10 to 3600000, not '%s'\n", text);
+            return -1;
+        }
+        options->sync_ms = (uint32_t) number;
+    } else if (strcmp (name, "data-dir") == 0) {
+        //  Room for "/pos-<i>" after it in a path.
+        if (!*text || strlen (text) > CHORDD_DATA_DIR_MAX) {
+            fprintf (stderr, "chordd: --data-dir needs a path of 1 to %d bytes\n", CHORDD_DATA_DIR_MAX);
+            return -1;
+        }
+        options->data_dir = text;
+    } else if (chordd_log_parse_level (text, &options->log_level) != 0) {
+        fprintf (stderr, "chordd: --log-level is error, warn, info or debug, not '%s'\n", text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stores one option's value (text, NULL for a flag) into options. */
+static int s_option_set (chordd_options_t *options, const char **advertise, const s_option_t *o, const char *text)
+{
+    char *field = (char *) options + o->offset;
+    char option[40];
+    snprintf (option, sizeof option, "--%s", o->name);
+    unsigned long number = 0;
+    if (o->kind == S_OTHER)
+        return s_parse_other (options, advertise, o->name, text);
+    if (o->kind != S_TEXT && o->kind != S_FLAG && s_parse_uint (option, text, o->min, o->max, &number) != 0)
+        return -1;
+    switch (o->kind) {
+    case S_TEXT:
+        *(const char **) field = text;
+        break;
+    case S_FLAG:
+        *(bool *) field = true;
+        break;
+    case S_SIZE:
+        *(size_t *) field = number;
+        break;
+    case S_UNSIGNED:
+        *(unsigned *) field = (unsigned) number;
+        break;
+    case S_U32:
+        *(uint32_t *) field = (uint32_t) number;
+        break;
+    case S_U64:
+        *(uint64_t *) field = number;
+        break;
+    default:
+        break;
+    }
+    if (o->given)
+        *(bool *) ((char *) options + o->given) = true;
+    return 0;
+}
+
+static void s_options_defaults (chordd_options_t *options)
+{
     memset (options, 0, sizeof *options);
     options->listen = "tcp://127.0.0.1:7000";
     options->successors = CHORDD_SUCCESSORS_DEFAULT;
@@ -252,145 +351,11 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
     options->tombstone_grace_ms = CHORD_TOMBSTONE_GRACE_DEFAULT_MS;
     options->max_clock_skew_ms = CHORD_CLOCK_SKEW_DEFAULT_MS;
     options->store_max_mb = CHORDD_STORE_MB_DEFAULT;
-    const char *advertise = NULL;
-    unsigned long number;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long (argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_LISTEN:
-            options->listen = optarg;
-            break;
-        case OPT_ADVERTISE:
-            advertise = optarg;
-            break;
-        case OPT_JOIN:
-            if (options->seed_count == CHORDD_SEEDS_MAX) {
-                fprintf (stderr, "chordd: at most %d --join endpoints\n", CHORDD_SEEDS_MAX);
-                return -1;
-            }
-            if (s_check_endpoint ("--join", optarg) != 0)
-                return -1;
-            options->seeds[options->seed_count++] = optarg;
-            break;
-        case OPT_SUCCESSORS:
-            if (s_parse_uint ("--successors", optarg, 1, CHORD_SUCCESSORS_MAX, &number) != 0)
-                return -1;
-            options->successors = number;
-            options->successors_given = true;
-            break;
-        case OPT_VNODES:
-            if (s_parse_uint ("--vnodes", optarg, 1, CHORDD_VNODES_MAX, &number) != 0)
-                return -1;
-            options->vnodes = (unsigned) number;
-            break;
-        case OPT_OWNER_CACHE:
-            if (s_parse_uint ("--owner-cache", optarg, 0, 65536, &number) != 0)
-                return -1;
-            options->owner_cache = number;
-            break;
-        case OPT_STABILIZE:
-            if (s_parse_uint ("--stabilize-ms", optarg, 10, 600000, &number) != 0)
-                return -1;
-            options->stabilize_ms = (uint32_t) number;
-            break;
-        case OPT_RPC_TIMEOUT:
-            if (s_parse_uint ("--rpc-timeout-ms", optarg, 10, 600000, &number) != 0)
-                return -1;
-            options->rpc_timeout_ms = (uint32_t) number;
-            break;
-        case OPT_LEAVE_TIMEOUT:
-            if (s_parse_uint ("--leave-timeout-ms", optarg, 100, 3600000, &number) != 0)
-                return -1;
-            options->leave_timeout_ms = (uint32_t) number;
-            break;
-        case OPT_REPLICAS:
-            if (s_parse_uint ("--replicas", optarg, 1, CHORD_REPLICAS_MAX, &number) != 0)
-                return -1;
-            options->replicas = number;
-            break;
-        case OPT_WRITE_QUORUM:
-            if (s_parse_uint ("--write-quorum", optarg, 1, CHORD_REPLICAS_MAX, &number) != 0)
-                return -1;
-            options->write_quorum = number;
-            break;
-        case OPT_MAX_CLOCK_SKEW:
-            //  At least a second, at most a day: a larger skew lets a forged
-            //  version outrank every write for that long.
-            if (s_parse_uint ("--max-clock-skew-ms", optarg, 1000, 86400000ul, &number) != 0)
-                return -1;
-            options->max_clock_skew_ms = number;
-            break;
-        case OPT_TOMBSTONE_GRACE:
-            //  Up to 30 days; a tombstone kept longer costs space for no safety.
-            if (s_parse_uint ("--tombstone-grace-ms", optarg, 1, 2592000000ul, &number) != 0)
-                return -1;
-            options->tombstone_grace_ms = number;
-            break;
-        case OPT_SYNC:
-            if (s_parse_uint ("--sync-ms", optarg, 0, 3600000, &number) != 0)
-                return -1;
-            if (number > 0 && number < 10) {
-                fprintf (stderr, "chordd: --sync-ms is 0 (4 x --stabilize-ms) or 10 to 3600000, not '%s'\n",
-                         optarg);
-                return -1;
-            }
-            options->sync_ms = (uint32_t) number;
-            break;
-        case OPT_DATA_DIR:
-            //  Room for "/pos-<i>" after it in a path.
-            if (!*optarg || strlen (optarg) > CHORDD_DATA_DIR_MAX) {
-                fprintf (stderr, "chordd: --data-dir needs a path of 1 to %d bytes\n", CHORDD_DATA_DIR_MAX);
-                return -1;
-            }
-            options->data_dir = optarg;
-            break;
-        case OPT_STORE_MAX_MB:
-            if (s_parse_uint ("--store-max-mb", optarg, 1, CHORDD_STORE_MB_MAX, &number) != 0)
-                return -1;
-            options->store_max_mb = number;
-            break;
-        case OPT_NO_FSYNC:
-            options->no_fsync = true;
-            break;
-        case OPT_MAX_CONNECTIONS:
-            if (s_parse_uint ("--max-connections", optarg, 1, CHORDD_CONNECTIONS_MAX, &number) != 0)
-                return -1;
-            options->max_connections = number;
-            break;
-        case OPT_SECRET:
-            options->secret = optarg;
-            break;
-        case OPT_CLIENTS:
-            options->clients = optarg;
-            break;
-        case OPT_INSECURE:
-            options->insecure = true;
-            break;
-        case OPT_LOG_LEVEL:
-            if (chordd_log_parse_level (optarg, &options->log_level) != 0) {
-                fprintf (stderr, "chordd: --log-level is error, warn, info or debug, not '%s'\n", optarg);
-                return -1;
-            }
-            break;
-        case 'h':
-            s_usage (stdout);
-            return 1;
-        case OPT_VERSION:
-            printf ("chordd 0.1.0 (chord protocol %d)\n", CHORD_PROTOCOL_VERSION);
-            return 1;
-        case ':':
-            fprintf (stderr, "chordd: %s needs a value\n", argv[optind - 1]);
-            return -1;
-        default:
-            fprintf (stderr, "chordd: unknown option '%s' (try --help)\n", argv[optind - 1]);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "chordd: unexpected argument '%s' (try --help)\n", argv[optind]);
-        return -1;
-    }
+}
+
+/* The write quorum and successor list length that depend on other options. */
+static int s_options_derive (chordd_options_t *options)
+{
     if (options->write_quorum > options->replicas) {
         fprintf (stderr, "chordd: --write-quorum %zu is more than the %zu copies --replicas keeps\n",
                  options->write_quorum, options->replicas);
@@ -407,6 +372,12 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
         if (wanted > options->successors)
             options->successors = wanted;
     }
+    return 0;
+}
+
+/* Checks --listen and fills options->advertise from --advertise (NULL: not given). */
+static int s_options_endpoints (chordd_options_t *options, const char *advertise)
+{
     if (s_check_endpoint ("--listen", options->listen) != 0)
         return -1;
     char automatic[CHORD_ENDPOINT_MAX + 1];
@@ -430,5 +401,50 @@ int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
         return -1;
     }
     snprintf (options->advertise, sizeof options->advertise, "%s", advertise);
+    return 0;
+}
+
+/*  getopt_long, as chord-sim has it: abbreviations of long options are
+    accepted (--rep 2), options and arguments may come in any order, and
+    any argument that is not an option is refused.  */
+int chordd_options_parse (chordd_options_t *options, int argc, char **argv)
+{
+    s_options_defaults (options);
+    struct option longs[S_OPTION_COUNT + 3];
+    for (size_t i = 0; i < S_OPTION_COUNT; i++)
+        longs[i] = (struct option){s_options[i].name, s_options[i].kind == S_FLAG ? no_argument : required_argument,
+                                   NULL, 256 + (int) i};
+    longs[S_OPTION_COUNT] = (struct option){"help", no_argument, NULL, S_OPT_HELP};
+    longs[S_OPTION_COUNT + 1] = (struct option){"version", no_argument, NULL, S_OPT_VERSION};
+    longs[S_OPTION_COUNT + 2] = (struct option){NULL, 0, NULL, 0};
+    const char *advertise = NULL;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long (argc, argv, ":h", longs, NULL)) != -1) {
+        if (c == S_OPT_HELP) {
+            s_usage (stdout);
+            return 1;
+        }
+        if (c == S_OPT_VERSION) {
+            printf ("chordd 0.1.0 (chord protocol %d)\n", CHORD_PROTOCOL_VERSION);
+            return 1;
+        }
+        if (c == ':') {
+            fprintf (stderr, "chordd: %s needs a value\n", argv[optind - 1]);
+            return -1;
+        }
+        if (c < 256 || c >= 256 + (int) S_OPTION_COUNT) {
+            fprintf (stderr, "chordd: unknown option '%s' (try --help)\n", argv[optind - 1]);
+            return -1;
+        }
+        if (s_option_set (options, &advertise, &s_options[c - 256], optarg) != 0)
+            return -1;
+    }
+    if (optind < argc) {
+        fprintf (stderr, "chordd: unexpected argument '%s' (try --help)\n", argv[optind]);
+        return -1;
+    }
+    if (s_options_derive (options) != 0 || s_options_endpoints (options, advertise) != 0)
+        return -1;
     return s_check_security (options);
 }

@@ -1,4 +1,4 @@
-/*  Tests for protocol/message.c: round trips of every message type, every
+/*  Tests for protocol/message*.c: round trips of every message type, every
     limit on encode and on decode, hand-packed malformed messages (each
     breaking one rule), truncations, trailing bytes, and a seeded loop of
     random and mutated buffers that must neither crash nor leak.

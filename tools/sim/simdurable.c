@@ -7,6 +7,7 @@
 
 #include "id.h"
 #include "record.h"
+#include "sim.h"
 #include "simcheck.h"
 #include "simrng.h"
 #include "store.h"
@@ -214,14 +215,6 @@ static bool s_replicated (const s_durable_t *d, size_t key)
     return latest >= d->keys[key].acked_seq && holding >= wanted;
 }
 
-static size_t s_up_count (simnet_t *net)
-{
-    size_t up = 0;
-    for (size_t i = 0; i < simnet_node_count (net); i++)
-        up += simnet_node_status (net, i) == SIMNET_NODE_UP;
-    return up;
-}
-
 /* An ACTIVE member at random, or SIMNET_NONE. */
 static size_t s_random_active (s_durable_t *d)
 {
@@ -426,7 +419,7 @@ static void s_on_churn (void *arg, simnet_t *net, uint64_t token)
     if (!d->running)
         return;
     s_prune_departures (d);
-    size_t up = s_up_count (net);
+    size_t up = sim_up_count (net);
     double target = (double) d->config->nodes;
     bool depart = (double) up > target * (1 + S_BAND)   ? true
                   : (double) up < target * (1 - S_BAND) ? false
