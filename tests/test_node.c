@@ -695,13 +695,27 @@ static void s_test_join (void)
     s_sent_free (&sent);
 
     /* A client lookup for the joiner's key is answered from our tables:
-       the joiner is our successor and owns (us, joiner]. */
+       the joiner is our successor and owns (us, joiner]. It is named once
+       it has answered. */
     chord_origin_t client = s_origin ("client-2");
     s_feed_client (node, CHORD_MSG_CLIENT_LOOKUP, 83, their_key, NULL, &client, now + 7);
     sent = s_pop (node);
+    s_sent_t *extra = s_pop (node);
+    tap_ok (sent && sent->decoded && sent->msg.type == CHORD_MSG_FIND_SUCC && sent->out.kind == CHORD_DEST_PEER
+                && strcmp (sent->out.endpoint, joiner.endpoint) == 0 && !extra,
+            "lookup of a key in the joiner's arc asks the joiner, and nothing else");
+    uint64_t confirm_rid = sent && sent->decoded ? sent->msg.request_id : 0;
+    s_sent_free (&sent);
+    s_sent_free (&extra);
+    chord_msg_init (msg, CHORD_MSG_FIND_SUCC_REPLY, confirm_rid);
+    msg->fields = CHORD_F_DONE | CHORD_F_PEER;
+    msg->done = true;
+    msg->peer = joiner;
+    s_feed (node, msg, &joiner, NULL, now + 7);
+    sent = s_pop (node);
     tap_ok (s_is_reply (sent, CHORD_MSG_LOOKUP_REPLY, 83, &client) && sent->msg.status == CHORD_STATUS_OK
                 && chord_id_equal (&sent->msg.peer.id, &joiner.id),
-            "lookup of a key in the joiner's arc names the joiner");
+            "once it answers, the lookup names the joiner");
     s_sent_free (&sent);
     /* A client get for it goes to the joiner as a STORE. */
     s_feed_client (node, CHORD_MSG_CLIENT_GET, 84, their_key, NULL, &client, now + 7);
