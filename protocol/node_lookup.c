@@ -294,6 +294,10 @@ void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_m
     if (msg->done && !named_silent) {
         if ((msg->fields & CHORD_F_PRED) && msg->has_pred)
             node_owner_cache_put (self, &msg->pred.id, &msg->peer);
+        if (chord_id_equal (&msg->peer.id, &task->hop.id)) {
+            s_task_finish_lookup (self, task, &msg->peer, now_ms);   /* it just answered */
+            return;
+        }
         task->prev_hop = task->hop;
         task->has_prev_hop = true;
         s_lookup_found (self, task, &msg->peer, now_ms);
