@@ -78,7 +78,7 @@ static void s_lookup_ask (chord_node_t *self, node_task_t *task, uint64_t now_ms
     memcpy (msg->excluded, task->excluded, task->excluded_count * sizeof task->excluded[0]);
     /* A joiner's first hop is a seed, known by endpoint only; so may a
        probe's be. Any position there can answer a find. */
-    bool seed = (task->kind == TASK_JOIN || task->kind == TASK_PROBE) && task->hops == 0;
+    bool seed = (task->kind == TASK_JOIN || task->kind == TASK_PROBE) && task->attempt_hops == 0;
     int rc = node_call_at (self, &task->hop, !seed, msg, RPC_FIND, task, now_ms);
     node_msg_end (self, msg);
     if (rc != 0)
@@ -96,28 +96,85 @@ static void s_exclude (node_task_t *task, const chord_id_t *id)
     task->excluded[task->excluded_count++] = *id;
 }
 
-/*  Starts (or restarts) the lookup of task->target: answered at once from
-    our own tables when we can, else by asking the closest preceding peer.  */
+/*  A lookup found owner. A client's lookup names it only once it has
+    answered: an owner found by skipping suspects, or from a successor
+    list nobody has checked since, may have failed. So ask it (the reply's
+    content does not matter); on a timeout it is excluded and the peer that
+    named it is asked again (node_on_find_timeout).  */
+static void s_lookup_found (chord_node_t *self, node_task_t *task, const chord_peer_t *owner,
+                            uint64_t now_ms)
+{
+    if (task->kind != TASK_CLIENT_LOOKUP || node_is_self (self, owner)) {
+        s_task_finish_lookup (self, task, owner, now_ms);
+        return;
+    }
+    task->hop = *owner;
+    task->confirming = true;
+    s_lookup_ask (self, task, now_ms);
+}
+
+/*  Routes the lookup on from ourselves with what it has learnt so far (its
+    excluded ids, hops and timeouts): answered at once from our own tables
+    when we can, else by asking the closest preceding peer.  */
+static void s_lookup_route (chord_node_t *self, node_task_t *task, uint64_t now_ms)
+{
+    const node_ring_t *ring = node_ring (self);
+    task->has_prev_hop = false;
+    if (node_owns (self, &task->target)) {
+        s_task_finish_lookup (self, task, &self->self, now_ms);
+        return;
+    }
+    const chord_peer_t *cached;
+    if (task->attempts == 0 && task->kind <= TASK_CLIENT_DEL &&
+        (cached = node_owner_cache_find (self, &task->target, now_ms))) {
+        self->stats.owner_cache_hits++;
+        s_task_finish_lookup (self, task, cached, now_ms);
+        return;
+    }
+    /* The key is our first live successor's when no live peer lies between:
+       deciding on succ[0] alone would send a lookup past the key. */
+    const chord_peer_t *live = node_first_live_successor (self, task->excluded, task->excluded_count, now_ms);
+    if (!node_alone (self) && (chord_id_in_half_open (&task->target, &self->self.id, &ring->succ[0].id) ||
+                               chord_id_in_half_open (&task->target, &self->self.id, &live->id))) {
+        s_lookup_found (self, task, live, now_ms);
+        return;
+    }
+    const chord_peer_t *next =
+        node_closest_preceding (self, &task->target, task->excluded, task->excluded_count, now_ms);
+    if (!next) {
+        s_lookup_found (self, task, live, now_ms);
+        return;
+    }
+    task->hop = *next;
+    s_lookup_ask (self, task, now_ms);
+}
+
+/*  Starts an attempt at the lookup of task->target: answered at once from
+    our own tables when we can, else by asking the closest preceding peer.
+    The attempt avoids the peers we suspect now; the hops of earlier
+    attempts still count.  */
 void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
 {
     assert (self);
     assert (task);
     const node_ring_t *ring = node_ring (self);
-    task->hops = 0;
+    task->attempt_hops = 0;
     task->hop_timeouts = 0;
     task->redirects = 0;
     task->has_prev_hop = false;
+    task->confirming = false;
     task->retry_at_ms = 0;
     /* Each attempt avoids only what is suspect now: a peer that was silent
        for a moment must be reachable again once its suspicion lapses. */
     task->excluded_count = 0;
-    /* Tell the peers we ask about the silent peers we know of on the way to
-       the target (the others cannot be on the path), keeping room for the
-       hops that time out during this attempt. */
-    for (size_t i = 0; i < ring->suspect_count; i++)
-        if (ring->suspects[i].until_ms > now_ms && task->excluded_count < CHORD_EXCLUDE_MAX - 8 &&
-            chord_id_in_half_open (&ring->suspects[i].id, &self->self.id, &task->target))
-            s_exclude (task, &ring->suspects[i].id);
+    /* Tell the peers we ask about the silent peers we know of: first those
+       on the way to the target, then those past it (one may be the owner
+       named), keeping room for the hops that time out during this attempt. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < ring->suspect_count; i++)
+            if (ring->suspects[i].until_ms > now_ms && task->excluded_count < CHORD_EXCLUDE_MAX - 8 &&
+                chord_id_in_half_open (&ring->suspects[i].id, &self->self.id, &task->target) == (pass == 0))
+                s_exclude (task, &ring->suspects[i].id);
 
     if (task->kind == TASK_PROBE) {
         /* Only ourselves: the peers we suspect may be alive in the other ring. */
@@ -135,33 +192,7 @@ void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
         s_lookup_ask (self, task, now_ms);
         return;
     }
-    if (node_owns (self, &task->target)) {
-        s_task_finish_lookup (self, task, &self->self, now_ms);
-        return;
-    }
-    const chord_peer_t *cached;
-    if (task->attempts == 0 && task->kind <= TASK_CLIENT_DEL &&
-        (cached = node_owner_cache_find (self, &task->target, now_ms))) {
-        self->stats.owner_cache_hits++;
-        s_task_finish_lookup (self, task, cached, now_ms);
-        return;
-    }
-    if (!node_alone (self) && chord_id_in_half_open (&task->target, &self->self.id, &ring->succ[0].id)) {
-        s_task_finish_lookup (self, task,
-                              node_first_live_successor (self, task->excluded, task->excluded_count, now_ms),
-                              now_ms);
-        return;
-    }
-    const chord_peer_t *next =
-        node_closest_preceding (self, &task->target, task->excluded, task->excluded_count, now_ms);
-    if (!next) {
-        s_task_finish_lookup (self, task,
-                              node_first_live_successor (self, task->excluded, task->excluded_count, now_ms),
-                              now_ms);
-        return;
-    }
-    task->hop = *next;
-    s_lookup_ask (self, task, now_ms);
+    s_lookup_route (self, task, now_ms);
 }
 
 /* Schedules a fresh attempt after a backoff, or gives up past the deadline. */
@@ -223,6 +254,18 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
     }
 }
 
+/*  A peer named as the next hop or as the owner that we suspect: we know
+    better than the peer asked. Probes and joins trust the answer: what we
+    suspect may be alive in the ring they look into.  */
+static bool s_known_silent (chord_node_t *self, const node_task_t *task, const chord_peer_t *peer,
+                            uint64_t now_ms)
+{
+    if (task->kind == TASK_PROBE || task->kind == TASK_JOIN || node_is_self (self, peer))
+        return false;
+    return node_is_excluded (&peer->id, task->excluded, task->excluded_count) ||
+           node_ring_is_suspect (self, &peer->id, now_ms);
+}
+
 void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
 {
     assert (self);
@@ -231,20 +274,43 @@ void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_m
     node_task_t *task = rpc->task;
     node_rpc_remove (self, rpc);
     task->rpc_id = 0;
-    task->hops++;
-    if (msg->done) {
-        if ((msg->fields & CHORD_F_PRED) && msg->has_pred)
-            node_owner_cache_put (self, &msg->pred.id, &msg->peer);
-        s_task_finish_lookup (self, task, &msg->peer, now_ms);
+    if (task->confirming) {
+        /* The owner named answered: it is alive. Asking it was no hop. */
+        task->confirming = false;
+        s_task_finish_lookup (self, task, &task->hop, now_ms);
         return;
     }
-    /* Pointed back at the peer asked, or at ourselves (a stale position of
-       ours, for a joiner), or walking too long: the tables are moving. */
-    if (task->hops >= CHORD_LOOKUP_HOPS_MAX || chord_id_equal (&msg->peer.id, &task->hop.id) ||
-        node_is_self (self, &msg->peer)) {
+    task->hops++;
+    task->attempt_hops++;
+    bool named_silent =
+        (!msg->done || task->kind == TASK_CLIENT_LOOKUP) && s_known_silent (self, task, &msg->peer, now_ms);
+    if (named_silent && !node_is_excluded (&msg->peer.id, task->excluded, task->excluded_count) &&
+        task->attempt_hops < CHORD_LOOKUP_HOPS_MAX) {
+        /* Ask the same peer again, telling it to avoid this one. */
+        s_exclude (task, &msg->peer.id);
+        s_lookup_ask (self, task, now_ms);
+        return;
+    }
+    if (msg->done && !named_silent) {
+        if ((msg->fields & CHORD_F_PRED) && msg->has_pred)
+            node_owner_cache_put (self, &msg->pred.id, &msg->peer);
+        if (chord_id_equal (&msg->peer.id, &task->hop.id)) {
+            s_task_finish_lookup (self, task, &msg->peer, now_ms);   /* it just answered */
+            return;
+        }
+        task->prev_hop = task->hop;
+        task->has_prev_hop = true;
+        s_lookup_found (self, task, &msg->peer, now_ms);
+        return;
+    }
+    /* Pointed back at the peer asked, at ourselves (a stale position of
+       ours, for a joiner), or at a peer we asked it to avoid, or walking
+       too long: the tables are moving. */
+    if (named_silent || task->attempt_hops >= CHORD_LOOKUP_HOPS_MAX ||
+        chord_id_equal (&msg->peer.id, &task->hop.id) || node_is_self (self, &msg->peer)) {
         char a[9];
         node_log (self, CHORD_LOG_DEBUG, "lookup of %s made no progress after %u hops",
-                  node_short (&task->target, a), task->hops);
+                  node_short (&task->target, a), task->attempt_hops);
         node_task_retry (self, task, now_ms);
         return;
     }
@@ -267,13 +333,14 @@ void node_on_find_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
         node_task_retry (self, task, now_ms);   /* ends it: the next probe asks someone else */
         return;
     }
-    if (task->kind == TASK_JOIN && task->hops == 0) {
+    if (task->kind == TASK_JOIN && task->attempt_hops == 0) {
         node_log (self, CHORD_LOG_INFO, "seed %s did not answer; retrying", silent.endpoint);
         node_task_retry (self, task, now_ms);
         return;
     }
     node_suspect (self, &silent, false, now_ms);
     s_exclude (task, &silent.id);
+    task->confirming = false;
     if (++task->hop_timeouts > CHORD_LOOKUP_TIMEOUTS_MAX) {
         node_task_retry (self, task, now_ms);
         return;
@@ -286,7 +353,7 @@ void node_on_find_timeout (chord_node_t *self, node_rpc_t *rpc, uint64_t now_ms)
     } else if (task->kind == TASK_JOIN)
         node_task_retry (self, task, now_ms);
     else
-        node_lookup_start (self, task, now_ms);
+        s_lookup_route (self, task, now_ms);   /* on from ourselves, this attempt's exclusions kept */
 }
 
 void node_tasks_run (chord_node_t *self, uint64_t now_ms)

@@ -55,8 +55,10 @@ typedef struct node_task {
     chord_peer_t hop;      /* peer asked last */
     chord_peer_t prev_hop; /* peer that pointed us at hop */
     bool has_prev_hop;
-    uint32_t hops;         /* peers that answered a find */
-    unsigned hop_timeouts; /* unanswered finds in this lookup */
+    uint32_t hops;         /* peers that answered a find, over every attempt */
+    uint32_t attempt_hops; /* of them, in this attempt */
+    unsigned hop_timeouts; /* unanswered finds in this attempt */
+    bool confirming;       /* hop is the owner named, asked whether it is alive */
     unsigned redirects;    /* JOIN redirects followed in this attempt */
     size_t excluded_count;
     chord_id_t excluded[CHORD_EXCLUDE_MAX];
@@ -86,8 +88,10 @@ bool node_task_is_client (const node_task_t *task);
    replicas' to a write we coordinate for it. Time does not move it then. */
 bool node_task_waiting (const node_task_t *task);
 
-/*  Starts (or restarts) the lookup of task->target: answered at once from
-    our own tables when we can, else by asking the closest preceding peer.  */
+/*  Starts an attempt at the lookup of task->target: answered at once from
+    our own tables when we can, else by asking the closest preceding peer.
+    The attempt avoids the peers we suspect now; the hops of earlier
+    attempts still count.  */
 void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms);
 
 /* Schedules a fresh attempt after a backoff, or gives up past the deadline. */

@@ -376,6 +376,7 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_FIND_SUCC_REPLY, msg->request_id);
     reply->fields = CHORD_F_DONE | CHORD_F_PEER;
     const chord_peer_t *next;
+    const chord_peer_t *live = node_first_live_successor (self, msg->excluded, msg->excluded_count, now_ms);
     /* A final answer also says where the owner's arc begins (pred), so the
        asker may remember the whole arc. */
     if (node_owns (self, &msg->id) &&
@@ -387,9 +388,13 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
             reply->has_pred = true;
             reply->pred = ring->pred;
         }
-    } else if (chord_id_in_half_open (&msg->id, &self->self.id, &ring->succ[0].id)) {
+    } else if (chord_id_in_half_open (&msg->id, &self->self.id, &ring->succ[0].id) ||
+               chord_id_in_half_open (&msg->id, &self->self.id, &live->id)) {
+        /* No live peer lies between us and the key: the first live
+           successor is its owner. Deciding on succ[0] alone, a dead one,
+           would send the lookup on past the key and round the ring. */
         reply->done = true;
-        reply->peer = *node_first_live_successor (self, msg->excluded, msg->excluded_count, now_ms);
+        reply->peer = *live;
         /* Our own successor's arc starts at us. One found by skipping
            suspects has an arc we do not know: say nothing of it, or the
            asker would remember the skipped peers' arcs as the owner's. */
@@ -402,9 +407,10 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
         reply->done = false;
         reply->peer = *next;
     } else {
-        /* Nothing known closer: the successor is progress. */
+        /* Nothing known closer and no successor left to name (all are
+           excluded): the successor is what we have. */
         reply->done = false;
-        reply->peer = *node_first_live_successor (self, msg->excluded, msg->excluded_count, now_ms);
+        reply->peer = *live;
     }
     node_reply (self, origin, reply);
     node_msg_end (self, reply);

@@ -231,6 +231,9 @@ def check_paper_tables():
        and rows[0]["timeouts_per_lookup"] > 0,
        "table2: path lengths plausible, timeouts grow with p (%s)"
        % [(r.get("hops_mean"), r.get("timeouts_per_lookup")) for r in rows])
+    ok(rows and all(r["lookups_failed"] == 0 for r in rows),
+       "table2: every lookup names the key's live successor, at every p (failed: %s)"
+       % [r.get("lookups_failed") for r in rows])
     code, text = run_text(TABLE3)
     ok(code == 0 and "paper" in text and "voluntary leaves" in text and "crashes" in text,
        "table3 (text): the paper's failures beside ours, leaves and crashes")

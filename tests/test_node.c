@@ -695,13 +695,27 @@ static void s_test_join (void)
     s_sent_free (&sent);
 
     /* A client lookup for the joiner's key is answered from our tables:
-       the joiner is our successor and owns (us, joiner]. */
+       the joiner is our successor and owns (us, joiner]. It is named once
+       it has answered. */
     chord_origin_t client = s_origin ("client-2");
     s_feed_client (node, CHORD_MSG_CLIENT_LOOKUP, 83, their_key, NULL, &client, now + 7);
     sent = s_pop (node);
+    s_sent_t *extra = s_pop (node);
+    tap_ok (sent && sent->decoded && sent->msg.type == CHORD_MSG_FIND_SUCC && sent->out.kind == CHORD_DEST_PEER
+                && strcmp (sent->out.endpoint, joiner.endpoint) == 0 && !extra,
+            "lookup of a key in the joiner's arc asks the joiner, and nothing else");
+    uint64_t confirm_rid = sent && sent->decoded ? sent->msg.request_id : 0;
+    s_sent_free (&sent);
+    s_sent_free (&extra);
+    chord_msg_init (msg, CHORD_MSG_FIND_SUCC_REPLY, confirm_rid);
+    msg->fields = CHORD_F_DONE | CHORD_F_PEER;
+    msg->done = true;
+    msg->peer = joiner;
+    s_feed (node, msg, &joiner, NULL, now + 7);
+    sent = s_pop (node);
     tap_ok (s_is_reply (sent, CHORD_MSG_LOOKUP_REPLY, 83, &client) && sent->msg.status == CHORD_STATUS_OK
                 && chord_id_equal (&sent->msg.peer.id, &joiner.id),
-            "lookup of a key in the joiner's arc names the joiner");
+            "once it answers, the lookup names the joiner");
     s_sent_free (&sent);
     /* A client get for it goes to the joiner as a STORE. */
     s_feed_client (node, CHORD_MSG_CLIENT_GET, 84, their_key, NULL, &client, now + 7);
@@ -1786,6 +1800,86 @@ static void s_test_concurrent (void)
     s_net_destroy (&net);
 }
 
+/*  Pops messages until a FIND_SUCC to endpoint (returned), dropping the
+    rest (maintenance); NULL when none is queued.  */
+static s_sent_t *s_pop_find_to (chord_node_t *node, const char *endpoint)
+{
+    s_sent_t *sent;
+    while ((sent = s_pop (node))) {
+        if (sent->decoded && sent->msg.type == CHORD_MSG_FIND_SUCC && sent->out.kind == CHORD_DEST_PEER
+            && strcmp (sent->out.endpoint, endpoint) == 0)
+            return sent;
+        s_sent_free (&sent);
+    }
+    return NULL;
+}
+
+/*  A dead successor: the key lies in (a, b], and a has failed. A
+    FIND_SUCC that excludes a is answered "done, b" (not "ask b", which
+    sent lookups on past the key and round the ring); our own client
+    lookup asks a, times out, then asks b whether it is alive and names it.  */
+static void s_test_dead_successor (void)
+{
+    chord_id_t key_id;
+    chord_id_hash (&key_id, "apple", 5);
+    chord_peer_t me = s_peer_after ("tcp://me", &key_id, 159, 140); /* half a ring before the key */
+    chord_peer_t a = s_peer_after ("tcp://a", &me.id, 150, 140); /* before the key */
+    chord_peer_t b = s_peer_after ("tcp://b", &key_id, 150, 140);
+    chord_peer_t c = s_peer_after ("tcp://c", &key_id, 152, 140);
+    chord_peer_t pred = s_peer_after ("tcp://p", &key_id, 158, 140);
+    chord_store_t *store = chord_store_mem_new ();
+    s_rng_t rng = {0x5eed};
+    chord_node_t *node = s_unit_node (me.endpoint, store, &rng, NULL);
+    uint64_t now = 5000;
+    chord_peer_t succs[] = {a, b, c};
+    tap_ok (chord_node_start_member (node, &pred, succs, 3, NULL, NULL, now) == 0, "dead successor: member started");
+    s_discard_outbox (node);
+
+    chord_peer_t fake = s_peer_named ("tcp://fake:1");
+    chord_origin_t fake_origin = s_origin ("conn-fake");
+    chord_msg_t *msg = malloc (sizeof *msg);
+    chord_msg_init (msg, CHORD_MSG_FIND_SUCC, 41);
+    msg->fields = CHORD_F_ID | CHORD_F_EXCLUDED;
+    msg->id = key_id;
+    msg->excluded_count = 1;
+    msg->excluded[0] = a.id;
+    s_feed (node, msg, &fake, &fake_origin, now);
+    s_sent_t *sent = s_pop (node);
+    tap_ok (s_is_reply (sent, CHORD_MSG_FIND_SUCC_REPLY, 41, &fake_origin) && sent->msg.done
+                && chord_id_equal (&sent->msg.peer.id, &b.id),
+            "find_succ past an excluded successor: done, the first live successor after the key");
+    s_sent_free (&sent);
+
+    chord_origin_t client = s_origin ("client-dead");
+    s_feed_client (node, CHORD_MSG_CLIENT_LOOKUP, 42, "apple", NULL, &client, now);
+    sent = s_pop_find_to (node, a.endpoint);
+    tap_ok (sent != NULL, "client lookup: asks our successor, the closest peer before the key");
+    s_sent_free (&sent);
+    uint64_t t = now;
+    while (t < now + 3 * S_RPC_TIMEOUT_MS && !sent) {
+        t = chord_node_next_deadline_ms (node);
+        chord_node_tick (node, t);
+        sent = s_pop_find_to (node, b.endpoint);
+    }
+    tap_ok (sent != NULL && sent->msg.excluded_count >= 1 && chord_id_equal (&sent->msg.excluded[0], &a.id),
+            "it timed out: the next successor is asked, the silent one excluded");
+    uint64_t rid = sent ? sent->msg.request_id : 0;
+    s_sent_free (&sent);
+    chord_msg_init (msg, CHORD_MSG_FIND_SUCC_REPLY, rid);
+    msg->fields = CHORD_F_DONE | CHORD_F_PEER;
+    msg->done = true;
+    msg->peer = b;
+    s_feed (node, msg, &b, NULL, t);
+    sent = s_pop (node);
+    tap_ok (s_is_reply (sent, CHORD_MSG_LOOKUP_REPLY, 42, &client) && sent->msg.status == CHORD_STATUS_OK
+                && chord_id_equal (&sent->msg.peer.id, &b.id) && sent->msg.hops == 0,
+            "once it answers, the lookup names it (0 hops: asking an owner is no hop)");
+    s_sent_free (&sent);
+    free (msg);
+    chord_node_destroy (&node);
+    chord_store_destroy (&store);
+}
+
 int main (void)
 {
     s_test_config ();
@@ -1793,6 +1887,7 @@ int main (void)
     s_test_join ();
     s_test_join_twice ();
     s_test_joiner_side ();
+    s_test_dead_successor ();
     s_test_ring ();
     s_test_concurrent ();
     return tap_done ();

@@ -1,7 +1,14 @@
 /*  chord-sim --scenario table2: the Chord paper's Table II (Stoica et al.,
     IEEE/ACM ToN 2003), measured: 1,000 peers, r = 20, a fraction p of them
     fails at once, no stabilization afterwards, then lookups of random
-    keys from random live peers, one at a time.  */
+    keys from random live peers, one at a time. A lookup asks the owner it
+    would name whether it is alive, as the paper's contacts the successor:
+    a timeout there counts, and asking it is not a hop. Every other
+    answered FIND_SUCC is one, those of a hop asked again after a timeout
+    included. Seed 1: no lookup fails; timeouts 0.41, 0.82, 1.43, 1.98,
+    2.66 a lookup (paper 0.60-5.10). Nearly all of them are at peers another
+    origin had already found silent: halving the paper's would take failure
+    news shared between peers, which a node cannot check.  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
