@@ -30,29 +30,26 @@ int sim_cmp_double (const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The q-quantile of sorted values (nearest rank). */
-static uint32_t s_quantile_u32 (const uint32_t *sorted, size_t count, double q)
+/* The index of the q-quantile (nearest rank) among count > 0 sorted values. */
+static size_t s_quantile_index (size_t count, double q)
 {
-    if (count == 0)
-        return 0;
     size_t rank = (size_t) (q * (double) count + 0.999999);
     if (rank < 1)
         rank = 1;
     if (rank > count)
         rank = count;
-    return sorted[rank - 1];
+    return rank - 1;
+}
+
+/* The q-quantile of sorted values (nearest rank). */
+static uint32_t s_quantile_u32 (const uint32_t *sorted, size_t count, double q)
+{
+    return count ? sorted[s_quantile_index (count, q)] : 0;
 }
 
 double sim_quantile_double (const double *sorted, size_t count, double q)
 {
-    if (count == 0)
-        return 0;
-    size_t rank = (size_t) (q * (double) count + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    if (rank > count)
-        rank = count;
-    return sorted[rank - 1];
+    return count ? sorted[s_quantile_index (count, q)] : 0;
 }
 
 void sim_key_name (char *out, size_t size, uint64_t n)
