@@ -98,11 +98,13 @@ static void s_exclude (node_task_t *task, const chord_id_t *id)
 
 /*  A lookup found owner. A client's lookup names it only once it has
     answered: an owner found by skipping suspects, or from a successor
-    list nobody has checked since, may have failed. So ask it (the reply's
-    content does not matter); on a timeout it is excluded and the peer that
-    named it is asked again (node_on_find_timeout).  */
+    list nobody has checked since, may have failed, or a newcomer may have
+    taken the target's arc from it. So ask it the same question
+    (s_on_owner_reply); on a timeout it is excluded and the peer that
+    named it is asked again (node_on_find_timeout). adjacent: the peer
+    that named owner named its own successor, skipping nobody.  */
 static void s_lookup_found (chord_node_t *self, node_task_t *task, const chord_peer_t *owner,
-                            uint64_t now_ms)
+                            bool adjacent, uint64_t now_ms)
 {
     if (task->kind != TASK_CLIENT_LOOKUP || node_is_self (self, owner)) {
         s_task_finish_lookup (self, task, owner, now_ms);
@@ -110,6 +112,7 @@ static void s_lookup_found (chord_node_t *self, node_task_t *task, const chord_p
     }
     task->hop = *owner;
     task->confirming = true;
+    task->named_adjacent = adjacent;
     s_lookup_ask (self, task, now_ms);
 }
 
@@ -136,13 +139,13 @@ static void s_lookup_route (chord_node_t *self, node_task_t *task, uint64_t now_
     const chord_peer_t *live = node_first_live_successor (self, task->excluded, task->excluded_count, now_ms);
     if (!node_alone (self) && (chord_id_in_half_open (&task->target, &self->self.id, &ring->succ[0].id) ||
                                chord_id_in_half_open (&task->target, &self->self.id, &live->id))) {
-        s_lookup_found (self, task, live, now_ms);
+        s_lookup_found (self, task, live, chord_id_equal (&live->id, &ring->succ[0].id), now_ms);
         return;
     }
     const chord_peer_t *next =
         node_closest_preceding (self, &task->target, task->excluded, task->excluded_count, now_ms);
     if (!next) {
-        s_lookup_found (self, task, live, now_ms);
+        s_lookup_found (self, task, live, false, now_ms);
         return;
     }
     task->hop = *next;
@@ -163,6 +166,7 @@ void node_lookup_start (chord_node_t *self, node_task_t *task, uint64_t now_ms)
     task->redirects = 0;
     task->has_prev_hop = false;
     task->confirming = false;
+    task->owner_redirects = 0;
     task->retry_at_ms = 0;
     /* Each attempt avoids only what is suspect now: a peer that was silent
        for a moment must be reachable again once its suspicion lapses. */
@@ -266,6 +270,35 @@ static bool s_known_silent (chord_node_t *self, const node_task_t *task, const c
            node_ring_is_suspect (self, &peer->id, now_ms);
 }
 
+/*  The owner named (task->hop) answered the lookup's question. It is alive,
+    and asking it was no hop. When it disclaims the target and names a
+    live predecessor between the peer that named it and itself, with the
+    target in that predecessor's arc, a newcomer took the arc since the
+    naming peer last stabilized: the predecessor is asked in turn. Short
+    of such news the owner named stands, as in plain Chord: a peer whose
+    predecessor failed disclaims that arc until it is told.  */
+static void s_on_owner_reply (chord_node_t *self, node_task_t *task, const chord_msg_t *msg, uint64_t now_ms)
+{
+    task->confirming = false;
+    const chord_id_t *from = task->has_prev_hop ? &task->prev_hop.id : &self->self.id;
+    bool claims = msg->done && chord_id_equal (&msg->peer.id, &task->hop.id);
+    bool newcomer = !claims && task->named_adjacent && (msg->fields & CHORD_F_PRED) && msg->has_pred &&
+                    chord_id_in_open (&msg->pred.id, from, &task->hop.id) &&
+                    chord_id_in_half_open (&task->target, from, &msg->pred.id) &&
+                    !s_known_silent (self, task, &msg->pred, now_ms);
+    if (!newcomer || task->owner_redirects >= CHORD_LOOKUP_REDIRECTS_MAX) {
+        s_task_finish_lookup (self, task, &task->hop, now_ms);
+        return;
+    }
+    char a[9], b[9];
+    node_log (self, CHORD_LOG_DEBUG, "owner %s of %s names newcomer %s", node_short (&task->hop.id, a),
+              node_short (&task->target, b), msg->pred.endpoint);
+    task->owner_redirects++;
+    task->hop = msg->pred;      /* prev_hop stays: asked again should the newcomer be silent */
+    task->confirming = true;
+    s_lookup_ask (self, task, now_ms);
+}
+
 void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
 {
     assert (self);
@@ -275,9 +308,7 @@ void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_m
     node_rpc_remove (self, rpc);
     task->rpc_id = 0;
     if (task->confirming) {
-        /* The owner named answered: it is alive. Asking it was no hop. */
-        task->confirming = false;
-        s_task_finish_lookup (self, task, &task->hop, now_ms);
+        s_on_owner_reply (self, task, msg, now_ms);
         return;
     }
     task->hops++;
@@ -298,9 +329,11 @@ void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_m
             s_task_finish_lookup (self, task, &msg->peer, now_ms);   /* it just answered */
             return;
         }
+        /* A peer that names its own successor says the arc starts at itself. */
+        bool adjacent = (msg->fields & CHORD_F_PRED) && msg->has_pred && chord_id_equal (&msg->pred.id, &task->hop.id);
         task->prev_hop = task->hop;
         task->has_prev_hop = true;
-        s_lookup_found (self, task, &msg->peer, now_ms);
+        s_lookup_found (self, task, &msg->peer, adjacent, now_ms);
         return;
     }
     /* Pointed back at the peer asked, at ourselves (a stale position of

@@ -19,6 +19,7 @@
 #define CHORD_TASKS_MAX 100000      /* concurrent client operations and lookups */
 #define CHORD_LOOKUP_HOPS_MAX 64    /* a longer path means the tables are broken */
 #define CHORD_LOOKUP_TIMEOUTS_MAX 4 /* unanswered hops before a lookup restarts */
+#define CHORD_LOOKUP_REDIRECTS_MAX 2 /* owners named by a disclaiming owner, per attempt */
 #define CHORD_RETRY_MIN_MS 25       /* first retry delay for a client operation */
 #define CHORD_RETRY_MAX_MS 1000
 
@@ -58,7 +59,10 @@ typedef struct node_task {
     uint32_t hops;         /* peers that answered a find, over every attempt */
     uint32_t attempt_hops; /* of them, in this attempt */
     unsigned hop_timeouts; /* unanswered finds in this attempt */
-    bool confirming;       /* hop is the owner named, asked whether it is alive */
+    bool confirming;       /* hop is the owner named, asked whether it owns the target */
+    bool named_adjacent;   /* the peer that named the owner named its own successor,
+                              skipping no suspect on the way */
+    unsigned owner_redirects; /* owners named by a disclaiming owner, in this attempt */
     unsigned redirects;    /* JOIN redirects followed in this attempt */
     size_t excluded_count;
     chord_id_t excluded[CHORD_EXCLUDE_MAX];

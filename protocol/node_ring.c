@@ -412,6 +412,15 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
         reply->done = false;
         reply->peer = *live;
     }
+    /* A peer asked whether it owns a key it does not also says who precedes
+       it: when a newcomer took the key's arc, that is the owner, and the
+       asker need not go round the ring to find it (node_lookup.c). */
+    if (!reply->done && ring->has_pred && ring->pred_alive && !node_alone (self) &&
+        !node_is_self (self, &ring->pred) && !node_is_excluded (&ring->pred.id, msg->excluded, msg->excluded_count)) {
+        reply->fields |= CHORD_F_PRED;
+        reply->has_pred = true;
+        reply->pred = ring->pred;
+    }
     node_reply (self, origin, reply);
     node_msg_end (self, reply);
 }

@@ -1880,6 +1880,103 @@ static void s_test_dead_successor (void)
     chord_store_destroy (&store);
 }
 
+/*  A newcomer took the key's arc: the key lies in (me, b], b is our
+    successor, and n joined between the key and b since we last
+    stabilized. b, asked whether it owns the key, disclaims it and names
+    its predecessor n; our client lookup asks n, which claims it. b names
+    its predecessor only in a reply that is not final, and never one the
+    asker avoids.  */
+static void s_test_newcomer_owner (void)
+{
+    chord_id_t key_id;
+    chord_id_hash (&key_id, "pear", 4);
+    chord_peer_t me = s_peer_after ("tcp://me", &key_id, 159, 157); /* half a ring before the key */
+    chord_peer_t b = s_peer_after ("tcp://b", &key_id, 150, 149);
+    chord_peer_t c = s_peer_after ("tcp://c", &key_id, 152, 151);
+    chord_peer_t n = s_peer_after ("tcp://n", &key_id, 148, 147);  /* between the key and b */
+    chord_peer_t pred = s_peer_after ("tcp://p", &key_id, 157, 156);
+    chord_store_t *store = chord_store_mem_new ();
+    s_rng_t rng = {0x5eed};
+    chord_node_t *node = s_unit_node (me.endpoint, store, &rng, NULL);
+    uint64_t now = 5000;
+    chord_peer_t succs[] = {b, c};
+    tap_ok (chord_node_start_member (node, &pred, succs, 2, NULL, NULL, now) == 0, "newcomer: member started");
+    s_discard_outbox (node);
+
+    /* Asked about an id we neither own nor precede: not final, and our predecessor named. */
+    chord_peer_t asker = s_peer_named ("tcp://asker:1");
+    chord_origin_t asker_origin = s_origin ("conn-asker");
+    chord_msg_t *msg = malloc (sizeof *msg);
+    chord_msg_init (msg, CHORD_MSG_FIND_SUCC, 51);
+    msg->fields = CHORD_F_ID;
+    msg->id = pred.id;   /* past our successors, before our arc */
+    s_feed (node, msg, &asker, &asker_origin, now);
+    s_sent_t *sent = s_pop (node);
+    tap_ok (s_is_reply (sent, CHORD_MSG_FIND_SUCC_REPLY, 51, &asker_origin) && !sent->msg.done
+                && sent->msg.has_pred && chord_id_equal (&sent->msg.pred.id, &pred.id),
+            "find_succ not answered here: the reply names our predecessor");
+    s_sent_free (&sent);
+    msg->request_id = 52;
+    msg->fields = CHORD_F_ID | CHORD_F_EXCLUDED;
+    msg->excluded_count = 1;
+    msg->excluded[0] = pred.id;
+    s_feed (node, msg, &asker, &asker_origin, now);
+    sent = s_pop (node);
+    tap_ok (s_is_reply (sent, CHORD_MSG_FIND_SUCC_REPLY, 52, &asker_origin) && !sent->msg.done && !sent->msg.has_pred,
+            "... but not one the asker avoids");
+    s_sent_free (&sent);
+
+    /* Our lookup: b named (our successor), b disclaims and names n. */
+    chord_origin_t client = s_origin ("client-newcomer");
+    s_feed_client (node, CHORD_MSG_CLIENT_LOOKUP, 53, "pear", NULL, &client, now);
+    sent = s_pop_find_to (node, b.endpoint);
+    tap_ok (sent != NULL, "client lookup: asks our successor whether it owns the key");
+    uint64_t rid = sent ? sent->msg.request_id : 0;
+    s_sent_free (&sent);
+    chord_msg_init (msg, CHORD_MSG_FIND_SUCC_REPLY, rid);
+    msg->fields = CHORD_F_DONE | CHORD_F_PEER | CHORD_F_PRED;
+    msg->done = false;
+    msg->peer = c;
+    msg->has_pred = true;
+    msg->pred = n;
+    s_feed (node, msg, &b, NULL, now + 1);
+    sent = s_pop_find_to (node, n.endpoint);
+    tap_ok (sent != NULL, "it disclaims the key and names a predecessor past the key: that one is asked");
+    rid = sent ? sent->msg.request_id : 0;
+    s_sent_free (&sent);
+    chord_msg_init (msg, CHORD_MSG_FIND_SUCC_REPLY, rid);
+    msg->fields = CHORD_F_DONE | CHORD_F_PEER;
+    msg->done = true;
+    msg->peer = n;
+    s_feed (node, msg, &n, NULL, now + 2);
+    sent = s_pop (node);
+    tap_ok (s_is_reply (sent, CHORD_MSG_LOOKUP_REPLY, 53, &client) && sent->msg.status == CHORD_STATUS_OK
+                && chord_id_equal (&sent->msg.peer.id, &n.id),
+            "the newcomer claims it: the lookup names the newcomer");
+    s_sent_free (&sent);
+
+    /* A predecessor before the key is no news of the key's owner: b stands. */
+    s_feed_client (node, CHORD_MSG_CLIENT_LOOKUP, 54, "pear", NULL, &client, now + 3);
+    sent = s_pop_find_to (node, b.endpoint);
+    rid = sent ? sent->msg.request_id : 0;
+    s_sent_free (&sent);
+    chord_msg_init (msg, CHORD_MSG_FIND_SUCC_REPLY, rid);
+    msg->fields = CHORD_F_DONE | CHORD_F_PEER | CHORD_F_PRED;
+    msg->done = false;
+    msg->peer = c;
+    msg->has_pred = true;
+    msg->pred = me;
+    s_feed (node, msg, &b, NULL, now + 4);
+    sent = s_pop (node);
+    tap_ok (s_is_reply (sent, CHORD_MSG_LOOKUP_REPLY, 54, &client) && sent->msg.status == CHORD_STATUS_OK
+                && chord_id_equal (&sent->msg.peer.id, &b.id),
+            "a disclaiming owner with no newcomer before the key is named, as in plain Chord");
+    s_sent_free (&sent);
+    free (msg);
+    chord_node_destroy (&node);
+    chord_store_destroy (&store);
+}
+
 int main (void)
 {
     s_test_config ();
@@ -1888,6 +1985,7 @@ int main (void)
     s_test_join_twice ();
     s_test_joiner_side ();
     s_test_dead_successor ();
+    s_test_newcomer_owner ();
     s_test_ring ();
     s_test_concurrent ();
     return tap_done ();
