@@ -76,9 +76,11 @@ static void s_lookup_ask (chord_node_t *self, node_task_t *task, uint64_t now_ms
     msg->id = task->target;
     msg->excluded_count = task->excluded_count;
     memcpy (msg->excluded, task->excluded, task->excluded_count * sizeof task->excluded[0]);
-    /* A joiner's first hop is a seed, known by endpoint only; so may a
-       probe's be. Any position there can answer a find. */
-    bool seed = (task->kind == TASK_JOIN || task->kind == TASK_PROBE) && task->attempt_hops == 0;
+    /* A joiner's first hop is a seed, known by endpoint only: any position
+       there can answer a find. A probe asks the very position it
+       remembers: another position of that process may have rejoined our
+       ring already, and would answer from inside it. */
+    bool seed = task->kind == TASK_JOIN && task->attempt_hops == 0;
     int rc = node_call_at (self, &task->hop, !seed, msg, RPC_FIND, task, now_ms);
     node_msg_end (self, msg);
     if (rc != 0)
