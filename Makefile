@@ -67,8 +67,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# chordctl and chord-bench read key files with daemon/keys.c.
+# chordctl and chord-bench read key files with daemon/keys.c; chordd uses
+# the client (tools/client.h), which includes daemon/keys.h.
 $(BUILD)/tools/%.o: CFLAGS += -Idaemon
+$(BUILD)/daemon/%.o: CFLAGS += -Idaemon
 
 $(LIB): $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
@@ -90,7 +92,8 @@ $(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(CLIE
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BIN)/chordd: $(DAEMON_OBJ) $(LIB)
+# chordd walks the ring as a client before it joins (daemon/survey.c).
+$(BIN)/chordd: $(DAEMON_OBJ) $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "node.h"
 #include "options.h"
+#include "positions.h"
 #include "route.h"
 #include "store_lmdb.h"
 #include "transport.h"
@@ -79,6 +80,7 @@ static void s_random_bytes (void *arg, void *buf, size_t len)
 typedef struct {
     chord_node_t *node;
     chord_store_t *store;
+    unsigned index;                     /* its id is BLAKE2b of ENDPOINT#index; its store pos-<index> */
     bool batching;                      /* its store's batch is open */
     char name[16];                      /* "pos 3" in logs, when there are several */
 } s_position_t;
@@ -402,8 +404,9 @@ static void s_store_failed (const char *dir, const char *reason)
 
 /*  Makes the data directory when it is missing, and refuses one that holds
     other things than pos-<i> stores: a mistyped --data-dir must not get
-    stores written into it. Warns of stores of positions beyond --vnodes,
-    whose keys no position serves now. Returns 0, or -1 after printing.  */
+    stores written into it. With --placement first, warns of stores of
+    positions beyond --vnodes, whose keys no position serves now. Returns
+    0, or -1 after printing.  */
 static int s_data_dir_check (const chordd_options_t *options)
 {
     const char *dir = options->data_dir;
@@ -427,7 +430,7 @@ static int s_data_dir_check (const chordd_options_t *options)
         if (sscanf (name, "pos-%u", &index) != 1 ||
             (snprintf (canonical, sizeof canonical, "pos-%u", index), strcmp (canonical, name) != 0))
             stranger = name;
-        else if (index >= options->vnodes)
+        else if (options->placement == CHORDD_PLACEMENT_FIRST && index >= options->vnodes)
             chordd_log (CHORD_LOG_WARN, "%s/%s holds the keys of position %u, which this peer no longer has "
                         "(--vnodes %u): they are not served", dir, name, index, options->vnodes);
     }
@@ -438,15 +441,17 @@ static int s_data_dir_check (const chordd_options_t *options)
     return stranger ? -1 : 0;
 }
 
-/*  Opens a store for every position: in memory, or on disk under
-    --data-dir. Returns 0, or -1 after printing why (the stores opened so
-    far stay in peer for s_peer_destroy).  */
-static int s_peer_open_stores (s_peer_t *peer, const chordd_options_t *options)
+/*  Opens a store for each of the count positions, whose indices are
+    given: in memory, or on disk under --data-dir. Returns 0, or -1 after
+    printing why (the stores opened so far stay in peer for
+    s_peer_destroy).  */
+static int s_peer_open_stores (s_peer_t *peer, const chordd_options_t *options, const unsigned *indices,
+                               size_t count)
 {
-    if (options->data_dir && s_data_dir_check (options) != 0)
-        return -1;
-    for (unsigned i = 0; i < options->vnodes; i++) {
-        s_position_t *position = &peer->positions[i];
+    for (size_t k = 0; k < count; k++) {
+        unsigned i = indices[k];
+        s_position_t *position = &peer->positions[k];
+        position->index = i;
         if (!options->data_dir) {
             position->store = chord_store_mem_new ();
             if (!position->store) {
@@ -479,8 +484,9 @@ static int s_peer_open_stores (s_peer_t *peer, const chordd_options_t *options)
    Returns 0, or -1 after logging. */
 static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_t wall_offset_ms)
 {
-    for (unsigned i = 0; i < options->vnodes; i++) {
-        s_position_t *position = &peer->positions[i];
+    for (size_t k = 0; k < peer->count; k++) {
+        s_position_t *position = &peer->positions[k];
+        unsigned i = position->index;
         snprintf (position->name, sizeof position->name, "pos %u", i);
         chord_node_config_t config = {
             .endpoint = options->advertise,
@@ -488,7 +494,7 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_
             .stabilize_interval_ms = options->stabilize_ms,
             .rpc_timeout_ms = options->rpc_timeout_ms,
             .owner_cache_size = options->owner_cache,
-            .request_id_base = ((uint64_t) i << CHORDD_REQUEST_ID_BITS) + 1,
+            .request_id_base = ((uint64_t) k << CHORDD_REQUEST_ID_BITS) + 1,
             .replicas = options->replicas,
             .write_quorum = options->write_quorum,
             .tombstone_grace_ms = options->tombstone_grace_ms,
@@ -497,11 +503,11 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_
             .max_clock_skew_ms = options->max_clock_skew_ms,
         };
         chord_id_of_position (&config.id, options->advertise, i);
-        peer->ids[i] = config.id;
+        peer->ids[k] = config.id;
         chord_env_t env = {
             .random_bytes = s_random_bytes,
             .log = chordd_log_line,
-            .log_arg = options->vnodes > 1 ? position->name : NULL,
+            .log_arg = peer->count > 1 ? position->name : NULL,
         };
         env.store = position->store;
         position->node = chord_node_new (&config, &env);
@@ -509,9 +515,6 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_
             chordd_log (CHORD_LOG_ERROR, "cannot create ring position %u (out of memory?)", i);
             return -1;
         }
-        char hex[CHORD_ID_HEX_LEN + 1];
-        chord_id_to_hex (&config.id, hex);
-        chordd_log (CHORD_LOG_INFO, "position %u of %s has id %s", i, options->advertise, hex);
     }
     /* Position 0 starts or joins the ring; the others join through the
        seeds, or through position 0 when this peer starts the ring. */
@@ -542,13 +545,30 @@ static void s_warn_successors (const chordd_options_t *options)
     the peer).  */
 static int s_peer_open (s_peer_t *peer, const chordd_options_t *options)
 {
-    //  Stores first: a data directory we may not use must stop us before
-    //  we bind, let alone join.
-    if (s_peer_open_stores (peer, options) != 0)
+    //  The data directory first: one we may not use must stop us before
+    //  we walk the ring, bind, let alone join.
+    if (options->data_dir && s_data_dir_check (options) != 0)
         return 1;
     chordd_transport_curve_t curve;
     if (s_security_setup (peer, options, &curve) != 0)
         return 2;
+    //  A secured ring is walked with the ring's own key pair, as a peer.
+    chord_client_curve_t client_curve = {.own = curve.ring};
+    memcpy (client_curve.server, curve.ring.public_key, sizeof client_curve.server);
+    unsigned indices[CHORDD_VNODES_MAX];
+    size_t count = 0;
+    if (chordd_positions_choose (options, options->secret ? &client_curve : NULL, &s_signals, indices, &count) != 0)
+        return 1;
+    sodium_memzero (&client_curve, sizeof client_curve);
+    for (size_t k = 0; k < count; k++) {
+        chord_id_t id;
+        char hex[CHORD_ID_HEX_LEN + 1];
+        chord_id_of_position (&id, options->advertise, indices[k]);
+        chord_id_to_hex (&id, hex);
+        chordd_log (CHORD_LOG_INFO, "position %u of %s has id %s", indices[k], options->advertise, hex);
+    }
+    if (s_peer_open_stores (peer, options, indices, count) != 0)
+        return 1;
     uint64_t fd_limit = s_raise_fd_limit ();
     size_t max_connections = s_max_connections (options, fd_limit);
     chordd_log (CHORD_LOG_INFO, "open files: %llu; at most %zu connections to %s", (unsigned long long) fd_limit,

@@ -34,8 +34,12 @@ static void s_usage (FILE *out)
              "                          vnodes, at least %d and at most %d, so the list reaches\n"
              "                          enough other processes to hold every copy)\n"
              "  --vnodes V              ring positions (virtual nodes) this peer holds, 1..%d\n"
-             "                          (default 1); position 0 has the id of the advertised\n"
-             "                          endpoint, position i the id of ENDPOINT#i\n"
+             "                          (default %d). Position i has the id BLAKE2b-160 of\n"
+             "                          ENDPOINT#i (position 0: of ENDPOINT), i under 64\n"
+             "  --placement HOW         which positions: balanced picks the V of the 64 that\n"
+             "                          even out the ring, after walking it through --join\n"
+             "                          (default); first takes positions 0..V-1. With\n"
+             "                          --data-dir the positions are kept across restarts\n"
              "  --stabilize-ms MS       ring maintenance interval (default 500)\n"
              "  --owner-cache N         owner arcs each position remembers, so puts and gets go\n"
              "                          straight to the owner (which checks); 0 routes every\n"
@@ -90,6 +94,7 @@ static void s_usage (FILE *out)
              "ipc:// or inproc:// unless --insecure is given (protected mode).\n"
              "Keys are at most %d bytes, values at most %d bytes.\n",
              CHORD_SUCCESSORS_MAX, CHORDD_SUCCESSORS_DEFAULT, CHORD_SUCCESSORS_MAX, CHORDD_VNODES_MAX,
+             CHORDD_VNODES_DEFAULT,
              CHORD_REPLICAS_MAX, CHORDD_REPLICAS_DEFAULT, CHORD_TOMBSTONE_GRACE_DEFAULT_MS, CHORDD_STORE_MB_MAX,
              CHORDD_STORE_MB_DEFAULT, CHORD_KEY_MAX, CHORD_VALUE_MAX);
 }
@@ -239,7 +244,8 @@ static const s_option_t s_options[] = {
     {"advertise", S_OTHER, 0, 0, 0, 0},
     {"join", S_OTHER, 0, 0, 0, 0},
     {"successors", S_SIZE, S_FIELD (successors), 1, CHORD_SUCCESSORS_MAX, S_FIELD (successors_given)},
-    {"vnodes", S_UNSIGNED, S_FIELD (vnodes), 1, CHORDD_VNODES_MAX, 0},
+    {"vnodes", S_UNSIGNED, S_FIELD (vnodes), 1, CHORDD_VNODES_MAX, S_FIELD (vnodes_given)},
+    {"placement", S_OTHER, 0, 0, 0, 0},
     {"owner-cache", S_SIZE, S_FIELD (owner_cache), 0, 65536, 0},
     {"stabilize-ms", S_U32, S_FIELD (stabilize_ms), 10, 600000, 0},
     {"rpc-timeout-ms", S_U32, S_FIELD (rpc_timeout_ms), 10, 600000, 0},
@@ -284,6 +290,15 @@ static int s_parse_other (chordd_options_t *options, const char **advertise, con
             return -1;
         }
         options->sync_ms = (uint32_t) number;
+    } else if (strcmp (name, "placement") == 0) {
+        if (strcmp (text, "balanced") == 0)
+            options->placement = CHORDD_PLACEMENT_BALANCED;
+        else if (strcmp (text, "first") == 0)
+            options->placement = CHORDD_PLACEMENT_FIRST;
+        else {
+            fprintf (stderr, "chordd: --placement is balanced or first, not '%s'\n", text);
+            return -1;
+        }
     } else if (strcmp (name, "data-dir") == 0) {
         //  Room for "/pos-<i>" after it in a path.
         if (!*text || strlen (text) > CHORDD_DATA_DIR_MAX) {
@@ -341,7 +356,8 @@ static void s_options_defaults (chordd_options_t *options)
     memset (options, 0, sizeof *options);
     options->listen = "tcp://127.0.0.1:7000";
     options->successors = CHORDD_SUCCESSORS_DEFAULT;
-    options->vnodes = 1;
+    options->vnodes = CHORDD_VNODES_DEFAULT;
+    options->placement = CHORDD_PLACEMENT_BALANCED;
     options->owner_cache = 256;
     options->stabilize_ms = 500;
     options->rpc_timeout_ms = 1000;

@@ -10,12 +10,19 @@
 
 #define CHORDD_SEEDS_MAX 64
 #define CHORDD_VNODES_MAX 64
+#define CHORDD_VNODES_DEFAULT 4
 #define CHORDD_SUCCESSORS_DEFAULT 3     /* the least default successor list length */
 #define CHORDD_REPLICAS_DEFAULT 3
 #define CHORDD_STORE_MB_DEFAULT 1024    /* MiB of LMDB map per position */
 #define CHORDD_STORE_MB_MAX (4u << 20)  /* MiB: 4 TiB */
 #define CHORDD_DATA_DIR_MAX 3800        /* bytes in --data-dir, leaving room for "/pos-<i>" */
 #define CHORDD_CONNECTIONS_MAX 1000000  /* the most --max-connections accepts */
+
+/* How a process picks its positions among its candidate ids. */
+typedef enum {
+    CHORDD_PLACEMENT_BALANCED,          /* the candidates that even out the ring (protocol/placement) */
+    CHORDD_PLACEMENT_FIRST,             /* candidates 0..V-1, as random virtual nodes */
+} chordd_placement_t;
 
 typedef struct {
     const char *listen;                 /* ZeroMQ endpoint to bind */
@@ -25,6 +32,8 @@ typedef struct {
     size_t successors;                  /* successor list length r */
     bool successors_given;              /* --successors was on the command line */
     unsigned vnodes;                    /* ring positions this process holds */
+    bool vnodes_given;                  /* --vnodes was on the command line */
+    chordd_placement_t placement;       /* which candidate ids the positions take */
     size_t owner_cache;                 /* arcs remembered per position; 0: plain Chord */
     uint32_t stabilize_ms;              /* maintenance interval */
     uint32_t rpc_timeout_ms;            /* a peer silent this long is suspect */

@@ -252,3 +252,38 @@ void chord_placement_spread (const chord_id_t *candidates, size_t count, size_t 
         spread.at[i] = s_fraction (&zero, &candidates[i]);
     s_pick (s_spread_cost_fn, &spread, count, want, chosen);
 }
+
+static int s_cmp_position (const void *a, const void *b)
+{
+    return chord_id_cmp (&((const chord_placement_position_t *) a)->id,
+                         &((const chord_placement_position_t *) b)->id);
+}
+
+void chord_placement_sort (chord_placement_position_t *ring, size_t ring_count)
+{
+    assert (ring || ring_count == 0);
+    if (ring_count > 1)
+        qsort (ring, ring_count, sizeof *ring, s_cmp_position);
+}
+
+int chord_placement_pick (const chord_placement_position_t *ring, size_t ring_count, size_t process_count,
+                          const chord_id_t *candidates, size_t count, size_t want, uint8_t *chosen)
+{
+    assert (candidates && chosen);
+    assert (want <= count && count <= CHORD_POSITIONS_MAX);
+    memset (chosen, 0, count);
+    if (ring_count == 0 || process_count == 0) {
+        chord_placement_spread (candidates, count, want, chosen);
+        return 0;
+    }
+    assert (ring);
+    double *loads = calloc (process_count, sizeof *loads);
+    if (!loads)
+        return -1;
+    chord_placement_landing_t landing[CHORD_POSITIONS_MAX];
+    chord_placement_land (ring, ring_count, candidates, count, landing);
+    chord_placement_loads (ring, ring_count, loads, process_count);
+    chord_placement_choose (landing, count, loads, 1.0 / (double) (process_count + 1), want, chosen);
+    free (loads);
+    return 0;
+}

@@ -69,4 +69,17 @@ double chord_placement_choose (const chord_placement_landing_t *landing, size_t 
     even. Sets chosen[] as chord_placement_choose does.  */
 void chord_placement_spread (const chord_id_t *candidates, size_t count, size_t want, uint8_t *chosen);
 
+/* Sorts ring positions by id, as the functions above want them. */
+void chord_placement_sort (chord_placement_position_t *ring, size_t ring_count);
+
+/*  Picks want of a joining process's count candidate ids (want <= count <=
+    CHORD_POSITIONS_MAX): spread (chord_placement_spread) when the ring is
+    empty, else chosen (chord_placement_choose) against the loads of the
+    process_count processes holding the ring's ring_count positions (sorted
+    by id), aiming at an even share among them and the joiner. Sets
+    chosen[] as chord_placement_choose does. Returns 0, or -1 when out of
+    memory (chosen[] then all 0).  */
+int chord_placement_pick (const chord_placement_position_t *ring, size_t ring_count, size_t process_count,
+                          const chord_id_t *candidates, size_t count, size_t want, uint8_t *chosen);
+
 #endif

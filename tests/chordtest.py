@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -55,6 +56,7 @@ RUN_TIMEOUT_S = 10          # no chordctl run may take longer
 START_TIMEOUT_S = 5         # a chordd must have bound its port by then
 CONVERGE_S = 30             # the ring must converge within this
 LEAVE_S = 5                 # a SIGTERMed chordd must exit within this
+SUCCESSORS_MAX = 20         # chordd's cap on the successor list (protocol/node.h)
 SANITIZER_MARKERS = (b"ERROR: AddressSanitizer", b"runtime error:", b"ERROR: LeakSanitizer",
                      b"Sanitizer has encountered a fatal error")
 
@@ -298,15 +300,35 @@ class Peer:
         self.number = number
         self.port = port
         self.endpoint = "tcp://127.0.0.1:%d" % port
-        self.vnodes = vnodes
-        # Copies per key and successor list length, as chordd derives them.
-        self.replicas = int(option_value(argv, "--replicas", 3))
-        self.successors = int(option_value(argv, "--successors",
-                                           max(3, min(16, self.replicas * vnodes))))
-        self.ids = [position_id(self.endpoint, i) for i in range(vnodes)]
-        self.id = self.ids[0]
+        self.argv = list(argv)
+        self.set_positions(list(range(vnodes)))
         self.proc = proc
         self.log_path = log_path
+
+    def set_positions(self, indices):
+        """The numbers i of the positions this process holds, ascending
+        (chordd logs them before it listens), each with the id of
+        ENDPOINT#i; self.id is the first, the one a request without a target
+        reaches."""
+        self.indices = list(indices)
+        self.ids = [position_id(self.endpoint, i) for i in self.indices]
+        self.id = self.ids[0]
+        self.vnodes = len(self.ids)
+        # Copies per key and successor list length, as chordd derives them.
+        self.replicas = int(option_value(self.argv, "--replicas", 3))
+        self.successors = int(option_value(self.argv, "--successors",
+                                           max(3, min(SUCCESSORS_MAX, self.replicas * self.vnodes))))
+
+    def read_positions(self):
+        """Takes the positions from the log's "position I of ENDPOINT has id
+        HEX" lines; returns False when there are none."""
+        found = re.findall(rb"position (\d+) of \S+ has id ([0-9a-f]{40})", self.log())
+        if not found:
+            return False
+        self.set_positions([int(i) for i, _ in found])
+        if [pid.hex() for pid in self.ids] != [h.decode() for _, h in found]:
+            raise Fatal("%s logged position ids that are not BLAKE2b of its endpoint#i" % self)
+        return True
 
     def __repr__(self):
         return "peer%d(%s %s%s)" % (self.number, self.endpoint, short(self.id),
@@ -368,6 +390,8 @@ def spawn(port, argv, log_name, vnodes=None, timeout_s=None):
     deadline = time.monotonic() + (timeout_s or START_TIMEOUT_S)
     while time.monotonic() < deadline:
         if b"listening on" in peer.log():
+            if not peer.read_positions():
+                raise Fatal("%s listens but logged no position ids" % peer)
             return peer, "listening"
         if proc.poll() is not None:
             unregister(proc)

@@ -23,12 +23,14 @@ volume (rejoin, before anything takes its address); extra scaled to 2
 (joins); docker restart peer5.
 
 After the ring comes up and after each step, the test waits (HEAL_S at most)
-until the ring is healed: every live peer is active, its predecessor and
-successor are its neighbours by id among the live peers, a ring walk from
-the seed (`docker exec ... chordctl ring --json`, inside the network) lists
-exactly the live peers in id order, and each live peer stores at least as
-many keys as it should keep copies of (the owner and the next two peers,
-R = 3). The time that takes is the step's heal time. Then every acknowledged
+until the ring is healed: every live peer is active; a ring walk from the
+seed (`docker exec ... chordctl ring --json`, inside the network) lists
+exactly the positions of the live peers in id order (each peer holds the 4
+positions chordd places by default; the test reads which from its log),
+each with its neighbours by id as predecessor and successor; and each
+position stores at least as many keys as it keeps copies of (the owner and
+the first positions of the next two processes, R = 3). A container
+restarted on its volume takes the same positions. The time that takes is the step's heal time. Then every acknowledged
 key must read back its exact bytes through 3 different live peers (a
 failure is retried for up to SETTLE_S). A key that does not is lost; the
 count must be 0. Last: peer4 cut off again while a third extra peer takes
@@ -73,7 +75,7 @@ PROJECT = "chordtest%d" % os.getpid()
 IMAGE = "chord:latest"
 CHORD_OPTS = "--stabilize-ms 200 --rpc-timeout-ms 1000"
 REPLICAS = 3                # chordd's default --replicas
-SUCCESSORS = 3              # chordd's default successor list with one position per peer
+POSITIONS_S = 30            # a container logs its positions' ids within this of its start
 KEYS = int(os.environ.get("CHORD_COMPOSE_KEYS") or 1000)
 READ_VIAS = 3               # each key is read through this many different peers
 CTL_TIMEOUT_MS = 4000
@@ -114,20 +116,47 @@ def compose(*args, timeout=UP_S, check=True):
 
 
 class Peer:
-    """One container running chordd; endpoint is what it advertises."""
+    """One container running chordd; endpoint is what it advertises. Its
+    positions (which of ENDPOINT#i, i < 64, placement picked) are read from
+    the container's log."""
 
     def __init__(self, name, cid, endpoint=None):
         self.name, self.cid = name, cid
         self.endpoint = endpoint or "tcp://%s:7000" % name
         self.address = None
         self.live = True
-        self.vnodes, self.replicas, self.successors = 1, REPLICAS, SUCCESSORS
-        self.set_endpoint(self.endpoint)
+        self.read_positions()
 
     def set_endpoint(self, endpoint):
         self.endpoint = endpoint
-        self.ids = [ct.position_id(endpoint, 0)]
+        self.ids = [ct.position_id(self.endpoint, i) for i in self.indices]
         self.id = self.ids[0]
+
+    def read_positions(self):
+        """Waits (POSITIONS_S at most) for the last start's "position I of
+        ENDPOINT has id HEX" lines, and takes those positions and that
+        endpoint (an --advertise auto container's own address)."""
+        deadline = time.monotonic() + POSITIONS_S
+        while True:
+            code, out, err = ct.run(["docker", "logs", self.cid], timeout=DOCKER_S)
+            lines = (out + err).decode("utf-8", "replace").splitlines()
+            starts = [i for i, line in enumerate(lines) if "listening on" in line]
+            if starts or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if not starts:
+            raise Fatal("%s logged no positions within %d s" % (self.name, POSITIONS_S))
+        before = starts[-1]
+        first = max([i for i in starts[:-1]] + [-1])
+        found = [line.split(" position ")[1].split() for line in lines[first + 1:before]
+                 if " has id " in line and " position " in line]
+        found = [f for f in found if len(f) >= 5 and f[1] == "of" and f[0].isdigit()]
+        if not found:
+            raise Fatal("%s logged no positions" % self.name)
+        self.indices = sorted(int(f[0]) for f in found)
+        self.set_endpoint(found[0][2])
+        self.vnodes, self.replicas = len(self.ids), REPLICAS
+        self.successors = max(3, min(ct.SUCCESSORS_MAX, REPLICAS * self.vnodes))
 
     def refresh(self):
         """Reads the container's address on the project network (None when it has none)."""
@@ -161,33 +190,40 @@ def service_ids(service):
 
 def heal_problem(ring):
     """None when the ring of the live peers is healed (see the docstring), else why not."""
-    order = sorted(ring, key=lambda p: p.id)
-    for i, peer in enumerate(order):
+    for peer in ring:
         code, out, err = ctl(peer, "--json", "info")
         if code != 0:
             return "info via %s: exit %s %s" % (peer, code, ct.text(err)[:100])
-        info = json.loads(out)
-        pred, succ = order[i - 1], order[(i + 1) % len(order)]
-        got_pred = (info.get("predecessor") or {}).get("endpoint")
-        got_succ = (info.get("successors") or [{}])[0].get("endpoint")
-        if info.get("state") != "active" or got_pred != pred.endpoint or got_succ != succ.endpoint:
-            return "%s: %s pred %s succ %s, want %s %s" % (
-                peer.name, info.get("state"), got_pred, got_succ, pred.endpoint, succ.endpoint)
-        peer.keys = info.get("keys")
+        if json.loads(out).get("state") != "active":
+            return "%s: %s" % (peer.name, json.loads(out).get("state"))
     code, out, err = ct.run(["docker", "exec", peers["seed"].cid, "chordctl", "--json", "ring"],
                             timeout=DOCKER_S)
     if code != 0 or b"warning" in err:
         return "ring walk from the seed: exit %s %s" % (code, ct.text(err)[:200])
-    walked = [pos.get("endpoint") for pos in json.loads(out)]
-    start = order.index(peers["seed"])
-    want = [p.endpoint for p in order[start:] + order[:start]]
-    if walked != want:
-        return "ring walk from the seed: %s, want %s" % (walked, want)
-    want_keys = {p.id: 0 for p in order}
+    walked = json.loads(out)
+    order = ct.positions(ring)
+    ids = [pid for pid, _ in order]
+    start = ids.index(peers["seed"].id)
+    want = order[start:] + order[:start]
+    got = [(pos.get("id"), pos.get("endpoint")) for pos in walked]
+    if got != [(pid.hex(), p.endpoint) for pid, p in want]:
+        return "ring walk from the seed: %s, want %s" % (
+            ["%s %s" % (i[:8], e) for i, e in got], ["%s %s" % (pid.hex()[:8], p.name) for pid, p in want])
+    n = len(want)
+    for i, pos in enumerate(walked):
+        pred, succ = want[i - 1][0].hex(), want[(i + 1) % n][0].hex()
+        if pos.get("predecessor") != pred or pos.get("successor") != succ:
+            return "%s of %s: pred %s succ %s, want %s %s" % (
+                pos["id"][:8], pos["endpoint"], str(pos.get("predecessor"))[:8], str(pos.get("successor"))[:8],
+                pred[:8], succ[:8])
+    stored = {bytes.fromhex(pos["id"]): pos.get("keys", 0) for pos in walked}
+    want_keys = {pid: 0 for pid in ids}
     for key in acked:
-        for pid in ct.holder_positions(ct.blake(key), order):
+        for pid in ct.holder_positions(ct.blake(key), ring):
             want_keys[pid] += 1
-    short = ["%s %s<%d" % (p.name, p.keys, want_keys[p.id]) for p in order if p.keys < want_keys[p.id]]
+    holder = dict(order)
+    short = ["%s of %s %s<%d" % (pid.hex()[:8], holder[pid].name, stored[pid], want_keys[pid])
+             for pid in ids if stored[pid] < want_keys[pid]]
     return "copies missing: " + ", ".join(short) if short else None
 
 
@@ -268,16 +304,17 @@ def restored_lines(cid):
     return [line for line in (out + err).decode("utf-8", "replace").splitlines() if "restored from" in line]
 
 
-def restored_records(cid, before=0):
-    """Records the container's next start (after `before` such lines) restored, or None (10 s at most)."""
+def restored_records(peer, before=0):
+    """Records the container's next start (after `before` such lines: one a
+    position) restored over all its positions, or None (10 s at most)."""
     deadline = time.monotonic() + 10
     while True:
-        found = restored_lines(cid)
-        if len(found) > before or time.monotonic() > deadline:
+        found = restored_lines(peer.cid)
+        if len(found) >= before + peer.vnodes or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     try:
-        return int(found[before].split("position 0: ")[1].split()[0])
+        return sum(int(line.split(": ")[1].split()[0]) for line in found[before:before + peer.vnodes])
     except (IndexError, ValueError):
         return None
 
@@ -293,9 +330,10 @@ def recreate_peer1():
     compose("up", "-d", "--no-deps", "peer1")
     cid = service_ids("peer1")[0]
     peers["peer1"] = Peer("peer1", cid)
-    records = restored_records(cid)
-    ok(cid != old.cid and records, "restart: peer1 is a new container (%s) on its volume and restored %s "
-       "records" % (cid[:12], records))
+    records = restored_records(peers["peer1"])
+    ok(cid != old.cid and records and peers["peer1"].indices == old.indices, "restart: peer1 is a new container "
+       "(%s) on its volume, took the same positions %s and restored %s records" % (
+           cid[:12], old.indices, records))
     diag("restart: peer1's address was %s, is %s" % (old.address, peers["peer1"].refresh()))
 
 
@@ -348,7 +386,7 @@ def scale_up():
     for cid in service_ids("extra"):
         if not any(p.cid == cid for p in peers.values()):
             peer = Peer("extra-" + cid[:6], cid)
-            peer.set_endpoint("tcp://%s:7000" % peer.refresh())      # --advertise auto
+            peer.refresh()      # --advertise auto: its endpoint is its address, as it logged
             peers[peer.name] = peer
 
 
@@ -357,7 +395,7 @@ def start_peer2():
     before, old = len(restored_lines(peer.cid)), peer.address
     docker("start", peer.cid)
     peer.live = True
-    records = restored_records(peer.cid, before)
+    records = restored_records(peer, before)
     ok(records is not None, "start: peer2 came back on its volume and restored %s records" % records)
     new = peer.refresh()
     ok(old == new, "start: peer2 is back at its address %s%s" % (
@@ -367,7 +405,7 @@ def start_peer2():
 def restart_peer5():
     before = len(restored_lines(peers["peer5"].cid))
     docker("restart", "-t", "15", peers["peer5"].cid, timeout=DOCKER_S)
-    records = restored_records(peers["peer5"].cid, before)
+    records = restored_records(peers["peer5"], before)
     ok(records is not None, "restart: peer5 came back on its volume and restored %s records" % records)
 
 
@@ -387,7 +425,7 @@ def readdress(pool):
     for cid in service_ids("extra"):
         if not any(p.cid == cid for p in peers.values()):
             peer = Peer("extra-" + cid[:6], cid)
-            peer.set_endpoint("tcp://%s:7000" % peer.refresh())
+            peer.refresh()
             peers[peer.name] = peer
     old, new = reconnect("peer4")
     if old == new:

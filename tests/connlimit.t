@@ -112,10 +112,12 @@ def timed_get(peer, key, timeout_ms=3000):
 
 
 def start_limited(extra=(), nofile="%d:%d" % (FD_LIMIT, FD_LIMIT)):
-    """A chordd under prlimit --nofile=NOFILE (prlimit execs it: same PID)."""
+    """A chordd under prlimit --nofile=NOFILE (prlimit execs it: same PID),
+    with one position: several would connect to their own port, and the
+    counts here are of the flood's connections alone."""
     for _ in range(8):
         port = ct.free_port()
-        argv = ["prlimit", "--nofile=" + nofile, "--"] + ct.chordd_argv(port, extra=extra)
+        argv = ["prlimit", "--nofile=" + nofile, "--"] + ct.chordd_argv(port, vnodes=1, extra=extra)
         peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port))
         if outcome == "listening":
             return peer

@@ -8,17 +8,20 @@ A lone peer with --data-dir stores 200 keys (random binary values, some of
 64 KiB; UTF-8 keys; keys with spaces) and deletes 10 of them; a second chordd
 on the same directory, started meanwhile, is refused ("in use"). The peer is
 SIGKILLed and restarted with the same directory and endpoint: it logs that
-it restored 190 records (200 where deletes leave tombstones), every key
-reads back with its exact value, and the deleted ones stay deleted. After a graceful stop, the same directory under
+it takes the same positions again and restores 190 records (200 where
+deletes leave tombstones), every key reads back with its exact value, and
+the deleted ones stay deleted. After a graceful stop, the same directory under
 another endpoint is refused, naming the directory; so are a directory whose
 pos-0/data.mdb is random bytes, an unrelated non-empty directory and a
 regular file. Every refused start exits non-zero, within a bounded wait,
 before it listens. A store capped by --store-max-mb 1 takes 64 KiB values
 until a put fails: chordctl then exits non-zero with a message (not on its
 timeout), the daemon lives on, and every acknowledged key reads back. A
-peer with --vnodes 3 --no-fsync makes pos-0..pos-2, each position storing
-exactly the keys it owns, and a SIGKILL and restart restores them all;
-restarting it with --vnodes 2 warns that pos-2 is not served. A lone peer
+peer with --vnodes 3 --no-fsync makes a pos-<i> store for each position it
+picked, each storing exactly the keys it owns, and a SIGKILL and restart
+restores them all; restarting such a directory with --vnodes 2 keeps its 3
+positions and says so, and with --placement first warns that pos-2 is not
+served. A lone peer
 with --replicas 8 --write-quorum 8 accepts writes (a ring of one process
 caps the quorum). The new options' usage errors exit 2.
 
@@ -120,8 +123,10 @@ def test_restart(pool):
     """200 keys, 10 deleted, SIGKILL, restart on the same dir and endpoint."""
     top = os.path.join(ct.TMPDIR, "restart")
     peer = start_at(ct.free_port(), ["--data-dir", top])
-    ok(restored(peer) == {0: 0}, "a new data directory: the peer logs 0 records restored for position 0 (%s)" %
-       restored(peer))
+    placed = list(peer.indices)
+    first = os.path.join(top, "pos-%d" % placed[0])
+    ok(restored(peer) == {i: 0 for i in placed}, "a new data directory: the peer logs 0 records restored for "
+       "each of its positions %s (%s)" % (placed, restored(peer)))
     data = make_data()
     t0 = time.monotonic()
     problems = [p for p in pool.map(lambda k: ct.do_put(peer, k, data[k]), data) if p]
@@ -138,14 +143,17 @@ def test_restart(pool):
     diag("%d puts and %d deletes in %.2f s" % (KEYS, DELETED, time.monotonic() - t0))
 
     # The directory is locked while a peer holds it.
-    refused(["--data-dir", top], "the same --data-dir while its peer runs", os.path.join(top, "pos-0"))
+    refused(["--data-dir", top], "the same --data-dir while its peer runs", first)
 
     crash(peer)
     peer = start_at(peer.port, ["--data-dir", top])
-    # A delete may be kept as a tombstone, which counts as a record.
-    ok(restored(peer) in ({0: len(data)}, {0: len(data) + DELETED}), "after SIGKILL and a restart on the same "
-       "endpoint, the peer logs %d records (or %d, with tombstones) restored (%s)" % (
-           len(data), len(data) + DELETED, restored(peer)))
+    # The directory keeps the positions picked; a delete may be kept as a
+    # tombstone, which counts as a record.
+    counts = restored(peer)
+    ok(peer.indices == placed and sorted(counts) == placed and
+       sum(counts.values()) in (len(data), len(data) + DELETED), "after SIGKILL and a restart on the same "
+       "endpoint, the peer takes the same positions %s and logs %d records (or %d, with tombstones) restored "
+       "(%s)" % (placed, len(data), len(data) + DELETED, counts))
     problems = read_all(pool, peer, data, deleted)
     ok(not problems, "after the restart all %d keys read back exact bytes and the %d deleted stay deleted "
        "(%d wrong)" % (len(data), DELETED, len(problems)), problems[:10])
@@ -153,9 +161,10 @@ def test_restart(pool):
     ok(code == 0, "the restarted peer exits 0 on SIGTERM (exit %s after %.2f s)" % (code, seconds))
 
     # Under another endpoint the same directory is someone else's.
-    err = refused(["--data-dir", top], "the same --data-dir under another endpoint", os.path.join(top, "pos-0"))
-    ok(b"belongs to " + peer.endpoint.encode() + b"#0" in err,
-       "the refusal names the endpoint and position the directory belongs to (%s#0)" % peer.endpoint,
+    err = refused(["--data-dir", top], "the same --data-dir under another endpoint", first)
+    owner = "%s#%d" % (peer.endpoint, placed[0])
+    ok(b"belongs to " + owner.encode() in err,
+       "the refusal names the endpoint and position the directory belongs to (%s)" % owner,
        [ct.text(err)[-300:]])
 
 
@@ -215,15 +224,18 @@ def test_full(pool):
 
 
 def test_vnodes(pool):
-    """--vnodes 3 --no-fsync: pos-0..pos-2, and a SIGKILL loses nothing."""
+    """--vnodes 3 --no-fsync: a store for each position picked, and a SIGKILL
+    loses nothing."""
     top = os.path.join(ct.TMPDIR, "vnodes")
     extra = ["--data-dir", top, "--no-fsync"]
     peer = start_at(ct.free_port(), extra, vnodes=3)
     seconds, problem = ct.wait_converged([peer], pool)
     if not ok(seconds is not None, "--vnodes 3: the lone process's 3 positions form a ring", [problem]):
         return
-    ok(sorted(os.listdir(top)) == ["pos-0", "pos-1", "pos-2"], "--vnodes 3 --data-dir makes pos-0, pos-1, pos-2 "
-       "(%s)" % sorted(os.listdir(top)))
+    placed = list(peer.indices)
+    stores = sorted("pos-%d" % i for i in placed)
+    ok(len(placed) == 3 and sorted(os.listdir(top)) == stores, "--vnodes 3 --data-dir makes a store for each of "
+       "the 3 positions picked, %s (%s)" % (", ".join(stores), sorted(os.listdir(top))))
     data = {}
     while len(data) < VNODE_KEYS:
         data[ct.sample_key(len(data), "vkey")] = ct.sample_value(len(data), [1, 300])
@@ -234,7 +246,7 @@ def test_vnodes(pool):
     crash(peer)
     peer = start_at(peer.port, extra, vnodes=3)
     counts = restored(peer)
-    ok(sorted(counts) == [0, 1, 2] and sum(counts.values()) == len(data),
+    ok(sorted(counts) == placed and sum(counts.values()) == len(data),
        "--vnodes 3: after SIGKILL and a restart the positions log %s records restored, %d in all" % (
            counts, len(data)))
     seconds, problem = ct.wait_converged([peer], pool)
@@ -248,10 +260,25 @@ def test_vnodes(pool):
 
 
 def test_fewer_vnodes():
-    """Restarting a --vnodes 3 directory with --vnodes 2 warns that pos-2 is
-    not served, and leaves it be."""
-    top = os.path.join(ct.TMPDIR, "fewer")
+    """Restarting a --vnodes 3 directory with --vnodes 2: balanced placement
+    keeps the 3 positions the directory holds, and says so; with
+    --placement first the peer warns that pos-2 is not served, and leaves
+    it be."""
+    top = os.path.join(ct.TMPDIR, "fewer-balanced")
     extra = ["--data-dir", top]
+    peer = start_at(ct.free_port(), extra, vnodes=3)
+    placed = list(peer.indices)
+    crash(peer)
+    peer = start_at(peer.port, extra, vnodes=2)
+    warned = [line for line in peer.log().splitlines() if b"WARN" in line and b"keeping them" in line]
+    ok(warned and peer.indices == placed,
+       "restarted with --vnodes 2, the peer keeps the 3 positions its directory holds %s, and warns" % placed,
+       [ct.text(peer.log())[-600:]])
+    code, seconds = ct.stop_gracefully(peer)
+    ok(code == 0, "--vnodes 2, kept 3: exits 0 on SIGTERM (exit %s after %.2f s)" % (code, seconds))
+
+    top = os.path.join(ct.TMPDIR, "fewer")
+    extra = ["--data-dir", top, "--placement", "first"]
     peer = start_at(ct.free_port(), extra, vnodes=3)
     crash(peer)
     peer = start_at(peer.port, extra, vnodes=2)

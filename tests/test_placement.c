@@ -28,11 +28,6 @@ static int s_near (double a, double b)
     return a - b < S_EPSILON && b - a < S_EPSILON;
 }
 
-static int s_cmp_position (const void *a, const void *b)
-{
-    return chord_id_cmp (&((const chord_placement_position_t *) a)->id,
-                         &((const chord_placement_position_t *) b)->id);
-}
 
 static void s_test_land_and_loads (void)
 {
@@ -138,18 +133,12 @@ static void s_ring_of (unsigned seed, size_t processes, size_t positions, int pl
         uint8_t chosen[CHORD_POSITIONS_MAX] = {0};
         if (!placed)
             memset (chosen, 1, positions);
-        else if (count == 0)
-            chord_placement_spread (candidates, CHORD_POSITIONS_MAX, positions, chosen);
-        else {
-            chord_placement_landing_t land[CHORD_POSITIONS_MAX];
-            chord_placement_land (ring, count, candidates, CHORD_POSITIONS_MAX, land);
-            chord_placement_loads (ring, count, loads, p);
-            chord_placement_choose (land, CHORD_POSITIONS_MAX, loads, 1.0 / (double) (p + 1), positions, chosen);
-        }
+        else
+            (void) chord_placement_pick (ring, count, p, candidates, CHORD_POSITIONS_MAX, positions, chosen);
         for (unsigned i = 0; i < CHORD_POSITIONS_MAX; i++)
             if (chosen[i])
                 ring[count++] = (chord_placement_position_t) {candidates[i], (uint32_t) p};
-        qsort (ring, count, sizeof *ring, s_cmp_position);
+        chord_placement_sort (ring, count);
     }
     chord_placement_loads (ring, count, loads, processes);
     *least = 2, *most = 0;
@@ -182,8 +171,46 @@ static void s_test_balance (void)
     }
 }
 
+/*  pick is spread on an empty ring, and land + loads + choose against an
+    even share among the ring's processes and the joiner otherwise.  */
+static void s_test_pick (void)
+{
+    chord_id_t candidates[CHORD_POSITIONS_MAX], others[CHORD_POSITIONS_MAX];
+    for (unsigned i = 0; i < CHORD_POSITIONS_MAX; i++) {
+        chord_id_of_position (&candidates[i], "tcp://10.0.0.9:7000", i);
+        chord_id_of_position (&others[i], "tcp://10.0.0.8:7000", i);
+    }
+    uint8_t picked[CHORD_POSITIONS_MAX], want[CHORD_POSITIONS_MAX] = {0};
+    int rc = chord_placement_pick (NULL, 0, 0, candidates, CHORD_POSITIONS_MAX, 4, picked);
+    chord_placement_spread (candidates, CHORD_POSITIONS_MAX, 4, want);
+    tap_ok (rc == 0 && memcmp (picked, want, sizeof want) == 0, "pick on an empty ring: the spread");
+
+    //  A ring of two processes: the other endpoint's first 4, and 3 more of theirs.
+    chord_placement_position_t ring[7];
+    for (unsigned i = 0; i < 7; i++)
+        ring[i] = (chord_placement_position_t) {others[i], i < 4 ? 0u : 1u};
+    chord_placement_sort (ring, 7);
+    bool sorted = true;
+    for (unsigned i = 1; i < 7; i++)
+        sorted = sorted && chord_id_cmp (&ring[i - 1].id, &ring[i].id) < 0;
+    tap_ok (sorted, "sort: the positions in id order");
+    rc = chord_placement_pick (ring, 7, 2, candidates, CHORD_POSITIONS_MAX, 4, picked);
+    chord_placement_landing_t land[CHORD_POSITIONS_MAX];
+    double loads[2];
+    chord_placement_land (ring, 7, candidates, CHORD_POSITIONS_MAX, land);
+    chord_placement_loads (ring, 7, loads, 2);
+    memset (want, 0, sizeof want);
+    chord_placement_choose (land, CHORD_POSITIONS_MAX, loads, 1.0 / 3, 4, want);
+    size_t count = 0;
+    for (unsigned i = 0; i < CHORD_POSITIONS_MAX; i++)
+        count += picked[i];
+    tap_ok (rc == 0 && count == 4 && memcmp (picked, want, sizeof want) == 0,
+            "pick on a ring of 2 processes: 4 candidates, those choose finds for a third of the ring");
+}
+
 int main (void)
 {
+    s_test_pick ();
     s_test_land_and_loads ();
     s_test_choose_by_hand ();
     s_test_spread ();

@@ -2,13 +2,16 @@
 """Virtual nodes on a live ring: chordd --vnodes V holds V ring positions in
 one process. The peers share a cluster secret (CHORD_TEST_SECURE=0 runs
 them open). Position 0 has id BLAKE2b-160(endpoint), position i >= 1 has id
-BLAKE2b-160(endpoint + "#" + str(i)); all share the process's socket. A key
-belongs to successor(BLAKE2b-160(key)) among all positions of all processes.
+BLAKE2b-160(endpoint + "#" + str(i)); all share the process's socket. Which
+V of the 64 a process holds its placement picks (balanced, the default); the
+test reads them from the process's log and checks each id is BLAKE2b of its
+endpoint#i. A key belongs to successor(BLAKE2b-160(key)) among all positions
+of all processes.
 
 Starts 4 processes with --vnodes 4 (16 positions), each joining through a
 random earlier one, and waits for `chordctl ring --json` through every
-process to list exactly the 16 ids computed here, in ring order from that
-process's position 0, with consistent predecessors, successors and
+process to list exactly the 16 ids logged, in ring order from that
+process's first position, with consistent predecessors, successors and
 endpoints (and the text form of chordctl ring agrees). Stores 300 keys
 (random binary values; UTF-8 keys; keys whose bytes are "ENDPOINT#i", so
 their id is exactly a position's id) through random processes, reads each
@@ -62,7 +65,7 @@ def make_data(live):
     hash is one of its position ids ("ENDPOINT" or "ENDPOINT#i")."""
     data = {}
     for peer in live:
-        index = peer.number % peer.vnodes
+        index = peer.indices[peer.number % peer.vnodes]
         name = peer.endpoint if index == 0 else "%s#%d" % (peer.endpoint, index)
         data[name.encode()] = bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 100)))
     i = 0
@@ -146,7 +149,7 @@ def test_boundary_keys(data, live, pool):
     """A key whose id equals a position id is owned by that very position."""
     names = {}
     for p in live:
-        for i, pid in enumerate(p.ids):
+        for i, pid in zip(p.indices, p.ids):
             names[(p.endpoint if i == 0 else "%s#%d" % (p.endpoint, i)).encode()] = (pid, p)
     keys = [k for k in data if k in names]
     asks = [(via, k) for k in keys for via in live]

@@ -95,6 +95,10 @@ static void s_exec_peer (bench_t *self, int index, pid_t parent)
     args[n++] = stabilize;
     args[n++] = "--log-level";
     args[n++] = "warn";
+    //  One position a peer: the figures compare peers, and the convergence
+    //  check walks one position per peer.
+    args[n++] = "--vnodes";
+    args[n++] = "1";
     if (self->options.secret) {
         args[n++] = "--secret";
         args[n++] = self->options.secret;

@@ -1,8 +1,8 @@
 /*  chord-sim --scenario balance: how evenly random rings of 3, 6, 12 and
     48 processes share the ring, with one position per process (chordd's
-    default today), with V random positions (endpoint#0..V-1, as random
-    virtual nodes do), and with V positions picked at join by
-    protocol/placement; then the maintenance traffic a process pays for V
+    default before placement), with V random positions (endpoint#0..V-1, as
+    random virtual nodes do, chordd --placement first), and with V positions
+    picked at join by protocol/placement (chordd's default); then the maintenance traffic a process pays for V
     positions, beside one.  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,12 +40,6 @@ static const s_placement_t s_placements[] = {
     {"placed at join", S_PLACED, S_PLACED_POSITIONS},
 };
 
-static int s_cmp_position (const void *a, const void *b)
-{
-    return chord_id_cmp (&((const chord_placement_position_t *) a)->id,
-                         &((const chord_placement_position_t *) b)->id);
-}
-
 /* Process p's candidate ids in ring number `ring` of a seed. */
 static void s_candidates (chord_id_t candidates[CHORD_POSITIONS_MAX], uint64_t seed, size_t ring, size_t p)
 {
@@ -59,9 +53,10 @@ static void s_candidates (chord_id_t candidates[CHORD_POSITIONS_MAX], uint64_t s
 
 /*  Builds one ring of `processes` processes joining in turn, placed as
     placement says, into ring[] (room for processes x positions); sets
-    ratio[p] to each process's share over the mean.  */
-static void s_build (const s_placement_t *placement, uint64_t seed, size_t number, size_t processes,
-                     chord_placement_position_t *ring, double *loads, double *ratio)
+    ratio[p] to each process's share over the mean. Returns 0, or -1 when
+    out of memory.  */
+static int s_build (const s_placement_t *placement, uint64_t seed, size_t number, size_t processes,
+                    chord_placement_position_t *ring, double *loads, double *ratio)
 {
     size_t count = 0;
     for (size_t p = 0; p < processes; p++) {
@@ -70,23 +65,18 @@ static void s_build (const s_placement_t *placement, uint64_t seed, size_t numbe
         uint8_t chosen[CHORD_POSITIONS_MAX] = {0};
         if (placement->how == S_FIRST)
             memset (chosen, 1, placement->positions);
-        else if (count == 0)
-            chord_placement_spread (candidates, CHORD_POSITIONS_MAX, placement->positions, chosen);
-        else {
-            chord_placement_landing_t land[CHORD_POSITIONS_MAX];
-            chord_placement_land (ring, count, candidates, CHORD_POSITIONS_MAX, land);
-            chord_placement_loads (ring, count, loads, p);
-            chord_placement_choose (land, CHORD_POSITIONS_MAX, loads, 1.0 / (double) (p + 1),
-                                    placement->positions, chosen);
-        }
+        else if (chord_placement_pick (ring, count, p, candidates, CHORD_POSITIONS_MAX, placement->positions,
+                                       chosen) != 0)
+            return -1;
         for (unsigned i = 0; i < CHORD_POSITIONS_MAX; i++)
             if (chosen[i])
                 ring[count++] = (chord_placement_position_t) {candidates[i], (uint32_t) p};
-        qsort (ring, count, sizeof *ring, s_cmp_position);
+        chord_placement_sort (ring, count);
     }
     chord_placement_loads (ring, count, loads, processes);
     for (size_t p = 0; p < processes; p++)
         ratio[p] = loads[p] * (double) processes;
+    return 0;
 }
 
 /* The figures of one row: rings within bounds, medians of the least and most loaded. */
@@ -104,7 +94,10 @@ static int s_measure (const s_placement_t *placement, uint64_t seed, size_t proc
     int rc = ring && loads && ratio && least && most ? 0 : -1;
     memset (figures, 0, sizeof *figures);
     for (size_t r = 0; rc == 0 && r < rings; r++) {
-        s_build (placement, seed, r, processes, ring, loads, ratio);
+        if (s_build (placement, seed, r, processes, ring, loads, ratio) != 0) {
+            rc = -1;
+            break;
+        }
         least[r] = most[r] = ratio[0];
         for (size_t p = 1; p < processes; p++) {
             least[r] = ratio[p] < least[r] ? ratio[p] : least[r];
