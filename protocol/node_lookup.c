@@ -235,7 +235,7 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
     self->stats.lookup_hops_total += task->hops;
     switch (task->kind) {
     case TASK_FIX_FINGER:
-        node_finger_found (self, task->finger_index, owner);
+        node_finger_found (self, task->finger_index, owner, now_ms);
         node_task_destroy (self, task);
         return;
     case TASK_PROBE:

@@ -60,6 +60,15 @@ void node_ring_set_finger (chord_node_t *self, unsigned index, const chord_peer_
     ring->finger_valid[index] = !node_is_self (self, peer);
 }
 
+/*  The fingers changed, or one died: back to refreshing one per interval
+    (node_timers.c stretches the pause while they stay the same), since
+    where one finger moved others are likely to.  */
+static void s_fingers_changed (chord_node_t *self, uint64_t now_ms)
+{
+    self->ring.fingers_unchanged = 0;
+    node_timers_fire_by (self, NODE_TIMER_FIX_FINGER, now_ms + self->config.stabilize_interval_ms);
+}
+
 void node_ring_heard_from (chord_node_t *self, const chord_id_t *id)
 {
     assert (self);
@@ -277,8 +286,10 @@ void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint
         } else
             i++;
     for (unsigned i = 0; i < CHORD_ID_BITS; i++)
-        if (ring->finger_valid[i] && chord_id_equal (&ring->finger[i].id, &peer->id))
+        if (ring->finger_valid[i] && chord_id_equal (&ring->finger[i].id, &peer->id)) {
             ring->finger_valid[i] = false;
+            s_fingers_changed (self, now_ms);
+        }
     if (node_alone (self)) {
         /* Every successor failed: fall back on the nearest live finger. */
         const chord_peer_t *best = NULL;
@@ -657,20 +668,24 @@ void node_check_predecessor (chord_node_t *self, uint64_t now_ms)
 }
 
 /* Finger index is owner; the next to refresh follows it. */
-static void s_finger_done (chord_node_t *self, unsigned index, const chord_peer_t *owner)
+static void s_finger_done (chord_node_t *self, unsigned index, const chord_peer_t *owner, uint64_t now_ms)
 {
     node_ring_t *ring = &self->ring;
+    if (ring->finger_valid[index] && chord_id_equal (&ring->finger[index].id, &owner->id))
+        ring->fingers_unchanged++;
+    else
+        s_fingers_changed (self, now_ms);
     node_ring_set_finger (self, index, owner);
     ring->next_finger = (index + 1) % CHORD_ID_BITS;
     if (ring->next_finger == 0)
         ring->fingers_built = true;
 }
 
-void node_finger_found (chord_node_t *self, unsigned index, const chord_peer_t *owner)
+void node_finger_found (chord_node_t *self, unsigned index, const chord_peer_t *owner, uint64_t now_ms)
 {
     assert (self);
     assert (index < CHORD_ID_BITS && owner);
-    s_finger_done (self, index, owner);
+    s_finger_done (self, index, owner, now_ms);
 }
 
 void node_fix_finger_ended (chord_node_t *self)
@@ -716,7 +731,7 @@ void node_fix_fingers (chord_node_t *self, uint64_t now_ms)
             node_lookup_start (self, task, now_ms);
             return;
         }
-        s_finger_done (self, i, known);
+        s_finger_done (self, i, known, now_ms);
         if (ring->next_finger == 0)
             return; /* one full round per call at most */
     }

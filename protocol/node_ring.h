@@ -54,6 +54,7 @@ typedef struct {
     unsigned next_finger;               /* next finger to refresh */
     bool fingers_built;                 /* a whole round has been done: refresh at a calm pace */
     bool fixing_finger;                 /* a TASK_FIX_FINGER is running */
+    unsigned fingers_unchanged;         /* finger refreshes in a row that changed nothing */
     size_t suspect_count;
     node_suspect_t suspects[CHORD_SUSPECTS_MAX];
     bool probing;                                  /* a TASK_PROBE is running */
@@ -172,7 +173,7 @@ void node_check_predecessor (chord_node_t *self, uint64_t now_ms);
 void node_fix_fingers (chord_node_t *self, uint64_t now_ms);
 
 /* A finger lookup (TASK_FIX_FINGER for finger index) found owner. */
-void node_finger_found (chord_node_t *self, unsigned index, const chord_peer_t *owner);
+void node_finger_found (chord_node_t *self, unsigned index, const chord_peer_t *owner, uint64_t now_ms);
 
 /* The finger lookup, or the probe, has ended (its task is gone). */
 void node_fix_finger_ended (chord_node_t *self);
