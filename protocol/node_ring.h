@@ -4,8 +4,8 @@
     predecessor and what we know of its health, the fingers, the suspects,
     the arc inherited from a silent predecessor, and the peers remembered
     for probing. (The owner cache, hints for data operations, is
-    node_owners.c's.) Only node_ring.c writes them, through the
-    verbs below; other modules read them through node_ring (self), a const
+    node_owners.c's.) Only node_ring.c and node_stabilize.c (stabilize,
+    notify, check_predecessor) write them, through the verbs below; other modules read them through node_ring (self), a const
     view.
     Needs: the node's identity, config, state and logging; requests and
     replies (node.c); tasks for finger lookups and probes (node_lookup.c);
@@ -109,6 +109,15 @@ void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint
 
 /* Marks a peer that left gracefully: dead for CHORD_DEPARTED_SUSPICIONS suspicions. */
 void node_departed (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms);
+
+/* Failed maintenance twice, not merely slow once: kept out of successor lists. */
+bool node_ring_is_dead (const chord_node_t *self, const chord_id_t *id, uint64_t now_ms);
+
+/*  A successor names as its predecessor a peer we know left. Right after a
+    leave that is a stale word (it has not heard yet); two suspicion periods
+    later, it took the peer back through a JOIN: the peer rejoined (a
+    restart on its data directory, say), and this lifts the departure.  */
+void node_ring_forgive_if_rejoined (chord_node_t *self, const chord_id_t *id, uint64_t now_ms);
 
 /* Lifts any suspicion of id: it has just shown itself alive by joining. */
 void node_forgive (chord_node_t *self, const chord_id_t *id);
