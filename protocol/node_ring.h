@@ -36,6 +36,18 @@ typedef struct {
     uint64_t departed_ms; /* when it left gracefully, or 0 */
 } node_suspect_t;
 
+/*  What our successor last told us in full (STATE), so that a STATE
+    saying "unchanged" (its digest only) can be taken as that again.  */
+typedef struct {
+    bool valid;
+    chord_id_t from;            /* the successor that said it */
+    uint64_t digest;            /* node_state_digest of the rest */
+    bool has_pred;
+    chord_peer_t pred;
+    size_t count;
+    chord_peer_t peers[CHORD_PEER_LIST_MAX];
+} node_succ_state_t;
+
 typedef struct {
     bool has_pred;
     chord_peer_t pred;
@@ -61,6 +73,7 @@ typedef struct {
     chord_peer_t remembered[CHORD_REMEMBERED_MAX]; /* seeds and peers we gave up on: probe them */
     size_t remembered_count;
     size_t remembered_next;                        /* next to probe, and next to replace */
+    node_succ_state_t last_state;                  /* our successor's last full STATE */
 } node_ring_t;
 
 /* Sets up the ring of a new node: alone. */
@@ -151,6 +164,16 @@ bool node_owns (const chord_node_t *self, const chord_id_t *id);
 void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         uint64_t now_ms);
 
+/*  A short digest (8 bytes of BLAKE2b, never 0) of a STATE's content: the
+    predecessor (if any) and the successor list, ids and endpoints, in order.
+    GET_STATE carries the digest of the last STATE the asker got from the
+    receiver ("cnt"); when the receiver's state still has that digest, its
+    STATE carries only the digest back, and the asker takes its last STATE
+    again. A steady ring then no longer sends r peers every interval.  */
+uint64_t node_state_digest (bool has_pred, const chord_peer_t *pred, const chord_peer_t *peers, size_t count);
+
+/* Answers GET_STATE: our live predecessor and successor list, or only the
+   digest when the asker's matches them. */
 void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
 
 void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);

@@ -6,6 +6,41 @@
 #include <assert.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#define S_DIGEST_BYTES 8    /* of BLAKE2b: a uint64 on the wire */
+
+static void s_digest_peer (crypto_generichash_state *state, const chord_peer_t *peer)
+{
+    size_t len = strnlen (peer->endpoint, CHORD_ENDPOINT_MAX);
+    uint8_t len_byte = (uint8_t) len;   /* CHORD_ENDPOINT_MAX fits a byte */
+    crypto_generichash_update (state, peer->id.bytes, CHORD_ID_BYTES);
+    crypto_generichash_update (state, &len_byte, 1);
+    crypto_generichash_update (state, (const uint8_t *) peer->endpoint, len);
+}
+
+uint64_t node_state_digest (bool has_pred, const chord_peer_t *pred, const chord_peer_t *peers, size_t count)
+{
+    assert (!has_pred || pred);
+    assert (peers || count == 0);
+    static const char domain[] = "chord state digest v1";
+    crypto_generichash_state state;
+    crypto_generichash_init (&state, NULL, 0, S_DIGEST_BYTES);
+    crypto_generichash_update (&state, (const uint8_t *) domain, sizeof domain);
+    uint8_t head[2] = {has_pred, (uint8_t) count};  /* count <= CHORD_PEER_LIST_MAX */
+    crypto_generichash_update (&state, head, sizeof head);
+    if (has_pred)
+        s_digest_peer (&state, pred);
+    for (size_t i = 0; i < count; i++)
+        s_digest_peer (&state, &peers[i]);
+    uint8_t out[S_DIGEST_BYTES];
+    crypto_generichash_final (&state, out, sizeof out);
+    uint64_t digest = 0;
+    for (size_t i = 0; i < sizeof out; i++)
+        digest = digest << 8 | out[i];
+    return digest ? digest : 1;     /* 0 would read as "no digest" */
+}
+
 void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
 {
     assert (self);
@@ -18,11 +53,18 @@ void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_
         return;
     }
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_STATE, msg->request_id);
-    reply->fields = CHORD_F_PRED | CHORD_F_SUCC;
-    reply->has_pred = ring->has_pred && ring->pred_alive;
-    reply->pred = ring->pred;
-    reply->peer_count = ring->succ_count;
-    memcpy (reply->peers, ring->succ, ring->succ_count * sizeof ring->succ[0]);
+    bool has_pred = ring->has_pred && ring->pred_alive;
+    uint64_t digest = node_state_digest (has_pred, &ring->pred, ring->succ, ring->succ_count);
+    if ((msg->fields & CHORD_F_COUNT) && msg->count == digest) {
+        reply->fields = CHORD_F_COUNT;     /* the asker has it all already */
+        reply->count = digest;
+    } else {
+        reply->fields = CHORD_F_PRED | CHORD_F_SUCC;
+        reply->has_pred = has_pred;
+        reply->pred = ring->pred;
+        reply->peer_count = ring->succ_count;
+        memcpy (reply->peers, ring->succ, ring->succ_count * sizeof ring->succ[0]);
+    }
     node_reply (self, origin, reply);
     node_msg_end (self, reply);
 }
@@ -34,6 +76,42 @@ static void s_notify (chord_node_t *self, const chord_peer_t *to)
     node_msg_end (self, msg);
 }
 
+/*  The successor's state as its STATE gives it: in full (kept for next
+    time), or as its digest of what it told us last; NULL for a STATE that
+    is neither (a digest we did not send, fields missing).  */
+static const node_succ_state_t *s_state_of_reply (chord_node_t *self, const chord_peer_t *successor,
+                                                  const chord_msg_t *msg)
+{
+    node_succ_state_t *last = &self->ring.last_state;
+    uint32_t full = CHORD_F_PRED | CHORD_F_SUCC;
+    if ((msg->fields & full) == full) {
+        last->valid = true;
+        last->from = successor->id;
+        last->has_pred = msg->has_pred;
+        if (msg->has_pred)
+            last->pred = msg->pred;
+        last->count = msg->peer_count;
+        memcpy (last->peers, msg->peers, msg->peer_count * sizeof msg->peers[0]);
+        last->digest = node_state_digest (last->has_pred, &last->pred, last->peers, last->count);
+        return last;
+    }
+    if (!(msg->fields & full) && (msg->fields & CHORD_F_COUNT) && last->valid &&
+        chord_id_equal (&last->from, &successor->id) && msg->count == last->digest)
+        return last;
+    last->valid = false;    /* the next GET_STATE asks for it all */
+    return NULL;
+}
+
+/*  Our successor already has us as its live predecessor, and is not alone:
+    a NOTIFY would tell it nothing, so the steady ring sends none.  */
+static bool s_successor_knows_us (const chord_node_t *self, const chord_peer_t *successor,
+                                  const node_succ_state_t *state)
+{
+    return state->has_pred && node_is_self (self, &state->pred) && state->count > 0 &&
+           !chord_id_equal (&state->peers[0].id, &successor->id) &&
+           chord_id_equal (&self->ring.succ[0].id, &successor->id);
+}
+
 void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms)
 {
     assert (self);
@@ -42,29 +120,40 @@ void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg,
     node_ring_t *ring = &self->ring;
     chord_peer_t successor = rpc->peer;
     node_rpc_remove (self, rpc);
+    const node_succ_state_t *state = s_state_of_reply (self, &successor, msg);
+    if (!state) {
+        self->stats.messages_dropped++;
+        return;
+    }
     ring->succ_misses = 0;
-    if (msg->has_pred)
-        node_ring_forgive_if_rejoined (self, &msg->pred.id, now_ms);
+    /* We found a closer successor (a probe) while the question was on its
+       way: the old one's list would undo that. Ask the new one at once. */
+    if (!node_alone (self) && chord_id_in_open (&ring->succ[0].id, &self->self.id, &successor.id)) {
+        node_timers_fire_at (self, NODE_TIMER_STABILIZE, now_ms);
+        return;
+    }
+    if (state->has_pred)
+        node_ring_forgive_if_rejoined (self, &state->pred.id, now_ms);
     /* Our successor's predecessor may sit between us: then it is our successor. */
-    if (msg->has_pred && !node_is_self (self, &msg->pred) &&
-        chord_id_in_open (&msg->pred.id, &self->self.id, &successor.id) &&
-        !node_ring_is_dead (self, &msg->pred.id, now_ms)) {
+    if (state->has_pred && !node_is_self (self, &state->pred) &&
+        chord_id_in_open (&state->pred.id, &self->self.id, &successor.id) &&
+        !node_ring_is_dead (self, &state->pred.id, now_ms)) {
         chord_peer_t list[CHORD_PEER_LIST_MAX];
         size_t count = 0;
         list[count++] = successor;
-        for (size_t i = 0; i < msg->peer_count && count < CHORD_PEER_LIST_MAX; i++)
-            list[count++] = msg->peers[i];
-        node_succ_set (self, &msg->pred, list, count, now_ms);
+        for (size_t i = 0; i < state->count && count < CHORD_PEER_LIST_MAX; i++)
+            list[count++] = state->peers[i];
+        node_succ_set (self, &state->pred, list, count, now_ms);
         /* A closer successor may have a closer predecessor still: ask it at
            once rather than a whole interval later, so a successor pointer
            that is far off (after a merge, or when every successor failed)
            walks back in round trips, not intervals. Each step gets closer. */
         node_timers_fire_at (self, NODE_TIMER_STABILIZE, now_ms);
     } else
-        node_succ_set (self, &successor, msg->peers, msg->peer_count, now_ms);
+        node_succ_set (self, &successor, state->peers, state->count, now_ms);
     /* A leaving peer must not notify: its successor would take it back as
        predecessor and hand it the keys it just handed over. */
-    if (!node_alone (self) && self->state == CHORD_NODE_ACTIVE)
+    if (!node_alone (self) && self->state == CHORD_NODE_ACTIVE && !s_successor_knows_us (self, &successor, state))
         s_notify (self, &ring->succ[0]);
 }
 
@@ -221,6 +310,11 @@ void node_stabilize (chord_node_t *self, uint64_t now_ms)
         return;
     }
     chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_GET_STATE, 0);
+    const node_succ_state_t *last = &ring->last_state;
+    if (last->valid && chord_id_equal (&last->from, &ring->succ[0].id)) {
+        msg->fields |= CHORD_F_COUNT;   /* "unchanged" will do, if it is */
+        msg->count = last->digest;
+    }
     node_call (self, &ring->succ[0], msg, RPC_GET_STATE, NULL, now_ms);
     node_msg_end (self, msg);
 }

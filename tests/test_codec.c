@@ -471,7 +471,8 @@ static uint32_t s_documented_fields (chord_msg_type_t type)
     switch (type) {
     case CHORD_MSG_FIND_SUCC:       return CHORD_F_ID | CHORD_F_EXCLUDED;
     case CHORD_MSG_FIND_SUCC_REPLY: return CHORD_F_DONE | CHORD_F_PEER | CHORD_F_PRED;
-    case CHORD_MSG_STATE:           return CHORD_F_PRED | CHORD_F_SUCC;
+    case CHORD_MSG_GET_STATE:       return CHORD_F_COUNT;
+    case CHORD_MSG_STATE:           return CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_COUNT;
     case CHORD_MSG_JOIN_REPLY:
         return CHORD_F_STATUS | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_PEER | CHORD_F_TEXT;
     case CHORD_MSG_HANDOFF:
