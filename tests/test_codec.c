@@ -612,6 +612,15 @@ static void s_test_round_trips (void)
     msg.peer_count = 0;
     tap_ok (s_round_trip (&msg), "state: nil pred and an empty successor list");
 
+    chord_msg_init (&msg, CHORD_MSG_GET_STATE, 11);
+    msg.fields = CHORD_F_COUNT;
+    msg.count = UINT64_MAX;
+    tap_ok (s_round_trip (&msg), "get_state: with the digest of the last state");
+    chord_msg_init (&msg, CHORD_MSG_STATE, 12);
+    msg.fields = CHORD_F_COUNT;
+    msg.count = 0x0123456789abcdefull;
+    tap_ok (s_round_trip (&msg), "state: the digest alone (unchanged)");
+
     chord_msg_init (&msg, CHORD_MSG_CLIENT_PUT, 10);
     msg.fields = CHORD_F_KEY | CHORD_F_VALUE;
     msg.key = (const uint8_t *) "\0a\0b\0";
