@@ -549,13 +549,21 @@ void node_probe (chord_node_t *self, uint64_t now_ms)
     }
 }
 
+bool node_probe_closer (const chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms)
+{
+    assert (self);
+    assert (peer);
+    const node_ring_t *ring = &self->ring;
+    return !node_is_self (self, peer) && chord_id_in_open (&peer->id, &self->self.id, &ring->succ[0].id) &&
+           !node_ring_is_dead (self, &peer->id, now_ms);
+}
+
 void node_probe_found (chord_node_t *self, const chord_peer_t *owner, uint64_t now_ms)
 {
     assert (self);
     assert (owner);
     node_ring_t *ring = &self->ring;
-    if (node_is_self (self, owner) || !chord_id_in_open (&owner->id, &self->self.id, &ring->succ[0].id) ||
-        node_ring_is_dead (self, &owner->id, now_ms))
+    if (!node_probe_closer (self, owner, now_ms))
         return;
     char a[9];
     node_log (self, CHORD_LOG_WARN, "found a closer successor %s (%s) outside our ring: merging",

@@ -145,6 +145,9 @@ void node_remember (chord_node_t *self, const chord_peer_t *peer);
     stabilization does the rest.  */
 void node_probe (chord_node_t *self, uint64_t now_ms);
 
+/* True when peer, alive as far as we know, lies between us and our successor. */
+bool node_probe_closer (const chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms);
+
 /* A probe's answer: adopt owner as successor if it is closer than ours. */
 void node_probe_found (chord_node_t *self, const chord_peer_t *owner, uint64_t now_ms);
 
