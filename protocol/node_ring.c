@@ -438,11 +438,12 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
 }
 
 /* Finger index is owner; the next to refresh follows it. */
-static void s_finger_done (chord_node_t *self, unsigned index, const chord_peer_t *owner, uint64_t now_ms)
+static void s_finger_done (chord_node_t *self, unsigned index, const chord_peer_t *owner, bool looked_up,
+                           uint64_t now_ms)
 {
     node_ring_t *ring = &self->ring;
     if (ring->finger_valid[index] && chord_id_equal (&ring->finger[index].id, &owner->id))
-        ring->fingers_unchanged++;
+        ring->fingers_unchanged += looked_up;   /* only lookups tell of calm: the rest cost nothing */
     else
         s_fingers_changed (self, now_ms);
     node_ring_set_finger (self, index, owner);
@@ -455,7 +456,7 @@ void node_finger_found (chord_node_t *self, unsigned index, const chord_peer_t *
 {
     assert (self);
     assert (index < CHORD_ID_BITS && owner);
-    s_finger_done (self, index, owner, now_ms);
+    s_finger_done (self, index, owner, true, now_ms);
 }
 
 void node_fix_finger_ended (chord_node_t *self)
@@ -501,7 +502,7 @@ void node_fix_fingers (chord_node_t *self, uint64_t now_ms)
             node_lookup_start (self, task, now_ms);
             return;
         }
-        s_finger_done (self, i, known, now_ms);
+        s_finger_done (self, i, known, false, now_ms);
         if (ring->next_finger == 0)
             return; /* one full round per call at most */
     }
