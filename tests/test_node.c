@@ -2125,6 +2125,106 @@ static void s_test_state_digest (void)
     chord_store_destroy (&a_store);
 }
 
+/* The peer of ring[] (count, in ring order) that owns id: the first at or after it. */
+static const chord_peer_t *s_ring_owner (const chord_peer_t *ring, size_t count, const chord_id_t *id)
+{
+    for (size_t i = 0; i < count; i++)
+        if (chord_id_in_half_open (id, &ring[(i + count - 1) % count].id, &ring[i].id))
+            return &ring[i];
+    return &ring[0];
+}
+
+/*  Answers all the node sent, as the peers of ring[] (ring[0] is the node)
+    would: STATE, PONG, FIND_SUCC_REPLY naming the owner. Returns how many
+    FIND_SUCCs it answered.  */
+static size_t s_answer_as_ring (chord_node_t *node, const chord_peer_t *ring, size_t count, chord_msg_t *reply,
+                                uint64_t t)
+{
+    size_t finds = 0;
+    s_sent_t *sent;
+    while ((sent = s_pop (node))) {
+        size_t at = 1;
+        while (at < count && strcmp (ring[at].endpoint, sent->out.endpoint) != 0)
+            at++;
+        if (!sent->decoded || sent->out.kind != CHORD_DEST_PEER || at == count) {
+            s_sent_free (&sent);
+            continue;
+        }
+        chord_msg_type_t type = sent->msg.type;
+        chord_msg_init (reply, type == CHORD_MSG_GET_STATE ? CHORD_MSG_STATE
+                               : type == CHORD_MSG_PING    ? CHORD_MSG_PONG
+                                                           : CHORD_MSG_FIND_SUCC_REPLY,
+                        sent->msg.request_id);
+        if (type == CHORD_MSG_GET_STATE) {
+            reply->fields = CHORD_F_PRED | CHORD_F_SUCC;
+            reply->has_pred = true;
+            reply->pred = ring[at - 1];
+            for (size_t i = 1; i < count && reply->peer_count < 2; i++)
+                reply->peers[reply->peer_count++] = ring[(at + i) % count];
+        } else if (type == CHORD_MSG_FIND_SUCC) {
+            finds++;
+            reply->fields = CHORD_F_DONE | CHORD_F_PEER;
+            reply->done = true;
+            reply->peer = *s_ring_owner (ring, count, &sent->msg.id);
+        }
+        if (type == CHORD_MSG_GET_STATE || type == CHORD_MSG_PING || type == CHORD_MSG_FIND_SUCC)
+            s_feed (node, reply, &ring[at], NULL, t);
+        s_sent_free (&sent);
+    }
+    return finds;
+}
+
+/* Runs the node among ring[] until until_ms; returns the FIND_SUCCs it sent. */
+static size_t s_run_as_ring (chord_node_t *node, const chord_peer_t *ring, size_t count, uint64_t *t,
+                             uint64_t until_ms)
+{
+    chord_msg_t *reply = malloc (sizeof *reply);
+    size_t finds = 0;
+    while (*t < until_ms) {
+        uint64_t next = chord_node_next_deadline_ms (node);
+        *t = next > *t ? next : *t + 1;
+        chord_node_tick (node, *t);
+        finds += s_answer_as_ring (node, ring, count, reply, *t);
+    }
+    free (reply);
+    return finds;
+}
+
+/*  Finger refreshes slow down while lookups find the fingers unchanged
+    (a steady ring's lookups were most of its maintenance traffic), and
+    speed up again when one changes: a newcomer n between a and b.  */
+static void s_test_finger_pace (void)
+{
+    chord_peer_t me = s_peer_named ("tcp://me");
+    chord_peer_t a = s_peer_after ("tcp://a", &me.id, 156, 155);
+    chord_peer_t n = s_peer_after ("tcp://n", &me.id, 157, 155);
+    chord_peer_t b = s_peer_after ("tcp://b", &me.id, 158, 157);
+    chord_peer_t c = s_peer_after ("tcp://c", &me.id, 159, 158);
+    chord_store_t *store = chord_store_mem_new ();
+    s_rng_t rng = {0xf1f1};
+    chord_node_t *node = s_unit_node (me.endpoint, store, &rng, NULL);
+    uint64_t t = 5000;
+    chord_peer_t succs[] = {a, b, c};
+    tap_ok (chord_node_start_member (node, &c, succs, 3, NULL, NULL, t) == 0, "finger pace: member started");
+    chord_peer_t ring[] = {me, a, b, c}, grown[] = {me, a, n, b, c};
+    s_run_as_ring (node, ring, 4, &t, 5000 + 30 * S_STABILIZE_MS);
+    size_t calm = s_run_as_ring (node, ring, 4, &t, 5000 + 90 * S_STABILIZE_MS);
+    tap_ok (calm > 0 && calm <= 60 / 4, "steady fingers: %zu finger lookups in 60 intervals (one an interval was 60)",
+            calm);
+    size_t moving = s_run_as_ring (node, grown, 5, &t, 5000 + 150 * S_STABILIZE_MS);
+    chord_origin_t client = s_origin ("client-pace");
+    s_feed_client (node, CHORD_MSG_CLIENT_INFO, 78, NULL, NULL, &client, t);
+    s_sent_t *info = s_pop (node);
+    bool n_finger = false;
+    for (size_t i = 0; info && info->decoded && i < info->msg.finger_count; i++)
+        n_finger = n_finger || chord_id_equal (&info->msg.fingers[i].id, &n.id);
+    s_sent_free (&info);
+    tap_ok (n_finger && moving > calm, "a newcomer becomes a finger, and refreshes speed up (%zu lookups, then %zu)",
+            calm, moving);
+    chord_node_destroy (&node);
+    chord_store_destroy (&store);
+}
+
 int main (void)
 {
     s_test_config ();
@@ -2135,6 +2235,7 @@ int main (void)
     s_test_dead_successor ();
     s_test_newcomer_owner ();
     s_test_state_digest ();
+    s_test_finger_pace ();
     s_test_ring ();
     s_test_concurrent ();
     return tap_done ();
