@@ -25,7 +25,7 @@ uint32_t chord_msg_required_fields (chord_msg_type_t type)
     case CHORD_MSG_FIND_SUCC:        return CHORD_F_ID;
     case CHORD_MSG_FIND_SUCC_REPLY:  return CHORD_F_DONE | CHORD_F_PEER;
     case CHORD_MSG_GET_STATE:        return 0;
-    case CHORD_MSG_STATE:            return CHORD_F_PRED | CHORD_F_SUCC;
+    case CHORD_MSG_STATE:            return 0;  /* pred and succ, or cnt: node_stabilize.c */
     case CHORD_MSG_NOTIFY:           return 0;
     case CHORD_MSG_PING:             return 0;
     case CHORD_MSG_PONG:             return 0;
@@ -63,6 +63,8 @@ uint32_t chord_msg_allowed_fields (chord_msg_type_t type)
     switch (type) {
     case CHORD_MSG_FIND_SUCC:        optional = CHORD_F_EXCLUDED; break;
     case CHORD_MSG_FIND_SUCC_REPLY:  optional = CHORD_F_PRED; break;
+    case CHORD_MSG_GET_STATE:        optional = CHORD_F_COUNT; break;
+    case CHORD_MSG_STATE:            optional = CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_COUNT; break;
     case CHORD_MSG_JOIN_REPLY:       optional = CHORD_F_PEER | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_TEXT; break;
     case CHORD_MSG_HANDOFF:          optional = CHORD_F_COUNT | CHORD_F_PRED; break;
     case CHORD_MSG_STORE:            optional = CHORD_F_VALUE | CHORD_F_FALLBACK | CHORD_F_HLC | CHORD_F_WRITER; break;

@@ -74,8 +74,8 @@ typedef enum {
     /* Between peers. */
     CHORD_MSG_FIND_SUCC = 1,        /* id, excl -> FIND_SUCC_REPLY */
     CHORD_MSG_FIND_SUCC_REPLY = 2,  /* done, peer: done means peer owns id, else ask peer next */
-    CHORD_MSG_GET_STATE = 3,        /* -> STATE */
-    CHORD_MSG_STATE = 4,            /* pred, succ */
+    CHORD_MSG_GET_STATE = 3,        /* cnt (optional: digest of the last STATE the asker got) -> STATE */
+    CHORD_MSG_STATE = 4,            /* pred, succ; or only cnt, the asker's digest: unchanged */
     CHORD_MSG_NOTIFY = 5,           /* the sender may be the receiver's predecessor */
     CHORD_MSG_PING = 6,             /* -> PONG */
     CHORD_MSG_PONG = 7,

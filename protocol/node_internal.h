@@ -4,7 +4,9 @@
     node_wire.c      messages in and out: the message being built, the outbox
     node_requests.c  requests sent to peers and waiting for their answers
     node_ring.c      ring membership: successors, predecessor, fingers, suspects,
-                     ownership, and the maintenance that keeps them right
+                     ownership, fix_fingers and probes
+    node_stabilize.c stabilize, notify, check_predecessor: the ring's
+                     maintenance of successors and predecessor
     node_owners.c    the owner cache: hints that send data operations straight to an owner
     node_lookup.c    tasks, and the lookups that find an id's owner for them
     node_client.c    client operations and their answers

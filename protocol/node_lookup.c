@@ -237,7 +237,7 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
     self->stats.lookup_hops_total += task->hops;
     switch (task->kind) {
     case TASK_FIX_FINGER:
-        node_finger_found (self, task->finger_index, owner);
+        node_finger_found (self, task->finger_index, owner, now_ms);
         node_task_destroy (self, task);
         return;
     case TASK_PROBE:
@@ -311,6 +311,14 @@ void node_on_find_succ_reply (chord_node_t *self, node_rpc_t *rpc, const chord_m
     task->rpc_id = 0;
     if (task->confirming) {
         s_on_owner_reply (self, task, msg, now_ms);
+        return;
+    }
+    /* A probe's hop that answers from between us and our successor is a
+       closer successor already, whatever it says of the target: the other
+       ring's fingers may still point into ours and lead the probe home. */
+    if (task->kind == TASK_PROBE && node_probe_closer (self, &task->hop, now_ms)) {
+        node_probe_found (self, &task->hop, now_ms);
+        node_task_destroy (self, task);
         return;
     }
     task->hops++;

@@ -4,8 +4,8 @@
     predecessor and what we know of its health, the fingers, the suspects,
     the arc inherited from a silent predecessor, and the peers remembered
     for probing. (The owner cache, hints for data operations, is
-    node_owners.c's.) Only node_ring.c writes them, through the
-    verbs below; other modules read them through node_ring (self), a const
+    node_owners.c's.) Only node_ring.c and node_stabilize.c (stabilize,
+    notify, check_predecessor) write them, through the verbs below; other modules read them through node_ring (self), a const
     view.
     Needs: the node's identity, config, state and logging; requests and
     replies (node.c); tasks for finger lookups and probes (node_lookup.c);
@@ -36,6 +36,18 @@ typedef struct {
     uint64_t departed_ms; /* when it left gracefully, or 0 */
 } node_suspect_t;
 
+/*  What our successor last told us in full (STATE), so that a STATE
+    saying "unchanged" (its digest only) can be taken as that again.  */
+typedef struct {
+    bool valid;
+    chord_id_t from;            /* the successor that said it */
+    uint64_t digest;            /* node_state_digest of the rest */
+    bool has_pred;
+    chord_peer_t pred;
+    size_t count;
+    chord_peer_t peers[CHORD_PEER_LIST_MAX];
+} node_succ_state_t;
+
 typedef struct {
     bool has_pred;
     chord_peer_t pred;
@@ -54,12 +66,14 @@ typedef struct {
     unsigned next_finger;               /* next finger to refresh */
     bool fingers_built;                 /* a whole round has been done: refresh at a calm pace */
     bool fixing_finger;                 /* a TASK_FIX_FINGER is running */
+    unsigned fingers_unchanged;         /* finger refreshes in a row that changed nothing */
     size_t suspect_count;
     node_suspect_t suspects[CHORD_SUSPECTS_MAX];
     bool probing;                                  /* a TASK_PROBE is running */
     chord_peer_t remembered[CHORD_REMEMBERED_MAX]; /* seeds and peers we gave up on: probe them */
     size_t remembered_count;
     size_t remembered_next;                        /* next to probe, and next to replace */
+    node_succ_state_t last_state;                  /* our successor's last full STATE */
 } node_ring_t;
 
 /* Sets up the ring of a new node: alone. */
@@ -109,6 +123,15 @@ void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint
 /* Marks a peer that left gracefully: dead for CHORD_DEPARTED_SUSPICIONS suspicions. */
 void node_departed (chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms);
 
+/* Failed maintenance twice, not merely slow once: kept out of successor lists. */
+bool node_ring_is_dead (const chord_node_t *self, const chord_id_t *id, uint64_t now_ms);
+
+/*  A successor names as its predecessor a peer we know left. Right after a
+    leave that is a stale word (it has not heard yet); two suspicion periods
+    later, it took the peer back through a JOIN: the peer rejoined (a
+    restart on its data directory, say), and this lifts the departure.  */
+void node_ring_forgive_if_rejoined (chord_node_t *self, const chord_id_t *id, uint64_t now_ms);
+
 /* Lifts any suspicion of id: it has just shown itself alive by joining. */
 void node_forgive (chord_node_t *self, const chord_id_t *id);
 
@@ -121,6 +144,9 @@ void node_remember (chord_node_t *self, const chord_peer_t *peer);
     other; an answer closer than our successor joins them again, and
     stabilization does the rest.  */
 void node_probe (chord_node_t *self, uint64_t now_ms);
+
+/* True when peer, alive as far as we know, lies between us and our successor. */
+bool node_probe_closer (const chord_node_t *self, const chord_peer_t *peer, uint64_t now_ms);
 
 /* A probe's answer: adopt owner as successor if it is closer than ours. */
 void node_probe_found (chord_node_t *self, const chord_peer_t *owner, uint64_t now_ms);
@@ -141,6 +167,16 @@ bool node_owns (const chord_node_t *self, const chord_id_t *id);
 void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin,
                         uint64_t now_ms);
 
+/*  A short digest (8 bytes of BLAKE2b, never 0) of a STATE's content: the
+    predecessor (if any) and the successor list, ids and endpoints, in order.
+    GET_STATE carries the digest of the last STATE the asker got from the
+    receiver ("cnt"); when the receiver's state still has that digest, its
+    STATE carries only the digest back, and the asker takes its last STATE
+    again. A steady ring then no longer sends r peers every interval.  */
+uint64_t node_state_digest (bool has_pred, const chord_peer_t *pred, const chord_peer_t *peers, size_t count);
+
+/* Answers GET_STATE: our live predecessor and successor list, or only the
+   digest when the asker's matches them. */
 void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin);
 
 void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg, uint64_t now_ms);
@@ -172,7 +208,7 @@ void node_check_predecessor (chord_node_t *self, uint64_t now_ms);
 void node_fix_fingers (chord_node_t *self, uint64_t now_ms);
 
 /* A finger lookup (TASK_FIX_FINGER for finger index) found owner. */
-void node_finger_found (chord_node_t *self, unsigned index, const chord_peer_t *owner);
+void node_finger_found (chord_node_t *self, unsigned index, const chord_peer_t *owner, uint64_t now_ms);
 
 /* The finger lookup, or the probe, has ended (its task is gone). */
 void node_fix_finger_ended (chord_node_t *self);

@@ -34,12 +34,22 @@ static uint64_t s_sync_interval_ms (const chord_node_t *self)
     return self->config.sync_interval_ms;
 }
 
-/* A new member builds its fingers quickly, then refreshes one finger
-   lookup per interval, as the paper's fix_fingers does. */
+/*  A new member builds its fingers quickly, then refreshes one finger
+    lookup per interval, as the paper's fix_fingers does; while refreshes
+    keep finding the fingers unchanged, the pause doubles up to
+    CHORD_FINGER_CALM_MAX intervals, since a steady ring's lookups are
+    most of its maintenance traffic. Any change starts over at one.  */
 static uint64_t s_fix_finger_interval_ms (const chord_node_t *self)
 {
+    const node_ring_t *ring = node_ring (self);
     uint64_t interval_ms = self->config.stabilize_interval_ms;
-    return node_ring (self)->fingers_built ? interval_ms : interval_ms / CHORD_FINGER_TICKS + 1;
+    if (!ring->fingers_built)
+        return interval_ms / CHORD_FINGER_TICKS + 1;
+    uint64_t stretch = 1;
+    for (unsigned calm = ring->fingers_unchanged; calm >= CHORD_FINGER_CALM_STEP && stretch < CHORD_FINGER_CALM_MAX;
+         calm -= CHORD_FINGER_CALM_STEP)
+        stretch *= 2;
+    return interval_ms * (stretch < CHORD_FINGER_CALM_MAX ? stretch : CHORD_FINGER_CALM_MAX);
 }
 
 /* With replicas, keys outside our arc are mostly copies we keep on
@@ -77,6 +87,14 @@ void node_timers_fire_at (chord_node_t *self, node_timer_id_t id, uint64_t deadl
     assert (self);
     assert (id < NODE_TIMER_COUNT);
     self->timers.deadline_ms[id] = deadline_ms;
+}
+
+void node_timers_fire_by (chord_node_t *self, node_timer_id_t id, uint64_t deadline_ms)
+{
+    assert (self);
+    assert (id < NODE_TIMER_COUNT);
+    if (deadline_ms < self->timers.deadline_ms[id])
+        self->timers.deadline_ms[id] = deadline_ms;
 }
 
 void node_timers_start (chord_node_t *self, uint64_t now_ms, bool fix_fingers_now)

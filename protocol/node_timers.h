@@ -18,6 +18,8 @@ typedef struct chord_node chord_node_t;
 #define CHORD_STRAY_CHECK_ROUNDS 4 /* stabilize intervals between checks for keys outside our arc */
 #define CHORD_PROBE_ROUNDS 10      /* stabilize intervals between probes */
 #define CHORD_FINGER_TICKS 4       /* finger refreshes per stabilize interval, first round */
+#define CHORD_FINGER_CALM_STEP 4   /* unchanged finger refreshes in a row that double the pause */
+#define CHORD_FINGER_CALM_MAX 8    /* stabilize intervals between finger refreshes, at most */
 
 /* In the order they fire when due at the same tick. */
 typedef enum {
@@ -48,6 +50,9 @@ uint64_t node_timers_next_ms (const chord_node_t *self);
 
 /* Moves one timer's deadline to deadline_ms (sooner or later). */
 void node_timers_fire_at (chord_node_t *self, node_timer_id_t id, uint64_t deadline_ms);
+
+/* Moves one timer's deadline to deadline_ms if that is sooner. */
+void node_timers_fire_by (chord_node_t *self, node_timer_id_t id, uint64_t deadline_ms);
 
 /* Schedules one timer a jittered interval after now_ms. */
 void node_timers_restart (chord_node_t *self, node_timer_id_t id, uint64_t now_ms);

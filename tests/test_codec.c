@@ -471,7 +471,8 @@ static uint32_t s_documented_fields (chord_msg_type_t type)
     switch (type) {
     case CHORD_MSG_FIND_SUCC:       return CHORD_F_ID | CHORD_F_EXCLUDED;
     case CHORD_MSG_FIND_SUCC_REPLY: return CHORD_F_DONE | CHORD_F_PEER | CHORD_F_PRED;
-    case CHORD_MSG_STATE:           return CHORD_F_PRED | CHORD_F_SUCC;
+    case CHORD_MSG_GET_STATE:       return CHORD_F_COUNT;
+    case CHORD_MSG_STATE:           return CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_COUNT;
     case CHORD_MSG_JOIN_REPLY:
         return CHORD_F_STATUS | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_PEER | CHORD_F_TEXT;
     case CHORD_MSG_HANDOFF:
@@ -610,6 +611,15 @@ static void s_test_round_trips (void)
     msg.has_pred = false;
     msg.peer_count = 0;
     tap_ok (s_round_trip (&msg), "state: nil pred and an empty successor list");
+
+    chord_msg_init (&msg, CHORD_MSG_GET_STATE, 11);
+    msg.fields = CHORD_F_COUNT;
+    msg.count = UINT64_MAX;
+    tap_ok (s_round_trip (&msg), "get_state: with the digest of the last state");
+    chord_msg_init (&msg, CHORD_MSG_STATE, 12);
+    msg.fields = CHORD_F_COUNT;
+    msg.count = 0x0123456789abcdefull;
+    tap_ok (s_round_trip (&msg), "state: the digest alone (unchanged)");
 
     chord_msg_init (&msg, CHORD_MSG_CLIENT_PUT, 10);
     msg.fields = CHORD_F_KEY | CHORD_F_VALUE;

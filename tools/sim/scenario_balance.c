@@ -153,9 +153,15 @@ static int s_balance_table (const sim_options_t *opt, sim_table_t *table, size_t
     return 0;
 }
 
+/* Steady traffic of one ring: bytes per position-second, in all and by message type. */
+typedef struct {
+    double per_position;
+    double by_type[SIMNET_TYPES_MAX];
+} s_steady_t;
+
 /*  Steady maintenance bytes per second of a ring of `nodes` positions at
     stabilize 500 ms with successor lists of `successors`, per position.  */
-static int s_steady_bytes (const sim_options_t *opt, size_t nodes, size_t successors, double *per_position)
+static int s_steady_bytes (const sim_options_t *opt, size_t nodes, size_t successors, s_steady_t *steady)
 {
     sim_options_t local = *opt;
     local.nodes = nodes;
@@ -175,30 +181,53 @@ static int s_steady_bytes (const sim_options_t *opt, size_t nodes, size_t succes
     sim_simulate (&local, &result, &net);
     simnet_destroy (&net);
     free (result.after.hops);
-    *per_position = result.run_node_s > 0 ? result.run_bytes / result.run_node_s : 0;
+    double node_s = result.run_node_s;
+    steady->per_position = node_s > 0 ? (double) result.run_bytes / node_s : 0;
+    for (size_t t = 0; t < SIMNET_TYPES_MAX; t++)
+        steady->by_type[t] = node_s > 0 ? (double) result.run_bytes_by_type[t] / node_s : 0;
     return result.violated ? -1 : 0;
 }
+
+/* Where the bytes go: B/s per position by message type, the types that carry any. */
+static void s_print_breakdown (const char *name, const s_steady_t *steady)
+{
+    printf ("  %-13s B/s per position:", name);
+    for (size_t t = 0; t < SIMNET_TYPES_MAX; t++)
+        if (steady->by_type[t] >= 0.5)
+            printf (" %s %.0f", chord_msg_type_name ((chord_msg_type_t) t), steady->by_type[t]);
+    printf ("\n");
+}
+
+/*  One position per process cost this much in this measure before the
+    traffic work (commit 6dcbc28): the fixed yardstick of the 2x bound.  */
+#define S_ONE_POSITION_BEFORE 2162.0
 
 static int s_traffic_row (const sim_options_t *opt, sim_table_t *table, size_t processes)
 {
     //  Successor lists as chordd sizes them for R = 3: R x V, at least 3.
     size_t placed_successors = 3 * S_PLACED_POSITIONS < CHORD_SUCCESSORS_MAX ? 3 * S_PLACED_POSITIONS
                                                                            : CHORD_SUCCESSORS_MAX;
-    double one, placed;
+    s_steady_t one, placed;
     if (s_steady_bytes (opt, processes, 3, &one) != 0 ||
         s_steady_bytes (opt, processes * S_PLACED_POSITIONS, placed_successors, &placed) != 0)
         return -1;
-    double per_process = placed * S_PLACED_POSITIONS;
-    if (!table->rows)
-        printf ("\nMaintenance traffic per process, %zu processes, stabilize 500 ms, steady: one position "
-                "%.0f B/s (r = 3);\n%u positions %.0f B/s (%.0f B/s each, r = %zu), %.2fx (the bound: under "
-                "2x).\n",
-                processes, one, S_PLACED_POSITIONS, per_process, placed, placed_successors, per_process / one);
+    double per_process = placed.per_position * S_PLACED_POSITIONS;
+    if (!table->rows) {
+        printf ("\nMaintenance traffic by message type, %zu processes, stabilize 500 ms, steady:\n", processes);
+        s_print_breakdown ("one position", &one);
+        s_print_breakdown ("placed", &placed);
+        printf ("Maintenance traffic per process: one position %.0f B/s (r = 3);\n%u positions %.0f B/s (%.0f "
+                "B/s each, r = %zu), %.2fx one position, %.2fx one position before the traffic work\n(%.0f "
+                "B/s; the bound: under 2x).\n",
+                one.per_position, S_PLACED_POSITIONS, per_process, placed.per_position, placed_successors,
+                per_process / one.per_position, per_process / S_ONE_POSITION_BEFORE, S_ONE_POSITION_BEFORE);
+    }
     json_t *row = json_object ();
     json_object_set_new (row, "traffic_processes", sim_json_u64 (processes));
-    json_object_set_new (row, "one_position_bytes_per_process_s", json_real (one));
+    json_object_set_new (row, "one_position_bytes_per_process_s", json_real (one.per_position));
     json_object_set_new (row, "placed_bytes_per_process_s", json_real (per_process));
-    json_object_set_new (row, "placed_over_one", json_real (per_process / one));
+    json_object_set_new (row, "placed_over_one", json_real (per_process / one.per_position));
+    json_object_set_new (row, "placed_over_one_before", json_real (per_process / S_ONE_POSITION_BEFORE));
     sim_table_row (table, row);
     return 0;
 }

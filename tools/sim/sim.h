@@ -133,6 +133,7 @@ typedef struct {
     sim_lookups_t run_first;     /* first attempts: hops of the right ones */
     uint64_t run_first_timeouts; /* unanswered FIND_SUCCs of first attempts (with trace_lookups) */
     uint64_t run_bytes, run_messages;
+    uint64_t run_bytes_by_type[SIMNET_TYPES_MAX], run_messages_by_type[SIMNET_TYPES_MAX]; /* the same, by type */
     double run_node_s; /* integral of nodes up over the run */
     uint64_t partition_dropped;
     size_t disordered_checks; /* checks that saw an appendage jump over a ring member */

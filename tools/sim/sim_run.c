@@ -141,6 +141,7 @@ static int s_run_phase (sim_t *sim, uint64_t check_ms)
     s_schedule (sim, run_start);
     uint64_t messages0, bytes0;
     s_traffic (net, &messages0, &bytes0);
+    simnet_stats_t stats0 = *simnet_stats (net);
     uint64_t slice_ms = check_ms ? check_ms : 1000;
     while (simnet_now (net) < run_end) {
         uint64_t from = simnet_now (net);
@@ -155,6 +156,11 @@ static int s_run_phase (sim_t *sim, uint64_t check_ms)
     s_traffic (net, &messages1, &bytes1);
     result->run_messages = messages1 - messages0;
     result->run_bytes = bytes1 - bytes0;
+    const simnet_stats_t *stats1 = simnet_stats (net);
+    for (size_t t = 0; t < SIMNET_TYPES_MAX; t++) {
+        result->run_bytes_by_type[t] = stats1->sent_bytes_by_type[t] - stats0.sent_bytes_by_type[t];
+        result->run_messages_by_type[t] = stats1->sent_by_type[t] - stats0.sent_by_type[t];
+    }
     result->partition_dropped = simnet_stats (net)->dropped_partition;
     return 0;
 }
