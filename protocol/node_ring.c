@@ -77,6 +77,45 @@ void node_ring_heard_from (chord_node_t *self, const chord_id_t *id)
     node_ring_t *ring = &self->ring;
     if (ring->has_pred && !ring->pred_alive && chord_id_equal (id, &ring->pred.id))
         ring->pred_alive = true;
+    for (size_t i = 0; i < CHORD_REPORTS_MAX; i++)
+        if (ring->reports[i].until_ms && chord_id_equal (&ring->reports[i].id, id))
+            ring->reports[i].until_ms = 0;
+}
+
+static uint64_t s_suspicion_ms (const chord_node_t *self);
+
+static bool s_reported (const node_ring_t *ring, const chord_id_t *id, uint64_t now_ms)
+{
+    for (size_t i = 0; i < CHORD_REPORTS_MAX; i++)
+        if (ring->reports[i].until_ms > now_ms && chord_id_equal (&ring->reports[i].id, id))
+            return true;
+    return false;
+}
+
+/*  True when id is one of our fingers: a report of it may change our
+    routes. Successors are left to stabilization, which checks them.  */
+static bool s_routes_to (const node_ring_t *ring, const chord_id_t *id)
+{
+    for (unsigned i = 0; i < CHORD_ID_BITS; i++)
+        if (ring->finger_valid[i] && chord_id_equal (&ring->finger[i].id, id))
+            return true;
+    return false;
+}
+
+void node_ring_reported_silent (chord_node_t *self, const chord_id_t *excluded, size_t count, uint64_t now_ms)
+{
+    assert (self);
+    assert (excluded || count == 0);
+    node_ring_t *ring = &self->ring;
+    for (size_t i = 0; i < count; i++) {
+        if (chord_id_equal (&excluded[i], &self->self.id) || !s_routes_to (ring, &excluded[i]) ||
+            s_reported (ring, &excluded[i], now_ms))
+            continue;
+        node_report_t *report = &ring->reports[ring->report_next];
+        ring->report_next = (ring->report_next + 1) % CHORD_REPORTS_MAX;
+        report->id = excluded[i];
+        report->until_ms = now_ms + s_suspicion_ms (self);
+    }
 }
 
 bool node_ring_in_doubt (chord_node_t *self, const chord_id_t *id, uint64_t now_ms)
@@ -310,12 +349,32 @@ void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint
 
 /*  The known peer closest before id on the ring (fingers and successors),
     skipping suspects and excluded ids; NULL when none precedes id.  */
+static const chord_peer_t *s_closest_preceding (const chord_node_t *self, const chord_id_t *id,
+                                                const chord_id_t *excluded, size_t excluded_count,
+                                                bool skip_reported, uint64_t now_ms);
+
 const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chord_id_t *id,
                                             const chord_id_t *excluded, size_t excluded_count,
                                             uint64_t now_ms)
 {
     assert (self);
     assert (id);
+    const chord_peer_t *best = s_closest_preceding (self, id, excluded, excluded_count, true, now_ms);
+    return best ? best : s_closest_preceding (self, id, excluded, excluded_count, false, now_ms);
+}
+
+/* Whether a known peer may be the next hop: not excluded, suspect, or (when asked) reported. */
+static bool s_usable_hop (const chord_node_t *self, const chord_id_t *id, const chord_id_t *excluded,
+                          size_t excluded_count, bool skip_reported, uint64_t now_ms)
+{
+    return !node_is_excluded (id, excluded, excluded_count) && !node_ring_is_suspect (self, id, now_ms) &&
+           !(skip_reported && s_reported (&self->ring, id, now_ms));
+}
+
+static const chord_peer_t *s_closest_preceding (const chord_node_t *self, const chord_id_t *id,
+                                                const chord_id_t *excluded, size_t excluded_count,
+                                                bool skip_reported, uint64_t now_ms)
+{
     const node_ring_t *ring = &self->ring;
     /* Fingers grow with their index, so the highest usable one is the best
        finger; runs of equal fingers need checking once. */
@@ -328,8 +387,7 @@ const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chor
             continue;
         previous = peer;
         if (chord_id_in_open (&peer->id, &self->self.id, id) &&
-            !node_is_excluded (&peer->id, excluded, excluded_count) &&
-            !node_ring_is_suspect (self, &peer->id, now_ms))
+            s_usable_hop (self, &peer->id, excluded, excluded_count, skip_reported, now_ms))
             best = peer;
     }
     chord_id_t best_distance, distance;
@@ -338,7 +396,7 @@ const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chor
     for (size_t i = 0; i < ring->succ_count; i++) {
         const chord_peer_t *peer = &ring->succ[i];
         if (!chord_id_in_open (&peer->id, &self->self.id, id) ||
-            node_is_excluded (&peer->id, excluded, excluded_count) || node_ring_is_suspect (self, &peer->id, now_ms))
+            !s_usable_hop (self, &peer->id, excluded, excluded_count, false, now_ms))
             continue;
         chord_id_distance (&distance, &self->self.id, &peer->id);
         if (!best || chord_id_cmp (&distance, &best_distance) > 0) {
@@ -385,6 +443,7 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
         self->stats.messages_dropped++;
         return;
     }
+    node_ring_reported_silent (self, msg->excluded, msg->excluded_count, now_ms);
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_FIND_SUCC_REPLY, msg->request_id);
     reply->fields = CHORD_F_DONE | CHORD_F_PEER;
     const chord_peer_t *next;

@@ -18,6 +18,7 @@
 #include "node.h"
 
 #define CHORD_SUSPECTS_MAX 64       /* peers remembered as unresponsive */
+#define CHORD_REPORTS_MAX 32        /* peers others told us were silent */
 #define CHORD_REMEMBERED_MAX 16     /* peers kept to probe for a ring we split from */
 #define CHORD_DEPARTED_SUSPICIONS 5 /* a graceful leaver stays dead this many suspicion periods */
 /* Maintenance requests in a row unanswered before a peer is dead. ZeroMQ over
@@ -35,6 +36,15 @@ typedef struct {
     bool dead;         /* failed maintenance twice: out of successor lists, not just routed around */
     uint64_t departed_ms; /* when it left gracefully, or 0 */
 } node_suspect_t;
+
+/*  A peer another peer found silent: it asked us to route round it (a
+    FIND_SUCC's excluded ids). Hearsay: it only makes us prefer another
+    hop while one is as good, never decides an owner, lapses with the
+    suspicion period, and is forgotten once the peer is heard from.  */
+typedef struct {
+    chord_id_t id;
+    uint64_t until_ms;
+} node_report_t;
 
 /*  What our successor last told us in full (STATE), so that a STATE
     saying "unchanged" (its digest only) can be taken as that again.  */
@@ -69,6 +79,8 @@ typedef struct {
     unsigned fingers_unchanged;         /* finger refreshes in a row that changed nothing */
     size_t suspect_count;
     node_suspect_t suspects[CHORD_SUSPECTS_MAX];
+    node_report_t reports[CHORD_REPORTS_MAX];
+    size_t report_next;                            /* the slot the next report takes */
     bool probing;                                  /* a TASK_PROBE is running */
     chord_peer_t remembered[CHORD_REMEMBERED_MAX]; /* seeds and peers we gave up on: probe them */
     size_t remembered_count;
@@ -97,6 +109,11 @@ void node_ring_set_finger (chord_node_t *self, unsigned index, const chord_peer_
 
 /* Any message from id shows it alive: our predecessor, if it is id, is heard again. */
 void node_ring_heard_from (chord_node_t *self, const chord_id_t *id);
+
+/*  Takes note of the ids an asker excludes from its lookup (it found them
+    silent) that we would route to: a finger or a successor of ours. See
+    node_report_t.  */
+void node_ring_reported_silent (chord_node_t *self, const chord_id_t *excluded, size_t count, uint64_t now_ms);
 
 /*  True when id lies in the arc we took over from a silent predecessor
     and the grace period is not over: a missing key there may only be
@@ -152,7 +169,8 @@ bool node_probe_closer (const chord_node_t *self, const chord_peer_t *peer, uint
 void node_probe_found (chord_node_t *self, const chord_peer_t *owner, uint64_t now_ms);
 
 /*  The known peer closest before id on the ring (fingers and successors),
-    skipping suspects and excluded ids; NULL when none precedes id.  */
+    skipping suspects and excluded ids, and peers others reported silent
+    while another peer precedes id; NULL when none precedes id.  */
 const chord_peer_t *node_closest_preceding (const chord_node_t *self, const chord_id_t *id,
                                             const chord_id_t *excluded, size_t excluded_count,
                                             uint64_t now_ms);
