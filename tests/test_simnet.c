@@ -158,6 +158,7 @@ typedef struct {
     char last_value[64];
     bool last_has_value;
     uint64_t last_done_ms;
+    uint64_t wrong_type; /* answers whose type does not fit the request */
 } s_client_t;
 
 static void s_on_reply (void *arg, simnet_t *net, const simnet_reply_t *reply)
@@ -176,6 +177,8 @@ static void s_on_reply (void *arg, simnet_t *net, const simnet_reply_t *reply)
         return;
     }
     client->answered++;
+    if (reply->type != (reply->request == CHORD_MSG_CLIENT_LOOKUP ? CHORD_MSG_LOOKUP_REPLY : CHORD_MSG_CLIENT_REPLY))
+        client->wrong_type++;
     if (reply->request != CHORD_MSG_CLIENT_LOOKUP)
         return;
     if (reply->status == CHORD_STATUS_OK && reply->owner_node == simnet_owner (net, &reply->key_id)) {
@@ -455,6 +458,8 @@ static void s_test_crash_leave (void)
     tap_ok (client.last_token == 2 && client.last_status == CHORD_STATUS_OK && client.last_has_value &&
                 strcmp (client.last_value, "blue") == 0,
             "client: put, then get after the owner left, gives the value back");
+    tap_ok (client.answered > 200 && client.wrong_type == 0,
+            "client: every answer says its type: LOOKUP_REPLY to a lookup, CLIENT_REPLY to a put or get");
     simnet_destroy (&net);
 }
 

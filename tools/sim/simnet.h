@@ -126,6 +126,7 @@ typedef struct {
     chord_id_t key_id;        /* BLAKE2b-160 of the key */
     bool answered;            /* false: no reply by the tmo */
     chord_status_t status;    /* with answered */
+    chord_msg_type_t type;    /* with answered: the reply's type (CHORD_MSG_LOOKUP_REPLY, _CLIENT_REPLY) */
     bool has_owner;           /* a lookup reply named an owner */
     chord_peer_t owner;
     size_t owner_node;    /* its index, or SIMNET_NONE */

@@ -198,6 +198,7 @@ void simnet_client_reply (simnet_t *self, s_packet_t *packet)
     if (chord_msg_decode (msg, packet->data, packet->size) == 0) {
         reply.answered = true;
         reply.status = msg->status;
+        reply.type = msg->type;
         reply.hops = msg->hops;
         if (msg->fields & CHORD_F_PEER) {
             reply.has_owner = true;
