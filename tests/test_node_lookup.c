@@ -2,7 +2,8 @@
     FIND_SUCC is answered with the first live one and a client lookup
     times the silent one out and asks the next; a newcomer that took the
     key's arc since we last stabilized is found through the disclaiming
-    successor's predecessor.
+    successor's predecessor; a peer told of a silent finger routes round
+    it for a while (hearsay).
 
     Drives one node by hand through tests/node_fixture.h, playing the other
     peers' part with encoded messages.
@@ -182,9 +183,79 @@ static void s_test_newcomer_owner (void)
     chord_store_destroy (&store);
 }
 
+/*  Asks node for the next hop towards target (from asker, excluding the
+    ids given); returns the peer named, or a zeroed peer on no answer.  */
+static chord_peer_t s_next_hop (chord_node_t *node, const chord_peer_t *asker, const chord_id_t *target,
+                                const chord_id_t *excluded, size_t excluded_count, uint64_t request_id,
+                                uint64_t now)
+{
+    chord_msg_t *msg = malloc (sizeof *msg);
+    chord_msg_init (msg, CHORD_MSG_FIND_SUCC, request_id);
+    msg->fields = CHORD_F_ID | (excluded_count ? CHORD_F_EXCLUDED : 0);
+    msg->id = *target;
+    msg->excluded_count = excluded_count;
+    memcpy (msg->excluded, excluded, excluded_count * sizeof *excluded);
+    chord_origin_t origin = s_origin ("conn-hearsay");
+    s_feed (node, msg, asker, &origin, now);
+    free (msg);
+    chord_peer_t named = {0};
+    s_sent_t *sent = s_pop (node);
+    if (s_is_reply (sent, CHORD_MSG_FIND_SUCC_REPLY, request_id, &origin) && !sent->msg.done)
+        named = sent->msg.peer;
+    s_sent_free (&sent);
+    return named;
+}
+
+/*  Hearsay: an asker that excludes one of our fingers found it silent.
+    For a while we route other lookups round it too, by the next finger,
+    until the finger itself is heard from; news of a peer that is not our
+    finger changes nothing.  */
+static void s_test_hearsay (void)
+{
+    chord_peer_t me = s_peer_named ("tcp://me:1");
+    chord_peer_t succ = s_peer_after ("tcp://s", &me.id, 148, 147);
+    chord_peer_t near = s_peer_after ("tcp://near", &me.id, 150, 149);
+    chord_peer_t far = s_peer_after ("tcp://far", &me.id, 158, 157);
+    chord_peer_t pred = s_peer_after ("tcp://p", &me.id, 159, 158);
+    chord_peer_t asker = s_peer_after ("tcp://asker", &me.id, 159, 158);
+    chord_peer_t stranger = s_peer_after ("tcp://x", &me.id, 155, 154);
+    chord_peer_t fingers[CHORD_ID_BITS];
+    bool valid[CHORD_ID_BITS] = {false};
+    fingers[150] = near, valid[150] = true;
+    fingers[158] = far, valid[158] = true;
+    chord_store_t *store = chord_store_mem_new ();
+    s_rng_t rng = {0x5eed};
+    chord_node_t *node = s_unit_node (me.endpoint, store, &rng, NULL);
+    uint64_t now = 5000;
+    chord_peer_t succs[] = {succ};
+    tap_ok (chord_node_start_member (node, &pred, succs, 1, fingers, valid, now) == 0, "hearsay: member started");
+    s_discard_outbox (node);
+    chord_id_t target;   /* past both fingers: far is the closest before it */
+    chord_id_add_pow2 (&target, &me.id, CHORD_ID_BITS - 1);
+
+    chord_peer_t named = s_next_hop (node, &asker, &target, NULL, 0, 61, now);
+    tap_ok (chord_id_equal (&named.id, &far.id), "the next hop to a target past both fingers is the farther one");
+    named = s_next_hop (node, &asker, &target, &stranger.id, 1, 62, now + 1);
+    named = s_next_hop (node, &asker, &target, NULL, 0, 63, now + 2);
+    tap_ok (chord_id_equal (&named.id, &far.id), "news of a peer that is not our finger changes nothing");
+    named = s_next_hop (node, &asker, &target, &far.id, 1, 64, now + 3);
+    tap_ok (chord_id_equal (&named.id, &near.id), "an asker that excludes it is sent by the nearer finger");
+    named = s_next_hop (node, &asker, &target, NULL, 0, 65, now + 4);
+    tap_ok (chord_id_equal (&named.id, &near.id), "so is the next asker, who said nothing of it: the news is kept");
+    named = s_next_hop (node, &far, &target, NULL, 0, 66, now + 5);
+    named = s_next_hop (node, &asker, &target, NULL, 0, 67, now + 6);
+    tap_ok (chord_id_equal (&named.id, &far.id), "once the finger is heard from, it is the next hop again");
+    s_next_hop (node, &asker, &target, &far.id, 1, 68, now + 7);
+    named = s_next_hop (node, &asker, &target, NULL, 0, 69, now + 8 + 60000);
+    tap_ok (chord_id_equal (&named.id, &far.id), "news lapses: a minute later the finger is the next hop again");
+    chord_node_destroy (&node);
+    chord_store_destroy (&store);
+}
+
 int main (void)
 {
     s_test_dead_successor ();
     s_test_newcomer_owner ();
+    s_test_hearsay ();
     return tap_done ();
 }
