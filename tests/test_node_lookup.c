@@ -194,7 +194,8 @@ static chord_peer_t s_next_hop (chord_node_t *node, const chord_peer_t *asker, c
     msg->fields = CHORD_F_ID | (excluded_count ? CHORD_F_EXCLUDED : 0);
     msg->id = *target;
     msg->excluded_count = excluded_count;
-    memcpy (msg->excluded, excluded, excluded_count * sizeof *excluded);
+    if (excluded_count)
+        memcpy (msg->excluded, excluded, excluded_count * sizeof *excluded);
     chord_origin_t origin = s_origin ("conn-hearsay");
     s_feed (node, msg, asker, &origin, now);
     free (msg);
