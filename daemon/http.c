@@ -428,8 +428,9 @@ chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, sockle
     }
     self->daemon = s_start_daemon (self, fd);
     if (!self->daemon) {
-        snprintf (error, error_size, "cannot start the HTTP server on %s", text);
-        close (fd);
+        //  fd is left open: whether MHD closed it on failure is not
+        //  documented, and chordd exits on this error.
+        snprintf (error, error_size, "cannot start the HTTP server on %s (see the log above)", text);
         chordd_http_stop (&self);
         return NULL;
     }
