@@ -17,9 +17,10 @@
 #   make demo       start a 3-peer ring on ports 7000-7002 and use it; make demo-stop
 #   make image      the container image chord:latest, FROM scratch (needs a Docker engine)
 
-PKGS     := libsodium libzmq msgpack jansson lmdb
+PKGS     := libsodium libzmq msgpack jansson lmdb libmicrohttpd
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
-            libjansson-dev liblmdb-dev perl python3 valgrind util-linux clang libclang-rt-14-dev
+            libjansson-dev liblmdb-dev libmicrohttpd-dev perl python3 valgrind util-linux clang \
+            libclang-rt-14-dev prometheus
 
 BUILD    ?= build
 BIN      ?= bin
@@ -53,7 +54,7 @@ all: $(PROGRAMS) $(UNIT_TESTS) $(FUZZ_REPLAYS) $(FUZZ_SEEDS)
 deps:
 	@if pkg-config --exists $(PKGS) && command -v prove >/dev/null && \
 	    command -v python3 >/dev/null && command -v valgrind >/dev/null && \
-	    command -v prlimit >/dev/null && \
+	    command -v prlimit >/dev/null && command -v promtool >/dev/null && \
 	    command -v clang >/dev/null && \
 	    ls "$$(clang --print-runtime-dir)"/libclang_rt.fuzzer-*.a >/dev/null 2>&1; then \
 	    echo "deps: all present"; \

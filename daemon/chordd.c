@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "conn_guard.h"
+#include "http.h"
 #include "keys.h"
 #include "log.h"
 #include "node.h"
@@ -98,6 +99,9 @@ typedef struct {
     size_t batched;                     /* messages handled since the batch began */
     bool store_failed;                  /* a commit failed: handle and send nothing more */
     uint64_t by_type[64];               /* messages handled, by type, for the exit report */
+    chordd_http_t *http;                /* --http's server; else NULL */
+    chordd_http_snapshot_t *snapshot;   /* filled for it, then published */
+    uint64_t published_ms;              /* when the last snapshot was published */
 } s_peer_t;
 
 static int s_send (s_peer_t *peer);
@@ -291,7 +295,8 @@ static uint64_t s_raise_fd_limit (void)
 static size_t s_max_connections (const chordd_options_t *options, uint64_t fd_limit)
 {
     uint64_t reserve = CHORDD_FDS_BASE + CHORDD_FDS_PER_DEALER * CHORDD_DEALERS_MAX +
-                       (options->data_dir ? CHORDD_FDS_PER_STORE * (uint64_t) options->vnodes : 0);
+                       (options->data_dir ? CHORDD_FDS_PER_STORE * (uint64_t) options->vnodes : 0) +
+                       (options->http ? CHORDD_HTTP_CONNECTIONS + 8 : 0);
     size_t allowed = chordd_conn_guard_max_for (fd_limit, reserve);
     if (allowed > CHORDD_CONNECTIONS_MAX)
         allowed = CHORDD_CONNECTIONS_MAX;
@@ -323,6 +328,9 @@ static int s_install_signals (void)
 
 static void s_peer_destroy (s_peer_t *peer)
 {
+    //  The HTTP thread first: it reads only snapshots, but goes before the nodes all the same.
+    chordd_http_stop (&peer->http);
+    free (peer->snapshot);
     for (size_t i = 0; i < peer->count; i++) {
         chord_node_destroy (&peer->positions[i].node);
         chord_store_destroy (&peer->positions[i].store);
@@ -540,6 +548,53 @@ static void s_warn_successors (const chordd_options_t *options)
                     options->successors, options->replicas, options->vnodes, options->replicas * options->vnodes);
 }
 
+/*  --http: serves from the snapshots the main loop publishes; before the
+    first, every position is "not chosen yet". Returns 0, or -1 after
+    printing.  */
+static int s_http_start (s_peer_t *peer, const chordd_options_t *options)
+{
+    char error[512];
+    peer->snapshot = calloc (1, sizeof *peer->snapshot);
+    if (!peer->snapshot) {
+        fprintf (stderr, "chordd: out of memory\n");
+        return -1;
+    }
+    peer->http = chordd_http_start (&options->http_address, options->http_address_len, options->http,
+                                    options->advertise, error, sizeof error);
+    if (!peer->http) {
+        fprintf (stderr, "chordd: --http: %s\n", error);
+        return -1;
+    }
+    return 0;
+}
+
+/*  Publishes what the HTTP endpoints serve, at most every
+    CHORDD_HTTP_PUBLISH_MS unless forced. Between batches: the stores'
+    counts are of committed writes.  */
+static void s_publish (s_peer_t *peer, uint64_t now, bool force)
+{
+    if (!peer->http || (!force && now - peer->published_ms < CHORDD_HTTP_PUBLISH_MS))
+        return;
+    chordd_http_snapshot_t *snapshot = peer->snapshot;
+    snapshot->count = peer->count;
+    snapshot->dropped = peer->dropped;
+    for (size_t i = 0; i < peer->count; i++) {
+        const s_position_t *position = &peer->positions[i];
+        chordd_http_position_t *out = &snapshot->positions[i];
+        const chord_peer_t *pred = chord_node_predecessor (position->node);
+        out->index = position->index;
+        chord_id_to_hex (&peer->ids[i], out->id);
+        out->state = chord_node_state (position->node);
+        out->has_predecessor = pred != NULL;
+        snprintf (out->predecessor, sizeof out->predecessor, "%s", pred ? pred->endpoint : "");
+        snprintf (out->successor, sizeof out->successor, "%s", chord_node_successor (position->node)->endpoint);
+        out->records = chord_store_count (position->store);
+        out->stats = *chord_node_stats (position->node);
+    }
+    chordd_http_publish (peer->http, snapshot);
+    peer->published_ms = now;
+}
+
 /*  Opens the stores, sets up security, binds and starts every position.
     Returns 0, or the exit status after logging why (the caller destroys
     the peer).  */
@@ -552,6 +607,8 @@ static int s_peer_open (s_peer_t *peer, const chordd_options_t *options)
     chordd_transport_curve_t curve;
     if (s_security_setup (peer, options, &curve) != 0)
         return 2;
+    if (options->http && s_http_start (peer, options) != 0)
+        return 1;
     //  A secured ring is walked with the ring's own key pair, as a peer.
     chord_client_curve_t client_curve = {.own = curve.ring};
     memcpy (client_curve.server, curve.ring.public_key, sizeof client_curve.server);
@@ -583,6 +640,7 @@ static int s_peer_open (s_peer_t *peer, const chordd_options_t *options)
     s_batch_begin (peer);
     if (!peer->scratch || s_peer_start (peer, options, s_wall_offset_ms ()) != 0 || s_send (peer) != 0)
         return 1;
+    s_publish (peer, s_now_ms (), true);
     return 0;
 }
 
@@ -647,6 +705,7 @@ static int s_peer_run (s_peer_t *peer, const chordd_options_t *options)
         chordd_transport_poll (peer->transport, (int) wait, s_on_message, peer);
         if (s_send (peer) != 0)
             break;
+        s_publish (peer, s_now_ms (), false);
     }
     if (s_send (peer) != 0)
         exit_code = 1;

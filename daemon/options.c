@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -85,6 +86,11 @@ static void s_usage (FILE *out)
              "  --insecure              allow an open ring (no --secret) on an address that is\n"
              "                          not loopback: anyone who reaches it may read, write,\n"
              "                          join and make peers leave\n"
+             "  --http HOST:PORT        serve /healthz, /readyz, /v1/info and /metrics\n"
+             "                          (Prometheus) over HTTP on HOST:PORT, e.g.\n"
+             "                          127.0.0.1:8080 or [::1]:8080 (default: no HTTP). Read\n"
+             "                          only and unauthenticated; without --secret only a\n"
+             "                          loopback HOST unless --insecure\n"
              "  -h, --help              this text\n"
              "  --version               the protocol and program version\n"
              "\n"
@@ -146,6 +152,8 @@ static bool s_is_local (const char *endpoint)
     return inet_pton (AF_INET, name, &address) == 1 && (ntohl (address.s_addr) >> 24) == 127;
 }
 
+static bool s_http_is_local (const chordd_options_t *options);
+
 /*  Protected mode, as Redis has it: an open ring (no --secret) lets anyone
     who reaches it read, write, join and make peers leave, so it listens
     only where this host alone can reach it, unless --insecure says the
@@ -160,6 +168,12 @@ static int s_check_security (const chordd_options_t *options)
         fprintf (stderr, "chordd: refusing to listen on %s without --secret: anyone who reaches it could read, "
                  "write and stop the ring. Give --secret FILE (chordctl keygen --secret FILE makes one), or "
                  "--insecure if the network is trusted.\n", options->listen);
+        return -1;
+    }
+    if (options->http && !options->secret && !options->insecure && !s_http_is_local (options)) {
+        fprintf (stderr, "chordd: refusing to serve HTTP on %s without --secret: anyone who reaches it could "
+                 "see the ring's members. Use a loopback address (127.0.0.1:PORT), or give --secret FILE or "
+                 "--insecure if the network is trusted.\n", options->http);
         return -1;
     }
     return 0;
@@ -263,10 +277,64 @@ static const s_option_t s_options[] = {
     {"secret", S_TEXT, S_FIELD (secret), 0, 0, 0},
     {"clients", S_TEXT, S_FIELD (clients), 0, 0, 0},
     {"insecure", S_FLAG, S_FIELD (insecure), 0, 0, 0},
+    {"http", S_OTHER, 0, 0, 0, 0},
 };
 #define S_OPTION_COUNT (sizeof s_options / sizeof s_options[0])
 #define S_OPT_HELP 'h'
 #define S_OPT_VERSION 255 /* below 256 + the index of a table entry */
+
+/*  --http HOST:PORT: HOST an IPv4 address, [IPv6] or a name, PORT 1..65535.
+    Resolved here, so that a bad value is an error of the command line.  */
+static int s_parse_http (chordd_options_t *options, const char *text)
+{
+    const char *colon = strrchr (text, ':');
+    char host[256];
+    unsigned long port;
+    if (!colon || colon == text || (size_t) (colon - text) >= sizeof host) {
+        fprintf (stderr, "chordd: --http needs HOST:PORT (e.g. 127.0.0.1:8080), not '%s'\n", text);
+        return -1;
+    }
+    snprintf (host, sizeof host, "%.*s", (int) (colon - text), text);
+    if (host[0] == '[') {
+        size_t len = strlen (host);
+        if (len < 3 || host[len - 1] != ']') {
+            fprintf (stderr, "chordd: --http: an IPv6 host goes in brackets ([::1]:8080), not '%s'\n", text);
+            return -1;
+        }
+        memmove (host, host + 1, len - 2);
+        host[len - 2] = 0;
+    } else if (strchr (host, ':')) {
+        fprintf (stderr, "chordd: --http: an IPv6 host goes in brackets ([::1]:8080), not '%s'\n", text);
+        return -1;
+    }
+    if (s_parse_uint ("--http's port", colon + 1, 1, 65535, &port) != 0)
+        return -1;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *found = NULL;
+    int rc = getaddrinfo (host, colon + 1, &hints, &found);
+    if (rc != 0 || !found || found->ai_addrlen > sizeof options->http_address) {
+        fprintf (stderr, "chordd: --http: cannot resolve '%s': %s\n", host, rc ? gai_strerror (rc) : "no address");
+        if (found)
+            freeaddrinfo (found);
+        return -1;
+    }
+    memcpy (&options->http_address, found->ai_addr, found->ai_addrlen);
+    options->http_address_len = found->ai_addrlen;
+    freeaddrinfo (found);
+    options->http = text;
+    return 0;
+}
+
+/* True when --http's address is loopback: 127.0.0.0/8 or ::1. */
+static bool s_http_is_local (const chordd_options_t *options)
+{
+    if (options->http_address.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *) &options->http_address;
+        return (ntohl (in->sin_addr.s_addr) >> 24) == 127;
+    }
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &options->http_address;
+    return options->http_address.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK (&in6->sin6_addr);
+}
 
 /* The options whose value is checked or stored in a way of its own. */
 static int s_parse_other (chordd_options_t *options, const char **advertise, const char *name, const char *text)
@@ -306,6 +374,9 @@ static int s_parse_other (chordd_options_t *options, const char **advertise, con
             return -1;
         }
         options->data_dir = text;
+    } else if (strcmp (name, "http") == 0) {
+        if (s_parse_http (options, text) != 0)
+            return -1;
     } else if (chordd_log_parse_level (text, &options->log_level) != 0) {
         fprintf (stderr, "chordd: --log-level is error, warn, info or debug, not '%s'\n", text);
         return -1;

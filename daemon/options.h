@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "node.h"
 
@@ -51,6 +52,9 @@ typedef struct {
     const char *secret;                 /* --secret: cluster secret file; NULL: open ring */
     const char *clients;                /* --clients: client keys and roles; NULL: no clients */
     bool insecure;                      /* --insecure: open ring on a non-loopback address */
+    const char *http;                   /* --http HOST:PORT; NULL: no HTTP server */
+    struct sockaddr_storage http_address;   /* --http resolved */
+    socklen_t http_address_len;
 } chordd_options_t;
 
 /*  Fills *options from argv. Returns 0 to run, 1 when --help or --version
