@@ -164,7 +164,7 @@ def test_stranded_leave(pool):
     consecutive, so the first after Q has 3 successors all in P. P leaves on
     SIGTERM; every key must still read back through Q."""
     # 3 successors, below the default for 4 positions: the case under test.
-    q = ct.start_peer(extra=("--successors", str(SUCCESSORS)))
+    q = ct.start_peer(vnodes=1, extra=("--successors", str(SUCCESSORS)))
     p = ct.start_peer(join=q, vnodes=4, extra=("--successors", str(SUCCESSORS)))
     pair = [q, p]
     if not converge(pair, pool, "two-process ring (vnodes 1+4)", fatal=False):
