@@ -432,11 +432,9 @@ static int s_data_dir_check (const chordd_options_t *options)
     while (!stranger && (entry = readdir (listing))) {
         const char *name = entry->d_name;
         unsigned index;
-        char canonical[32];
         if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0 || strcmp (name, "lost+found") == 0)
             continue;
-        if (sscanf (name, "pos-%u", &index) != 1 ||
-            (snprintf (canonical, sizeof canonical, "pos-%u", index), strcmp (canonical, name) != 0))
+        if (!chordd_positions_store_name (name, &index))
             stranger = name;
         else if (options->placement == CHORDD_PLACEMENT_FIRST && index >= options->vnodes)
             chordd_log (CHORD_LOG_WARN, "%s/%s holds the keys of position %u, which this peer no longer has "

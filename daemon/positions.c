@@ -22,6 +22,13 @@ static int s_cmp_unsigned (const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+bool chordd_positions_store_name (const char *name, unsigned *index)
+{
+    char canonical[32];
+    return sscanf (name, "pos-%u", index) == 1 &&
+           (snprintf (canonical, sizeof canonical, "pos-%u", *index), strcmp (canonical, name) == 0);
+}
+
 /* The pos-<i> stores in dir, ascending. Returns how many (0 when none, or no dir yet). */
 static size_t s_stored (const char *dir, unsigned *indices)
 {
@@ -32,9 +39,7 @@ static size_t s_stored (const char *dir, unsigned *indices)
     struct dirent *entry;
     while ((entry = readdir (listing)) && count < CHORDD_VNODES_MAX) {
         unsigned index;
-        char canonical[32];
-        if (sscanf (entry->d_name, "pos-%u", &index) == 1 && index < CHORD_POSITIONS_MAX &&
-            (snprintf (canonical, sizeof canonical, "pos-%u", index), strcmp (canonical, entry->d_name) == 0))
+        if (chordd_positions_store_name (entry->d_name, &index) && index < CHORD_POSITIONS_MAX)
             indices[count++] = index;
     }
     closedir (listing);

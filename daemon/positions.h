@@ -11,10 +11,15 @@
 #define CHORDD_POSITIONS_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "client.h"
 #include "options.h"
+
+/*  True when name is a position's store directory, "pos-<i>" written as
+    chordd writes it, setting *index to i.  */
+bool chordd_positions_store_name (const char *name, unsigned *index);
 
 /*  Fills indices[0..*count) with the positions to take, ascending (room for
     CHORDD_VNODES_MAX). curve: NULL on an open ring. A joiner walks the ring
