@@ -1,0 +1,74 @@
+/*  chordd's HTTP side, between its files: the server's state, the replies
+    every handler uses, and the handlers http.c routes to.
+
+    Threads: libmicrohttpd runs each connection in a thread of its own
+    (bounded by CHORDD_HTTP_CONNECTIONS), so a handler may wait, for a
+    reply from the ring say, without holding up other requests; none ever
+    touches the protocol nodes, which only the main loop does.  */
+#ifndef CHORDD_HTTP_INTERNAL_H
+#define CHORDD_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "http.h"
+
+#if MHD_VERSION < 0x00097002
+typedef int chordd_http_result_t;
+#else
+typedef enum MHD_Result chordd_http_result_t;
+#endif
+
+#define CHORDD_HTTP_JSON "application/json"
+
+struct chordd_http {
+    struct MHD_Daemon *daemon;
+    pthread_mutex_t lock;                   /* guards snapshot */
+    chordd_http_snapshot_t snapshot;
+    char endpoint[CHORD_ENDPOINT_MAX + 1];
+    struct timespec started;                /* CLOCK_MONOTONIC at start, for uptime */
+    double start_time_s;                    /* process start, seconds since the epoch */
+};
+
+/*  One request as MHD hands it to the access handler, called once per
+    chunk of body (see MHD_AccessHandlerCallback): a handler that reads a
+    body keeps its progress in *state, and answers once upload_size is 0
+    after the first call.  */
+typedef struct {
+    chordd_http_t *server;
+    struct MHD_Connection *connection;
+    const char *url;
+    const char *method;
+    const char *upload;
+    size_t *upload_size;
+    void **state;
+} chordd_http_request_t;
+
+typedef chordd_http_result_t (chordd_http_handler_fn) (const chordd_http_request_t *request);
+
+/* Queues a response of status with body (copied) and content type. */
+chordd_http_result_t chordd_http_reply (struct MHD_Connection *connection, unsigned status, const char *type,
+                                        const char *body, size_t size);
+
+/* Queues json (which it takes) as the body of a response of status. */
+chordd_http_result_t chordd_http_reply_json (struct MHD_Connection *connection, unsigned status, json_t *json);
+
+/* Queues {"error": error} with status (405s say Allow: GET). */
+chordd_http_result_t chordd_http_reply_error (struct MHD_Connection *connection, unsigned status,
+                                              const char *error);
+
+/* A copy of the last snapshot published (the caller frees it), or NULL. */
+chordd_http_snapshot_t *chordd_http_snapshot (chordd_http_t *self);
+
+/* Seconds since the server started. */
+double chordd_http_uptime (const chordd_http_t *self);
+
+/* Seconds since the epoch at which this process started. */
+double chordd_http_process_start_time (void);
+
+/* GET /metrics (http_metrics.c). */
+chordd_http_handler_fn chordd_http_metrics;
+
+#endif
