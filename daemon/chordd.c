@@ -549,7 +549,7 @@ static void s_warn_successors (const chordd_options_t *options)
 /*  --http: serves from the snapshots the main loop publishes; before the
     first, every position is "not chosen yet". Returns 0, or -1 after
     printing.  */
-static int s_http_start (s_peer_t *peer, const chordd_options_t *options)
+static int s_http_start (s_peer_t *peer, const chordd_options_t *options, const chord_client_curve_t *curve)
 {
     char error[512];
     peer->snapshot = calloc (1, sizeof *peer->snapshot);
@@ -558,7 +558,7 @@ static int s_http_start (s_peer_t *peer, const chordd_options_t *options)
         return -1;
     }
     peer->http = chordd_http_start (&options->http_address, options->http_address_len, options->http,
-                                    options->advertise, error, sizeof error);
+                                    options->advertise, curve, error, sizeof error);
     if (!peer->http) {
         fprintf (stderr, "chordd: --http: %s\n", error);
         return -1;
@@ -605,11 +605,14 @@ static int s_peer_open (s_peer_t *peer, const chordd_options_t *options)
     chordd_transport_curve_t curve;
     if (s_security_setup (peer, options, &curve) != 0)
         return 2;
-    if (options->http && s_http_start (peer, options) != 0)
-        return 1;
-    //  A secured ring is walked with the ring's own key pair, as a peer.
+    //  A secured ring is walked with the ring's own key pair, as a peer,
+    //  and the HTTP side reaches it so too.
     chord_client_curve_t client_curve = {.own = curve.ring};
     memcpy (client_curve.server, curve.ring.public_key, sizeof client_curve.server);
+    if (options->http && s_http_start (peer, options, options->secret ? &client_curve : NULL) != 0) {
+        sodium_memzero (&client_curve, sizeof client_curve);
+        return 1;
+    }
     unsigned indices[CHORDD_VNODES_MAX];
     size_t count = 0;
     if (chordd_positions_choose (options, options->secret ? &client_curve : NULL, &s_signals, indices, &count) != 0)

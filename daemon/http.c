@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,8 +231,14 @@ static struct MHD_Daemon *s_start_daemon (chordd_http_t *self, int fd)
     return daemon;
 }
 
+chord_client_t *chordd_http_connect (const chordd_http_t *self, const char *endpoint)
+{
+    return chord_client_new_curve (endpoint, self->secured ? &self->curve : NULL);
+}
+
 chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, socklen_t address_len, const char *text,
-                                  const char *endpoint, char *error, size_t error_size)
+                                  const char *endpoint, const chord_client_curve_t *curve, char *error,
+                                  size_t error_size)
 {
     chordd_http_t *self = calloc (1, sizeof *self);
     if (!self) {
@@ -240,6 +247,10 @@ chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, sockle
     }
     pthread_mutex_init (&self->lock, NULL);
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
+    if (curve) {
+        self->secured = true;
+        self->curve = *curve;
+    }
     clock_gettime (CLOCK_MONOTONIC, &self->started);
     self->start_time_s = chordd_http_process_start_time ();
     int fd = s_listen (address, address_len);
@@ -278,6 +289,7 @@ void chordd_http_stop (chordd_http_t **self_p)
         return;
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
+    sodium_memzero (&self->curve, sizeof self->curve);
     pthread_mutex_destroy (&self->lock);
     free (self);
     *self_p = NULL;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "client.h"
 #include "id.h"
 #include "node.h"
 #include "options.h"
@@ -42,10 +43,13 @@ typedef struct {
 typedef struct chordd_http chordd_http_t;
 
 /*  Binds address (from --http; text is what to log) and serves on it for
-    the peer advertised as endpoint. Returns the server, or NULL after
-    writing why into error.  */
+    the peer advertised as endpoint. Its handlers reach the ring as a
+    client of that peer (and of others), with CURVE when curve is not NULL
+    (a secured ring: the ring's key pair, copied). Returns the server, or
+    NULL after writing why into error.  */
 chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, socklen_t address_len, const char *text,
-                                  const char *endpoint, char *error, size_t error_size);
+                                  const char *endpoint, const chord_client_curve_t *curve, char *error,
+                                  size_t error_size);
 
 /* Copies snapshot for the handlers. Called by the main loop only. */
 void chordd_http_publish (chordd_http_t *self, const chordd_http_snapshot_t *snapshot);

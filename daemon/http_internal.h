@@ -30,6 +30,8 @@ struct chordd_http {
     char endpoint[CHORD_ENDPOINT_MAX + 1];
     struct timespec started;                /* CLOCK_MONOTONIC at start, for uptime */
     double start_time_s;                    /* process start, seconds since the epoch */
+    bool secured;                           /* connect to peers with curve */
+    chord_client_curve_t curve;
 };
 
 /*  One request as MHD hands it to the access handler, called once per
@@ -67,6 +69,10 @@ double chordd_http_uptime (const chordd_http_t *self);
 
 /* Seconds since the epoch at which this process started. */
 double chordd_http_process_start_time (void);
+
+/* A new client connection to endpoint, secured as the server was told;
+   NULL when it cannot be made. The caller destroys it. */
+chord_client_t *chordd_http_connect (const chordd_http_t *self, const char *endpoint);
 
 /* GET /metrics (http_metrics.c). */
 chordd_http_handler_fn chordd_http_metrics;

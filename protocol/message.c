@@ -12,7 +12,7 @@
 const char *const chord_msg_field_names[CHORD_MSG_FIELD_COUNT] = {
     "st", "id", "done", "peer", "pred", "succ", "fing", "excl", "op", "key",
     "val", "tmo", "hops", "cnt", "xfer", "fin", "items", "text", "state",
-    "fb", "dig", "hlc", "wr",
+    "fb", "dig", "hlc", "wr", "rf", "cen",
 };
 static_assert (CHORD_MSG_FIELDS_ALL == (1u << CHORD_MSG_FIELD_COUNT) - 1, "a name for every field bit");
 
@@ -77,6 +77,7 @@ uint32_t chord_msg_allowed_fields (chord_msg_type_t type)
     case CHORD_MSG_CLIENT_LOOKUP:    optional = CHORD_F_TIMEOUT; break;
     case CHORD_MSG_CLIENT_REPLY:     optional = CHORD_F_VALUE | CHORD_F_TEXT; break;
     case CHORD_MSG_LOOKUP_REPLY:     optional = CHORD_F_ID | CHORD_F_PEER | CHORD_F_HOPS | CHORD_F_TEXT; break;
+    case CHORD_MSG_INFO_REPLY:       optional = CHORD_F_REPLICAS | CHORD_F_CENSUS; break;
     default:                         break;
     }
     uint32_t required = chord_msg_required_fields (type);
@@ -179,6 +180,8 @@ void chord_msg_forget_field (chord_msg_t *msg, unsigned bit)
     case CHORD_F_DIGEST:   msg->digest = NULL; break;
     case CHORD_F_HLC:      msg->hlc = 0; break;
     case CHORD_F_WRITER:   msg->writer = 0; break;
+    case CHORD_F_REPLICAS: msg->replicas = 0; break;
+    case CHORD_F_CENSUS:   memset (&msg->census, 0, sizeof msg->census); break;
     default:               break;
     }
 }

@@ -39,6 +39,10 @@
         "dig"   digest       bin, exactly CHORD_DIGEST_SIZE bytes (range digests)
         "hlc"   hlc          uint64: a write's version, assigned where the client's
         "wr"    writer       uint64  request entered the ring (record.h)
+        "rf"    replicas     uint, at most CHORD_MSG_REPLICAS_MAX: the copies each key
+                             has (--replicas), so a client can name their holders
+        "cen"   census       array of 4 uint64: records owned, replica records,
+                             tombstones, bytes stored (chord_census_t)
 
     Item values on the replication and handoff paths are records (record.h):
     a value with its version, at most CHORD_ITEM_VALUE_MAX bytes.
@@ -69,6 +73,7 @@
 #define CHORD_ITEMS_MAX        4096                /* entries in one handoff batch */
 #define CHORD_BATCH_BYTES_MAX  (2 * 1024 * 1024)   /* key+value bytes a sender puts in one batch */
 #define CHORD_MESSAGE_MAX      (4 * 1024 * 1024)   /* bytes in one encoded message */
+#define CHORD_MSG_REPLICAS_MAX 255                 /* the highest "rf" */
 
 typedef enum {
     /* Between peers. */
@@ -163,7 +168,17 @@ enum {
     CHORD_F_DIGEST = 1u << 20,
     CHORD_F_HLC = 1u << 21,
     CHORD_F_WRITER = 1u << 22,
+    CHORD_F_REPLICAS = 1u << 23,
+    CHORD_F_CENSUS = 1u << 24,
 };
+
+/* What a position's store holds, by kind, as an INFO_REPLY reports it. */
+typedef struct {
+    uint64_t owned;                 /* live records whose keys the position owns */
+    uint64_t replica;               /* live records it keeps as a copy for another owner */
+    uint64_t tombstones;            /* deletions kept until their grace period ends */
+    uint64_t bytes;                 /* key and record bytes of all of them */
+} chord_census_t;
 
 /*  A decoded (or to-be-encoded) message. Header fields are always present;
     body fields are present when their bit is set in `fields`. Byte strings
@@ -209,6 +224,8 @@ typedef struct {
     const uint8_t *digest;          /* borrowed; CHORD_DIGEST_SIZE bytes */
     uint64_t hlc;
     uint64_t writer;
+    uint32_t replicas;
+    chord_census_t census;
     /* The lists come last and only their counted entries are meaningful, so
        init and clear need not wipe some 50 KB per message. */
     chord_id_t excluded[CHORD_EXCLUDE_MAX];

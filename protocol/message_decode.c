@@ -214,6 +214,18 @@ static int s_items (const s_input_t *input, const msgpack_object *obj, chord_msg
     return 0;
 }
 
+/* "cen": exactly four counts. */
+static int s_census (const msgpack_object *obj, chord_census_t *census)
+{
+    if (obj->type != MSGPACK_OBJECT_ARRAY || obj->via.array.size != 4)
+        return -1;
+    uint64_t *counts[4] = {&census->owned, &census->replica, &census->tombstones, &census->bytes};
+    for (size_t i = 0; i < 4; i++)
+        if (s_uint (&obj->via.array.ptr[i], UINT64_MAX, counts[i]) != 0)
+            return -1;
+    return 0;
+}
+
 static int s_text (const msgpack_object *obj, chord_msg_t *msg)
 {
     if (obj->type != MSGPACK_OBJECT_STR || obj->via.str.size > CHORD_TEXT_MAX)
@@ -322,6 +334,13 @@ static int s_decode_field (const s_input_t *input, const msgpack_object *val, un
         return s_uint (val, UINT64_MAX, &msg->hlc);
     case CHORD_F_WRITER:
         return s_uint (val, UINT64_MAX, &msg->writer);
+    case CHORD_F_REPLICAS:
+        if (s_uint (val, CHORD_MSG_REPLICAS_MAX, &number) != 0)
+            return -1;
+        msg->replicas = (uint32_t) number;
+        return 0;
+    case CHORD_F_CENSUS:
+        return s_census (val, &msg->census);
     }
     return -1;
 }

@@ -131,7 +131,7 @@ static int s_pack_items (msgpack_packer *pk, const chord_msg_t *msg)
 #define S_SCALAR_FIELDS                                                                          \
     (CHORD_F_STATUS | CHORD_F_ID | CHORD_F_DONE | CHORD_F_OP | CHORD_F_TIMEOUT | CHORD_F_HOPS |  \
      CHORD_F_COUNT | CHORD_F_TRANSFER | CHORD_F_FINAL | CHORD_F_STATE | CHORD_F_FALLBACK |        \
-     CHORD_F_HLC | CHORD_F_WRITER)
+     CHORD_F_HLC | CHORD_F_WRITER | CHORD_F_REPLICAS)
 
 /* Packs the value of a field in S_SCALAR_FIELDS. Returns 0, or -1 when it breaks a limit. */
 static int s_pack_scalar (msgpack_packer *pk, const chord_msg_t *msg, uint32_t field)
@@ -182,6 +182,11 @@ static int s_pack_scalar (msgpack_packer *pk, const chord_msg_t *msg, uint32_t f
     case CHORD_F_WRITER:
         msgpack_pack_uint64 (pk, msg->writer);
         return 0;
+    case CHORD_F_REPLICAS:
+        if (msg->replicas > CHORD_MSG_REPLICAS_MAX)
+            return -1;
+        msgpack_pack_uint32 (pk, msg->replicas);
+        return 0;
     }
     return -1;
 }
@@ -221,6 +226,13 @@ static int s_pack_compound (msgpack_packer *pk, const chord_msg_t *msg, uint32_t
         return 0;
     case CHORD_F_ITEMS:
         return s_pack_items (pk, msg);
+    case CHORD_F_CENSUS:
+        msgpack_pack_array (pk, 4);
+        msgpack_pack_uint64 (pk, msg->census.owned);
+        msgpack_pack_uint64 (pk, msg->census.replica);
+        msgpack_pack_uint64 (pk, msg->census.tombstones);
+        msgpack_pack_uint64 (pk, msg->census.bytes);
+        return 0;
     case CHORD_F_TEXT:
         if (msg->text_len > CHORD_TEXT_MAX || (msg->text_len > 0 && !msg->text))
             return -1;

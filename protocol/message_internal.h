@@ -14,10 +14,10 @@
 #define CHORD_MSG_STATE_MAX CHORD_STATE_MAX
 
 /* Every CHORD_F_* bit this version knows. */
-#define CHORD_MSG_FIELDS_ALL ((CHORD_F_WRITER << 1) - 1)
+#define CHORD_MSG_FIELDS_ALL ((CHORD_F_CENSUS << 1) - 1)
 
 /* Body fields this version knows: one per CHORD_F_* bit. */
-#define CHORD_MSG_FIELD_COUNT 23
+#define CHORD_MSG_FIELD_COUNT 25
 
 /* Wire names of the body fields, indexed by bit number. */
 extern const char *const chord_msg_field_names[CHORD_MSG_FIELD_COUNT];

@@ -230,8 +230,8 @@ void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     assert (msg);
     const node_ring_t *ring = node_ring (self);
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_INFO_REPLY, msg->request_id);
-    reply->fields =
-        CHORD_F_PEER | CHORD_F_STATE | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_FINGERS | CHORD_F_COUNT;
+    reply->fields = CHORD_F_PEER | CHORD_F_STATE | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_FINGERS | CHORD_F_COUNT |
+                    CHORD_F_REPLICAS;
     reply->peer = self->self;
     reply->state = self->state;
     reply->has_pred = ring->has_pred && ring->pred_alive;
@@ -247,6 +247,7 @@ void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origi
         reply->fingers[reply->finger_count++] = ring->finger[i];
     }
     reply->count = chord_store_count (self->env.store);
+    reply->replicas = (uint32_t) self->config.replicas;
     node_reply (self, origin, reply);
     node_msg_end (self, reply);
 }

@@ -132,6 +132,10 @@ static void s_fill (chord_msg_t *msg, uint32_t fields, unsigned seed)
         msg->hlc = UINT64_MAX - 5;
     if (fields & CHORD_F_WRITER)
         msg->writer = 0x0123456789abcdefULL;
+    if (fields & CHORD_F_REPLICAS)
+        msg->replicas = CHORD_MSG_REPLICAS_MAX;
+    if (fields & CHORD_F_CENSUS)
+        msg->census = (chord_census_t) {.owned = 1, .replica = UINT64_MAX, .tombstones = 0, .bytes = 1ull << 40};
 }
 
 /* ---------------------------------------------------------------------- */
@@ -235,6 +239,10 @@ static int s_msg_eq (const chord_msg_t *msg, const chord_msg_t *decoded)
         S_CHECK (a->hlc == b->hlc);
     if (f & CHORD_F_WRITER)
         S_CHECK (a->writer == b->writer);
+    if (f & CHORD_F_REPLICAS)
+        S_CHECK (a->replicas == b->replicas);
+    if (f & CHORD_F_CENSUS)
+        S_CHECK (memcmp (&a->census, &b->census, sizeof a->census) == 0);
     return 1;
 }
 
@@ -462,8 +470,8 @@ static const chord_msg_type_t s_types[] = {
 #define S_TYPE_COUNT (sizeof s_types / sizeof s_types[0])
 
 /* The body fields version 2 knows: bits 0 ("st") to 22 ("wr"). */
-#define S_FIELD_BITS 23
-#define S_FIELDS_ALL ((uint32_t) CHORD_F_WRITER * 2 - 1)
+#define S_FIELD_BITS 25
+#define S_FIELDS_ALL ((uint32_t) CHORD_F_CENSUS * 2 - 1)
 
 /* Every field the comments in message.h give a type, required or not. */
 static uint32_t s_documented_fields (chord_msg_type_t type)
@@ -496,7 +504,7 @@ static uint32_t s_documented_fields (chord_msg_type_t type)
         return CHORD_F_STATUS | CHORD_F_ID | CHORD_F_PEER | CHORD_F_HOPS | CHORD_F_TEXT;
     case CHORD_MSG_INFO_REPLY:
         return CHORD_F_PEER | CHORD_F_STATE | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_FINGERS
-               | CHORD_F_COUNT;
+               | CHORD_F_COUNT | CHORD_F_REPLICAS | CHORD_F_CENSUS;
     default:                        return 0;
     }
 }
@@ -527,8 +535,9 @@ static void s_test_tables (void)
     for (uint32_t all = S_FIELDS_ALL; all; all &= all - 1)
         bits++;
     tap_ok (bits == S_FIELD_BITS && CHORD_F_FALLBACK == 1u << 19 && CHORD_F_DIGEST == 1u << 20 &&
-                CHORD_F_HLC == 1u << 21 && CHORD_F_WRITER == 1u << 22,
-            "%d field bits, fb is bit 19, dig 20, hlc 21 and wr 22", S_FIELD_BITS);
+                CHORD_F_HLC == 1u << 21 && CHORD_F_WRITER == 1u << 22 && CHORD_F_REPLICAS == 1u << 23 &&
+                CHORD_F_CENSUS == 1u << 24,
+            "%d field bits, fb is bit 19, dig 20, hlc 21, wr 22, rf 23 and cen 24", S_FIELD_BITS);
     int all_documented = 1;
     for (size_t i = 0; i < S_TYPE_COUNT; i++) {
         uint32_t required = chord_msg_required_fields (s_types[i]);
