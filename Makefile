@@ -20,7 +20,7 @@
 PKGS     := libsodium libzmq msgpack jansson lmdb libmicrohttpd
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
             libjansson-dev liblmdb-dev libmicrohttpd-dev perl python3 valgrind util-linux clang \
-            libclang-rt-14-dev prometheus
+            libclang-rt-14-dev prometheus chromium python3-websocket
 
 BUILD    ?= build
 BIN      ?= bin
@@ -55,7 +55,7 @@ deps:
 	@if pkg-config --exists $(PKGS) && command -v prove >/dev/null && \
 	    command -v python3 >/dev/null && command -v valgrind >/dev/null && \
 	    command -v prlimit >/dev/null && command -v promtool >/dev/null && \
-	    command -v clang >/dev/null && \
+	    command -v clang >/dev/null && command -v chromium >/dev/null && \
 	    ls "$$(clang --print-runtime-dir)"/libclang_rt.fuzzer-*.a >/dev/null 2>&1; then \
 	    echo "deps: all present"; \
 	else \
@@ -93,8 +93,17 @@ $(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(CLIE
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# The dashboard's files (daemon/dashboard/) are compiled into chordd, so
+# changing one rebuilds it.
+DASHBOARD_FILES := $(sort $(wildcard daemon/dashboard/*))
+$(BUILD)/daemon/dashboard_assets.c: tools/embed.py $(DASHBOARD_FILES)
+	@mkdir -p $(dir $@)
+	python3 tools/embed.py $@ $(DASHBOARD_FILES)
+$(BUILD)/daemon/dashboard_assets.o: $(BUILD)/daemon/dashboard_assets.c
+	$(CC) $(CFLAGS) -Idaemon -c -o $@ $<
+
 # chordd walks the ring as a client before it joins (daemon/survey.c).
-$(BIN)/chordd: $(DAEMON_OBJ) $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(LIB)
+$(BIN)/chordd: $(DAEMON_OBJ) $(BUILD)/daemon/dashboard_assets.o $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 

@@ -135,7 +135,8 @@ static chordd_http_result_t s_healthz (const chordd_http_request_t *request)
     return chordd_http_reply_json (request->connection, MHD_HTTP_OK, json_pack ("{s:s}", "status", "ok"));
 }
 
-/*  The routes: a path, or a prefix when it ends in '/', and the methods
+/*  The routes: a path, or a prefix when it ends in '/' (but "/" alone is
+    the path of the dashboard, not a prefix of every other), and the methods
     its handler takes (a handler that takes others checks the method).  */
 typedef struct {
     const char *path;
@@ -148,6 +149,8 @@ static const s_route_t s_routes[] = {
     {"/readyz", true, s_readyz},
     {"/v1/info", true, s_info},
     {"/metrics", true, chordd_http_metrics},
+    {"/", true, chordd_http_dashboard},
+    {"/dashboard/", true, chordd_http_dashboard},
 };
 
 static const s_route_t *s_route (const char *url)
@@ -155,7 +158,7 @@ static const s_route_t *s_route (const char *url)
     for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++) {
         const char *path = s_routes[i].path;
         size_t len = strlen (path);
-        if (path[len - 1] == '/' ? strncmp (url, path, len) == 0 : strcmp (url, path) == 0)
+        if (len > 1 && path[len - 1] == '/' ? strncmp (url, path, len) == 0 : strcmp (url, path) == 0)
             return &s_routes[i];
     }
     return NULL;

@@ -77,4 +77,7 @@ chord_client_t *chordd_http_connect (const chordd_http_t *self, const char *endp
 /* GET /metrics (http_metrics.c). */
 chordd_http_handler_fn chordd_http_metrics;
 
+/* GET / and GET /dashboard/NAME: the dashboard's files (http_dashboard.c). */
+chordd_http_handler_fn chordd_http_dashboard;
+
 #endif
