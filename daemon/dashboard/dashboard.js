@@ -95,6 +95,11 @@
     return typeof x === "number" && isFinite(x) ? x.toLocaleString("en-US") : "\u2013";
   }
 
+  // Endpoints in natural order: 10.0.0.2 before 10.0.0.10, port 7002 before 7010.
+  function byEndpoint(a, b) {
+    return String(a.endpoint).localeCompare(String(b.endpoint), "en", { numeric: true });
+  }
+
   function shortEndpoint(endpoint) {
     return String(endpoint || "?").replace(/^tcp:\/\//, "");
   }
@@ -185,8 +190,9 @@
     const l = state.lookup;
     if (!l || typeof l.id !== "string") return;
     const f = fraction(l.id);
-    const [x, y] = point(f, RADIUS - 24);
-    el("line", { class: "key-line", x1: 0, y1: 0, x2: x, y2: y }, svg);
+    // The line starts clear of the text in the centre.
+    const [x0, y0] = point(f, 70), [x, y] = point(f, RADIUS - 24);
+    el("line", { class: "key-line", x1: x0, y1: y0, x2: x, y2: y }, svg);
     const [mx, my] = point(f, RADIUS - 14);
     const deg = f * 360;
     el("path", { id: "key-marker", d: "M0 -9 L7 5 L-7 5 Z", "data-id": l.id,
@@ -228,7 +234,7 @@
     const svg = $("shares");
     svg.textContent = "";
     const processes = (ring.processes || []).slice()
-      .sort((a, b) => String(a.endpoint).localeCompare(String(b.endpoint)));
+      .sort(byEndpoint);
     const live = processes.filter((p) => p.state !== "down").length || 1;
     const ideal = 1 / live;
     const rowH = processes.length > 12 ? 14 : 20, top = 18, labelW = 150, width = 520, barW = width - labelW - 56;
@@ -255,7 +261,7 @@
     const body = document.querySelector("#process-table tbody");
     body.textContent = "";
     const processes = (ring.processes || []).slice()
-      .sort((a, b) => String(a.endpoint).localeCompare(String(b.endpoint)));
+      .sort(byEndpoint);
     for (const p of processes) {
       const row = html("tr", { "data-endpoint": p.endpoint, class: p.state === "down" ? "down" : "" }, body);
       const first = html("td", {}, row);
