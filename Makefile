@@ -93,19 +93,20 @@ $(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(CLIE
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-# The dashboard's files (daemon/dashboard/) are compiled into chordd, so
-# changing one rebuilds it.
+# chordd walks the ring as a client before it joins (daemon/survey.c).
+$(BIN)/chordd: $(DAEMON_OBJ) $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The dashboard's files (daemon/dashboard/) are compiled into chordd (one
+# more object on its link line, through $^), so changing one rebuilds it.
 DASHBOARD_FILES := $(sort $(wildcard daemon/dashboard/*))
 $(BUILD)/daemon/dashboard_assets.c: tools/embed.py $(DASHBOARD_FILES)
 	@mkdir -p $(dir $@)
 	python3 tools/embed.py $@ $(DASHBOARD_FILES)
 $(BUILD)/daemon/dashboard_assets.o: $(BUILD)/daemon/dashboard_assets.c
 	$(CC) $(CFLAGS) -Idaemon -c -o $@ $<
-
-# chordd walks the ring as a client before it joins (daemon/survey.c).
-$(BIN)/chordd: $(DAEMON_OBJ) $(BUILD)/daemon/dashboard_assets.o $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+$(BIN)/chordd: $(BUILD)/daemon/dashboard_assets.o
 
 $(BIN)/%: $(BUILD)/tools/%.o $(CLIENT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
