@@ -197,6 +197,11 @@ def save_screenshot(browser, name):
 
 
 def check_kill(browser, port, victim):
+    before = [pid for pid, (endpoint, state) in page_positions(browser).items()
+              if endpoint == victim.endpoint and state != "down"]
+    if not ok(len(before) == victim.vnodes, "before the kill, the page draws %s's %d positions up" % (
+            victim, victim.vnodes), [page_positions(browser)]):
+        return
     victim.proc.send_signal(signal.SIGKILL)
     victim.proc.wait(timeout=5)
     ct.unregister(victim.proc)
@@ -253,6 +258,8 @@ def main():
         check_kill(browser, page_peer.http_port, victim)
         live.remove(victim)
         save_screenshot(browser, "dashboard-down.png")
+        status = browser.wait_for("document.getElementById('status').dataset.state === 'live'", DRAW_S)
+        ok(status, "the page says it is live before its peer stops")
         ct.stop_gracefully(page_peer)
         live.remove(page_peer)
         start = time.monotonic()
