@@ -138,14 +138,19 @@ def page_positions(browser):
     return {p["id"]: (p["endpoint"], p["state"]) for p in browser.evaluate(PAGE_POSITIONS) or []}
 
 
-def check_drawn(browser, port):
-    """The page draws what /v1/ring says (retried while either moves)."""
+def check_drawn(browser, port, live):
+    """The page draws every position of the ring, as /v1/ring says (retried while either moves)."""
+    known = {pid.hex(): peer.endpoint for peer in live for pid in peer.ids}
     deadline = time.monotonic() + DRAW_S
     while True:
         ring, page = ring_positions(port), page_positions(browser)
-        if ring and ring == page or time.monotonic() > deadline:
+        if ring and ring == page and set(page) == set(known) or time.monotonic() > deadline:
             break
         time.sleep(0.3)
+    ok({pid: endpoint for pid, (endpoint, _) in page.items()} == known,
+       "the page draws every one of the ring's %d positions (as the processes logged them) at its process, "
+       "and no other (%d drawn)" % (len(known), len(page)),
+       ["missing %s" % sorted(set(known) - set(page)), "extra %s" % sorted(set(page) - set(known))])
     ok(ring and ring == page, "the page draws the %s positions /v1/ring lists, with their ids, endpoints and "
        "states (%d drawn)" % (len(ring) if ring else "?", len(page)),
        ["/v1/ring: %s" % ring, "page: %s" % page])
@@ -248,7 +253,7 @@ def main():
         browser.events.clear()      # the 401s above were meant
         loaded = browser.navigate("http://127.0.0.1:%d/%s" % (page_peer.http_port, token_fragment()))
         ok(loaded, "chromium loads the page from %s" % page_peer)
-        check_drawn(browser, page_peer.http_port)
+        check_drawn(browser, page_peer.http_port, live)
         for key in KEYS:
             check_key(browser, page_peer.http_port, key, live)
         save_screenshot(browser, "dashboard.png")

@@ -288,6 +288,7 @@
 
   function setStatus(kind, text) {
     const status = $("status");
+    if (kind !== "denied") status.title = "";
     status.setAttribute("data-state", kind);
     status.textContent = text;
     document.body.classList.toggle("stale", kind === "lost" || kind === "denied");
@@ -303,9 +304,12 @@
     drawShares(ring);
     drawTable(ring);
     const processes = ring.processes || [], positions = ring.positions || [];
-    const keys = processes.reduce((n, p) => n + (typeof p.keys_owned === "number" ? p.keys_owned : 0), 0);
+    // Key counts come from each peer's census; a ring without one has none to sum.
+    const counted = processes.filter((p) => typeof p.keys_owned === "number");
+    const keys = counted.reduce((n, p) => n + p.keys_owned, 0);
     $("summary").textContent = "via " + location.host + " \u00b7 " + processes.length + " processes \u00b7 " +
-      positions.length + " positions \u00b7 R = " + ring.replicas + " \u00b7 " + count(keys) + " keys owned";
+      positions.length + " positions \u00b7 R = " + ring.replicas +
+      (counted.length ? " \u00b7 " + count(keys) + " keys" : "");
     const walked = typeof ring.walked_ms === "number" ? ", ring walked in " + ring.walked_ms + " ms" : "";
     if (ring.complete === false)
       setStatus("partial", "live, walk incomplete" + walked + " \u00b7 " + clock(state.lastOk));
@@ -318,11 +322,12 @@
     }
   }
 
+  // The peer's own words go to the tooltip; the badge says what to do.
   function deniedText(status, body) {
-    const why = body && body.error ? ": " + body.error : "";
+    $("status").title = body && body.error ? body.error : "";
     if (status === 401)
-      return "401, a token is needed" + why + ": open this page as " + location.origin + "/#token=YOUR-TOKEN";
-    return "403, this token may not read the ring" + why;
+      return "a token is needed (401): open " + location.origin + "/#token=YOUR-TOKEN";
+    return "this token may not read the ring (403)";
   }
 
   async function poll() {
