@@ -27,6 +27,7 @@
     lookupKey: "",         // the key it answers for
     membership: "",        // the ids of the live positions, to redo the lookup when they change
     lastOk: null,          // Date of the last good poll
+    focus: null,           // the endpoint whose table row the pointer is on, or null
   };
 
   function token() {
@@ -100,6 +101,10 @@
     return String(a.endpoint).localeCompare(String(b.endpoint), "en", { numeric: true });
   }
 
+  function plural(n, one, many) {
+    return n + " " + (n === 1 ? one : many);
+  }
+
   function shortEndpoint(endpoint) {
     return String(endpoint || "?").replace(/^tcp:\/\//, "");
   }
@@ -140,7 +145,7 @@
   function drawRing(ring) {
     const svg = $("ring");
     svg.textContent = "";
-    const positions = (ring.positions || []).filter((p) => typeof p.id === "string")
+    const positions = (ring.positions || []).filter((p) => /^[0-9a-f]{40}$/.test(p.id))
       .slice().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     el("circle", { class: "baseline", r: RADIUS }, svg);
     const arcs = el("g", {}, svg);
@@ -153,9 +158,8 @@
     });
     const processes = ring.processes || [];
     const live = processes.filter((p) => p.state !== "down").length;
-    el("text", { class: "centre", y: -6 }, svg,
-       processes.length + " process" + (processes.length === 1 ? "" : "es") + ", " +
-       positions.length + " position" + (positions.length === 1 ? "" : "s"));
+    el("text", { class: "centre", y: -6 }, svg, plural(processes.length, "process", "processes") + ", " +
+       plural(positions.length, "position", "positions"));
     el("text", { class: "centre small", y: 14 }, svg,
        (live < processes.length ? (processes.length - live) + " down, " : "") +
        "R = " + (ring.replicas === undefined ? "?" : ring.replicas));
@@ -174,6 +178,7 @@
       dot.addEventListener("mousemove", (e) => showTooltip(e, p));
       dot.addEventListener("mouseleave", hideTooltip);
     }
+    if (state.focus !== null) focusProcess(state.focus);
   }
 
   // id -> "owner" | "replica" for the last lookup.
@@ -281,6 +286,7 @@
 
   // Hovering a process's row dims every other process's positions and arcs.
   function focusProcess(endpoint) {
+    state.focus = endpoint;
     for (const node of document.querySelectorAll("#ring .position, #ring .arc")) {
       node.classList.toggle("dim", endpoint !== null && node.getAttribute("data-endpoint") !== endpoint);
     }
@@ -307,8 +313,8 @@
     // Key counts come from each peer's census; a ring without one has none to sum.
     const counted = processes.filter((p) => typeof p.keys_owned === "number");
     const keys = counted.reduce((n, p) => n + p.keys_owned, 0);
-    $("summary").textContent = "via " + location.host + " \u00b7 " + processes.length + " processes \u00b7 " +
-      positions.length + " positions \u00b7 R = " + ring.replicas +
+    $("summary").textContent = "via " + location.host + " \u00b7 " + plural(processes.length, "process", "processes") +
+      " \u00b7 " + plural(positions.length, "position", "positions") + " \u00b7 R = " + ring.replicas +
       (counted.length ? " \u00b7 " + count(keys) + " keys" : "");
     const walked = typeof ring.walked_ms === "number" ? ", ring walked in " + ring.walked_ms + " ms" : "";
     if (ring.complete === false)
