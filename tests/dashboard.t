@@ -246,7 +246,7 @@ def main():
         page_peer = live[0]
         check_assets(page_peer.http_port)
         if not cdp.executable():
-            ok(True, "the page in a browser # SKIP chromium is not installed (Debian package chromium)")
+            ct.skip("the page in a browser", "chromium is not installed (Debian package chromium)")
             ct.stop_all(live)
             return
         try:
