@@ -196,7 +196,7 @@
     if (!l || typeof l.id !== "string") return;
     const f = fraction(l.id);
     // The line starts clear of the text in the centre.
-    const [x0, y0] = point(f, 70), [x, y] = point(f, RADIUS - 24);
+    const [x0, y0] = point(f, 120), [x, y] = point(f, RADIUS - 24);
     el("line", { class: "key-line", x1: x0, y1: y0, x2: x, y2: y }, svg);
     const [mx, my] = point(f, RADIUS - 14);
     const deg = f * 360;
