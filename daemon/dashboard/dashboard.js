@@ -342,7 +342,12 @@
       const { status, body } = await getJson("/v1/ring");
       if (status === 200 && body && Array.isArray(body.positions)) {
         state.lastOk = new Date();
-        render(body);
+        if (!Array.isArray(body.processes)) body.processes = [];
+        try {
+          render(body);
+        } catch (e) {
+          setStatus("lost", "cannot draw the peer's answer: " + e.message);
+        }
       } else if (status === 401 || status === 403) {
         setStatus("denied", deniedText(status, body));
       } else {
@@ -389,7 +394,7 @@
       $("key-owner").textContent = shortEndpoint(l.owner.endpoint) + "  (position " + String(l.owner.id).slice(0, 10) + "\u2026)";
       $("key-replicas").textContent = (l.replicas || []).length
         ? (l.replicas || []).map((r) => shortEndpoint(r.endpoint)).join(", ") : "none";
-      $("hops").textContent = String(l.hops);
+      $("hops").textContent = typeof l.hops === "number" ? String(l.hops) : "?";
       $("lookup-result").hidden = false;
       showLookup("", false);
     } else {
