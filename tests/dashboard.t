@@ -41,6 +41,7 @@ from chordtest import Fatal, diag, ok  # noqa: E402
 
 PROCESSES = 4
 VNODES = 4
+PUTS = 40
 DRAW_S = 10                 # the page polls every second: it must show the ring within this
 DOWN_S = 10                 # a killed process must show down (or vanish) within this
 LOST_S = 10                 # "connection lost" within this once the page's peer stops
@@ -135,8 +136,23 @@ def ring_positions(port):
     return {p.get("id"): (p.get("endpoint"), p.get("state")) for p in ring["positions"]}
 
 
+def keys_owned(port):
+    _, ring = get_json(port, "/v1/ring")
+    return sum(p.get("keys_owned") or 0 for p in (ring or {}).get("processes") or [] if isinstance(p, dict))
+
+
 def page_positions(browser):
     return {p["id"]: (p["endpoint"], p["state"]) for p in browser.evaluate(PAGE_POSITIONS) or []}
+
+
+def table_rows(browser, port):
+    """[(endpoint, keys owned)] of /v1/ring's processes, and of the page's table."""
+    _, ring = get_json(port, "/v1/ring")
+    want = sorted((p.get("endpoint"), p.get("keys_owned")) for p in (ring or {}).get("processes") or [])
+    rows = browser.evaluate("""Array.from(document.querySelectorAll('#process-table tbody tr')).map(r =>
+        [r.dataset.endpoint, r.cells[5].textContent])""") or []
+    return want, sorted((endpoint, int(owned.replace(",", "")) if owned.replace(",", "").isdigit() else None)
+                        for endpoint, owned in rows)
 
 
 def check_drawn(browser, port, live):
@@ -155,6 +171,14 @@ def check_drawn(browser, port, live):
     ok(ring and ring == page, "the page draws the %s positions /v1/ring lists, with their ids, endpoints and "
        "states (%d drawn)" % (len(ring) if ring else "?", len(page)),
        ["/v1/ring: %s" % ring, "page: %s" % page])
+    deadline = time.monotonic() + DRAW_S
+    while True:
+        want, drawn = table_rows(browser, port)
+        if want and drawn == want or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    ok(want and drawn == want, "the table has a row per process with the keys it owns, as /v1/ring says (%s)" % (
+        ", ".join("%s" % n for _, n in drawn)), ["/v1/ring: %s" % want, "page: %s" % drawn])
     status = browser.evaluate("document.getElementById('status').dataset.state")
     ok(status == "live", "the page says it is live (#status data-state %r: %r)" % (
         status, browser.evaluate("document.getElementById('status').textContent")))
@@ -243,7 +267,16 @@ def main():
         seconds, problem = ct.wait_converged(live, pool)
         ok(seconds is not None, "a ring of %d processes with %d positions each converges" % (PROCESSES, VNODES),
            [problem])
+        failures = [f for f in (ct.do_put(ct.rng.choice(live), b"dashboard-%d" % i, b"value-%d" % i)
+                                for i in range(PUTS)) if f]
+        ok(not failures, "%d puts, so the page has keys to count" % PUTS, failures[:5])
         page_peer = live[0]
+        # The census behind keys_owned trails the puts a little; the page is
+        # compared with /v1/ring whatever it says, but reads better counted.
+        deadline = time.monotonic() + DRAW_S
+        while time.monotonic() < deadline and keys_owned(page_peer.http_port) < PUTS:
+            time.sleep(0.5)
+        diag("/v1/ring counts %s keys owned" % keys_owned(page_peer.http_port))
         check_assets(page_peer.http_port)
         if not cdp.executable():
             ct.skip("the page in a browser", "chromium is not installed (Debian package chromium)")
