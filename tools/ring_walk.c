@@ -210,6 +210,8 @@ static int s_walk (s_walk_t *w)
     ring_walk_t *walk = w->walk;
     const char *start = w->config->start;
     int64_t left_ms = w->deadline_ms - util_now_ms ();
+    if (w->config->start_timeout_ms > 0 && w->config->start_timeout_ms < left_ms)
+        left_ms = w->config->start_timeout_ms;
     if (s_ask (w, start, NULL, left_ms > 0 ? (int) left_ms : 0) != 0) {
         int saved = errno;
         s_why (walk, "%s: %s", start,
