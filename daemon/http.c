@@ -151,6 +151,7 @@ static const s_route_t s_routes[] = {
     {"/metrics", true, chordd_http_metrics},
     {"/", true, chordd_http_dashboard},
     {"/dashboard/", true, chordd_http_dashboard},
+    {"/v1/ring", true, chordd_http_ring_get},
 };
 
 static const s_route_t *s_route (const char *url)
@@ -254,6 +255,7 @@ chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, sockle
         self->secured = true;
         self->curve = *curve;
     }
+    self->ring = chordd_http_ring_new ();
     clock_gettime (CLOCK_MONOTONIC, &self->started);
     self->start_time_s = chordd_http_process_start_time ();
     int fd = s_listen (address, address_len);
@@ -292,6 +294,7 @@ void chordd_http_stop (chordd_http_t **self_p)
         return;
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
+    chordd_http_ring_destroy (&self->ring);
     sodium_memzero (&self->curve, sizeof self->curve);
     pthread_mutex_destroy (&self->lock);
     free (self);

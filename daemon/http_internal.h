@@ -32,6 +32,7 @@ struct chordd_http {
     double start_time_s;                    /* process start, seconds since the epoch */
     bool secured;                           /* connect to peers with curve */
     chord_client_curve_t curve;
+    struct chordd_http_ring *ring;          /* the last ring walk, shared by /v1/ring requests (http_ring.c) */
 };
 
 /*  One request as MHD hands it to the access handler, called once per
@@ -79,5 +80,12 @@ chordd_http_handler_fn chordd_http_metrics;
 
 /* GET / and GET /dashboard/NAME: the dashboard's files (http_dashboard.c). */
 chordd_http_handler_fn chordd_http_dashboard;
+
+/* GET /v1/ring (http_ring.c), and the walk its requests share: new
+   returns NULL when memory runs out; destroy sets *self_p to NULL. */
+typedef struct chordd_http_ring chordd_http_ring_t;
+chordd_http_ring_t *chordd_http_ring_new (void);
+void chordd_http_ring_destroy (chordd_http_ring_t **self_p);
+chordd_http_handler_fn chordd_http_ring_get;
 
 #endif
