@@ -116,6 +116,12 @@ $(BUILD)/t/test_conn_guard.t: $(BUILD)/tests/test_conn_guard.o $(BUILD)/daemon/c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# The HTTP key path decoder's test, likewise.
+$(BUILD)/tests/test_http_path.o: CFLAGS += -Idaemon
+$(BUILD)/t/test_http_path.t: $(BUILD)/tests/test_http_path.o $(BUILD)/daemon/http_path.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 # The keys and ZAP handler test, likewise.
 $(BUILD)/tests/test_auth.o: CFLAGS += -Idaemon
 $(BUILD)/t/test_auth.t: $(BUILD)/tests/test_auth.o $(BUILD)/daemon/auth.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o \
