@@ -89,7 +89,7 @@ $(BIN)/chord-bench: $(BUILD)/tools/chord-bench.o $(BUILD)/tools/bench_ring.o $(C
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(CLIENT_OBJ) $(LIB)
+$(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(BUILD)/tools/replicas.o $(CLIENT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
