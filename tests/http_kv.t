@@ -6,8 +6,8 @@ Three processes (secured, each with --http) form a ring. Checked: put, get
 and delete round trips over HTTP, with a binary key (%00, %FF) and a 1 MiB
 value, byte-exact; a value written over HTTP is read by chordctl and one
 written by chordctl is read over HTTP; 404 for a missing key (GET and
-DELETE); 413 for a body of 1 MiB + 1 byte, after which the process still
-answers; 400 for a bad escape and an empty key, 414 for a key over 4096
+DELETE); 413 for a body of 1 MiB + 1 byte (a chunked one: 413 or its
+connection closed), after which the process still answers; 400 for a bad escape and an empty key, 414 for a key over 4096
 bytes; 405 with Allow: GET, PUT, DELETE; /v1/lookup agrees with chordctl
 lookup --json (id, owner), names R-1 replicas, each a process other than
 the owner's and each other's, the positions the test's model of the
@@ -42,11 +42,11 @@ SNAPSHOT_WAIT_S = 5.0
 HTTP_TIMEOUT_S = 10
 
 
-def request(port, path, method="GET", body=None, headers=None):
+def request(port, path, method="GET", body=None, headers=None, chunked=False):
     """(status, headers {lower name: value}, body bytes); status None when the request failed."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
     try:
-        conn.request(method, path, body=body, headers=headers or {})
+        conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
         reply = conn.getresponse()
         return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
     except (OSError, http.client.HTTPException) as e:
@@ -132,6 +132,13 @@ def check_errors(peer):
     missing = request(port, kv_path(b"too-big"))
     ok(over[0] == 413 and json_of(over[2]) is not None and after[0] == 200 and missing[0] == 404,
        "a body of 1 MiB + 1 byte: 413 with a JSON error; the process answers after, and nothing was stored",
+       [over[:3:2], after[0], missing[0]])
+    chunks = iter([b"y" * 65536] * 16 + [b"y"])
+    over = request(port, kv_path(b"too-big-chunked"), "PUT", chunks, chunked=True)
+    after = request(port, "/healthz")
+    missing = request(port, kv_path(b"too-big-chunked"))
+    ok(over[0] in (413, None) and after[0] == 200 and missing[0] == 404,
+       "a chunked body passing 1 MiB: 413 or the connection closed; the process answers after, nothing stored",
        [over[:3:2], after[0], missing[0]])
     problems = []
     for path, want in [("/v1/kv/a%zz", 400), ("/v1/kv/a%4", 400), ("/v1/kv/%", 400), ("/v1/kv/", 400),
