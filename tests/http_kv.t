@@ -6,12 +6,12 @@ Three processes (secured, each with --http) form a ring. Checked: put, get
 and delete round trips over HTTP, with a binary key (%00, %FF) and a 1 MiB
 value, byte-exact; a value written over HTTP is read by chordctl and one
 written by chordctl is read over HTTP; 404 for a missing key (GET and
-DELETE); 413 for a PUT announcing 1 MiB + 1 byte, before its body is sent
-(a chunked body passing 1 MiB: 413 or its connection closed), after which
-the process still answers; 400 for a bad escape and an empty key, 414 for
-a key over 4096 bytes; 405 with Allow: GET, PUT, DELETE; /v1/lookup
-agrees with chordctl lookup --json (id, owner), names R-1 replicas, each a process other than
-the owner's and each other's, the positions the test's model of the
+DELETE); 413 for a PUT announcing 1 MiB + 1 byte, before its body is sent (a
+chunked body passing 1 MiB: 413 or its connection closed), after which the
+process still answers; 400 for a bad escape and an empty key, 414 for a key
+over 4096 bytes; 405 with Allow: GET, PUT, DELETE; /v1/lookup agrees with
+chordctl lookup --json (id, owner), names R-1 replicas, each a process other
+than the owner's and each other's, the positions the test's model of the
 placement expects, and chordctl replicas (text and --json) agrees with it;
 50 slow clients sending a PUT body a byte a second do not stop a GET from
 answering within 2 s; a process still joining answers 503 "not ready".
