@@ -176,6 +176,7 @@ static const s_route_t s_routes[] = {
     {"/metrics", true, chordd_http_metrics},
     {"/v1/kv/", false, chordd_http_kv},
     {"/v1/lookup/", true, chordd_http_lookup},
+    {"/v1/ring", true, chordd_http_ring_get},
 };
 
 static const s_route_t *s_route (const char *url)
@@ -304,6 +305,7 @@ chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, sockle
         self->secured = true;
         self->curve = *curve;
     }
+    self->ring = chordd_http_ring_new ();
     clock_gettime (CLOCK_MONOTONIC, &self->started);
     self->pool = chordd_http_pool_new ();
     self->start_time_s = chordd_http_process_start_time ();
@@ -345,6 +347,7 @@ void chordd_http_stop (chordd_http_t **self_p)
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
     chordd_http_pool_destroy (&self->pool);
+    chordd_http_ring_destroy (&self->ring);
     sodium_memzero (&self->curve, sizeof self->curve);
     pthread_mutex_destroy (&self->lock);
     free (self);
