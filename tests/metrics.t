@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """GET /metrics: Prometheus families that move when the ring works.
 
-Three processes (default --vnodes and --replicas 3, secured) start with
---http on free loopback ports. Checked on every process's exposition:
+Three processes (default --vnodes, --replicas 3, --data-dir, secured)
+start with --http on free loopback ports. Checked on every process's exposition:
 `promtool check metrics` passes (when promtool is on PATH); every
 histogram's buckets are cumulative, end in le="+Inf" equal to _count; the
 only label names are type, reason, op, status, kind and le, and no label
@@ -85,8 +85,9 @@ def until(fn, bound_s):
 def start_http_peer(join=None):
     for attempt in range(8):
         port, http_port = ct.free_port(), ct.free_port()
+        data_dir = os.path.join(ct.TMPDIR, "data-%d" % port)
         argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port,
-                                                 "--replicas", str(REPLICAS)])
+                                                 "--replicas", str(REPLICAS), "--data-dir", data_dir])
         peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port))
         if outcome == "listening":
             peer.http_port = http_port
@@ -203,7 +204,7 @@ def check_ring(live):
     ok(total(live, "chord_lookup_hops_count") > 0 and total(live, "chord_lookup_duration_seconds_count") > 0,
        "lookups were counted by hops and timed")
     ok(all(total([p], "chord_store_commit_duration_seconds_count") > 0 for p in live),
-       "every process timed its store commits")
+       "every process timed its store commits (LMDB)")
     ok(total(live, "chord_messages_received_total", type="client_put") >= PUTS and
        total(live, "chord_messages_received_total", type="get_state") > 0,
        "messages received by type: client_put and get_state among them")
