@@ -27,14 +27,14 @@ struct chordd_http {
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock;                   /* guards snapshot */
     chordd_http_snapshot_t snapshot;
+    struct timespec published;              /* CLOCK_MONOTONIC of the last publish; guarded by lock */
     char endpoint[CHORD_ENDPOINT_MAX + 1];
     struct timespec started;                /* CLOCK_MONOTONIC at start, for uptime */
     double start_time_s;                    /* process start, seconds since the epoch */
     bool secured;                           /* connect to peers with curve */
     chord_client_curve_t curve;
-    struct chordd_http_ring *ring;          /* the last ring walk, shared by /v1/ring requests (http_ring.c) */
-
     struct chordd_http_pool *pool;          /* idle clients of this peer (http_kv.c) */
+    struct chordd_http_ring *ring;          /* the last ring walk, shared by /v1/ring requests (http_ring.c) */
 };
 
 /*  One request as MHD hands it to the access handler, called once per
@@ -77,6 +77,10 @@ chordd_http_result_t chordd_http_reply_error (struct MHD_Connection *connection,
 /* A copy of the last snapshot published (the caller frees it), or NULL. */
 chordd_http_snapshot_t *chordd_http_snapshot (chordd_http_t *self);
 
+/* Whether the peer is ready to serve (readiness.h), from the last
+   snapshot and its age; else false with why in reason. */
+bool chordd_http_ready (chordd_http_t *self, char *reason, size_t reason_size);
+
 /* Seconds since the server started. */
 double chordd_http_uptime (const chordd_http_t *self);
 
@@ -93,13 +97,6 @@ chordd_http_handler_fn chordd_http_metrics;
 /* GET / and GET /dashboard/NAME: the dashboard's files (http_dashboard.c). */
 chordd_http_handler_fn chordd_http_dashboard;
 
-/* GET /v1/ring (http_ring.c), and the walk its requests share: new
-   returns NULL when memory runs out; destroy sets *self_p to NULL. */
-typedef struct chordd_http_ring chordd_http_ring_t;
-chordd_http_ring_t *chordd_http_ring_new (void);
-void chordd_http_ring_destroy (chordd_http_ring_t **self_p);
-chordd_http_handler_fn chordd_http_ring_get;
-
 /* GET, PUT, DELETE /v1/kv/{key} and GET /v1/lookup/{key} (http_kv.c). */
 chordd_http_handler_fn chordd_http_kv;
 chordd_http_handler_fn chordd_http_lookup;
@@ -110,5 +107,12 @@ chordd_http_handler_fn chordd_http_lookup;
 typedef struct chordd_http_pool chordd_http_pool_t;
 chordd_http_pool_t *chordd_http_pool_new (void);
 void chordd_http_pool_destroy (chordd_http_pool_t **self_p);
+
+/* GET /v1/ring (http_ring.c), and the walk its requests share: new
+   returns NULL when memory runs out; destroy sets *self_p to NULL. */
+typedef struct chordd_http_ring chordd_http_ring_t;
+chordd_http_ring_t *chordd_http_ring_new (void);
+void chordd_http_ring_destroy (chordd_http_ring_t **self_p);
+chordd_http_handler_fn chordd_http_ring_get;
 
 #endif
