@@ -123,6 +123,13 @@ $(BUILD)/t/test_auth.t: $(BUILD)/tests/test_auth.o $(BUILD)/daemon/auth.o $(BUIL
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# The HTTP roles test: tokens files, headers, the decision (daemon/http_auth, daemon/keys).
+$(BUILD)/tests/test_http_auth.o: CFLAGS += -Idaemon
+$(BUILD)/t/test_http_auth.t: $(BUILD)/tests/test_http_auth.o $(BUILD)/daemon/http_auth.o $(BUILD)/daemon/keys.o \
+                             $(BUILD)/daemon/error.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/t/%.t: $(BUILD)/tests/%.o $(SIMLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)

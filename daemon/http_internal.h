@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "http_auth.h"
 
 #if MHD_VERSION < 0x00097002
 typedef int chordd_http_result_t;
@@ -32,6 +33,7 @@ struct chordd_http {
     double start_time_s;                    /* process start, seconds since the epoch */
     bool secured;                           /* connect to peers with curve */
     chord_client_curve_t curve;
+    chordd_http_auth_t *auth;               /* bearer tokens and the roles they hold (http_auth.h) */
 };
 
 /*  One request as MHD hands it to the access handler, called once per
