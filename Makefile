@@ -34,7 +34,8 @@ LDLIBS   += $(PKG_LIBS)
 
 PROTO_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard protocol/*.c))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
-CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
+CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(BUILD)/tools/ring_walk.o $(BUILD)/tools/ring_view.o \
+              $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
 SIM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/sim/*.c))
 SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
@@ -89,12 +90,14 @@ $(BIN)/chord-bench: $(BUILD)/tools/chord-bench.o $(BUILD)/tools/bench_ring.o $(C
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(CLIENT_OBJ) $(LIB)
+$(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(BUILD)/tools/chordctl_status.o $(CLIENT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-# chordd walks the ring as a client before it joins (daemon/survey.c).
-$(BIN)/chordd: $(DAEMON_OBJ) $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(LIB)
+# chordd walks the ring as a client before it joins (daemon/survey.c) and
+# for GET /v1/ring (daemon/http_ring.c, on tools/ring_walk.c).
+$(BIN)/chordd: $(DAEMON_OBJ) $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(BUILD)/tools/ring_walk.o \
+               $(BUILD)/tools/ring_view.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 

@@ -71,6 +71,13 @@ static int64_t s_wall_offset_ms (void)
     return wall_ms - (int64_t) s_now_ms ();
 }
 
+static uint64_t s_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
 static void s_random_bytes (void *arg, void *buf, size_t len)
 {
     (void) arg;
@@ -96,6 +103,7 @@ typedef struct {
     chordd_auth_t *auth;                /* our ZAP handler with --secret; else NULL */
     chord_msg_t *scratch;               /* the message being handled */
     uint64_t dropped;                   /* undecodable or unroutable */
+    chordd_http_daemon_stats_t counted; /* the same by reason, and commit durations, for /metrics */
     size_t batched;                     /* messages handled since the batch began */
     bool store_failed;                  /* a commit failed: handle and send nothing more */
     uint64_t by_type[64];               /* messages handled, by type, for the exit report */
@@ -117,10 +125,12 @@ static void s_on_message (void *arg, const uint8_t *data, size_t size, const cho
     chord_msg_t *msg = peer->scratch;
     if (peer->store_failed) {
         peer->dropped++;
+        peer->counted.dropped_stopped++;
         return;
     }
     if (chord_msg_decode (msg, data, size) != 0) {
         peer->dropped++;
+        peer->counted.dropped_undecodable++;
         chordd_log (CHORD_LOG_DEBUG, "dropped an undecodable message of %zu bytes", size);
         return;
     }
@@ -131,6 +141,7 @@ static void s_on_message (void *arg, const uint8_t *data, size_t size, const cho
         chord_node_handle (peer->positions[index].node, msg, origin, role, s_now_ms ());
     else {
         peer->dropped++;
+        peer->counted.dropped_unroutable++;
         chordd_log (CHORD_LOG_DEBUG, "dropped a %s message for a position we do not hold",
                     chord_msg_type_name (msg->type));
     }
@@ -206,7 +217,12 @@ static int s_send (s_peer_t *peer)
     int rc = 0;
     for (size_t i = 0; i < peer->count; i++) {
         s_position_t *position = &peer->positions[i];
-        if (position->batching && chord_store_commit (position->store) != 0) {
+        uint64_t started_us = position->batching ? s_now_us () : 0;
+        int committed = position->batching ? chord_store_commit (position->store) : 0;
+        if (position->batching)
+            chord_histogram_observe (&peer->counted.commit_duration_us, &chord_duration_us_bounds,
+                                     s_now_us () - started_us);
+        if (committed != 0) {
             chordd_log (CHORD_LOG_ERROR,
                         "%s: cannot make the writes of a batch durable (I/O error or full disk?): "
                         "stopping without acknowledging them",
@@ -587,6 +603,7 @@ static void s_publish (s_peer_t *peer, uint64_t now, bool force)
     chordd_http_snapshot_t *snapshot = peer->snapshot;
     snapshot->count = peer->count;
     snapshot->dropped = peer->dropped;
+    snapshot->daemon = peer->counted;
     for (size_t i = 0; i < peer->count; i++) {
         const s_position_t *position = &peer->positions[i];
         chordd_http_position_t *out = &snapshot->positions[i];
@@ -599,6 +616,7 @@ static void s_publish (s_peer_t *peer, uint64_t now, bool force)
         snprintf (out->successor, sizeof out->successor, "%s", chord_node_successor (position->node)->endpoint);
         out->records = chord_store_count (position->store);
         out->stats = *chord_node_stats (position->node);
+        chord_node_gauges (position->node, &out->gauges);
     }
     chordd_http_publish (peer->http, snapshot);
     peer->published_ms = now;

@@ -326,6 +326,7 @@ void chordd_http_publish (chordd_http_t *self, const chordd_http_snapshot_t *sna
     pthread_mutex_lock (&self->lock);
     self->snapshot.count = snapshot->count;
     self->snapshot.dropped = snapshot->dropped;
+    self->snapshot.daemon = snapshot->daemon;
     memcpy (self->snapshot.positions, snapshot->positions, snapshot->count * sizeof snapshot->positions[0]);
     pthread_mutex_unlock (&self->lock);
 }

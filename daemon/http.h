@@ -32,11 +32,21 @@ typedef struct {
     char successor[CHORD_ENDPOINT_MAX + 1];
     uint64_t records;                           /* keys and tombstones in its store */
     chord_node_stats_t stats;
+    chord_node_gauges_t gauges;                 /* ring gauges and the store's census */
 } chordd_http_position_t;
+
+/* What chordd counts outside its positions. */
+typedef struct {
+    uint64_t dropped_undecodable;               /* messages that did not decode */
+    uint64_t dropped_unroutable;                /* messages for a position this process does not hold */
+    uint64_t dropped_stopped;                   /* messages that came after a failed commit stopped us */
+    chord_histogram_t commit_duration_us;       /* each chord_store_commit of a batch, in microseconds */
+} chordd_http_daemon_stats_t;
 
 typedef struct {
     size_t count;                               /* positions[0..count-1]; 0: not started yet */
     uint64_t dropped;                           /* messages dropped before reaching a position */
+    chordd_http_daemon_stats_t daemon;          /* the same by reason, and store commits */
     chordd_http_position_t positions[CHORDD_VNODES_MAX];
 } chordd_http_snapshot_t;
 

@@ -55,8 +55,8 @@ static int s_process_usage (double *rss_bytes, double *cpu_seconds)
     const char *after = strrchr (buffer, ')');
     unsigned long long utime, stime, rss;
     //  utime and stime are fields 14 and 15, rss (pages) field 24.
-    if (!after || sscanf (after + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu %*s %*s %*s %*s %*s %*s "
-                          "%*s %*s %llu", &utime, &stime, &rss) != 3)
+    if (!after || sscanf (after + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu %*s %*s %*s %*s %*s "
+                          "%*s %*s %*s %llu", &utime, &stime, &rss) != 3)
         return -1;
     long ticks = sysconf (_SC_CLK_TCK);
     long page = sysconf (_SC_PAGESIZE);
@@ -82,18 +82,17 @@ static long s_open_fds (void)
 
 /* A counter of chord_node_stats_t, summed over the positions. */
 typedef struct {
-    const char *name;
-    size_t offset;
-    const char *help;
+    const char *name;       /* the family's name */
+    size_t offset;          /* of its uint64_t in chord_node_stats_t */
+    const char *help;       /* its HELP text */
 } s_counter_t;
 
 #define S_STAT(field) offsetof (chord_node_stats_t, field)
 
 static const s_counter_t s_counters[] = {
-    {"chord_messages_received_total", S_STAT (messages_received), "Messages decoded and handled by the positions."},
     {"chord_messages_sent_total", S_STAT (messages_sent), "Messages the positions sent."},
     {"chord_messages_refused_total", S_STAT (messages_refused),
-     "Messages beyond their sender's role (also counted as dropped)."},
+     "Messages beyond their sender's role (also counted as dropped, reason refused)."},
     {"chord_lookups_total", S_STAT (lookups_done), "Lookups that found the owner of an id."},
     {"chord_lookup_failures_total", S_STAT (lookups_failed), "Lookups that failed."},
     {"chord_lookup_hops_total", S_STAT (lookup_hops_total), "Hops taken by the lookups that found an owner."},
@@ -113,9 +112,15 @@ static const s_counter_t s_counters[] = {
     {"chord_copies_dropped_total", S_STAT (copies_dropped), "Copies that no owner kept with this peer any more."},
 };
 
+static void s_header (FILE *out, const char *name, const char *type, const char *help)
+{
+    fprintf (out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 static void s_family (FILE *out, const char *name, const char *type, const char *help, double value)
 {
-    fprintf (out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, value);
+    s_header (out, name, type, help);
+    fprintf (out, "%s %.17g\n", name, value);
 }
 
 static uint64_t s_sum (const chordd_http_snapshot_t *snapshot, size_t offset)
@@ -129,26 +134,152 @@ static uint64_t s_sum (const chordd_http_snapshot_t *snapshot, size_t offset)
     return sum;
 }
 
-/* The chord_ families, from the snapshot. */
-static void s_chord_metrics (FILE *out, const chordd_http_snapshot_t *snapshot)
+/*  Writes one histogram's series: cumulative _bucket lines ending in
+    +Inf, then _sum and _count. labels is "" or `op="get",` (with the
+    comma); scale turns the bounds' unit into the family's (1e-3 for ms
+    into seconds).  */
+static void s_histogram (FILE *out, const char *name, const char *labels, const chord_histogram_t *histogram,
+                         const chord_histogram_bounds_t *bounds, double scale)
 {
-    s_family (out, "chord_messages_dropped_total", "counter",
-              "Messages dropped: undecodable, unroutable, malformed, unexpected or refused.",
-              (double) (s_sum (snapshot, S_STAT (messages_dropped)) + snapshot->dropped));
-    for (size_t i = 0; i < sizeof s_counters / sizeof s_counters[0]; i++)
-        s_family (out, s_counters[i].name, "counter", s_counters[i].help,
-                  (double) s_sum (snapshot, s_counters[i].offset));
-    size_t active = 0;
-    uint64_t records = 0;
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < bounds->count; i++) {
+        cumulative += histogram->buckets[i];
+        fprintf (out, "%s_bucket{%sle=\"%.6g\"} %llu\n", name, labels, (double) bounds->bounds[i] * scale,
+                 (unsigned long long) cumulative);
+    }
+    fprintf (out, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels, (unsigned long long) histogram->count);
+    size_t plain = strlen (labels);
+    if (plain > 0)
+        plain--; /* without the trailing comma */
+    fprintf (out, "%s_sum%s%.*s%s %.17g\n", name, plain ? "{" : "", (int) plain, labels, plain ? "}" : "",
+             (double) histogram->sum * scale);
+    fprintf (out, "%s_count%s%.*s%s %llu\n", name, plain ? "{" : "", (int) plain, labels, plain ? "}" : "",
+             (unsigned long long) histogram->count);
+}
+
+/* Messages received by type, and dropped by reason (the positions' and chordd's own). */
+static void s_message_metrics (FILE *out, const chordd_http_snapshot_t *snapshot)
+{
+    s_header (out, "chord_messages_received_total", "counter",
+              "Messages decoded, admitted and handled by the positions, by type.");
+    for (unsigned type = 0; type < CHORD_MSG_TYPE_SLOTS; type++) {
+        const char *name = chord_msg_type_name ((chord_msg_type_t) type);
+        if (strcmp (name, "unknown") != 0)
+            fprintf (out, "chord_messages_received_total{type=\"%s\"} %llu\n", name,
+                     (unsigned long long) s_sum (snapshot, S_STAT (received_by_type) + type * sizeof (uint64_t)));
+    }
+    s_header (out, "chord_messages_dropped_total", "counter",
+              "Messages dropped, by reason: undecodable, refused (beyond the sender's role), unbound (a peer id "
+              "not its endpoint's), stale_reply, unexpected, malformed, unroutable (for a position not held "
+              "here), stopped (after a failed store commit).");
+    const chordd_http_daemon_stats_t *daemon = &snapshot->daemon;
+    for (unsigned reason = 0; reason < CHORD_DROP_REASONS; reason++) {
+        uint64_t count = s_sum (snapshot, S_STAT (dropped_by_reason) + reason * sizeof (uint64_t));
+        if (reason == CHORD_DROP_UNDECODABLE)
+            count += daemon->dropped_undecodable;
+        fprintf (out, "chord_messages_dropped_total{reason=\"%s\"} %llu\n",
+                 chord_drop_reason_name ((chord_drop_reason_t) reason), (unsigned long long) count);
+    }
+    fprintf (out, "chord_messages_dropped_total{reason=\"unroutable\"} %llu\n",
+             (unsigned long long) daemon->dropped_unroutable);
+    fprintf (out, "chord_messages_dropped_total{reason=\"stopped\"} %llu\n",
+             (unsigned long long) daemon->dropped_stopped);
+}
+
+/* Client requests by op and status, and their durations by op. */
+static void s_client_metrics (FILE *out, const chordd_http_snapshot_t *snapshot)
+{
+    s_header (out, "chord_client_requests_total", "counter",
+              "Client requests answered by this process's positions, by op and status (ok is always listed).");
+    for (unsigned op = 0; op < CHORD_CLIENT_OPS; op++)
+        for (unsigned status = 0; status < CHORD_STATUS_SLOTS; status++) {
+            uint64_t count = 0;
+            for (size_t i = 0; i < snapshot->count; i++)
+                count += snapshot->positions[i].stats.client_requests[op][status];
+            if (count == 0 && status != CHORD_STATUS_OK)
+                continue;
+            fprintf (out, "chord_client_requests_total{op=\"%s\",status=\"%s\"} %llu\n",
+                     chord_client_op_name ((chord_client_op_t) op), chord_status_name ((chord_status_t) status),
+                     (unsigned long long) count);
+        }
+    s_header (out, "chord_client_request_duration_seconds", "histogram",
+              "From a client request's arrival at its entry position to its answer, by op.");
+    for (unsigned op = 0; op < CHORD_CLIENT_OPS; op++) {
+        chord_histogram_t total = {0};
+        for (size_t i = 0; i < snapshot->count; i++)
+            chord_histogram_add (&total, &snapshot->positions[i].stats.client_duration_ms[op]);
+        char labels[32];
+        snprintf (labels, sizeof labels, "op=\"%s\",", chord_client_op_name ((chord_client_op_t) op));
+        s_histogram (out, "chord_client_request_duration_seconds", labels, &total, &chord_duration_ms_bounds, 1e-3);
+    }
+    chord_histogram_t hops = {0}, lookups = {0};
     for (size_t i = 0; i < snapshot->count; i++) {
-        active += snapshot->positions[i].state == CHORD_NODE_ACTIVE;
-        records += snapshot->positions[i].records;
+        chord_histogram_add (&hops, &snapshot->positions[i].stats.lookup_hops);
+        chord_histogram_add (&lookups, &snapshot->positions[i].stats.lookup_duration_ms);
+    }
+    s_header (out, "chord_lookup_hops", "histogram", "Peers that answered each lookup that found an owner.");
+    s_histogram (out, "chord_lookup_hops", "", &hops, &chord_hops_bounds, 1);
+    s_header (out, "chord_lookup_duration_seconds", "histogram", "From a lookup's start to its owner found.");
+    s_histogram (out, "chord_lookup_duration_seconds", "", &lookups, &chord_duration_ms_bounds, 1e-3);
+    s_header (out, "chord_store_commit_duration_seconds", "histogram",
+              "Each commit of a batch of store writes (chordd's loop, around chord_store_commit).");
+    s_histogram (out, "chord_store_commit_duration_seconds", "", &snapshot->daemon.commit_duration_us,
+                 &chord_duration_us_bounds, 1e-6);
+}
+
+/*  The ring gauges and the census. Successors and distinct fingers are
+    the least over the active positions (the weakest position is what an
+    operator watches); the owned ratio is the sum over the positions, so
+    that it sums to 1 over the ring.  */
+static void s_ring_metrics (FILE *out, const chordd_http_snapshot_t *snapshot)
+{
+    size_t active = 0, successors = 0, fingers = 0;
+    double owned = 0;
+    chord_census_t census = {0};
+    for (size_t i = 0; i < snapshot->count; i++) {
+        const chord_node_gauges_t *gauges = &snapshot->positions[i].gauges;
+        owned += gauges->owned_ratio;
+        census.owned += gauges->census.owned;
+        census.replica += gauges->census.replica;
+        census.tombstones += gauges->census.tombstones;
+        census.bytes += gauges->census.bytes;
+        if (snapshot->positions[i].state != CHORD_NODE_ACTIVE)
+            continue;
+        successors = active == 0 || gauges->successors < successors ? gauges->successors : successors;
+        fingers = active == 0 || gauges->fingers_distinct < fingers ? gauges->fingers_distinct : fingers;
+        active++;
     }
     s_family (out, "chord_positions", "gauge", "Ring positions this process holds.", (double) snapshot->count);
     s_family (out, "chord_positions_active", "gauge", "Ring positions that are members of the ring, serving.",
               (double) active);
-    s_family (out, "chord_records", "gauge", "Records (keys and tombstones) in the positions' stores.",
-              (double) records);
+    s_family (out, "chord_successors", "gauge",
+              "Live successors known, the least over the active positions (0 when none, or alone).",
+              (double) successors);
+    s_family (out, "chord_fingers_distinct", "gauge",
+              "Distinct peers among the fingers, the least over the active positions.", (double) fingers);
+    s_family (out, "chord_ring_owned_ratio", "gauge",
+              "Fraction of the id space the process's positions own, (predecessor, self] summed; "
+              "sums to 1 over the ring.",
+              owned);
+    s_header (out, "chord_records", "gauge",
+              "Records in the positions' stores by kind: owned (live, in their arcs), replica (live copies "
+              "for other owners), tombstone; from a census at most about 5 s old.");
+    fprintf (out, "chord_records{kind=\"owned\"} %llu\n", (unsigned long long) census.owned);
+    fprintf (out, "chord_records{kind=\"replica\"} %llu\n", (unsigned long long) census.replica);
+    fprintf (out, "chord_records{kind=\"tombstone\"} %llu\n", (unsigned long long) census.tombstones);
+    s_family (out, "chord_stored_bytes", "gauge", "Key and record bytes in the positions' stores (census).",
+              (double) census.bytes);
+}
+
+/* The chord_ families, from the snapshot. */
+static void s_chord_metrics (FILE *out, const chordd_http_snapshot_t *snapshot)
+{
+    s_message_metrics (out, snapshot);
+    for (size_t i = 0; i < sizeof s_counters / sizeof s_counters[0]; i++)
+        s_family (out, s_counters[i].name, "counter", s_counters[i].help,
+                  (double) s_sum (snapshot, s_counters[i].offset));
+    s_client_metrics (out, snapshot);
+    s_ring_metrics (out, snapshot);
 }
 
 /* The process_ families, as the Prometheus client libraries name them. */

@@ -44,6 +44,14 @@ const char *node_short (const chord_id_t *id, char buf[9])
     return buf;
 }
 
+void node_drop (chord_node_t *self, chord_drop_reason_t reason)
+{
+    assert (self);
+    assert (reason < CHORD_DROP_REASONS);
+    self->stats.messages_dropped++;
+    self->stats.dropped_by_reason[reason]++;
+}
+
 static uint32_t s_random32 (chord_node_t *self)
 {
     uint32_t value = 0;
@@ -82,12 +90,12 @@ static void s_on_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now
         kind = RPC_PING;
         break;
     default:
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     node_rpc_t *rpc = node_rpc_find (self, msg->request_id, kind);
     if (!rpc) {
-        self->stats.messages_dropped++; /* late, duplicated or never asked */
+        node_drop (self, CHORD_DROP_STALE_REPLY); /* late, duplicated or never asked */
         return;
     }
     switch (kind) {
@@ -201,6 +209,7 @@ void chord_node_destroy (chord_node_t **self_p)
     node_owner_cache_destroy (self);
     node_wire_destroy (self);
     node_transfer_destroy (self);
+    node_clients_destroy (self);
     free (self);
     *self_p = NULL;
 }
@@ -210,10 +219,12 @@ int chord_node_start (chord_node_t *self, const char *const *seeds, size_t seed_
     assert (self);
     if (self->state != CHORD_NODE_IDLE)
         return -1;
+    self->clock_ms = now_ms;
     int kept = node_join_init (self, seeds, seed_count);
     if (kept < 0)
         return -1;
     node_timers_start (self, now_ms, true);
+    node_census_start (self, now_ms);
     if (kept == 0) {
         self->state = CHORD_NODE_ACTIVE;
         self->active_since_ms = now_ms;
@@ -236,6 +247,7 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
     assert (self);
     if (self->state != CHORD_NODE_IDLE || succ_count == 0 || succ_count > CHORD_SUCCESSORS_MAX)
         return -1;
+    self->clock_ms = now_ms;
     node_succ_set (self, &succs[0], succs + 1, succ_count - 1, now_ms);
     if (pred && !node_is_self (self, pred))
         node_ring_set_pred (self, pred);
@@ -245,6 +257,7 @@ int chord_node_start_member (chord_node_t *self, const chord_peer_t *pred, const
     self->state = CHORD_NODE_ACTIVE;
     self->active_since_ms = now_ms;
     node_timers_start (self, now_ms, false);
+    node_census_start (self, now_ms);
     return 0;
 }
 
@@ -252,9 +265,10 @@ void chord_node_receive (chord_node_t *self, const uint8_t *data, size_t size, c
                          chord_role_t role, uint64_t now_ms)
 {
     assert (self);
+    self->clock_ms = now_ms;
     const chord_msg_t *msg = node_wire_decode (self, data, size);
     if (!msg) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNDECODABLE);
         return;
     }
     chord_node_handle (self, msg, origin, role, now_ms);
@@ -270,7 +284,7 @@ static bool s_admit (chord_node_t *self, const chord_msg_t *msg, const chord_ori
 {
     if (!node_gate_role_allows (msg, role)) {
         self->stats.messages_refused++;
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_REFUSED);
         chord_role_t needed = node_gate_role_needed (msg->type);
         if (role == CHORD_ROLE_NONE || needed == CHORD_ROLE_PEER || !origin)
             return false;
@@ -282,7 +296,7 @@ static bool s_admit (chord_node_t *self, const chord_msg_t *msg, const chord_ori
     }
     if (!node_gate_peers_bound (&self->gate, msg)) {
         self->stats.messages_unbound++;
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNBOUND);
         node_log (self, CHORD_LOG_DEBUG, "dropped a %s naming a peer whose id is not its endpoint's",
                   chord_msg_type_name (msg->type));
         return false;
@@ -295,9 +309,14 @@ void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_
 {
     assert (self);
     assert (msg);
+    self->clock_ms = now_ms;
+    if (origin)
+        node_client_arrived (self, msg->type, origin, msg->request_id, now_ms);
     if (!s_admit (self, msg, origin, role))
         return;
     self->stats.messages_received++;
+    if ((unsigned) msg->type < CHORD_MSG_TYPE_SLOTS)
+        self->stats.received_by_type[msg->type]++;
     /* Any message from a peer shows it alive. */
     if (msg->has_sender)
         node_ring_heard_from (self, &msg->sender.id);
@@ -336,19 +355,19 @@ void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_
         if (origin)
             node_on_client_op (self, msg, origin, now_ms);
         else
-            self->stats.messages_dropped++;
+            node_drop (self, CHORD_DROP_UNEXPECTED);
         break;
     case CHORD_MSG_CLIENT_INFO:
         if (origin)
             node_on_info (self, msg, origin);
         else
-            self->stats.messages_dropped++;
+            node_drop (self, CHORD_DROP_UNEXPECTED);
         break;
     case CHORD_MSG_CLIENT_LEAVE:
         if (origin)
             node_on_client_leave (self, msg, origin, now_ms);
         else
-            self->stats.messages_dropped++;
+            node_drop (self, CHORD_DROP_UNEXPECTED);
         break;
     case CHORD_MSG_FIND_SUCC_REPLY:
     case CHORD_MSG_STATE:
@@ -360,7 +379,7 @@ void chord_node_handle (chord_node_t *self, const chord_msg_t *msg, const chord_
     case CHORD_MSG_CLIENT_REPLY:
     case CHORD_MSG_LOOKUP_REPLY:
     case CHORD_MSG_INFO_REPLY:
-        self->stats.messages_dropped++; /* meant for clients, not peers */
+        node_drop (self, CHORD_DROP_UNEXPECTED); /* meant for clients, not peers */
         break;
     case CHORD_MSG_REPLICATE:
         node_on_replicate (self, msg, origin, now_ms);
@@ -388,6 +407,7 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
     assert (self);
     if (self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT)
         return;
+    self->clock_ms = now_ms;
     /* Expired requests. Handlers may add and remove entries, so rescan. */
     for (node_rpc_t *rpc; (rpc = node_rpc_due (self, now_ms));)
         s_on_rpc_timeout (self, rpc, now_ms);
@@ -395,6 +415,7 @@ void chord_node_tick (chord_node_t *self, uint64_t now_ms)
     node_join_check_arrival (self, now_ms);
     node_pendings_expire (self, now_ms);
     node_timers_run (self, now_ms);
+    node_census_run (self, now_ms);
 }
 
 uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
@@ -412,6 +433,9 @@ uint64_t chord_node_next_deadline_ms (const chord_node_t *self)
     uint64_t pending_ms = node_pendings_next_ms (self);
     if (pending_ms < next)
         next = pending_ms;
+    uint64_t census_ms = node_census_next_ms (self);
+    if (census_ms < next)
+        next = census_ms;
     uint64_t timer_ms = node_timers_next_ms (self);
     return timer_ms < next ? timer_ms : next;
 }
@@ -421,6 +445,7 @@ void chord_node_leave (chord_node_t *self, uint64_t now_ms)
     assert (self);
     if (self->state == CHORD_NODE_LEAVING || self->state == CHORD_NODE_LEFT)
         return;
+    self->clock_ms = now_ms;
     if (self->state != CHORD_NODE_ACTIVE || node_alone (self)) {
         if (self->state == CHORD_NODE_ACTIVE && chord_store_count (self->env.store) > 0)
             node_log (self, CHORD_LOG_WARN, "last peer of the ring leaving with %zu keys",
@@ -465,6 +490,46 @@ const chord_node_stats_t *chord_node_stats (const chord_node_t *self)
 {
     assert (self);
     return &self->stats;
+}
+
+/* The fraction of the id space in (from, to]: to - from over 2^160. */
+static double s_arc_fraction (const chord_id_t *from, const chord_id_t *to)
+{
+    chord_id_t distance;
+    chord_id_distance (&distance, from, to);
+    double fraction = 0;
+    double scale = 1.0 / 256;
+    for (size_t i = 0; i < CHORD_ID_BYTES; i++, scale /= 256)
+        fraction += distance.bytes[i] * scale;
+    return fraction;
+}
+
+void chord_node_gauges (const chord_node_t *self, chord_node_gauges_t *out)
+{
+    assert (self);
+    assert (out);
+    const node_ring_t *ring = node_ring (self);
+    memset (out, 0, sizeof *out);
+    bool member = self->state == CHORD_NODE_ACTIVE || self->state == CHORD_NODE_LEAVING;
+    if (member && !node_alone (self))
+        out->successors = ring->succ_count;
+    /* Fingers are in ring order from us, so one peer's fingers are adjacent. */
+    const chord_id_t *last = NULL;
+    for (unsigned i = 0; i < CHORD_ID_BITS; i++) {
+        if (!ring->finger_valid[i] || (last && chord_id_equal (last, &ring->finger[i].id)))
+            continue;
+        last = &ring->finger[i].id;
+        out->fingers_distinct++;
+    }
+    if (self->state == CHORD_NODE_ACTIVE) {
+        if (node_alone (self))
+            out->owned_ratio = 1.0;
+        else if (ring->has_pred)
+            out->owned_ratio = chord_id_equal (&ring->pred.id, &self->self.id)
+                                   ? 1.0
+                                   : s_arc_fraction (&ring->pred.id, &self->self.id);
+    }
+    out->has_census = node_census_get (self, &out->census);
 }
 
 const char *chord_node_state_name (chord_node_state_t state)

@@ -22,6 +22,7 @@
 
 #include "id.h"
 #include "message.h"
+#include "metrics.h"
 #include "store.h"
 
 #define CHORD_SUCCESSORS_MAX 20       /* cap on --successors */
@@ -133,7 +134,22 @@ typedef struct {
     uint64_t sync_items_sent;           /* records shipped because digests differed */
     uint64_t tombstones_purged;
     uint64_t copies_dropped;            /* copies no owner kept with us any more */
+    uint64_t received_by_type[CHORD_MSG_TYPE_SLOTS];        /* messages_received, by chord_msg_type_t */
+    uint64_t dropped_by_reason[CHORD_DROP_REASONS];         /* messages_dropped, by chord_drop_reason_t */
+    uint64_t client_requests[CHORD_CLIENT_OPS][CHORD_STATUS_SLOTS]; /* answers to clients, by op and status */
+    chord_histogram_t client_duration_ms[CHORD_CLIENT_OPS]; /* a client request's arrival to its answer, by op */
+    chord_histogram_t lookup_hops;      /* hops of the lookups that found an owner (chord_hops_bounds) */
+    chord_histogram_t lookup_duration_ms; /* a lookup's start to its owner found (chord_duration_ms_bounds) */
 } chord_node_stats_t;
+
+/* What the node knows of its part of the ring, for a driver's gauges. */
+typedef struct {
+    size_t successors;                  /* live successors known (the node itself when alone: 0) */
+    size_t fingers_distinct;            /* distinct peers among the fingers */
+    double owned_ratio;                 /* fraction of the id space owned: (predecessor, self]; 1 alone, 0 unknown */
+    bool has_census;                    /* census holds a completed count */
+    chord_census_t census;              /* the store's last census (node_census.c) */
+} chord_node_gauges_t;
 
 typedef struct chord_node chord_node_t;
 
@@ -193,6 +209,8 @@ const chord_peer_t *chord_node_successor (const chord_node_t *self);
 /* The predecessor, or NULL when unknown. */
 const chord_peer_t *chord_node_predecessor (const chord_node_t *self);
 const chord_node_stats_t *chord_node_stats (const chord_node_t *self);
+/* Fills *out with the node's ring gauges and last census. */
+void chord_node_gauges (const chord_node_t *self, chord_node_gauges_t *out);
 
 /* A short name for a state ("active"). */
 const char *chord_node_state_name (chord_node_state_t state);

@@ -4,8 +4,9 @@
     to a client's data operation leaves through node_client_done or
     s_task_done, whether the owner was a peer or ourselves.
 
-    Owns: nothing of its own yet; it reads the ring and the tasks, and
-    starts coordinations (node_replica.c) that complete through
+    Owns: the ledger of client requests in flight (node_clients_t), for
+    their metrics; it reads the ring and the tasks, and starts
+    coordinations (node_replica.c) that complete through
     node_client_done.  */
 
 #include "node_internal.h"
@@ -18,6 +19,91 @@
 /* Where a present but empty value points: replies carry a value exactly
    when its pointer is not NULL, and an empty value is still a value. */
 static const uint8_t s_empty_value[1];
+
+/* The ledger slot to try first for a request: a hash of its id and origin. */
+static size_t s_ledger_home (const chord_origin_t *origin, uint64_t request_id)
+{
+    uint64_t hash = request_id * 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < origin->size && i < sizeof origin->bytes; i++)
+        hash = (hash ^ origin->bytes[i]) * 0x100000001B3ull;
+    return (size_t) (hash >> 32) % CHORD_CLIENT_LEDGER_SLOTS;
+}
+
+static bool s_ledger_match (const node_client_entry_t *entry, const chord_origin_t *origin, uint64_t request_id)
+{
+    return entry->used && entry->request_id == request_id && entry->origin.size == origin->size &&
+           memcmp (entry->origin.bytes, origin->bytes, origin->size) == 0;
+}
+
+static bool s_client_op (chord_msg_type_t type, chord_client_op_t *op)
+{
+    switch (type) {
+    case CHORD_MSG_CLIENT_GET: *op = CHORD_CLIENT_OP_GET; return true;
+    case CHORD_MSG_CLIENT_PUT: *op = CHORD_CLIENT_OP_PUT; return true;
+    case CHORD_MSG_CLIENT_DEL: *op = CHORD_CLIENT_OP_DEL; return true;
+    case CHORD_MSG_CLIENT_LOOKUP: *op = CHORD_CLIENT_OP_LOOKUP; return true;
+    case CHORD_MSG_CLIENT_INFO: *op = CHORD_CLIENT_OP_INFO; return true;
+    case CHORD_MSG_CLIENT_LEAVE: *op = CHORD_CLIENT_OP_LEAVE; return true;
+    default: return false;
+    }
+}
+
+void node_clients_destroy (chord_node_t *self)
+{
+    assert (self);
+    free (self->clients.ledger);
+    self->clients.ledger = NULL;
+}
+
+void node_client_arrived (chord_node_t *self, chord_msg_type_t type, const chord_origin_t *origin,
+                          uint64_t request_id, uint64_t now_ms)
+{
+    assert (self);
+    assert (origin && origin->size <= CHORD_ORIGIN_MAX);
+    chord_client_op_t op;
+    if (!s_client_op (type, &op))
+        return;
+    if (!self->clients.ledger)
+        self->clients.ledger = calloc (CHORD_CLIENT_LEDGER_SLOTS, sizeof *self->clients.ledger);
+    if (!self->clients.ledger)
+        return; /* out of memory: this request goes unmeasured */
+    /* The same request again, else a free slot, else the oldest: one whose
+       answer never came (a refusal to a stranger gets none). */
+    size_t home = s_ledger_home (origin, request_id);
+    node_client_entry_t *pick = NULL;
+    for (size_t i = 0; i < CHORD_CLIENT_LEDGER_PROBE; i++) {
+        node_client_entry_t *entry = &self->clients.ledger[(home + i) % CHORD_CLIENT_LEDGER_SLOTS];
+        if (s_ledger_match (entry, origin, request_id)) {
+            pick = entry;
+            break;
+        }
+        if (!pick || (pick->used && (!entry->used || entry->arrived_ms < pick->arrived_ms)))
+            pick = entry;
+    }
+    *pick = (node_client_entry_t) {.used = true, .origin = *origin, .request_id = request_id, .op = op,
+                                   .arrived_ms = now_ms};
+}
+
+/* A client's request was answered with status: count it and time it. */
+static void s_client_answered (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
+                               chord_status_t status)
+{
+    if (!self->clients.ledger)
+        return;
+    size_t home = s_ledger_home (origin, request_id);
+    for (size_t i = 0; i < CHORD_CLIENT_LEDGER_PROBE; i++) {
+        node_client_entry_t *entry = &self->clients.ledger[(home + i) % CHORD_CLIENT_LEDGER_SLOTS];
+        if (!s_ledger_match (entry, origin, request_id))
+            continue;
+        unsigned slot = (unsigned) status < CHORD_STATUS_SLOTS ? (unsigned) status : CHORD_STATUS_SLOTS - 1;
+        self->stats.client_requests[entry->op][slot]++;
+        uint64_t elapsed_ms = self->clock_ms > entry->arrived_ms ? self->clock_ms - entry->arrived_ms : 0;
+        chord_histogram_observe (&self->stats.client_duration_ms[entry->op], &chord_duration_ms_bounds,
+                                 elapsed_ms);
+        entry->used = false;
+        return;
+    }
+}
 
 /* Answers a client with a CLIENT_REPLY; value NULL means none. */
 void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
@@ -37,6 +123,7 @@ void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64
         reply->text = text;
         reply->text_len = strlen (text);
     }
+    s_client_answered (self, origin, request_id, status);
     node_reply (self, origin, reply);
     node_msg_end (self, reply);
 }
@@ -54,6 +141,7 @@ static void s_reply_lookup (chord_node_t *self, const chord_origin_t *origin, ui
         reply->fields |= CHORD_F_PEER;
         reply->peer = *owner;
     }
+    s_client_answered (self, origin, request_id, status);
     node_reply (self, origin, reply);
     node_msg_end (self, reply);
 }
@@ -248,6 +336,9 @@ void node_on_info (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     }
     reply->count = chord_store_count (self->env.store);
     reply->replicas = (uint32_t) self->config.replicas;
+    if (node_census_get (self, &reply->census))
+        reply->fields |= CHORD_F_CENSUS;
+    s_client_answered (self, origin, msg->request_id, CHORD_STATUS_OK);
     node_reply (self, origin, reply);
     node_msg_end (self, reply);
 }

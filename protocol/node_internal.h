@@ -15,6 +15,7 @@
     node_sync.c      anti-entropy between replicas, and tombstone purging
     node_gate.c      what may enter: the sender's role, ids bound to endpoints
     node_timers.c    the periodic work: one table of timers
+    node_census.c    what the store holds by kind, counted in slices
 
     Each module's header (node_ring.h, node_lookup.h, ...) says what it
     owns, what it needs from the others and who frees what. This header
@@ -25,6 +26,7 @@
 #define CHORD_NODE_INTERNAL_H
 
 #include "node.h"
+#include "node_census.h"
 #include "node_client.h"
 #include "node_gate.h"
 #include "node_lookup.h"
@@ -49,6 +51,7 @@ struct chord_node {
     chord_peer_t self;          /* our id and endpoint */
     chord_node_state_t state;
     uint64_t active_since_ms;   /* when we last became ACTIVE */
+    uint64_t clock_ms;          /* the time handed in with the input being handled */
     chord_node_stats_t stats;   /* counters, bumped by every module */
     node_gate_t gate;           /* what may enter: node_gate.c */
     node_timers_t timers;       /* the periodic work's deadlines: node_timers.c */
@@ -60,6 +63,8 @@ struct chord_node {
     node_transfer_t transfer;   /* joining, handoffs, leaving: node_transfer.c */
     node_requests_t requests;   /* requests awaiting answers: node_requests.c */
     node_wire_t wire;           /* messages in and out: node_wire.c */
+    node_census_t census;       /* the store by kind: node_census.c */
+    node_clients_t clients;     /* client requests awaiting answers, for their metrics: node_client.c */
 };
 
 /* ---------------------------------------------------------------- node.c: logging, time */
@@ -69,6 +74,9 @@ void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...
 
 /* A short printable form of an id: its first 8 hex digits. */
 const char *node_short (const chord_id_t *id, char buf[9]);
+
+/* Counts a message dropped, for reason. */
+void node_drop (chord_node_t *self, chord_drop_reason_t reason);
 
 /* interval_ms, moved by up to a tenth either way so peers do not beat in step. */
 uint64_t node_jittered (chord_node_t *self, uint64_t interval_ms);

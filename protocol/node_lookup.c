@@ -27,6 +27,7 @@ node_task_t *node_task_new (chord_node_t *self, node_task_kind_t kind, const cho
     task->kind = kind;
     task->target = *target;
     task->deadline_ms = deadline_ms;
+    task->started_ms = self->clock_ms;
     task->next = self->tasks.list;
     if (self->tasks.list)
         self->tasks.list->prev = task;
@@ -235,6 +236,9 @@ static void s_task_finish_lookup (chord_node_t *self, node_task_t *task, const c
 {
     self->stats.lookups_done++;
     self->stats.lookup_hops_total += task->hops;
+    chord_histogram_observe (&self->stats.lookup_hops, &chord_hops_bounds, task->hops);
+    chord_histogram_observe (&self->stats.lookup_duration_ms, &chord_duration_ms_bounds,
+                             now_ms > task->started_ms ? now_ms - task->started_ms : 0);
     switch (task->kind) {
     case TASK_FIX_FINGER:
         node_finger_found (self, task->finger_index, owner, now_ms);

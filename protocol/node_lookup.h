@@ -50,6 +50,7 @@ typedef struct node_task {
     chord_id_t target;     /* the id whose owner is wanted */
     unsigned finger_index; /* with TASK_FIX_FINGER */
     uint64_t deadline_ms;  /* give up (and answer TIMEOUT) at this time */
+    uint64_t started_ms;   /* when it was created: its lookups are timed from here */
     uint64_t retry_at_ms;  /* nonzero: restart the lookup at this time */
     unsigned attempts;     /* restarts so far */
     /* The lookup in progress. */

@@ -517,7 +517,7 @@ void node_on_store (chord_node_t *self, const chord_msg_t *msg, const chord_orig
     assert (self);
     assert (msg);
     if (!origin) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     chord_id_t key_id;
@@ -600,7 +600,7 @@ void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_
     assert (self);
     assert (msg);
     if (!origin || !msg->has_sender) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     chord_msg_t *ack = node_msg_begin (self, CHORD_MSG_REPLICATE_ACK, msg->request_id);
@@ -641,7 +641,7 @@ void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_orig
     assert (self);
     assert (msg);
     if (!origin) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_FETCH_REPLY, msg->request_id);

@@ -440,7 +440,7 @@ void node_on_find_succ (chord_node_t *self, const chord_msg_t *msg, const chord_
     assert (msg);
     node_ring_t *ring = &self->ring;
     if (!origin || (self->state != CHORD_NODE_ACTIVE && self->state != CHORD_NODE_LEAVING)) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     node_ring_reported_silent (self, msg->excluded, msg->excluded_count, now_ms);

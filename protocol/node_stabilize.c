@@ -49,7 +49,7 @@ void node_on_get_state (chord_node_t *self, const chord_msg_t *msg, const chord_
     /* A joiner not yet taken in has no successor list worth sharing. */
     if (!origin || self->state == CHORD_NODE_IDLE || self->state == CHORD_NODE_LEFT ||
         (self->state == CHORD_NODE_JOINING && !node_join_accepted (self))) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_STATE, msg->request_id);
@@ -122,7 +122,7 @@ void node_on_state (chord_node_t *self, node_rpc_t *rpc, const chord_msg_t *msg,
     node_rpc_remove (self, rpc);
     const node_succ_state_t *state = s_state_of_reply (self, &successor, msg);
     if (!state) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     ring->succ_misses = 0;
@@ -210,12 +210,12 @@ void node_on_notify (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms
     node_ring_t *ring = &self->ring;
     if (!msg->has_sender || node_is_self (self, &msg->sender) || self->state == CHORD_NODE_IDLE ||
         self->state == CHORD_NODE_LEFT) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     const chord_peer_t *candidate = &msg->sender;
     if (node_ring_is_dead (self, &candidate->id, now_ms)) {
-        self->stats.messages_dropped++;   /* it left, or failed us twice: a late word from the past */
+        node_drop (self, CHORD_DROP_UNEXPECTED);   /* it left, or failed us twice: a late word from the past */
         return;
     }
     if (ring->has_pred && chord_id_equal (&ring->pred.id, &candidate->id)) {
@@ -264,7 +264,7 @@ void node_on_leave_notice (chord_node_t *self, const chord_msg_t *msg, uint64_t 
     assert (msg);
     node_ring_t *ring = &self->ring;
     if (!msg->has_sender) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_MALFORMED);
         return;
     }
     if (!chord_id_equal (&ring->succ[0].id, &msg->sender.id)) {
@@ -287,7 +287,7 @@ void node_on_ping (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     assert (self);
     assert (msg);
     if (!origin || self->state == CHORD_NODE_LEFT) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_PONG, msg->request_id);

@@ -231,7 +231,7 @@ void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     assert (self);
     assert (msg);
     if (!origin || !msg->has_sender) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     if (self->state != CHORD_NODE_ACTIVE)

@@ -275,7 +275,7 @@ void node_on_join (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     assert (msg);
     const node_ring_t *ring = node_ring (self);
     if (!origin || !msg->has_sender) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_UNEXPECTED);
         return;
     }
     const chord_peer_t *joiner = &msg->sender;
@@ -415,7 +415,7 @@ void node_on_handoff (chord_node_t *self, const chord_msg_t *msg, const chord_or
     assert (msg);
     const node_ring_t *ring = node_ring (self);
     if (!msg->has_sender) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_MALFORMED);
         return;
     }
     bool joining = self->state == CHORD_NODE_JOINING;
@@ -490,13 +490,13 @@ void node_on_handoff_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t n
     assert (self);
     assert (msg);
     if (!msg->has_sender) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_MALFORMED);
         return;
     }
     node_rpc_t *rpc = node_rpc_find_handoff (self, msg->transfer_id, &msg->sender.id);
     node_handoff_t *handoff = s_handoff_find (self, msg->transfer_id, &msg->sender.id);
     if (!rpc || !handoff) {
-        self->stats.messages_dropped++;
+        node_drop (self, CHORD_DROP_STALE_REPLY);
         return;
     }
     chord_peer_t peer = rpc->peer;

@@ -19,7 +19,12 @@ static const char *s_usage_text =
     "  info            describe the contacted peer: id, endpoint, state, predecessor,\n"
     "                  successors, fingers, keys stored\n"
     "  ring            walk the ring from the contacted peer through each successor,\n"
-    "                  one line per position\n"
+    "                  one line per position; one silent for 500 ms is shown down\n"
+    "  status          the ring by process, as nodetool status: up or down, joining or\n"
+    "                  leaving, endpoint, positions, the share of the id space it owns\n"
+    "                  and keeps copies of at R, records owned and replica, bytes\n"
+    "  health          print \"ready\" and exit 0 when every position of the contacted\n"
+    "                  process answers and is active; else why not, exit 3\n"
     "  leave           ask the contacted peer to hand its data off and leave the ring\n"
     "  keygen          --secret FILE: write a new cluster secret to FILE (which must not\n"
     "                  exist; with --keep an existing secret is kept) and print the\n"
@@ -35,7 +40,7 @@ static const char *s_usage_text =
     "  -s, --server ENDPOINT  peer to contact (tcp://, ipc:// or inproc://); default\n"
     "                         $CHORD_SERVER, else " S_SERVER_DEFAULT "\n"
     "  --timeout MS           budget for the whole command, in milliseconds (default 5000)\n"
-    "  --json                 JSON output for lookup, info and ring: one document and a\n"
+    "  --json                 JSON output for lookup, info, ring and status: one document and a\n"
     "                         newline. A key that is not valid UTF-8 appears as\n"
     "                         \"key\": null with its bytes in \"key_hex\"\n"
     "  --key FILE             connect with CURVE as the client in FILE (chordctl keygen\n"
@@ -507,7 +512,7 @@ static int s_command_arity (const char *command)
         int arity;
     } commands[] = {
         {"put", 2},    {"get", 1},  {"del", 1},   {"lookup", 1},
-        {"info", 0},   {"ring", 0}, {"leave", 0},
+        {"info", 0},   {"ring", 0}, {"leave", 0}, {"status", 0}, {"health", 0},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp (commands[i].name, command) == 0)
@@ -628,7 +633,11 @@ int main (int argc, char **argv)
     else if (strcmp (command, "info") == 0)
         code = s_cmd_info (&ctl, client);
     else if (strcmp (command, "ring") == 0)
-        code = chordctl_cmd_ring (&ctl, client);
+        code = chordctl_cmd_ring (&ctl);
+    else if (strcmp (command, "status") == 0)
+        code = chordctl_cmd_status (&ctl);
+    else if (strcmp (command, "health") == 0)
+        code = chordctl_cmd_health (&ctl);
     else
         code = s_cmd_leave (&ctl, client);
 

@@ -1,5 +1,6 @@
 /*  chordctl's insides, shared by chordctl.c (options, the key commands,
-    info, leave, main) and chordctl_ring.c (the ring walk and keygen).
+    info, leave, main), chordctl_ring.c (the ring walk and keygen) and
+    chordctl_status.c (status and health).
     Not for other programs.  */
 #ifndef CHORD_TOOLS_CHORDCTL_H
 #define CHORD_TOOLS_CHORDCTL_H
@@ -24,13 +25,12 @@
 #include "id.h"
 #include "keys.h"
 #include "message.h"
+#include "ring_walk.h"
 
 
 #define S_SERVER_DEFAULT     "tcp://127.0.0.1:7000"
 #define S_TIMEOUT_MS_DEFAULT 5000
 #define S_TIMEOUT_MS_MAX     (24 * 3600 * 1000)   /* one day */
-#define S_RING_STEPS_MAX     4096                 /* positions a ring walk visits */
-#define S_RING_CLIENTS_MAX   64                   /* connections a ring walk keeps open */
 #define S_WORDS_MAX          8                    /* command words after the options */
 
 enum {
@@ -52,25 +52,7 @@ typedef struct {
     const chord_client_curve_t *curve;   /* how to connect; NULL: without CURVE */
 } chordctl_t;
 
-/* One position seen by a ring walk. */
-typedef struct {
-    chord_peer_t self;        /* the position and its endpoint */
-    bool has_pred;            /* false when it knows no predecessor */
-    chord_id_t pred;          /* its predecessor */
-    bool has_succ;            /* false when its successor list is empty */
-    chord_id_t succ;          /* its first successor */
-    uint64_t keys;            /* keys it stores */
-} ring_position_t;
-
-/* One cached connection of a ring walk. */
-typedef struct {
-    char endpoint[CHORD_ENDPOINT_MAX + 1];   /* where it connects */
-    chord_client_t *client;                  /* NULL for an empty slot */
-    uint64_t used;                           /* walk step of its last use, for eviction */
-} ring_link_t;
-
-
-/* Shared between the two files. */
+/* Shared between the files. */
 int chordctl_fail (int code, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 int chordctl_print_json (json_t *root);
 json_t *chordctl_json_id (const chord_id_t *id);
@@ -78,7 +60,14 @@ json_t *chordctl_json_text (const char *text, size_t len);
 json_t *chordctl_json_count (uint64_t count);
 int chordctl_info (const chordctl_t *ctl, chord_client_t *client, const char *endpoint,
                    const chord_id_t *target, chord_msg_t *reply);
-int chordctl_cmd_ring (const chordctl_t *ctl, chord_client_t *first);
+/* Walks the ring from ctl->server within the command's budget. Returns 0
+   with *walk filled (ring_walk_clear it), or an exit code after printing
+   why the start did not answer. */
+int chordctl_walk (const chordctl_t *ctl, ring_walk_t *walk);
+int chordctl_cmd_ring (const chordctl_t *ctl);
+/* chordctl status and health (chordctl_status.c). */
+int chordctl_cmd_status (const chordctl_t *ctl);
+int chordctl_cmd_health (const chordctl_t *ctl);
 int chordctl_keygen (int argc, char **argv);
 
 #endif

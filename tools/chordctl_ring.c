@@ -1,170 +1,88 @@
-/*  chordctl: the ring walk (chordctl ring) and key generation (chordctl
-    keygen).  */
+/*  chordctl: the ring walk (chordctl ring, on tools/ring_walk.c) and key
+    generation (chordctl keygen).  */
 #include "chordctl.h"
 
-/* The walk's connection to endpoint: first for the contacted server, else a
-   cached one, or a new one evicting the least recently used. NULL when the
-   endpoint cannot be connected to. */
-static chord_client_t *s_ring_link (const chordctl_t *ctl, chord_client_t *first,
-                                     ring_link_t *links, const char *endpoint, uint64_t step)
+int chordctl_walk (const chordctl_t *ctl, ring_walk_t *walk)
 {
-    if (strcmp (endpoint, ctl->server) == 0)
-        return first;
-    ring_link_t *slot = &links[0];
-    for (size_t i = 0; i < S_RING_CLIENTS_MAX; i++) {
-        if (links[i].client && strcmp (links[i].endpoint, endpoint) == 0) {
-            links[i].used = step;
-            return links[i].client;
-        }
-        if (!links[i].client)
-            slot = &links[i];
-        else if (slot->client && links[i].used < slot->used)
-            slot = &links[i];
-    }
-    chord_client_destroy (&slot->client);
-    slot->client = chord_client_new_curve (endpoint, ctl->curve);
-    if (!slot->client)
-        return NULL;
-    snprintf (slot->endpoint, sizeof slot->endpoint, "%s", endpoint);
-    slot->used = step;
-    return slot->client;
+    int64_t left_ms = ctl->deadline_ms - util_now_ms ();
+    ring_walk_config_t config = {
+        .start = ctl->server,
+        .curve = ctl->curve,
+        .request_timeout_ms = RING_WALK_TIMEOUT_MS,
+        .deadline_ms = left_ms > 0 ? (int) left_ms : 1,
+    };
+    if (ring_walk_run (&config, walk) == 0)
+        return S_EXIT_OK;
+    if (errno == EACCES)
+        return chordctl_fail (S_EXIT_REFUSED, "%s: refused: the peer does not admit our key", ctl->server);
+    if (errno == ENOMEM)
+        return chordctl_fail (S_EXIT_ERROR, "out of memory");
+    return chordctl_fail (S_EXIT_NO_ANSWER, "%s", walk->why);
 }
 
-static bool s_ring_seen (const ring_position_t *walked, size_t count, const chord_id_t *id)
+/* Warns on stderr of what the walk left out: a ring not closed, silent
+   positions. */
+static void s_ring_warn (const ring_walk_t *walk)
 {
-    for (size_t i = 0; i < count; i++)
-        if (chord_id_equal (&walked[i].self.id, id))
-            return true;
-    return false;
+    if (!walk->complete)
+        fprintf (stderr, "chordctl: warning: ring not closed: %s\n", walk->why);
+    size_t down = 0;
+    for (size_t i = 0; i < walk->count; i++)
+        down += walk->positions[i].down;
+    if (down > 0)
+        fprintf (stderr, "chordctl: warning: %zu position%s did not answer within %d ms: down\n", down,
+                 down == 1 ? "" : "s", RING_WALK_TIMEOUT_MS);
 }
 
-static int s_ring_print (const chordctl_t *ctl, const ring_position_t *walked, size_t count)
+static int s_ring_print (const chordctl_t *ctl, const ring_walk_t *walk)
 {
     if (ctl->json) {
         json_t *root = json_array ();
-        for (size_t i = 0; i < count; i++) {
-            const ring_position_t *at = &walked[i];
+        for (size_t i = 0; i < walk->count; i++) {
+            const ring_walk_position_t *at = &walk->positions[i];
             json_t *object = json_object ();
             json_object_set_new (object, "id", chordctl_json_id (&at->self.id));
             json_object_set_new (object, "endpoint",
                                  chordctl_json_text (at->self.endpoint, strlen (at->self.endpoint)));
-            json_object_set_new (object, "predecessor",
-                                 at->has_pred ? chordctl_json_id (&at->pred) : json_null ());
-            json_object_set_new (object, "successor",
-                                 at->has_succ ? chordctl_json_id (&at->succ) : json_null ());
-            json_object_set_new (object, "keys", chordctl_json_count (at->keys));
+            json_object_set_new (object, "state", json_string (ring_walk_state_name (at)));
+            json_object_set_new (object, "predecessor", at->has_pred ? chordctl_json_id (&at->pred) : json_null ());
+            json_object_set_new (object, "successor", at->has_succ ? chordctl_json_id (&at->succ) : json_null ());
+            json_object_set_new (object, "keys", at->down ? json_null () : chordctl_json_count (at->records));
             json_array_append_new (root, object);
         }
         return chordctl_print_json (root);
     }
-    for (size_t i = 0; i < count; i++) {
-        const ring_position_t *at = &walked[i];
+    for (size_t i = 0; i < walk->count; i++) {
+        const ring_walk_position_t *at = &walk->positions[i];
         char self_hex[CHORD_ID_HEX_LEN + 1], pred_hex[CHORD_ID_HEX_LEN + 1] = "-",
              succ_hex[CHORD_ID_HEX_LEN + 1] = "-";
         chord_id_to_hex (&at->self.id, self_hex);
+        if (at->down) {
+            printf ("%s %s down\n", self_hex, at->self.endpoint);
+            continue;
+        }
         if (at->has_pred)
             chord_id_to_hex (&at->pred, pred_hex);
         if (at->has_succ)
             chord_id_to_hex (&at->succ, succ_hex);
-        printf ("%s %s pred=%s succ=%s keys=%llu\n", self_hex, at->self.endpoint, pred_hex,
-                succ_hex, (unsigned long long) at->keys);
+        printf ("%s %s pred=%s succ=%s keys=%llu\n", self_hex, at->self.endpoint, pred_hex, succ_hex,
+                (unsigned long long) at->records);
     }
     return S_EXIT_OK;
 }
 
-/* Walks from the contacted peer through each first successor until the walk
-   comes back to where it started, then prints every position seen. */
-int chordctl_cmd_ring (const chordctl_t *ctl, chord_client_t *first)
+/*  Walks from the contacted peer through each first successor until the
+    walk comes back to where it started (ring_walk.h), then prints every
+    position seen, silent ones as down.  */
+int chordctl_cmd_ring (const chordctl_t *ctl)
 {
-    ring_position_t *walked = calloc (S_RING_STEPS_MAX, sizeof *walked);
-    ring_link_t *links = calloc (S_RING_CLIENTS_MAX, sizeof *links);
-    if (!walked || !links) {
-        free (walked);
-        free (links);
-        return chordctl_fail (S_EXIT_ERROR, "out of memory");
-    }
-    size_t count = 0;
-    int code = S_EXIT_OK;
-    chord_client_t *client = first;
-    char endpoint[CHORD_ENDPOINT_MAX + 1];
-    snprintf (endpoint, sizeof endpoint, "%s", ctl->server);
-    chord_id_t target;
-    bool has_target = false;
-
-    while (true) {
-        if (count == S_RING_STEPS_MAX) {
-            fprintf (stderr, "chordctl: warning: ring not closed after %d positions\n",
-                     S_RING_STEPS_MAX);
-            break;
-        }
-        if (!client) {
-            client = s_ring_link (ctl, first, links, endpoint, count);
-            if (!client) {
-                code = chordctl_fail (S_EXIT_NO_ANSWER, "cannot connect to '%s'", endpoint);
-                break;
-            }
-        }
-        chord_msg_t reply;
-        code = chordctl_info (ctl, client, endpoint, has_target ? &target : NULL, &reply);
-        if (code != 0)
-            break;
-        if (has_target && !chord_id_equal (&reply.peer.id, &target)) {
-            char want_hex[CHORD_ID_HEX_LEN + 1], got_hex[CHORD_ID_HEX_LEN + 1];
-            chord_id_to_hex (&target, want_hex);
-            chord_id_to_hex (&reply.peer.id, got_hex);
-            fprintf (stderr, "chordctl: warning: asked %s for position %s, %s answered\n",
-                     endpoint, want_hex, got_hex);
-        }
-        if (s_ring_seen (walked, count, &reply.peer.id)) {
-            char hex[CHORD_ID_HEX_LEN + 1];
-            chord_id_to_hex (&reply.peer.id, hex);
-            fprintf (stderr, "chordctl: warning: ring not closed: %s repeats\n", hex);
-            chord_msg_clear (&reply);
-            break;
-        }
-        ring_position_t *at = &walked[count++];
-        at->self = reply.peer;
-        at->has_pred = (reply.fields & CHORD_F_PRED) && reply.has_pred;
-        if (at->has_pred)
-            at->pred = reply.pred.id;
-        at->has_succ = (reply.fields & CHORD_F_SUCC) && reply.peer_count > 0;
-        chord_peer_t next;
-        if (at->has_succ) {
-            next = reply.peers[0];
-            at->succ = next.id;
-        }
-        at->keys = (reply.fields & CHORD_F_COUNT) ? reply.count : 0;
-        chord_msg_clear (&reply);
-
-        char hex[CHORD_ID_HEX_LEN + 1];
-        chord_id_to_hex (&at->self.id, hex);
-        if (!at->has_succ) {
-            fprintf (stderr, "chordctl: warning: ring not closed: %s has no successor\n", hex);
-            break;
-        }
-        if (chord_id_equal (&next.id, &walked[0].self.id))
-            break;   /* back where the walk began: the ring is closed */
-        if (s_ring_seen (walked, count, &next.id)) {
-            char next_hex[CHORD_ID_HEX_LEN + 1];
-            chord_id_to_hex (&next.id, next_hex);
-            fprintf (stderr,
-                     "chordctl: warning: ring not closed: %s leads back to %s, not to the start\n",
-                     hex, next_hex);
-            break;
-        }
-        snprintf (endpoint, sizeof endpoint, "%s", next.endpoint);
-        target = next.id;
-        has_target = true;
-        client = NULL;
-    }
-
-    int print_code = s_ring_print (ctl, walked, count);
-    if (code == S_EXIT_OK)
-        code = print_code;
-    for (size_t i = 0; i < S_RING_CLIENTS_MAX; i++)
-        chord_client_destroy (&links[i].client);
-    free (links);
-    free (walked);
+    ring_walk_t walk;
+    int code = chordctl_walk (ctl, &walk);
+    if (code != S_EXIT_OK)
+        return code;
+    s_ring_warn (&walk);
+    code = s_ring_print (ctl, &walk);
+    ring_walk_clear (&walk);
     return code;
 }
 
