@@ -2,6 +2,9 @@
 # Builds the chord container image FROM scratch out of what make built:
 # chordd, chordctl, exactly the shared libraries they load, and a passwd
 # entry for the unprivileged user the daemon runs as. No base image needed.
+# Its HEALTHCHECK is readiness: chordctl health exits 0 only while every
+# position of the peer is active, serving its arc (a joining or leaving
+# peer is "starting" or "unhealthy", not healthy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=${1:-chord:latest}
@@ -24,7 +27,7 @@ FROM scratch
 COPY --chown=10001:10001 rootfs/ /
 USER 10001:10001
 EXPOSE 7000 8080
-HEALTHCHECK --interval=5s --timeout=3s --retries=3 CMD ["/usr/bin/chordctl", "--timeout", "2000", "info"]
+HEALTHCHECK --interval=5s --timeout=3s --retries=3 CMD ["/usr/bin/chordctl", "--timeout", "2000", "health"]
 ENTRYPOINT ["/usr/bin/chordd"]
 CMD ["--listen", "tcp://0.0.0.0:7000", "--advertise", "auto"]
 DOCKERFILE
