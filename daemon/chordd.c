@@ -590,6 +590,9 @@ static int s_http_start (s_peer_t *peer, const chordd_options_t *options, const 
         fprintf (stderr, "chordd: --http-tokens: %s\n", error);
         return -2;
     }
+    if (options->secret && !options->http_tokens)
+        chordd_log (CHORD_LOG_INFO, "http: no --http-tokens: only /healthz, /readyz and /metrics answer, and "
+                    "only to loopback");
     return 0;
 }
 

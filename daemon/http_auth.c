@@ -104,8 +104,10 @@ static char *s_read_private (const char *path, char *error, size_t size)
         chordd_error (error, size, "out of memory");
     else {
         ssize_t got = read (fd, text, (size_t) st.st_size + 1);
-        if (got < 0 || got > st.st_size) {
-            chordd_error (error, size, got < 0 ? "cannot read %s" : "%s grew while read", path);
+        //  A NUL byte would end the parse early and drop the lines after it unseen.
+        if (got < 0 || got > st.st_size || memchr (text, 0, (size_t) got)) {
+            chordd_error (error, size, got < 0 ? "cannot read %s" : got > st.st_size ? "%s grew while read"
+                          : "%s holds a NUL byte: not a tokens file", path);
             free (text);
             text = NULL;
         }

@@ -96,6 +96,15 @@ static void s_test_load (chordd_http_auth_t *auth)
                 "bad line %zu refused, naming file:line and '%s' (%s)", i, bad[i].why, error);
         tap_ok (!strstr (error, "aaaaaaaaaaaaaaaaaaaa"), "the error shows no token");
     }
+    //  A NUL byte would hide the lines after it: the file is refused.
+    FILE *nul = fopen (s_path ("nul"), "w");
+    fprintf (nul, "read %s\n", s_read);
+    fputc (0, nul);
+    fprintf (nul, "write %s\n", s_write);
+    fclose (nul);
+    chmod (s_path ("nul"), 0600);
+    tap_ok (chordd_http_auth_load (auth, s_path ("nul"), error, sizeof error) == -1 && strstr (error, "NUL"),
+            "a file holding a NUL byte is refused (%s)", error);
     //  A token of 257 characters, and one of 256, which is allowed.
     char longer[300] = "read ", *token = longer + 5;
     memset (token, 'x', 257);
