@@ -217,9 +217,11 @@ static int s_send (s_peer_t *peer)
     int rc = 0;
     for (size_t i = 0; i < peer->count; i++) {
         s_position_t *position = &peer->positions[i];
-        uint64_t started_us = position->batching ? s_now_us () : 0;
+        /* Timed only where the backend has batches: a no-op commit is no measure. */
+        bool timed = position->batching && position->store->ops->commit;
+        uint64_t started_us = timed ? s_now_us () : 0;
         int committed = position->batching ? chord_store_commit (position->store) : 0;
-        if (position->batching)
+        if (timed)
             chord_histogram_observe (&peer->counted.commit_duration_us, &chord_duration_us_bounds,
                                      s_now_us () - started_us);
         if (committed != 0) {

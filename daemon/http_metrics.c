@@ -222,7 +222,7 @@ static void s_client_metrics (FILE *out, const chordd_http_snapshot_t *snapshot)
     s_header (out, "chord_lookup_duration_seconds", "histogram", "From a lookup's start to its owner found.");
     s_histogram (out, "chord_lookup_duration_seconds", "", &lookups, &chord_duration_ms_bounds, 1e-3);
     s_header (out, "chord_store_commit_duration_seconds", "histogram",
-              "Each commit of a batch of store writes (chordd's loop, around chord_store_commit).");
+              "Each commit of a batch of writes to an on-disk store (chordd's loop, around chord_store_commit).");
     s_histogram (out, "chord_store_commit_duration_seconds", "", &snapshot->daemon.commit_duration_us,
                  &chord_duration_us_bounds, 1e-6);
 }

@@ -10,8 +10,12 @@
     loop must never stall counting them. A sweep counts one slice of the
     id space per run (the store's range over it), a pause between slices,
     and starts over every CHORD_CENSUS_INTERVAL_MS; the slices are as
-    many as keep each near CHORD_CENSUS_SLICE_RECORDS records. The census
-    is therefore up to one interval old; a sweep during which our arc
+    many as keep each near CHORD_CENSUS_SLICE_RECORDS records. Past
+    CHORD_CENSUS_SLICES_CALM slices (32k records) the interval stretches
+    in proportion, so a big store's census costs the loop no more than a
+    32k one's (a backend without an order by id, like the in-memory one,
+    scans the whole store for each slice). The census is therefore up to
+    one interval old; a sweep during which our arc
     (predecessor) changes starts over, so "owned" is always counted
     against one arc.
     Needs: the ring (node_owns and its predecessor), the store, records'
@@ -32,6 +36,7 @@ typedef struct chord_node chord_node_t;
 #define CHORD_CENSUS_SLICE_GAP_MS 5       /* pause between two slices of a sweep */
 #define CHORD_CENSUS_SLICE_RECORDS 2048   /* records a slice should hold, about */
 #define CHORD_CENSUS_SLICES_MAX 256       /* slices a sweep may have: a power of two */
+#define CHORD_CENSUS_SLICES_CALM 16       /* beyond this many slices, the interval stretches */
 
 /* The arc a sweep counts "owned" against. */
 typedef struct {

@@ -10,7 +10,7 @@ id, state, predecessor, successor, keys); /metrics is Prometheus text format
 0.0.4 with HELP and TYPE for every family, passes `promtool check metrics`
 when promtool is on PATH (Debian package prometheus; skipped otherwise), and
 chord_messages_received_total grows across 50 puts while chord_records
-counts them; unknown paths give 404 and other methods than GET 405 with
+(all kinds) counts them; unknown paths give 404 and other methods than GET 405 with
 Allow: GET, all with JSON bodies; 300 TCP connections that open and send
 nothing to one process's HTTP port do not stop gets through that process
 from answering within 2 s, and /healthz answers once they close.
@@ -44,6 +44,8 @@ PUTS = 50
 IDLE_CONNECTIONS = 300
 GET_WITHIN_S = 2.0
 SNAPSHOT_WAIT_S = 5.0       # the loop publishes at most every 200 ms and wakes at least every second
+CENSUS_WAIT_S = 15.0        # chord_records comes from a census at most about 5 s old
+LABELS = {"type", "reason", "op", "status", "kind", "le"}     # every label name /metrics uses
 HTTP_TIMEOUT_S = 5
 JSON_TYPE = "application/json"
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -86,13 +88,13 @@ def until(fn, bound_s):
 
 
 def metrics(port):
-    """{family: value} of the unlabelled samples of /metrics, and the body."""
+    """{sample name: value summed over its labelled series} of /metrics, and the body."""
     status, _, body = request(port, "/metrics")
     values = {}
     for line in ct.text(body).splitlines() if status == 200 else []:
-        match = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*) (\S+)$", line)
+        match = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$", line)
         if match:
-            values[match.group(1)] = float(match.group(2))
+            values[match.group(1)] = values.get(match.group(1), 0.0) + float(match.group(3))
     return values, body
 
 
@@ -138,7 +140,9 @@ def check_metrics_format(peer):
     text = ct.text(body) + "\n"
     families = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
     helped = set(re.findall(r"^# HELP (\S+) ", text, re.M))
-    samples = set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[ {]", text, re.M))
+    histograms = set(re.findall(r"^# TYPE (\S+) histogram$", text, re.M))
+    samples = {re.sub(r"_(bucket|sum|count)$", "", name) if re.sub(r"_(bucket|sum|count)$", "", name) in histograms
+               else name for name in re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[ {]", text, re.M)}
     missing = [name for name in REQUIRED if name not in families]
     ok(status == 200 and headers.get("content-type") == PROMETHEUS_TYPE and not missing and
        samples <= families and families == helped,
@@ -146,8 +150,12 @@ def check_metrics_format(peer):
        ["status %s, content type %r, missing %s, samples without TYPE %s, TYPE without HELP %s" % (
            status, headers.get("content-type"), missing, sorted(samples - families), sorted(families - helped))])
     counters = re.findall(r"^# TYPE (\S+) counter$", text, re.M)
-    ok(all(name.endswith("_total") for name in counters) and "{" not in text,
-       "every counter ends in _total, and no sample has labels (no ids or keys)", [str(counters)])
+    names = set(re.findall(r'[{,]([a-zA-Z_][a-zA-Z0-9_]*)="', text))
+    values = set(re.findall(r'="([^"]*)"', text))
+    ok(all(name.endswith("_total") for name in counters) and names <= LABELS and
+       not any(re.search(r"[0-9a-f]{16}", v) for v in values),
+       "every counter ends in _total; labels are only %s, none holds an id or a key" % sorted(LABELS),
+       [str(counters), str(sorted(names - LABELS))])
     promtool = shutil.which("promtool")
     if not promtool:
         ok(True, "promtool check metrics # SKIP promtool is not on PATH (Debian package prometheus)")
@@ -171,7 +179,7 @@ def check_counters(live):
        "chord_messages_received_total grows after %d puts (%s -> %s)" % (
            PUTS, before.get("chord_messages_received_total"), after.get("chord_messages_received_total")))
     records = until(lambda: (lambda n: n if n >= records_before + PUTS else None)(
-        sum(metrics(p.http_port)[0].get("chord_records", 0) for p in live)), SNAPSHOT_WAIT_S)
+        sum(metrics(p.http_port)[0].get("chord_records", 0) for p in live)), CENSUS_WAIT_S)
     ok(records, "chord_records summed over the processes counts the %d keys (%s before, %s after)" % (
         PUTS, records_before, records))
     ok(all(metrics(p.http_port)[0].get("chord_positions") == p.vnodes and
