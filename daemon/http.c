@@ -154,6 +154,7 @@ static const s_route_t s_routes[] = {
     {"/readyz", true, CHORDD_HTTP_PROBE, s_readyz},
     {"/v1/info", true, CHORDD_HTTP_READ, s_info},
     {"/metrics", true, CHORDD_HTTP_PROBE, chordd_http_metrics},
+    {"/v1/ring", true, CHORDD_HTTP_READ, chordd_http_ring_get},
 };
 
 static const s_route_t *s_route (const char *url)
@@ -287,6 +288,7 @@ chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, sockle
         chordd_http_stop (&self);
         return NULL;
     }
+    self->ring = chordd_http_ring_new ();
     clock_gettime (CLOCK_MONOTONIC, &self->started);
     self->start_time_s = chordd_http_process_start_time ();
     int fd = s_listen (address, address_len);
@@ -338,6 +340,7 @@ void chordd_http_stop (chordd_http_t **self_p)
         return;
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
+    chordd_http_ring_destroy (&self->ring);
     sodium_memzero (&self->curve, sizeof self->curve);
     chordd_http_auth_destroy (&self->auth);
     pthread_mutex_destroy (&self->lock);

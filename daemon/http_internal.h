@@ -34,6 +34,7 @@ struct chordd_http {
     bool secured;                           /* connect to peers with curve */
     chord_client_curve_t curve;
     chordd_http_auth_t *auth;               /* bearer tokens and the roles they hold (http_auth.h) */
+    struct chordd_http_ring *ring;          /* the last ring walk, shared by /v1/ring requests (http_ring.c) */
 };
 
 /*  One request as MHD hands it to the access handler, called once per
@@ -78,5 +79,12 @@ chord_client_t *chordd_http_connect (const chordd_http_t *self, const char *endp
 
 /* GET /metrics (http_metrics.c). */
 chordd_http_handler_fn chordd_http_metrics;
+
+/* GET /v1/ring (http_ring.c), and the walk its requests share: new
+   returns NULL when memory runs out; destroy sets *self_p to NULL. */
+typedef struct chordd_http_ring chordd_http_ring_t;
+chordd_http_ring_t *chordd_http_ring_new (void);
+void chordd_http_ring_destroy (chordd_http_ring_t **self_p);
+chordd_http_handler_fn chordd_http_ring_get;
 
 #endif

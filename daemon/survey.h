@@ -3,10 +3,11 @@
     the process holding it, walked from successor to successor from a seed:
     one request per position, so a ring of thousands takes seconds.
 
-    What the ring answers is hostile like anything from the network: a
-    position whose id is not BLAKE2b of its endpoint (or endpoint#i, i <
-    CHORD_POSITIONS_MAX) is left out, repeats are dropped, and the walk is
-    bounded in positions, requests and time.  */
+    The walk is tools/ring_walk.c's, so what the ring answers is checked
+    there: a position whose id is not BLAKE2b of its endpoint (or
+    endpoint#i, i < CHORD_POSITIONS_MAX) is left out, repeats end the
+    walk, and it is bounded in positions and time. The survey keeps the
+    positions that answered.  */
 #ifndef CHORDD_SURVEY_H
 #define CHORDD_SURVEY_H
 
@@ -17,7 +18,6 @@
 #include "id.h"
 
 #define CHORDD_SURVEY_POSITIONS_MAX 4096 /* a ring larger than this is seen in part */
-#define CHORDD_SURVEY_REQUESTS_MAX 8192 /* silent positions cost requests too */
 
 /* One position of the ring, and the process (endpoint) holding it. */
 typedef struct {
@@ -28,14 +28,15 @@ typedef struct {
 typedef struct {
     chordd_survey_position_t *positions; /* malloc'd, in the order seen */
     size_t count;
-    size_t requests;                     /* info requests answered */
+    size_t requests;                     /* info requests answered: one per position kept */
     bool closed;                         /* the walk came back round to where it began */
 } chordd_survey_t;
 
 /*  Walks the ring from seed, asking each position for its successor list
     and going on to the first successor, until the walk comes back round.
     curve: NULL on an open ring. Each request waits at most timeout_ms; a
-    silent successor is skipped for the next in the list. Returns
+    silent successor is skipped for the next in the list (and the other
+    positions of its endpoint are not asked again). Returns
     0 with *survey filled (free with chordd_survey_clear) once the walk
     closed, or -1 with why filled in (and nothing to free) when the seed
     did not answer or the ring could not be walked round.  */

@@ -62,6 +62,18 @@ static chord_client_t *s_link (s_walk_t *w, const char *endpoint)
     return slot->client;
 }
 
+/* True when endpoint is printable text: it came off the network, and ends
+   up on terminals and in JSON. */
+static bool s_printable (const char *endpoint)
+{
+    if (!endpoint[0])
+        return false;
+    for (const unsigned char *c = (const unsigned char *) endpoint; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return false;
+    return true;
+}
+
 /*  Asks endpoint for the INFO of position target (NULL: any), waiting at
     most timeout_ms. Returns 0 with w->reply a well-formed answer from a
     position bound to its endpoint (target itself, when given), or -1
@@ -88,7 +100,8 @@ static int s_ask (s_walk_t *w, const char *endpoint, const chord_id_t *target, i
     }
     const chord_msg_t *reply = w->reply;
     if (reply->type != CHORD_MSG_INFO_REPLY || !(reply->fields & CHORD_F_PEER) ||
-        !chord_id_bound (&reply->peer.id, reply->peer.endpoint) || (target && !chord_id_equal (&reply->peer.id, target))) {
+        !s_printable (reply->peer.endpoint) || !chord_id_bound (&reply->peer.id, reply->peer.endpoint) ||
+        (target && !chord_id_equal (&reply->peer.id, target))) {
         errno = EINVAL;
         return -1;
     }
@@ -148,15 +161,16 @@ static void s_record_answer (s_walk_t *w)
 }
 
 /*  The successor list of the reply from position `from` into list[]: the
-    entries bound to their endpoints, other than from, in order. Returns
-    how many.  */
+    entries bound to their printable endpoints, other than from, in order.
+    Returns how many.  */
 static size_t s_take_list (const chord_msg_t *reply, const chord_id_t *from, chord_peer_t *list)
 {
     size_t count = 0;
     size_t given = (reply->fields & CHORD_F_SUCC) ? reply->peer_count : 0;
     for (size_t i = 0; i < given && i < CHORD_PEER_LIST_MAX; i++) {
         const chord_peer_t *peer = &reply->peers[i];
-        if (!chord_id_equal (&peer->id, from) && chord_id_bound (&peer->id, peer->endpoint))
+        if (!chord_id_equal (&peer->id, from) && s_printable (peer->endpoint) &&
+            chord_id_bound (&peer->id, peer->endpoint))
             list[count++] = *peer;
     }
     return count;
@@ -210,6 +224,8 @@ static int s_walk (s_walk_t *w)
     ring_walk_t *walk = w->walk;
     const char *start = w->config->start;
     int64_t left_ms = w->deadline_ms - util_now_ms ();
+    if (w->config->start_timeout_ms > 0 && w->config->start_timeout_ms < left_ms)
+        left_ms = w->config->start_timeout_ms;
     if (s_ask (w, start, NULL, left_ms > 0 ? (int) left_ms : 0) != 0) {
         int saved = errno;
         s_why (walk, "%s: %s", start,

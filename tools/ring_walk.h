@@ -54,6 +54,7 @@ typedef struct {
     const char *start;              /* endpoint to start at */
     const chord_client_curve_t *curve;  /* CURVE keys, NULL on an open ring */
     int request_timeout_ms;         /* wait per position; 0: RING_WALK_TIMEOUT_MS */
+    int start_timeout_ms;           /* wait for the start; 0: the whole budget */
     int deadline_ms;                /* budget of the walk; 0: RING_WALK_DEADLINE_MS */
     size_t steps_max;               /* positions recorded at most; 0: RING_WALK_STEPS_MAX */
 } ring_walk_config_t;
