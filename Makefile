@@ -7,7 +7,7 @@
 #   make sanitize   the whole test suite under ASan and UBSan (build-san/)
 #   make valgrind   the unit tests under valgrind
 #   make fuzz       build the libFuzzer targets of every entry point the network reaches
-#                   (tests/fuzz/: decode, node, record, route) with clang, ASan and UBSan
+#                   (tests/fuzz/: decode, node, record, route, http_path) with clang, ASan and UBSan
 #                   into build/fuzz/, seed their corpora, run each FUZZ_SECONDS (60);
 #                   fails on any crash, leak or timeout and prints how to replay it
 #   make bench      put/get throughput and latency on local rings, in memory and on
@@ -41,7 +41,7 @@ SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
 SCRIPT_TESTS := $(sort $(wildcard tests/*.t))
 LIB        := $(BUILD)/libchord.a
-FUZZ_TARGETS := decode node record route
+FUZZ_TARGETS := decode node record route http_path
 FUZZ_REPLAYS := $(patsubst %,$(BUILD)/replay/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_SEEDS := $(FUZZ_DIR)/seeds
@@ -90,7 +90,7 @@ $(BIN)/chord-bench: $(BUILD)/tools/chord-bench.o $(BUILD)/tools/bench_ring.o $(C
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(BUILD)/tools/chordctl_status.o $(CLIENT_OBJ) $(LIB)
+$(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(BUILD)/tools/chordctl_status.o $(BUILD)/tools/replicas.o $(CLIENT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
@@ -116,6 +116,12 @@ $(BUILD)/t/test_store_lmdb.t: $(BUILD)/tests/test_store_lmdb.o $(BUILD)/daemon/s
 # The connection guard's test runs daemon/conn_guard on a real ROUTER.
 $(BUILD)/tests/test_conn_guard.o: CFLAGS += -Idaemon
 $(BUILD)/t/test_conn_guard.t: $(BUILD)/tests/test_conn_guard.o $(BUILD)/daemon/conn_guard.o $(BUILD)/daemon/log.o $(SIMLIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The HTTP key path decoder's test, likewise.
+$(BUILD)/tests/test_http_path.o: CFLAGS += -Idaemon
+$(BUILD)/t/test_http_path.t: $(BUILD)/tests/test_http_path.o $(BUILD)/daemon/http_path.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
@@ -169,7 +175,7 @@ FUZZ_SANITIZE := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fn
 FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link \
                 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -MMD -MP \
                 -Iprotocol -Idaemon -Itests/fuzz $(PKG_CFLAGS)
-FUZZ_SHARED  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard protocol/*.c) daemon/route.c tests/fuzz/fuzz_input.c)
+FUZZ_SHARED  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard protocol/*.c) daemon/route.c daemon/http_path.c tests/fuzz/fuzz_input.c)
 FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 
 $(FUZZ_DIR)/obj/%.o: %.c
@@ -180,7 +186,8 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_SHARED)
 	$(FUZZ_CC) $(FUZZ_SANITIZE) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/fuzz/%.o: CFLAGS += -Itests/fuzz -Idaemon
-FUZZ_REPLAY_OBJ := $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/fuzz_input.o $(BUILD)/daemon/route.o
+FUZZ_REPLAY_OBJ := $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/fuzz_input.o $(BUILD)/daemon/route.o \
+                   $(BUILD)/daemon/http_path.o
 
 $(BUILD)/replay/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_REPLAY_OBJ) $(LIB)
 	@mkdir -p $(dir $@)

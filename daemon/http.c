@@ -41,8 +41,9 @@ chordd_http_snapshot_t *chordd_http_snapshot (chordd_http_t *self)
     return copy;
 }
 
-chordd_http_result_t chordd_http_reply (struct MHD_Connection *connection, unsigned status, const char *type,
-                                        const char *body, size_t size)
+/* Queues a response; a 405 says which methods the path takes (allow). */
+static chordd_http_result_t s_reply (struct MHD_Connection *connection, unsigned status, const char *type,
+                                     const char *body, size_t size, const char *allow)
 {
     struct MHD_Response *response = MHD_create_response_from_buffer (size, (void *) body, MHD_RESPMEM_MUST_COPY);
     if (!response)
@@ -50,12 +51,24 @@ chordd_http_result_t chordd_http_reply (struct MHD_Connection *connection, unsig
     MHD_add_response_header (response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header (response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header (response, MHD_HTTP_HEADER_ALLOW, "GET");
+        MHD_add_response_header (response, MHD_HTTP_HEADER_ALLOW, allow);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"chord\"");
     chordd_http_result_t rc = MHD_queue_response (connection, status, response);
     MHD_destroy_response (response);
     return rc;
+}
+
+chordd_http_result_t chordd_http_reply (struct MHD_Connection *connection, unsigned status, const char *type,
+                                        const char *body, size_t size)
+{
+    return s_reply (connection, status, type, body, size, "GET");
+}
+
+chordd_http_result_t chordd_http_reply_not_allowed (struct MHD_Connection *connection, const char *allow)
+{
+    static const char body[] = "{\"error\":\"method not allowed\"}\n";
+    return s_reply (connection, MHD_HTTP_METHOD_NOT_ALLOWED, CHORDD_HTTP_JSON, body, sizeof body - 1, allow);
 }
 
 chordd_http_result_t chordd_http_reply_json (struct MHD_Connection *connection, unsigned status, json_t *json)
@@ -155,6 +168,8 @@ static const s_route_t s_routes[] = {
     {"/v1/info", true, CHORDD_HTTP_READ, s_info},
     {"/metrics", true, CHORDD_HTTP_PROBE, chordd_http_metrics},
     {"/v1/ring", true, CHORDD_HTTP_READ, chordd_http_ring_get},
+    {"/v1/kv/", false, CHORDD_HTTP_READ, chordd_http_kv},          /* PUT and DELETE: write */
+    {"/v1/lookup/", true, CHORDD_HTTP_READ, chordd_http_lookup},
 };
 
 static const s_route_t *s_route (const char *url)
@@ -209,6 +224,29 @@ static chordd_http_result_t s_handle (void *cls, struct MHD_Connection *connecti
     return route->handler (&request);
 }
 
+/*  Leaves URLs as they came (MHD would percent-decode them, stopping at a
+    %00): the key handlers decode their path themselves, byte-exact.  */
+static size_t s_unescape_none (void *cls, struct MHD_Connection *connection, char *text)
+{
+    (void) cls;
+    (void) connection;
+    return strlen (text);
+}
+
+/*  Frees what a handler kept in *state, when its request ends, answered
+    or aborted (a client gone mid-upload).  */
+static void s_completed (void *cls, struct MHD_Connection *connection, void **state,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void) cls;
+    (void) connection;
+    (void) code;
+    chordd_http_state_t *kept = *state;
+    if (kept)
+        kept->destroy (kept);
+    *state = NULL;
+}
+
 static void s_mhd_log (void *cls, const char *fmt, va_list ap)
 {
     (void) cls;
@@ -257,6 +295,8 @@ static struct MHD_Daemon *s_start_daemon (chordd_http_t *self, int fd)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) CHORDD_HTTP_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) S_MEMORY_LIMIT,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t) S_THREAD_STACK,
+        MHD_OPTION_UNESCAPE_CALLBACK, s_unescape_none, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL,
         MHD_OPTION_END);
     pthread_sigmask (SIG_SETMASK, &old, NULL);
     return daemon;
@@ -290,6 +330,7 @@ chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, sockle
     }
     self->ring = chordd_http_ring_new ();
     clock_gettime (CLOCK_MONOTONIC, &self->started);
+    self->pool = chordd_http_pool_new ();
     self->start_time_s = chordd_http_process_start_time ();
     int fd = s_listen (address, address_len);
     if (fd < 0) {
@@ -341,6 +382,7 @@ void chordd_http_stop (chordd_http_t **self_p)
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
     chordd_http_ring_destroy (&self->ring);
+    chordd_http_pool_destroy (&self->pool);
     sodium_memzero (&self->curve, sizeof self->curve);
     chordd_http_auth_destroy (&self->auth);
     pthread_mutex_destroy (&self->lock);

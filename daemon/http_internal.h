@@ -35,6 +35,7 @@ struct chordd_http {
     chord_client_curve_t curve;
     chordd_http_auth_t *auth;               /* bearer tokens and the roles they hold (http_auth.h) */
     struct chordd_http_ring *ring;          /* the last ring walk, shared by /v1/ring requests (http_ring.c) */
+    struct chordd_http_pool *pool;          /* idle clients of this peer (http_kv.c) */
 };
 
 /*  One request as MHD hands it to the access handler, called once per
@@ -53,9 +54,19 @@ typedef struct {
 
 typedef chordd_http_result_t (chordd_http_handler_fn) (const chordd_http_request_t *request);
 
+/*  What a handler keeps in *state between the calls of one request: a
+    struct that starts with this, whose destroy http.c calls when the
+    request ends, answered or not.  */
+typedef struct chordd_http_state {
+    void (*destroy) (struct chordd_http_state *self);   /* frees the whole struct */
+} chordd_http_state_t;
+
 /* Queues a response of status with body (copied) and content type. */
 chordd_http_result_t chordd_http_reply (struct MHD_Connection *connection, unsigned status, const char *type,
                                         const char *body, size_t size);
+
+/* Queues a 405 {"error": "method not allowed"} saying Allow: allow. */
+chordd_http_result_t chordd_http_reply_not_allowed (struct MHD_Connection *connection, const char *allow);
 
 /* Queues json (which it takes) as the body of a response of status. */
 chordd_http_result_t chordd_http_reply_json (struct MHD_Connection *connection, unsigned status, json_t *json);
@@ -86,5 +97,16 @@ typedef struct chordd_http_ring chordd_http_ring_t;
 chordd_http_ring_t *chordd_http_ring_new (void);
 void chordd_http_ring_destroy (chordd_http_ring_t **self_p);
 chordd_http_handler_fn chordd_http_ring_get;
+
+/* GET, PUT, DELETE /v1/kv/{key} and GET /v1/lookup/{key} (http_kv.c). */
+chordd_http_handler_fn chordd_http_kv;
+chordd_http_handler_fn chordd_http_lookup;
+
+/*  Up to a few idle clients of this peer, reused by the key handlers so
+    that a request does not pay for a ZeroMQ context and a handshake
+    (http_kv.c). NULL on no memory: every request then connects anew.  */
+typedef struct chordd_http_pool chordd_http_pool_t;
+chordd_http_pool_t *chordd_http_pool_new (void);
+void chordd_http_pool_destroy (chordd_http_pool_t **self_p);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "node_internal.h"
 #include "record.h"
+#include "replica_set.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -46,18 +47,14 @@ size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
     size_t wanted = self->config.replicas > 1 ? self->config.replicas - 1 : 0;
     if (wanted > CHORD_REPLICAS_MAX - 1)
         wanted = CHORD_REPLICAS_MAX - 1;
-    size_t count = 0;
-    for (size_t i = 0; i < ring->succ_count && count < wanted; i++)
-        s_add_replica (self, out, &count, &ring->succ[i]);
-    /* A successor list all of one process's positions (too short for the
-       --vnodes in use) reaches no other process: the fingers, in ring
-       order, name the next ones, and the predecessor comes last. */
-    for (size_t i = 0; i < CHORD_ID_BITS && count < wanted; i++)
-        if (ring->finger_valid[i])
-            s_add_replica (self, out, &count, &ring->finger[i]);
-    if (count < wanted && ring->has_pred && ring->pred_alive)
-        s_add_replica (self, out, &count, &ring->pred);
-    return count;
+    chord_replica_view_t view = {.self_endpoint = self->self.endpoint,
+                                 .succ = ring->succ,
+                                 .succ_count = ring->succ_count,
+                                 .fingers = ring->finger,
+                                 .finger_valid = ring->finger_valid,
+                                 .finger_count = CHORD_ID_BITS,
+                                 .pred = ring->has_pred && ring->pred_alive ? &ring->pred : NULL};
+    return chord_replica_set (&view, wanted, out);
 }
 
 /* Distinct processes (endpoints) we know of, ourselves included, counted up

@@ -77,8 +77,9 @@ bool node_replicating (const chord_node_t *self);
 uint64_t node_wall_ms (const chord_node_t *self, uint64_t now_ms);
 
 /*  The peers that hold copies of what we coordinate: the first replicas-1
-    distinct endpoints among our successors other than our own, so that
-    positions of one process never count twice. Returns how many.  */
+    distinct endpoints other than our own, by chord_replica_set's rule
+    (replica_set.h, which clients use too), so that positions of one
+    process never count twice. Returns how many.  */
 size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out);
 
 /* True for a tombstone past its grace at wall_ms: it counts for nothing. */

@@ -16,6 +16,8 @@ static const char *s_usage_text =
     "  get KEY         write KEY's value to stdout, byte for byte, no newline added\n"
     "  del KEY         delete KEY\n"
     "  lookup KEY      print KEY's id, its owner's id and endpoint, and the hops taken\n"
+    "  replicas KEY    print the id and endpoint of KEY's owner, then of each peer holding\n"
+    "                  a copy (by the owner's own view), one per line\n"
     "  info            describe the contacted peer: id, endpoint, state, predecessor,\n"
     "                  successors, fingers, keys stored\n"
     "  ring            walk the ring from the contacted peer through each successor,\n"
@@ -40,9 +42,10 @@ static const char *s_usage_text =
     "  -s, --server ENDPOINT  peer to contact (tcp://, ipc:// or inproc://); default\n"
     "                         $CHORD_SERVER, else " S_SERVER_DEFAULT "\n"
     "  --timeout MS           budget for the whole command, in milliseconds (default 5000)\n"
-    "  --json                 JSON output for lookup, info, ring and status: one document and a\n"
-    "                         newline. A key that is not valid UTF-8 appears as\n"
-    "                         \"key\": null with its bytes in \"key_hex\"\n"
+    "  --json                 JSON output for lookup, replicas, info, ring and status:\n"
+    "                         one document and a newline. A key that is not valid\n"
+    "                         UTF-8 appears as \"key\": null (replicas: no \"key\") with\n"
+    "                         its bytes in \"key_hex\"; replicas's is GET /v1/lookup's\n"
     "  --key FILE             connect with CURVE as the client in FILE (chordctl keygen\n"
     "                         --client); default $CHORD_KEY\n"
     "  --secret FILE          connect with CURVE as a peer of the ring, from its cluster\n"
@@ -206,7 +209,7 @@ json_t *chordctl_json_text (const char *text, size_t len)
     return string ? string : json_null ();
 }
 
-static json_t *s_json_peer (const chord_peer_t *peer)
+json_t *chordctl_json_peer (const chord_peer_t *peer)
 {
     json_t *object = json_object ();
     json_object_set_new (object, "id", chordctl_json_id (&peer->id));
@@ -218,7 +221,7 @@ static json_t *s_json_peers (const chord_peer_t *peers, size_t count)
 {
     json_t *array = json_array ();
     for (size_t i = 0; i < count; i++)
-        json_array_append_new (array, s_json_peer (&peers[i]));
+        json_array_append_new (array, chordctl_json_peer (&peers[i]));
     return array;
 }
 
@@ -266,20 +269,27 @@ static int s_cmd_store (const chordctl_t *ctl, chord_client_t *client, chord_msg
     return code;
 }
 
-static int s_cmd_lookup (const chordctl_t *ctl, chord_client_t *client, const char *key)
+int chordctl_lookup (const chordctl_t *ctl, chord_client_t *client, const char *key, chord_msg_t *reply)
 {
-    chord_msg_t request, reply;
+    chord_msg_t request;
     s_key_request (ctl, &request, CHORD_MSG_CLIENT_LOOKUP, key);
-    int code = s_call (ctl, client, ctl->server, &request, &reply, CHORD_MSG_LOOKUP_REPLY);
+    int code = s_call (ctl, client, ctl->server, &request, reply, CHORD_MSG_LOOKUP_REPLY);
     if (code != 0)
         return code;
-    code = s_check_status (ctl, &reply, key);
-    if (code == S_EXIT_OK && !(reply.fields & CHORD_F_PEER))
+    code = s_check_status (ctl, reply, key);
+    if (code == S_EXIT_OK && !(reply->fields & CHORD_F_PEER))
         code = chordctl_fail (S_EXIT_ERROR, "%s: lookup reply without an owner", ctl->server);
-    if (code != S_EXIT_OK) {
-        chord_msg_clear (&reply);
+    if (code != S_EXIT_OK)
+        chord_msg_clear (reply);
+    return code;
+}
+
+static int s_cmd_lookup (const chordctl_t *ctl, chord_client_t *client, const char *key)
+{
+    chord_msg_t reply;
+    int code = chordctl_lookup (ctl, client, key, &reply);
+    if (code != S_EXIT_OK)
         return code;
-    }
 
     chord_id_t key_id;
     if (reply.fields & CHORD_F_ID)
@@ -300,7 +310,7 @@ static int s_cmd_lookup (const chordctl_t *ctl, chord_client_t *client, const ch
             json_object_set_new (root, "key_hex", json_string (key_hex));
         }
         json_object_set_new (root, "id", chordctl_json_id (&key_id));
-        json_object_set_new (root, "owner", s_json_peer (&reply.peer));
+        json_object_set_new (root, "owner", chordctl_json_peer (&reply.peer));
         json_object_set_new (root, "hops", json_integer (hops));
         code = chordctl_print_json (root);
     }
@@ -353,7 +363,7 @@ static int s_cmd_info (const chordctl_t *ctl, chord_client_t *client)
         json_object_set_new (root, "endpoint",
                              chordctl_json_text (reply.peer.endpoint, strlen (reply.peer.endpoint)));
         json_object_set_new (root, "state", json_string (state));
-        json_object_set_new (root, "predecessor", has_pred ? s_json_peer (&reply.pred) : json_null ());
+        json_object_set_new (root, "predecessor", has_pred ? chordctl_json_peer (&reply.pred) : json_null ());
         json_object_set_new (root, "successors", s_json_peers (reply.peers, succ_count));
         json_object_set_new (root, "fingers", s_json_peers (reply.fingers, finger_count));
         json_object_set_new (root, "keys", chordctl_json_count (keys));
@@ -511,7 +521,7 @@ static int s_command_arity (const char *command)
         const char *name;
         int arity;
     } commands[] = {
-        {"put", 2},    {"get", 1},  {"del", 1},   {"lookup", 1},
+        {"put", 2},    {"get", 1},  {"del", 1},   {"lookup", 1}, {"replicas", 1},
         {"info", 0},   {"ring", 0}, {"leave", 0}, {"status", 0}, {"health", 0},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -630,6 +640,8 @@ int main (int argc, char **argv)
         code = s_cmd_store (&ctl, client, CHORD_MSG_CLIENT_DEL, key, NULL, 0);
     else if (strcmp (command, "lookup") == 0)
         code = s_cmd_lookup (&ctl, client, key);
+    else if (strcmp (command, "replicas") == 0)
+        code = chordctl_cmd_replicas (&ctl, client, key);
     else if (strcmp (command, "info") == 0)
         code = s_cmd_info (&ctl, client);
     else if (strcmp (command, "ring") == 0)

@@ -58,6 +58,11 @@ int chordctl_print_json (json_t *root);
 json_t *chordctl_json_id (const chord_id_t *id);
 json_t *chordctl_json_text (const char *text, size_t len);
 json_t *chordctl_json_count (uint64_t count);
+json_t *chordctl_json_peer (const chord_peer_t *peer);
+/* Asks for key's owner: 0 with *reply filled (the caller clears it), or an exit code. */
+int chordctl_lookup (const chordctl_t *ctl, chord_client_t *client, const char *key, chord_msg_t *reply);
+/* chordctl replicas KEY (replicas.c). */
+int chordctl_cmd_replicas (const chordctl_t *ctl, chord_client_t *client, const char *key);
 int chordctl_info (const chordctl_t *ctl, chord_client_t *client, const char *endpoint,
                    const chord_id_t *target, chord_msg_t *reply);
 /* Walks the ring from ctl->server within the command's budget. Returns 0
