@@ -139,6 +139,12 @@ $(BUILD)/t/test_http_auth.t: $(BUILD)/tests/test_http_auth.o $(BUILD)/daemon/htt
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# Readiness's rules, from hand-made snapshots.
+$(BUILD)/tests/test_readiness.o: CFLAGS += -Idaemon
+$(BUILD)/t/test_readiness.t: $(BUILD)/tests/test_readiness.o $(BUILD)/daemon/readiness.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/t/%.t: $(BUILD)/tests/%.o $(SIMLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)

@@ -19,6 +19,7 @@
 
 #include "http_auth.h"
 #include "log.h"
+#include "readiness.h"
 
 #define S_MEMORY_LIMIT (16 * 1024)     /* bytes MHD may use per connection */
 #define S_THREAD_STACK (256 * 1024)    /* bytes of stack per connection thread */
@@ -96,25 +97,37 @@ chordd_http_result_t chordd_http_reply_error (struct MHD_Connection *connection,
     return chordd_http_reply_json (connection, status, json_pack ("{s:s}", "error", error));
 }
 
-/* GET /readyz: 200 while every position is active, else 503 and why. */
+/* Milliseconds since the main loop last published. */
+static double s_snapshot_age_ms (chordd_http_t *self)
+{
+    struct timespec now, published;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock (&self->lock);
+    published = self->published;
+    pthread_mutex_unlock (&self->lock);
+    return (double) (now.tv_sec - published.tv_sec) * 1e3 + (double) (now.tv_nsec - published.tv_nsec) / 1e6;
+}
+
+bool chordd_http_ready (chordd_http_t *self, char *reason, size_t reason_size)
+{
+    chordd_http_snapshot_t *snapshot = chordd_http_snapshot (self);
+    if (!snapshot) {
+        snprintf (reason, reason_size, "out of memory");
+        return false;
+    }
+    bool ready = chordd_readiness (snapshot, s_snapshot_age_ms (self), reason, reason_size);
+    free (snapshot);
+    return ready;
+}
+
+/* GET /readyz: 200 while every position is active and the loop is alive,
+   else 503 and why. */
 static chordd_http_result_t s_readyz (const chordd_http_request_t *request)
 {
-    chordd_http_t *self = request->server;
-    struct MHD_Connection *connection = request->connection;
-    chordd_http_snapshot_t *snapshot = chordd_http_snapshot (self);
-    if (!snapshot)
-        return chordd_http_reply_error (connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    char reason[128] = "";
-    if (snapshot->count == 0)
-        snprintf (reason, sizeof reason, "starting: the ring positions are not chosen yet");
-    for (size_t i = 0; i < snapshot->count && !reason[0]; i++)
-        if (snapshot->positions[i].state != CHORD_NODE_ACTIVE)
-            snprintf (reason, sizeof reason, "position %u is %s", snapshot->positions[i].index,
-                      chord_node_state_name (snapshot->positions[i].state));
-    free (snapshot);
-    if (!reason[0])
-        return chordd_http_reply_json (connection, MHD_HTTP_OK, json_pack ("{s:b}", "ready", 1));
-    return chordd_http_reply_json (connection, MHD_HTTP_SERVICE_UNAVAILABLE,
+    char reason[128];
+    if (chordd_http_ready (request->server, reason, sizeof reason))
+        return chordd_http_reply_json (request->connection, MHD_HTTP_OK, json_pack ("{s:b}", "ready", 1));
+    return chordd_http_reply_json (request->connection, MHD_HTTP_SERVICE_UNAVAILABLE,
                                    json_pack ("{s:b,s:s}", "ready", 0, "reason", reason));
 }
 
@@ -367,6 +380,7 @@ void chordd_http_publish (chordd_http_t *self, const chordd_http_snapshot_t *sna
     if (!self)
         return;
     pthread_mutex_lock (&self->lock);
+    clock_gettime (CLOCK_MONOTONIC, &self->published);
     self->snapshot.count = snapshot->count;
     self->snapshot.dropped = snapshot->dropped;
     self->snapshot.daemon = snapshot->daemon;

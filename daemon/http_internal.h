@@ -28,6 +28,7 @@ struct chordd_http {
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock;                   /* guards snapshot */
     chordd_http_snapshot_t snapshot;
+    struct timespec published;              /* CLOCK_MONOTONIC of the last publish; guarded by lock */
     char endpoint[CHORD_ENDPOINT_MAX + 1];
     struct timespec started;                /* CLOCK_MONOTONIC at start, for uptime */
     double start_time_s;                    /* process start, seconds since the epoch */
@@ -77,6 +78,10 @@ chordd_http_result_t chordd_http_reply_error (struct MHD_Connection *connection,
 
 /* A copy of the last snapshot published (the caller frees it), or NULL. */
 chordd_http_snapshot_t *chordd_http_snapshot (chordd_http_t *self);
+
+/* Whether the peer is ready to serve (readiness.h), from the last
+   snapshot and its age; else false with why in reason. */
+bool chordd_http_ready (chordd_http_t *self, char *reason, size_t reason_size);
 
 /* Seconds since the server started. */
 double chordd_http_uptime (const chordd_http_t *self);
