@@ -20,7 +20,7 @@
 PKGS     := libsodium libzmq msgpack jansson lmdb libmicrohttpd
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
             libjansson-dev liblmdb-dev libmicrohttpd-dev perl python3 valgrind util-linux clang \
-            libclang-rt-14-dev prometheus
+            libclang-rt-14-dev prometheus chromium python3-websocket
 
 BUILD    ?= build
 BIN      ?= bin
@@ -56,7 +56,7 @@ deps:
 	@if pkg-config --exists $(PKGS) && command -v prove >/dev/null && \
 	    command -v python3 >/dev/null && command -v valgrind >/dev/null && \
 	    command -v prlimit >/dev/null && command -v promtool >/dev/null && \
-	    command -v clang >/dev/null && \
+	    command -v clang >/dev/null && command -v chromium >/dev/null && \
 	    ls "$$(clang --print-runtime-dir)"/libclang_rt.fuzzer-*.a >/dev/null 2>&1; then \
 	    echo "deps: all present"; \
 	else \
@@ -100,6 +100,16 @@ $(BIN)/chordd: $(DAEMON_OBJ) $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(BUI
                $(BUILD)/tools/ring_view.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The dashboard's files (daemon/dashboard/) are compiled into chordd (one
+# more object on its link line, through $^), so changing one rebuilds it.
+DASHBOARD_FILES := $(sort $(wildcard daemon/dashboard/*))
+$(BUILD)/daemon/dashboard_assets.c: tools/embed.py $(DASHBOARD_FILES)
+	@mkdir -p $(dir $@)
+	python3 tools/embed.py $@ $(DASHBOARD_FILES)
+$(BUILD)/daemon/dashboard_assets.o: $(BUILD)/daemon/dashboard_assets.c
+	$(CC) $(CFLAGS) -Idaemon -c -o $@ $<
+$(BIN)/chordd: $(BUILD)/daemon/dashboard_assets.o
 
 $(BIN)/%: $(BUILD)/tools/%.o $(CLIENT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)

@@ -164,10 +164,11 @@ static chordd_http_result_t s_healthz (const chordd_http_request_t *request)
     return chordd_http_reply_json (request->connection, MHD_HTTP_OK, json_pack ("{s:s}", "status", "ok"));
 }
 
-/*  The routes: a path, or a prefix when it ends in '/', the methods its
-    handler takes (a handler that takes others checks the method), and what
-    a request needs on a secured ring (http_auth.h: PUBLIC, PROBE, READ,
-    WRITE, ADMIN; a PUT or DELETE always needs WRITE).  */
+/*  The routes: a path, or a prefix when it ends in '/' (but "/" alone is
+    the path of the dashboard, not a prefix of every other), the methods
+    its handler takes (a handler that takes others checks the method), and
+    what a request needs on a secured ring (http_auth.h: PUBLIC, PROBE,
+    READ, WRITE, ADMIN; a PUT or DELETE always needs WRITE).  */
 typedef struct {
     const char *path;
     bool get_only;
@@ -183,6 +184,8 @@ static const s_route_t s_routes[] = {
     {"/v1/ring", true, CHORDD_HTTP_READ, chordd_http_ring_get},
     {"/v1/kv/", false, CHORDD_HTTP_READ, chordd_http_kv},          /* PUT and DELETE: write */
     {"/v1/lookup/", true, CHORDD_HTTP_READ, chordd_http_lookup},
+    {"/", true, CHORDD_HTTP_PUBLIC, chordd_http_dashboard},
+    {"/dashboard/", true, CHORDD_HTTP_PUBLIC, chordd_http_dashboard},
 };
 
 static const s_route_t *s_route (const char *url)
@@ -190,7 +193,7 @@ static const s_route_t *s_route (const char *url)
     for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++) {
         const char *path = s_routes[i].path;
         size_t len = strlen (path);
-        if (path[len - 1] == '/' ? strncmp (url, path, len) == 0 : strcmp (url, path) == 0)
+        if (len > 1 && path[len - 1] == '/' ? strncmp (url, path, len) == 0 : strcmp (url, path) == 0)
             return &s_routes[i];
     }
     return NULL;

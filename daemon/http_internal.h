@@ -114,4 +114,7 @@ typedef struct chordd_http_pool chordd_http_pool_t;
 chordd_http_pool_t *chordd_http_pool_new (void);
 void chordd_http_pool_destroy (chordd_http_pool_t **self_p);
 
+/* GET / and GET /dashboard/NAME: the dashboard's files (http_dashboard.c). */
+chordd_http_handler_fn chordd_http_dashboard;
+
 #endif

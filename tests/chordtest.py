@@ -108,6 +108,16 @@ def ok(cond, name, details=(), todo=None):
     return bool(cond)
 
 
+def skip(name, reason):
+    """One TAP assertion that did not run, with the reason: "ok N - name # SKIP reason"
+    (ok() escapes a '#' in its name, so a SKIP written there is not one)."""
+    global _count
+    with _tap_lock:
+        _count += 1
+        print("ok %d - %s # SKIP %s" % (_count, name.replace("#", "\\#"), reason.replace("#", "\\#")))
+        sys.stdout.flush()
+
+
 def failed():
     return _failed
 

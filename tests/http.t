@@ -188,7 +188,7 @@ def check_counters(live):
 
 
 def check_errors(peer):
-    cases = [("GET", "/nope", 404, "not found"), ("GET", "/", 404, "not found"),
+    cases = [("GET", "/nope", 404, "not found"), ("GET", "/dashboard/nope", 404, "not found"),
              ("POST", "/healthz", 405, "method not allowed"), ("DELETE", "/metrics", 405, "method not allowed"),
              ("PUT", "/v1/info", 405, "method not allowed")]
     problems = []
