@@ -50,7 +50,11 @@ HTTP and Prometheus: the seed's HTTP port is published on 127.0.0.1 only
 127.0.0.1 (CHORD_PROMETHEUS_PORT). Once the ring is up, and again after
 the last step: through the published port, /healthz answers 401 without a
 token (a client outside the container is never on its loopback) and 200
-with the read token the tokens service made; Prometheus's query API says
+with the read token the tokens service made (and, once: a write token
+made by `docker-compose run --rm keygen keygen --http-token write --file
+/secret/http.tokens` works after `docker-compose kill -s HUP`: a PUT and a
+GET of /v1/kv/KEY through the published port, while the read token gets
+403 on a PUT and no token 401); Prometheus's query API says
 every live peer is a target with up == 1 and, when the peers export
 chord_ring_owned_ratio, that it sums to 1 +- 0.01 over the ring (each
 within PROMETHEUS_S); and docker reports every peer's container healthy
@@ -346,6 +350,44 @@ def check_http(step):
                                                                                   status2, body2[:100])])
 
 
+def http_put(port, path, body, token):
+    request = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=body, method="PUT")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return None
+
+
+def check_http_write():
+    """The README's steps: a write token from the keygen service, SIGHUP to every peer, a put and a get
+    over HTTP through the seed's published port; the read token may not put."""
+    code, out, err = ct.run(compose_cmd + ["-f", COMPOSE_FILE, "-p", PROJECT, "run", "--rm", "-T", "keygen",
+                                           "keygen", "--http-token", "write", "--file", "/secret/http.tokens"],
+                            timeout=UP_S)
+    lines = ct.text(out).splitlines()
+    token = lines[-1].strip() if code == 0 and lines else ""
+    ok(len(token) == 43, "docker-compose run --rm keygen keygen --http-token write --file /secret/http.tokens "
+       "prints a token (exit %s)" % code, [ct.text(err)[-300:]])
+    compose("kill", "-s", "HUP", timeout=DOCKER_S)
+    path = "/v1/kv/compose-http"
+    deadline = time.monotonic() + 10
+    while http_put(HTTP_PORT, path, b"over http", token) != 204 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    put = http_put(HTTP_PORT, path, b"over http", token)
+    get = http_get(HTTP_PORT, path, token)
+    refused = http_put(HTTP_PORT, path, b"no", read_token)
+    anonymous = http_put(HTTP_PORT, path, b"no", None)
+    ok(put == 204 and get == (200, b"over http") and refused == 403 and anonymous == 401,
+       "after docker-compose kill -s HUP the write token puts (%s) and gets (%s) through 127.0.0.1:%d; the "
+       "read token may not put (%s), no token is 401 (%s)" % (put, get[0], HTTP_PORT, refused, anonymous),
+       [str(get)])
+
+
 def prometheus_problem(ring):
     """None when Prometheus scrapes every live peer (up == 1) and no other; else why not."""
     result = prometheus('up{job="chord"}')
@@ -619,6 +661,7 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(ct.WORKERS) as pool:
         wait_healed("up", started)
         check_http("up")
+        check_http_write()
         check_prometheus("up")
         check_healthy("up")
         put_all(pool)

@@ -67,8 +67,8 @@ bin/chordctl ring
 if [ ${#http[@]} -gt 0 ] && command -v curl >/dev/null; then
     echo "\$ curl -s 127.0.0.1:$http_port/readyz"
     curl -s --max-time 5 "127.0.0.1:$http_port/readyz" || true
-    echo "\$ curl -s 127.0.0.1:$http_port/metrics | grep '^chord_records'"
-    curl -s --max-time 5 "127.0.0.1:$http_port/metrics" | grep '^chord_records' || true
+    echo "\$ curl -s 127.0.0.1:$http_port/metrics | grep '^chord_records{'"
+    curl -s --max-time 5 "127.0.0.1:$http_port/metrics" | grep '^chord_records{' || true
     echo "demo: HTTP on 127.0.0.1:$http_port; the dashboard: http://127.0.0.1:$http_port/"
 fi
 echo
