@@ -135,7 +135,8 @@ def announce_only(port, path, length):
     body too would race the answer: the server closes once it has replied.)"""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=HTTP_TIMEOUT_S) as s:
-            s.sendall(b"PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (path.encode(), length))
+            auth = "".join("%s: %s\r\n" % kv for kv in ct.http_headers("write").items()).encode()
+            s.sendall(b"PUT %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\n\r\n" % (path.encode(), auth, length))
             data = b""
             while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) == 0:
                 chunk = s.recv(4096)
