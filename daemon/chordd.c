@@ -370,17 +370,15 @@ static void s_log_clients (const chordd_auth_t *auth, const char *path, const ch
 static void s_reload_clients (s_peer_t *peer, const chordd_options_t *options)
 {
     s_reload = 0;
-    char tokens_error[1024];
+    char error[1024];
     if (options->http_tokens && peer->http
-        && chordd_http_tokens_load (peer->http, options->http_tokens, "SIGHUP: re-read", tokens_error,
-                                    sizeof tokens_error) != 0)
-        chordd_log (CHORD_LOG_ERROR, "SIGHUP: --http-tokens: %s: keeping the tokens held before", tokens_error);
+        && chordd_http_tokens_load (peer->http, options->http_tokens, "SIGHUP: re-read", error, sizeof error))
+        chordd_log (CHORD_LOG_ERROR, "SIGHUP: --http-tokens: %s: keeping the tokens held before", error);
     if (!options->clients) {
         if (!options->http_tokens)
             chordd_log (CHORD_LOG_INFO, "SIGHUP: no --clients file to re-read");
         return;
     }
-    char error[1024];
     if (chordd_auth_load (peer->auth, options->clients, error, sizeof error) != 0)
         chordd_log (CHORD_LOG_ERROR, "SIGHUP: %s: keeping the clients admitted before", error);
     else
@@ -593,8 +591,7 @@ static int s_http_start (s_peer_t *peer, const chordd_options_t *options, const 
         return -2;
     }
     if (options->secret && !options->http_tokens)
-        chordd_log (CHORD_LOG_INFO, "http: no --http-tokens: only /healthz, /readyz and /metrics answer, and "
-                    "only to loopback");
+        chordd_log (CHORD_LOG_INFO, "http: no --http-tokens: only the probes answer, to loopback alone");
     return 0;
 }
 
