@@ -90,7 +90,7 @@ $(BIN)/chord-bench: $(BUILD)/tools/chord-bench.o $(BUILD)/tools/bench_ring.o $(C
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(BUILD)/tools/replicas.o $(BUILD)/tools/chordctl_status.o $(CLIENT_OBJ) $(LIB)
+$(BIN)/chordctl: $(BUILD)/tools/chordctl.o $(BUILD)/tools/chordctl_ring.o $(BUILD)/tools/chordctl_status.o $(BUILD)/tools/replicas.o $(CLIENT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
@@ -139,6 +139,13 @@ $(BUILD)/t/test_http_path.t: $(BUILD)/tests/test_http_path.o $(BUILD)/daemon/htt
 $(BUILD)/tests/test_auth.o: CFLAGS += -Idaemon
 $(BUILD)/t/test_auth.t: $(BUILD)/tests/test_auth.o $(BUILD)/daemon/auth.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o \
                         $(BUILD)/daemon/log.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The HTTP roles test: tokens files, headers, the decision (daemon/http_auth, daemon/keys).
+$(BUILD)/tests/test_http_auth.o: CFLAGS += -Idaemon
+$(BUILD)/t/test_http_auth.t: $(BUILD)/tests/test_http_auth.o $(BUILD)/daemon/http_auth.o $(BUILD)/daemon/keys.o \
+                             $(BUILD)/daemon/error.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 

@@ -43,7 +43,7 @@
 #define CHORDD_FDS_PER_STORE  4      /* an LMDB store: data file, lock file, directory, slack */
 
 static volatile sig_atomic_t s_signals;
-static volatile sig_atomic_t s_reload;     /* SIGHUP: re-read --clients */
+static volatile sig_atomic_t s_reload;     /* SIGHUP: re-read --clients and --http-tokens */
 
 static void s_on_signal (int signo)
 {
@@ -366,15 +366,19 @@ static void s_log_clients (const chordd_auth_t *auth, const char *path, const ch
                 chordd_auth_count (auth, CHORD_ROLE_WRITE), chordd_auth_count (auth, CHORD_ROLE_ADMIN));
 }
 
-/* SIGHUP: re-reads --clients; a bad file keeps the table in use. */
+/* SIGHUP: re-reads --clients and --http-tokens; a bad file keeps the table in use. */
 static void s_reload_clients (s_peer_t *peer, const chordd_options_t *options)
 {
     s_reload = 0;
+    char error[1024];
+    if (options->http_tokens && peer->http
+        && chordd_http_tokens_load (peer->http, options->http_tokens, "SIGHUP: re-read", error, sizeof error))
+        chordd_log (CHORD_LOG_ERROR, "SIGHUP: --http-tokens: %s: keeping the tokens held before", error);
     if (!options->clients) {
-        chordd_log (CHORD_LOG_INFO, "SIGHUP: no --clients file to re-read");
+        if (!options->http_tokens)
+            chordd_log (CHORD_LOG_INFO, "SIGHUP: no --clients file to re-read");
         return;
     }
-    char error[1024];
     if (chordd_auth_load (peer->auth, options->clients, error, sizeof error) != 0)
         chordd_log (CHORD_LOG_ERROR, "SIGHUP: %s: keeping the clients admitted before", error);
     else
@@ -565,8 +569,8 @@ static void s_warn_successors (const chordd_options_t *options)
 }
 
 /*  --http: serves from the snapshots the main loop publishes; before the
-    first, every position is "not chosen yet". Returns 0, or -1 after
-    printing.  */
+    first, every position is "not chosen yet". Returns 0, or after printing
+    -2 for a bad --http-tokens file and -1 for anything else.  */
 static int s_http_start (s_peer_t *peer, const chordd_options_t *options, const chord_client_curve_t *curve)
 {
     char error[512];
@@ -581,6 +585,13 @@ static int s_http_start (s_peer_t *peer, const chordd_options_t *options, const 
         fprintf (stderr, "chordd: --http: %s\n", error);
         return -1;
     }
+    if (options->http_tokens && chordd_http_tokens_load (peer->http, options->http_tokens, "read", error,
+                                                         sizeof error) != 0) {
+        fprintf (stderr, "chordd: --http-tokens: %s\n", error);
+        return -2;
+    }
+    if (options->secret && !options->http_tokens)
+        chordd_log (CHORD_LOG_INFO, "http: no --http-tokens: only the probes answer, to loopback alone");
     return 0;
 }
 
@@ -629,9 +640,10 @@ static int s_peer_open (s_peer_t *peer, const chordd_options_t *options)
     //  and the HTTP side reaches it so too.
     chord_client_curve_t client_curve = {.own = curve.ring};
     memcpy (client_curve.server, curve.ring.public_key, sizeof client_curve.server);
-    if (options->http && s_http_start (peer, options, options->secret ? &client_curve : NULL) != 0) {
+    int http_rc = options->http ? s_http_start (peer, options, options->secret ? &client_curve : NULL) : 0;
+    if (http_rc != 0) {
         sodium_memzero (&client_curve, sizeof client_curve);
-        return 1;
+        return http_rc == -2 ? 2 : 1;     /* a bad --http-tokens is a bad option, as a bad --clients */
     }
     unsigned indices[CHORDD_VNODES_MAX];
     size_t count = 0;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http_auth.h"
 #include "log.h"
 #include "readiness.h"
 
@@ -52,6 +53,8 @@ static chordd_http_result_t s_reply (struct MHD_Connection *connection, unsigned
     MHD_add_response_header (response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header (response, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"chord\"");
     chordd_http_result_t rc = MHD_queue_response (connection, status, response);
     MHD_destroy_response (response);
     return rc;
@@ -162,24 +165,27 @@ static chordd_http_result_t s_healthz (const chordd_http_request_t *request)
 }
 
 /*  The routes: a path, or a prefix when it ends in '/' (but "/" alone is
-    the path of the dashboard, not a prefix of every other), and the methods
-    its handler takes (a handler that takes others checks the method).  */
+    the path of the dashboard, not a prefix of every other), the methods
+    its handler takes (a handler that takes others checks the method), and
+    what a request needs on a secured ring (http_auth.h: PUBLIC, PROBE,
+    READ, WRITE, ADMIN; a PUT or DELETE always needs WRITE).  */
 typedef struct {
     const char *path;
     bool get_only;
+    chordd_http_access_t role;
     chordd_http_handler_fn *handler;
 } s_route_t;
 
 static const s_route_t s_routes[] = {
-    {"/healthz", true, s_healthz},
-    {"/readyz", true, s_readyz},
-    {"/v1/info", true, s_info},
-    {"/metrics", true, chordd_http_metrics},
-    {"/", true, chordd_http_dashboard},
-    {"/dashboard/", true, chordd_http_dashboard},
-    {"/v1/kv/", false, chordd_http_kv},
-    {"/v1/lookup/", true, chordd_http_lookup},
-    {"/v1/ring", true, chordd_http_ring_get},
+    {"/healthz", true, CHORDD_HTTP_PROBE, s_healthz},
+    {"/readyz", true, CHORDD_HTTP_PROBE, s_readyz},
+    {"/v1/info", true, CHORDD_HTTP_READ, s_info},
+    {"/metrics", true, CHORDD_HTTP_PROBE, chordd_http_metrics},
+    {"/v1/ring", true, CHORDD_HTTP_READ, chordd_http_ring_get},
+    {"/v1/kv/", false, CHORDD_HTTP_READ, chordd_http_kv},          /* PUT and DELETE: write */
+    {"/v1/lookup/", true, CHORDD_HTTP_READ, chordd_http_lookup},
+    {"/", true, CHORDD_HTTP_PUBLIC, chordd_http_dashboard},
+    {"/dashboard/", true, CHORDD_HTTP_PUBLIC, chordd_http_dashboard},
 };
 
 static const s_route_t *s_route (const char *url)
@@ -191,6 +197,27 @@ static const s_route_t *s_route (const char *url)
             return &s_routes[i];
     }
     return NULL;
+}
+
+/*  On a secured ring: 0 when the request's token (or its loopback address,
+    for a probe) allows it on route, else the 401 or 403 it has queued.
+    Only the first call of a request is checked; the calls that bring its
+    body come after a check that passed.  */
+static unsigned s_authorize (chordd_http_t *self, struct MHD_Connection *connection, const s_route_t *route,
+                             const char *method, chordd_http_result_t *queued)
+{
+    bool changes = strcmp (method, MHD_HTTP_METHOD_GET) != 0 && strcmp (method, MHD_HTTP_METHOD_HEAD) != 0;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    bool loopback = info && chordd_http_auth_loopback (info->client_addr);
+    const char *header = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    chord_role_t held = chordd_http_auth_role (self->auth, header);
+    char why[256];
+    unsigned status = chordd_http_auth_decide (chordd_http_auth_secured (self->auth), route->role, changes,
+                                               loopback, held, why, sizeof why);
+    if (status)
+        *queued = chordd_http_reply_error (connection, status, why);
+    return status;
 }
 
 /*  MHD's access handler: routes each request. A route that reads no body
@@ -205,6 +232,9 @@ static chordd_http_result_t s_handle (void *cls, struct MHD_Connection *connecti
         return chordd_http_reply_error (connection, MHD_HTTP_NOT_FOUND, "not found");
     if (route->get_only && strcmp (method, MHD_HTTP_METHOD_GET) != 0)
         return chordd_http_reply_error (connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+    chordd_http_result_t queued = MHD_NO;
+    if (!*state && s_authorize (cls, connection, route, method, &queued))
+        return queued;
     chordd_http_request_t request = {.server = cls, .connection = connection, .url = url, .method = method,
                                      .upload = upload_data, .upload_size = upload_data_size, .state = state};
     return route->handler (&request);
@@ -308,6 +338,12 @@ chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, sockle
         self->secured = true;
         self->curve = *curve;
     }
+    self->auth = chordd_http_auth_new (self->secured);
+    if (!self->auth) {
+        snprintf (error, error_size, "out of memory");
+        chordd_http_stop (&self);
+        return NULL;
+    }
     self->ring = chordd_http_ring_new ();
     clock_gettime (CLOCK_MONOTONIC, &self->started);
     self->pool = chordd_http_pool_new ();
@@ -330,6 +366,18 @@ chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, sockle
     return self;
 }
 
+int chordd_http_tokens_load (chordd_http_t *self, const char *path, const char *what, char *error,
+                             size_t error_size)
+{
+    if (chordd_http_auth_load (self->auth, path, error, error_size) != 0)
+        return -1;
+    chordd_log (CHORD_LOG_INFO, "http: %s %s: %zu read, %zu write and %zu admin tokens", what, path,
+                chordd_http_auth_count (self->auth, CHORD_ROLE_READ),
+                chordd_http_auth_count (self->auth, CHORD_ROLE_WRITE),
+                chordd_http_auth_count (self->auth, CHORD_ROLE_ADMIN));
+    return 0;
+}
+
 void chordd_http_publish (chordd_http_t *self, const chordd_http_snapshot_t *snapshot)
 {
     if (!self)
@@ -350,9 +398,10 @@ void chordd_http_stop (chordd_http_t **self_p)
         return;
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
-    chordd_http_pool_destroy (&self->pool);
     chordd_http_ring_destroy (&self->ring);
+    chordd_http_pool_destroy (&self->pool);
     sodium_memzero (&self->curve, sizeof self->curve);
+    chordd_http_auth_destroy (&self->auth);
     pthread_mutex_destroy (&self->lock);
     free (self);
     *self_p = NULL;

@@ -62,6 +62,13 @@ chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, sockle
                                   const char *endpoint, const chord_client_curve_t *curve, char *error,
                                   size_t error_size);
 
+/*  Reads --http-tokens (http_auth.h) into the server's table, at start and
+    on SIGHUP; a bad file keeps the table in use and error names file:line.
+    Returns 0 or -1. On success logs, after what, how many tokens of each
+    role it holds.  */
+int chordd_http_tokens_load (chordd_http_t *self, const char *path, const char *what, char *error,
+                             size_t error_size);
+
 /* Copies snapshot for the handlers. Called by the main loop only. */
 void chordd_http_publish (chordd_http_t *self, const chordd_http_snapshot_t *snapshot);
 

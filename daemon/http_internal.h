@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "http_auth.h"
 
 #if MHD_VERSION < 0x00097002
 typedef int chordd_http_result_t;
@@ -33,8 +34,9 @@ struct chordd_http {
     double start_time_s;                    /* process start, seconds since the epoch */
     bool secured;                           /* connect to peers with curve */
     chord_client_curve_t curve;
-    struct chordd_http_pool *pool;          /* idle clients of this peer (http_kv.c) */
+    chordd_http_auth_t *auth;               /* bearer tokens and the roles they hold (http_auth.h) */
     struct chordd_http_ring *ring;          /* the last ring walk, shared by /v1/ring requests (http_ring.c) */
+    struct chordd_http_pool *pool;          /* idle clients of this peer (http_kv.c) */
 };
 
 /*  One request as MHD hands it to the access handler, called once per
@@ -94,8 +96,12 @@ chord_client_t *chordd_http_connect (const chordd_http_t *self, const char *endp
 /* GET /metrics (http_metrics.c). */
 chordd_http_handler_fn chordd_http_metrics;
 
-/* GET / and GET /dashboard/NAME: the dashboard's files (http_dashboard.c). */
-chordd_http_handler_fn chordd_http_dashboard;
+/* GET /v1/ring (http_ring.c), and the walk its requests share: new
+   returns NULL when memory runs out; destroy sets *self_p to NULL. */
+typedef struct chordd_http_ring chordd_http_ring_t;
+chordd_http_ring_t *chordd_http_ring_new (void);
+void chordd_http_ring_destroy (chordd_http_ring_t **self_p);
+chordd_http_handler_fn chordd_http_ring_get;
 
 /* GET, PUT, DELETE /v1/kv/{key} and GET /v1/lookup/{key} (http_kv.c). */
 chordd_http_handler_fn chordd_http_kv;
@@ -108,11 +114,7 @@ typedef struct chordd_http_pool chordd_http_pool_t;
 chordd_http_pool_t *chordd_http_pool_new (void);
 void chordd_http_pool_destroy (chordd_http_pool_t **self_p);
 
-/* GET /v1/ring (http_ring.c), and the walk its requests share: new
-   returns NULL when memory runs out; destroy sets *self_p to NULL. */
-typedef struct chordd_http_ring chordd_http_ring_t;
-chordd_http_ring_t *chordd_http_ring_new (void);
-void chordd_http_ring_destroy (chordd_http_ring_t **self_p);
-chordd_http_handler_fn chordd_http_ring_get;
+/* GET / and GET /dashboard/NAME: the dashboard's files (http_dashboard.c). */
+chordd_http_handler_fn chordd_http_dashboard;
 
 #endif

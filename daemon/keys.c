@@ -248,3 +248,46 @@ int chord_keys_client_read (const char *path, chord_keypair_t *pair, uint8_t ser
     *has_server = (seen & 4) != 0;
     return 0;
 }
+
+void chord_keys_http_token (char token[CHORD_HTTP_TOKEN_LEN + 1])
+{
+    uint8_t bytes[32];
+    randombytes_buf (bytes, sizeof bytes);
+    sodium_bin2base64 (token, CHORD_HTTP_TOKEN_LEN + 1, bytes, sizeof bytes,
+                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero (bytes, sizeof bytes);
+}
+
+int chord_keys_http_token_append (const char *path, const char *role, const char *token, char *error,
+                                  size_t size)
+{
+    int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return chordd_error (error, size, "cannot open %s: %s", path, strerror (errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+        rc = chordd_error (error, size, "%s is not a regular file", path);
+    else if (st.st_mode & (S_IRWXG | S_IRWXO))
+        rc = chordd_error (error, size, "%s may be read or written by group or others (mode %03o): it holds "
+                           "tokens; chmod 600 %s", path, (unsigned) (st.st_mode & 0777), path);
+    char line[CHORD_HTTP_TOKEN_LEN + 32];
+    int len = snprintf (line, sizeof line, "%s %s\n", role, token);
+    if (rc == 0 && (len < 0 || (size_t) len >= sizeof line))
+        rc = chordd_error (error, size, "role or token too long");
+    if (rc == 0 && (write (fd, line, (size_t) len) != len || fsync (fd) != 0))
+        rc = chordd_error (error, size, "cannot write %s: %s", path, strerror (errno));
+    sodium_memzero (line, sizeof line);
+    if (close (fd) != 0 && rc == 0)
+        rc = chordd_error (error, size, "cannot write %s: %s", path, strerror (errno));
+    return rc;
+}
+
+int chord_keys_http_token_write (const char *path, const char *token, char *error, size_t size)
+{
+    char text[CHORD_HTTP_TOKEN_LEN + 2];
+    snprintf (text, sizeof text, "%s\n", token);
+    int rc = s_write_new (path, text, error, size);
+    sodium_memzero (text, sizeof text);
+    return rc;
+}

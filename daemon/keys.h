@@ -24,6 +24,7 @@
 #define CHORD_KEY_BYTES      32     /* a curve25519 key, public or secret */
 #define CHORD_KEY_Z85_LEN    40     /* characters of a key in Z85 */
 #define CHORD_SECRET_BYTES   32     /* the cluster secret */
+#define CHORD_HTTP_TOKEN_LEN 43     /* characters of an HTTP token: 32 random bytes in base64url */
 
 typedef struct {
     uint8_t public_key[CHORD_KEY_BYTES];   /* shown to others */
@@ -55,5 +56,17 @@ int chord_keys_client_create (const char *path, const uint8_t *server, chord_key
    it held the ring's public key, then in server. */
 int chord_keys_client_read (const char *path, chord_keypair_t *pair, uint8_t server[CHORD_KEY_BYTES],
                             bool *has_server, char *error, size_t size);
+
+/* A fresh random HTTP bearer token (chordd --http-tokens), NUL-terminated. */
+void chord_keys_http_token (char token[CHORD_HTTP_TOKEN_LEN + 1]);
+
+/*  Appends the line "ROLE TOKEN" to a tokens file, made with mode 0600 when
+    missing; refuses one that group or others may read or write.  */
+int chord_keys_http_token_append (const char *path, const char *role, const char *token, char *error,
+                                  size_t size);
+
+/* Writes the token alone and a newline to path, which must not exist yet
+   (mode 0600): a credentials file for a client such as Prometheus. */
+int chord_keys_http_token_write (const char *path, const char *token, char *error, size_t size);
 
 #endif

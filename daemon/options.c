@@ -88,15 +88,18 @@ static void s_usage (FILE *out)
              "                          join and make peers leave\n"
              "  --http HOST:PORT        serve /healthz, /readyz, /v1/info and /metrics\n"
              "                          (Prometheus) over HTTP on HOST:PORT, e.g.\n"
-             "                          127.0.0.1:8080 or [::1]:8080 (default: no HTTP). Read\n"
-             "                          only and unauthenticated; without --secret only a\n"
-             "                          loopback HOST unless --insecure\n"
+             "                          127.0.0.1:8080 or [::1]:8080 (default: no HTTP). Without\n"
+             "                          --secret open to all, and only a loopback HOST unless\n"
+             "                          --insecure; with it, requests need --http-tokens\n"
+             "  --http-tokens FILE      bearer tokens HTTP requests may carry, one per line:\n"
+             "                          'read|write|admin TOKEN' (chordctl keygen --http-token\n"
+             "                          ROLE); needs --secret and --http; SIGHUP re-reads\n"
              "  -h, --help              this text\n"
              "  --version               the protocol and program version\n"
              "\n"
              "SIGTERM or SIGINT makes the peer leave gracefully: it hands its keys to its\n"
              "successor, tells its neighbours, and exits 0. A second signal exits at once.\n"
-             "SIGHUP re-reads --clients. Without --secret, chordd listens only on loopback,\n"
+             "SIGHUP re-reads --clients and --http-tokens. Without --secret, chordd listens only on loopback,\n"
              "ipc:// or inproc:// unless --insecure is given (protected mode).\n"
              "Keys are at most %d bytes, values at most %d bytes.\n",
              CHORD_SUCCESSORS_MAX, CHORDD_SUCCESSORS_DEFAULT, CHORD_SUCCESSORS_MAX, CHORDD_VNODES_MAX,
@@ -162,6 +165,11 @@ static int s_check_security (const chordd_options_t *options)
 {
     if (options->clients && !options->secret) {
         fprintf (stderr, "chordd: --clients needs --secret: without it no client is authenticated\n");
+        return -1;
+    }
+    if (options->http_tokens && (!options->secret || !options->http)) {
+        fprintf (stderr, "chordd: --http-tokens needs --secret and --http: an open ring's HTTP side asks for "
+                 "no token\n");
         return -1;
     }
     if (!options->secret && !options->insecure && !s_is_local (options->listen)) {
@@ -278,6 +286,7 @@ static const s_option_t s_options[] = {
     {"clients", S_TEXT, S_FIELD (clients), 0, 0, 0},
     {"insecure", S_FLAG, S_FIELD (insecure), 0, 0, 0},
     {"http", S_OTHER, 0, 0, 0, 0},
+    {"http-tokens", S_TEXT, S_FIELD (http_tokens), 0, 0, 0},
 };
 #define S_OPTION_COUNT (sizeof s_options / sizeof s_options[0])
 #define S_OPT_HELP 'h'

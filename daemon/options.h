@@ -55,6 +55,7 @@ typedef struct {
     const char *http;                   /* --http HOST:PORT; NULL: no HTTP server */
     struct sockaddr_storage http_address;   /* --http resolved */
     socklen_t http_address_len;
+    const char *http_tokens;            /* --http-tokens: bearer tokens and roles; NULL: none */
 } chordd_options_t;
 
 /*  Fills *options from argv. Returns 0 to run, 1 when --help or --version

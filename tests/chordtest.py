@@ -231,6 +231,28 @@ def keygen(*args):
     return text(out)
 
 
+HTTP_TOKENS = {}            # role -> the bearer token of that role in TMPDIR/http.tokens (http_token_args)
+
+
+def http_token_args():
+    """On a secured ring (SECRET set): makes TMPDIR/http.tokens once, with a
+    token of each role (chordctl keygen --http-token ROLE --file), and
+    returns ["--http-tokens", path] for chordd; [] on an open ring."""
+    if not SECRET:
+        return []
+    path = os.path.join(TMPDIR, "http.tokens")
+    if not HTTP_TOKENS:
+        for role in ("read", "write", "admin"):
+            HTTP_TOKENS[role] = keygen("--http-token", role, "--file", path)
+    return ["--http-tokens", path]
+
+
+def http_headers(role="admin"):
+    """{"Authorization": "Bearer TOKEN"} with the token of role when
+    http_token_args() made tokens (a secured ring), else {}."""
+    return {"Authorization": "Bearer " + HTTP_TOKENS[role]} if HTTP_TOKENS else {}
+
+
 def show(args):
     return " ".join(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in args)
 

@@ -45,6 +45,21 @@ On failure the containers' logs are kept in build/compose-test/.
 The ring is secured (docker-compose.yml's keygen service makes a cluster
 secret); the test copies it out of the seed to pass chordctl --secret.
 
+HTTP and Prometheus: the seed's HTTP port is published on 127.0.0.1 only
+(CHORD_HTTP_PORT, a free port here) and the prometheus service's on
+127.0.0.1 (CHORD_PROMETHEUS_PORT). Once the ring is up, and again after
+the last step: through the published port, /healthz answers 401 without a
+token (a client outside the container is never on its loopback) and 200
+with the read token the tokens service made (and, once: a write token
+made by `docker-compose run --rm keygen keygen --http-token write --file
+/secret/http.tokens` works after `docker-compose kill -s HUP`: a PUT and a
+GET of /v1/kv/KEY through the published port, while the read token gets
+403 on a PUT and no token 401); Prometheus's query API says
+every live peer is a target with up == 1 and, when the peers export
+chord_ring_owned_ratio, that it sums to 1 +- 0.01 over the ring (each
+within PROMETHEUS_S); and docker reports every peer's container healthy
+(the image's HEALTHCHECK: chordctl health, ready positions).
+
 Environment: CHORD_TEST_SEED replays the keys, values and peer choices;
 CHORD_COMPOSE_KEYS changes the 1,000; CHORD_TEST_DAEMON_ARGS adds chordd
 options (e.g. "--log-level debug"); CHORD_BIN (default ./bin)."""
@@ -62,6 +77,9 @@ import sys
 import threading
 import time
 import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
 
 sys.dont_write_bytecode = True         # no tests/__pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -87,9 +105,15 @@ WATCHDOG_S = float(os.environ.get("CHORD_TEST_WATCHDOG_S") or 1800)
 READDRESS_KEYS = 100        # keys read through the readdressed peer
 CHECK_BUDGET_S = 90         # retries of failed reads stop after this
 SERVICES = ["seed", "peer1", "peer2", "peer3", "peer4", "peer5"]
+PROMETHEUS_S = 45           # Prometheus sees every live peer up within this (2 s scrapes, 5 s DNS refresh)
+HEALTHY_S = 60              # docker reports every peer healthy within this (5 s checks)
+HTTP_PORT = ct.free_port()          # the seed's HTTP port, published on the host's loopback
+PROMETHEUS_PORT = ct.free_port()    # Prometheus's, likewise
 
 CHORD_OPTS = " ".join([CHORD_OPTS] + os.environ.get("CHORD_TEST_DAEMON_ARGS", "").split())
 ct.ENV["CHORD_OPTS"] = CHORD_OPTS
+ct.ENV["CHORD_HTTP_PORT"] = str(HTTP_PORT)
+ct.ENV["CHORD_PROMETHEUS_PORT"] = str(PROMETHEUS_PORT)
 for name in ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "DOCKER_DEFAULT_PLATFORM"):
     ct.ENV.pop(name, None)
 
@@ -285,6 +309,136 @@ def check_reads(pool, step):
        "(%d reads, %.1f s, %d lost)" % (step, len(acked), min(READ_VIAS, len(ring)), len(jobs),
                                         time.monotonic() - started, len({i for (_, i), _ in failing})),
        [p for _, p in failing[:10]] + ["first try: " + p for p in first])
+
+
+# ---------------------------------------------------------------------------
+# HTTP, Prometheus and health
+
+read_token = None           # the read token the tokens service made (Prometheus scrapes with it)
+
+
+def http_get(port, path, token=None):
+    """(status, body) of GET 127.0.0.1:port/path; status None when it failed."""
+    request = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path))
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (OSError, ValueError) as e:
+        return None, str(e).encode()
+
+
+def prometheus(query):
+    """The result list of an instant query, or None when Prometheus did not answer."""
+    status, body = http_get(PROMETHEUS_PORT, "/api/v1/query?" + urllib.parse.urlencode({"query": query}))
+    try:
+        return json.loads(body)["data"]["result"] if status == 200 else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def check_http(step):
+    bindings = docker("port", peers["seed"].cid, "8080/tcp").split()
+    status, body = http_get(HTTP_PORT, "/healthz")
+    status2, body2 = http_get(HTTP_PORT, "/healthz", read_token)
+    ok(bindings == ["127.0.0.1:%d" % HTTP_PORT] and status == 401 and status2 == 200,
+       "%s: the seed's HTTP port is published on 127.0.0.1:%d only; /healthz there: 401 without a token, 200 "
+       "with the read token" % (step, HTTP_PORT), ["published %s; %s %r; %s %r" % (bindings, status, body[:100],
+                                                                                  status2, body2[:100])])
+
+
+def http_put(port, path, body, token):
+    request = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=body, method="PUT")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return None
+
+
+def check_http_write():
+    """The README's steps: a write token from the keygen service, SIGHUP to every peer, a put and a get
+    over HTTP through the seed's published port; the read token may not put."""
+    code, out, err = ct.run(compose_cmd + ["-f", COMPOSE_FILE, "-p", PROJECT, "run", "--rm", "-T", "keygen",
+                                           "keygen", "--http-token", "write", "--file", "/secret/http.tokens"],
+                            timeout=UP_S)
+    lines = ct.text(out).splitlines()
+    token = lines[-1].strip() if code == 0 and lines else ""
+    ok(len(token) == 43, "docker-compose run --rm keygen keygen --http-token write --file /secret/http.tokens "
+       "prints a token (exit %s)" % code, [ct.text(err)[-300:]])
+    compose("kill", "-s", "HUP", timeout=DOCKER_S)
+    path = "/v1/kv/compose-http"
+    deadline = time.monotonic() + 10
+    while http_put(HTTP_PORT, path, b"over http", token) != 204 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    put = http_put(HTTP_PORT, path, b"over http", token)
+    get = http_get(HTTP_PORT, path, token)
+    refused = http_put(HTTP_PORT, path, b"no", read_token)
+    anonymous = http_put(HTTP_PORT, path, b"no", None)
+    ok(put == 204 and get == (200, b"over http") and refused == 403 and anonymous == 401,
+       "after docker-compose kill -s HUP the write token puts (%s) and gets (%s) through 127.0.0.1:%d; the "
+       "read token may not put (%s), no token is 401 (%s)" % (put, get[0], HTTP_PORT, refused, anonymous),
+       [str(get)])
+
+
+def prometheus_problem(ring):
+    """None when Prometheus scrapes every live peer (up == 1) and no other; else why not."""
+    result = prometheus('up{job="chord"}')
+    if result is None:
+        return "no answer from Prometheus on 127.0.0.1:%d" % PROMETHEUS_PORT
+    up = {r["metric"].get("instance"): float(r["value"][1]) for r in result}
+    want = {(p.name if not p.name.startswith("extra") else p.address) + ":8080" for p in ring}
+    live_up = {i for i, v in up.items() if v == 1}
+    return None if live_up == want else "up == 1 for %s, want %s (all: %s)" % (sorted(live_up), sorted(want), up)
+
+
+def check_prometheus(step):
+    ring = live()
+    for peer in ring:
+        peer.refresh()
+    started = time.monotonic()
+    problem = "never checked"
+    while time.monotonic() - started < PROMETHEUS_S:
+        problem = prometheus_problem(ring)
+        if not problem:
+            break
+        time.sleep(1)
+    ok(not problem, "%s: Prometheus scrapes all %d live peers, each up == 1 (%.1f s)" % (
+        step, len(ring), time.monotonic() - started), [problem or ""])
+    if not prometheus("count(chord_ring_owned_ratio)"):
+        ok(True, "%s: sum(chord_ring_owned_ratio) # SKIP the peers do not export chord_ring_owned_ratio" % step)
+        return
+    total = None
+    while time.monotonic() - started < 2 * PROMETHEUS_S:
+        result = prometheus('sum(chord_ring_owned_ratio{job="chord"})')
+        total = float(result[0]["value"][1]) if result else None
+        if total is not None and abs(total - 1) <= 0.01:
+            break
+        time.sleep(1)
+    ok(total is not None and abs(total - 1) <= 0.01, "%s: sum(chord_ring_owned_ratio) over the ring is %s, "
+       "1 +- 0.01" % (step, total))
+
+
+def check_healthy(step):
+    started = time.monotonic()
+    while True:
+        states = {p.name: docker("inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", p.cid)
+                  for p in live()}
+        if all(v == "healthy" for v in states.values()) or time.monotonic() - started > HEALTHY_S:
+            break
+        time.sleep(1)
+    table = docker("ps", "--filter", LABEL, "--format", "{{.Names}} {{.Status}}")
+    ok(all(v == "healthy" for v in states.values()), "%s: docker reports all %d peers healthy (%.1f s)" % (
+        step, len(states), time.monotonic() - started), [str(states)])
+    for line in sorted(table.splitlines()):
+        diag("docker ps: " + line)
 
 
 # ---------------------------------------------------------------------------
@@ -499,8 +653,17 @@ def main():
     docker("cp", "%s:/secret/cluster.secret" % peers["seed"].cid, secret)
     os.chmod(secret, 0o600)
     ct.SECRET = secret
+    token = os.path.join(OUT_DIR, "prometheus.token")
+    docker("cp", "%s:/secret/prometheus.token" % peers["seed"].cid, token)
+    global read_token
+    with open(token) as f:
+        read_token = f.read().strip()
     with concurrent.futures.ThreadPoolExecutor(ct.WORKERS) as pool:
         wait_healed("up", started)
+        check_http("up")
+        check_http_write()
+        check_prometheus("up")
+        check_healthy("up")
         put_all(pool)
         check_reads(pool, "stored")
         code, out, _ = ct.run(compose_cmd + ["-f", COMPOSE_FILE, "-p", PROJECT, "run", "--rm", "-T", "ctl",
@@ -519,6 +682,8 @@ def main():
                              ("restart (docker restart peer5)", restart_peer5)):
             step(pool, name, action)
         readdress(pool)
+        check_prometheus("end")
+        check_healthy("end")
     ok(not lost, "keys lost: %d of %d acknowledged" % (len(lost), len(acked)),
        [ct.show([keys[i]]) for i in sorted(lost)[:10]])
 

@@ -57,10 +57,11 @@ REQUIRED = ["chord_messages_received_total", "chord_messages_dropped_total", "ch
 
 
 def request(port, path, method="GET"):
-    """(status, headers {lower name: value}, body bytes); status None when the request failed."""
+    """(status, headers {lower name: value}, body bytes); status None when the request failed.
+    On a secured ring the request carries the admin token (tests/http_auth.t checks the roles)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
     try:
-        conn.request(method, path)
+        conn.request(method, path, headers=ct.http_headers())
         reply = conn.getresponse()
         return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
     except (OSError, http.client.HTTPException) as e:
@@ -101,7 +102,8 @@ def start_http_peer(join=None, extra=()):
     """A chordd with --http 127.0.0.1:<free port>; retries when either port was taken meanwhile."""
     for attempt in range(8):
         port, http_port = ct.free_port(), ct.free_port()
-        argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port] + list(extra))
+        argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port] + ct.http_token_args() +
+                              list(extra))
         peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port))
         if outcome == "listening":
             peer.http_port = http_port

@@ -47,7 +47,9 @@ def request(port, path, method="GET", body=None, headers=None, chunked=False):
     """(status, headers {lower name: value}, body bytes); status None when the request failed."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
     try:
-        conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+        # A secured ring's requests carry the write token (tests/http_auth.t checks the roles).
+        conn.request(method, path, body=body, headers=dict(ct.http_headers("write"), **(headers or {})),
+                     encode_chunked=chunked)
         reply = conn.getresponse()
         return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
     except (OSError, http.client.HTTPException) as e:
@@ -80,7 +82,8 @@ def start_http_peer(join=None, extra=()):
     """A chordd with --http 127.0.0.1:<free port>; retries when either port was taken meanwhile."""
     for attempt in range(8):
         port, http_port = ct.free_port(), ct.free_port()
-        argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port] + list(extra))
+        argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port] + ct.http_token_args() +
+                              list(extra))
         peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port))
         if outcome == "listening":
             peer.http_port = http_port
@@ -132,7 +135,8 @@ def announce_only(port, path, length):
     body too would race the answer: the server closes once it has replied.)"""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=HTTP_TIMEOUT_S) as s:
-            s.sendall(b"PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (path.encode(), length))
+            auth = "".join("%s: %s\r\n" % kv for kv in ct.http_headers("write").items()).encode()
+            s.sendall(b"PUT %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\n\r\n" % (path.encode(), auth, length))
             data = b""
             while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) == 0:
                 chunk = s.recv(4096)
@@ -241,7 +245,8 @@ def slow_client(port, stop, sockets):
         return
     sockets.append(s)
     try:
-        s.sendall(b"PUT /v1/kv/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        auth = "".join("%s: %s\r\n" % kv for kv in ct.http_headers("write").items()).encode()
+        s.sendall(b"PUT /v1/kv/slow HTTP/1.1\r\nHost: x\r\n" + auth + b"Content-Length: 100\r\n\r\n")
         while not stop.wait(1.0):
             s.sendall(b"x")
     except OSError:

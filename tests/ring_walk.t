@@ -52,7 +52,7 @@ def request(port, path):
     start = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=ct.http_headers("read"))     # a secured ring's /v1/ring needs read
         reply = conn.getresponse()
         return reply.status, reply.read(), time.monotonic() - start
     except (OSError, http.client.HTTPException) as e:
@@ -72,7 +72,8 @@ def start_http_peer(join=None, extra=()):
     """A chordd with --http 127.0.0.1:<free port>; retries when either port was taken meanwhile."""
     for attempt in range(8):
         port, http_port = ct.free_port(), ct.free_port()
-        argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port] + list(extra))
+        argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port] + ct.http_token_args() +
+                              list(extra))
         peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port))
         if outcome == "listening":
             peer.http_port = http_port

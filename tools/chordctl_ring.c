@@ -123,11 +123,43 @@ static int s_keygen_client (const char *path, const char *secret_path, const cha
     return s_print_key (pair.public_key);
 }
 
+/*  keygen --http-token ROLE [--file TOKENS] [--token-file PATH [--keep]]:
+    without --file prints the line "ROLE TOKEN" for chordd's --http-tokens
+    file; with it appends that line there and prints the token alone, for
+    the client. --token-file also writes the token alone to PATH (a new
+    file, mode 0600) and prints nothing, so that a container's log never
+    shows it; --keep then does nothing when PATH exists already.  */
+static int s_keygen_http_token (const char *role, const char *file, const char *token_file, bool keep)
+{
+    if (strcmp (role, "read") != 0 && strcmp (role, "write") != 0 && strcmp (role, "admin") != 0)
+        return chordctl_fail (S_EXIT_USAGE, "keygen --http-token: the role is read, write or admin, not '%s'", role);
+    if (token_file && !file)
+        return chordctl_fail (S_EXIT_USAGE, "keygen --http-token: --token-file needs --file (the tokens file)");
+    struct stat st;
+    if (token_file && keep && stat (token_file, &st) == 0)
+        return S_EXIT_OK;
+    char token[CHORD_HTTP_TOKEN_LEN + 1], error[1024];
+    chord_keys_http_token (token);
+    int code = S_EXIT_OK;
+    if (!file)
+        printf ("%s %s\n", role, token);
+    else if (chord_keys_http_token_append (file, role, token, error, sizeof error) != 0)
+        code = chordctl_fail (S_EXIT_ERROR, "%s", error);
+    else if (token_file && chord_keys_http_token_write (token_file, token, error, sizeof error) != 0)
+        code = chordctl_fail (S_EXIT_ERROR, "%s (the token was added to %s)", error, file);
+    else if (!token_file)
+        printf ("%s\n", token);
+    sodium_memzero (token, sizeof token);
+    return code;
+}
+
 /*  chordctl keygen: writes a cluster secret or a client key pair and prints
-    the public key others need (the ring's, or the client's).  */
+    the public key others need (the ring's, or the client's), or makes an
+    HTTP token.  */
 int chordctl_keygen (int argc, char **argv)
 {
     const char *secret = NULL, *client = NULL, *server = NULL;
+    const char *http_token = NULL, *file = NULL, *token_file = NULL;
     bool keep = false;
     for (int i = 2; i < argc; i++) {
         if (strcmp (argv[i], "--keep") == 0) {
@@ -136,13 +168,20 @@ int chordctl_keygen (int argc, char **argv)
         }
         const char **slot = strcmp (argv[i], "--secret") == 0 ? &secret
                           : strcmp (argv[i], "--client") == 0 ? &client
-                          : strcmp (argv[i], "--server-key") == 0 ? &server : NULL;
+                          : strcmp (argv[i], "--server-key") == 0 ? &server
+                          : strcmp (argv[i], "--http-token") == 0 ? &http_token
+                          : strcmp (argv[i], "--file") == 0 ? &file
+                          : strcmp (argv[i], "--token-file") == 0 ? &token_file : NULL;
         if (!slot)
             return chordctl_fail (S_EXIT_USAGE, "keygen: unexpected '%s' (see --help)", argv[i]);
         if (i + 1 >= argc || !*argv[i + 1])
             return chordctl_fail (S_EXIT_USAGE, "keygen: %s needs a value", argv[i]);
         *slot = argv[++i];
     }
+    if (http_token && !secret && !client && !server)
+        return s_keygen_http_token (http_token, file, token_file, keep);
+    if (file || token_file || http_token)
+        return chordctl_fail (S_EXIT_USAGE, "keygen: --file and --token-file go with --http-token ROLE alone");
     if (client)
         return s_keygen_client (client, secret, server);
     if (!secret || server)

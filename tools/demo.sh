@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Starts a 3-peer chord ring on this machine (ports 7000-7002), stores and
-# fetches a few keys through it with chordctl, and prints the ring.
+# fetches a few keys through it with chordctl, and prints the ring. The
+# first peer also serves HTTP on 127.0.0.1:8080 (health, readiness, info,
+# metrics, the dashboard at http://127.0.0.1:8080/) unless that port is
+# taken; the ring is open, on loopback, so HTTP asks for no token.
 # The peers keep running; `make demo-stop` (or tools/demo.sh stop) ends them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,11 +32,20 @@ if [ "${1:-}" = stop ]; then stop; exit 0; fi
 [ -f "$state/pids" ] && stop
 mkdir -p "$state"
 : >"$state/pids"
+http_port=8080
+http=(--http "127.0.0.1:$http_port")
+if (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null; then
+    echo "demo: 127.0.0.1:$http_port is taken: the ring runs without HTTP"
+    http=()
+fi
 for i in "${!ports[@]}"; do
     port=${ports[$i]}
     join=()
     [ "$i" -gt 0 ] && join=(--join "tcp://127.0.0.1:${ports[0]}")
-    bin/chordd --listen "tcp://127.0.0.1:$port" "${join[@]}" --stabilize-ms 200 >"$state/peer-$port.log" 2>&1 </dev/null &
+    extra=()
+    [ "$i" = 0 ] && extra=("${http[@]}")
+    bin/chordd --listen "tcp://127.0.0.1:$port" "${join[@]}" "${extra[@]}" --stabilize-ms 200 \
+        >"$state/peer-$port.log" 2>&1 </dev/null &
     echo $! >>"$state/pids"
 done
 export CHORD_SERVER=tcp://127.0.0.1:7001
@@ -52,6 +64,13 @@ echo "\$ chordctl lookup alpha"
 bin/chordctl lookup alpha
 echo "\$ chordctl ring"
 bin/chordctl ring
+if [ ${#http[@]} -gt 0 ] && command -v curl >/dev/null; then
+    echo "\$ curl -s 127.0.0.1:$http_port/readyz"
+    curl -s --max-time 5 "127.0.0.1:$http_port/readyz" || true
+    echo "\$ curl -s 127.0.0.1:$http_port/metrics | grep '^chord_records{'"
+    curl -s --max-time 5 "127.0.0.1:$http_port/metrics" | grep '^chord_records{' || true
+    echo "demo: HTTP on 127.0.0.1:$http_port; the dashboard: http://127.0.0.1:$http_port/"
+fi
 echo
 echo "demo: the ring is still running (logs in $state/). Try: bin/chordctl -s tcp://127.0.0.1:7000 get alpha"
 echo "demo: stop it with: make demo-stop"
