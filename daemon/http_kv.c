@@ -423,17 +423,8 @@ static json_t *s_json_peer (const chord_peer_t *peer)
     itself follows (replica_set.h), from the owner's INFO_REPLY.  */
 static json_t *s_json_replicas (const chord_msg_t *info)
 {
-    size_t wanted = (info->fields & CHORD_F_REPLICAS) && info->replicas > 1 ? info->replicas - 1 : 0;
-    if (wanted > CHORD_REPLICAS_MAX - 1)
-        wanted = CHORD_REPLICAS_MAX - 1;
-    chord_replica_view_t view = {.self_endpoint = info->peer.endpoint,
-                                 .succ = info->peers,
-                                 .succ_count = (info->fields & CHORD_F_SUCC) ? info->peer_count : 0,
-                                 .fingers = info->fingers,
-                                 .finger_count = (info->fields & CHORD_F_FINGERS) ? info->finger_count : 0,
-                                 .pred = (info->fields & CHORD_F_PRED) && info->has_pred ? &info->pred : NULL};
-    chord_peer_t peers[CHORD_REPLICAS_MAX];
-    size_t count = chord_replica_set (&view, wanted, peers);
+    chord_peer_t peers[CHORD_REPLICA_SET_MAX];
+    size_t count = chord_replica_set_of_info (info, peers);
     json_t *array = json_array ();
     for (size_t i = 0; array && i < count; i++)
         json_array_append_new (array, s_json_peer (&peers[i]));

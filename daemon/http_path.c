@@ -1,17 +1,7 @@
 /*  Key paths over HTTP: strict percent-decoding (see http_path.h).  */
 #include "http_path.h"
 
-/* The value of a hex digit, or -1. */
-static int s_hex (char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "id.h"
 
 int chordd_http_path_decode (const char *text, size_t len, uint8_t *out, size_t out_size, size_t *out_len)
 {
@@ -21,8 +11,8 @@ int chordd_http_path_decode (const char *text, size_t len, uint8_t *out, size_t 
         int byte = (unsigned char) text[i];
         if (text[i] == '%') {
             //  Two more bytes must exist before either is read.
-            int high = i + 2 < len ? s_hex (text[i + 1]) : -1;
-            int low = high >= 0 ? s_hex (text[i + 2]) : -1;
+            int high = i + 2 < len ? chord_hex_digit (text[i + 1]) : -1;
+            int low = high >= 0 ? chord_hex_digit (text[i + 2]) : -1;
             if (high < 0 || low < 0) {
                 *out_len = 0;
                 return -1;

@@ -167,9 +167,8 @@ chord_id_to_hex (const chord_id_t *id, char out [CHORD_ID_HEX_LEN + 1])
     out [CHORD_ID_HEX_LEN] = '\0';
 }
 
-//  Returns the value of one hex digit, or -1; locale-independent on purpose.
-static int
-s_hex_value (char c)
+int
+chord_hex_digit (char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -191,10 +190,10 @@ chord_id_from_hex (chord_id_t *out, const char *hex)
     //  before reading past its end.
     chord_id_t id;
     for (size_t i = 0; i < CHORD_ID_BYTES; i++) {
-        int high = s_hex_value (hex [2 * i]);
+        int high = chord_hex_digit (hex [2 * i]);
         if (high < 0)
             return -1;
-        int low = s_hex_value (hex [2 * i + 1]);
+        int low = chord_hex_digit (hex [2 * i + 1]);
         if (low < 0)
             return -1;
         id.bytes [i] = (uint8_t) (high << 4 | low);

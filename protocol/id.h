@@ -54,6 +54,9 @@ void chord_id_distance (chord_id_t *out, const chord_id_t *a, const chord_id_t *
 /* Writes 40 lowercase hex digits and a NUL into out. */
 void chord_id_to_hex (const chord_id_t *id, char out[CHORD_ID_HEX_LEN + 1]);
 
+/* The value of one hex digit (either case), or -1; locale-independent. */
+int chord_hex_digit (char c);
+
 /* Parses exactly 40 hex digits (either case). Returns 0, or -1 on bad input. */
 int chord_id_from_hex (chord_id_t *out, const char *hex);
 

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static_assert (CHORD_REPLICA_SET_MAX == CHORD_REPLICAS_MAX - 1, "a client names as many copies as a node keeps");
+
 bool node_replicating (const chord_node_t *self)
 {
     assert (self);

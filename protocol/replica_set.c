@@ -33,3 +33,19 @@ size_t chord_replica_set (const chord_replica_view_t *view, size_t wanted, chord
         s_add (view, out, &count, view->pred);
     return count;
 }
+
+size_t chord_replica_set_of_info (const chord_msg_t *info, chord_peer_t *out)
+{
+    assert (info);
+    assert (out);
+    size_t wanted = (info->fields & CHORD_F_REPLICAS) && info->replicas > 1 ? info->replicas - 1 : 0;
+    if (wanted > CHORD_REPLICA_SET_MAX)
+        wanted = CHORD_REPLICA_SET_MAX;
+    chord_replica_view_t view = {.self_endpoint = info->peer.endpoint,
+                                 .succ = info->peers,
+                                 .succ_count = (info->fields & CHORD_F_SUCC) ? info->peer_count : 0,
+                                 .fingers = info->fingers,
+                                 .finger_count = (info->fields & CHORD_F_FINGERS) ? info->finger_count : 0,
+                                 .pred = (info->fields & CHORD_F_PRED) && info->has_pred ? &info->pred : NULL};
+    return chord_replica_set (&view, wanted, out);
+}

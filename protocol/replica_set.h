@@ -29,4 +29,11 @@ typedef struct {
     processes). out has room for wanted peers.  */
 size_t chord_replica_set (const chord_replica_view_t *view, size_t wanted, chord_peer_t *out);
 
+#define CHORD_REPLICA_SET_MAX 7   /* copies besides the owner a client names (CHORD_REPLICAS_MAX - 1) */
+
+/*  The same from the owner's INFO_REPLY, for its "rf" copies: into
+    out[CHORD_REPLICA_SET_MAX]; returns how many. A reply without "rf" or
+    with rf 1 names none.  */
+size_t chord_replica_set_of_info (const chord_msg_t *info, chord_peer_t *out);
+
 #endif

@@ -52,18 +52,6 @@ s_id_is (const chord_id_t *id, const char *hex)
     return false;
 }
 
-static int
-s_nibble (char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 //  Decodes hex of any even length into a fresh buffer (never NULL on
 //  success, even for zero bytes). Returns 0, or -1 on bad hex.
 static int
@@ -76,8 +64,8 @@ s_hex_decode (const char *hex, uint8_t **bytes_p, size_t *len_p)
     if (!bytes)
         return -1;
     for (size_t i = 0; i < hex_len / 2; i++) {
-        int high = s_nibble (hex [2 * i]);
-        int low = s_nibble (hex [2 * i + 1]);
+        int high = chord_hex_digit (hex [2 * i]);
+        int low = chord_hex_digit (hex [2 * i + 1]);
         if (high < 0 || low < 0) {
             free (bytes);
             return -1;

@@ -2,6 +2,7 @@
     distinct processes other than the owner's, successors first, then
     valid fingers in order, then the predecessor.  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "replica_set.h"
@@ -61,5 +62,30 @@ int main (void)
     tap_ok (s_ports (out, count, (int[]) {4, 5}, 2), "only fingers known: they alone name the holders");
     view.finger_count = 0;
     tap_ok (chord_replica_set (&view, 4, out) == 0, "a peer alone on its ring names no holder");
+
+    //  From an owner's INFO_REPLY: its rf copies, the owner's one among them.
+    chord_msg_t *info = calloc (1, sizeof *info);
+    chord_msg_init (info, CHORD_MSG_INFO_REPLY, 1);
+    info->fields = CHORD_F_PEER | CHORD_F_SUCC | CHORD_F_FINGERS | CHORD_F_PRED;
+    info->peer = s_peer (0, 1);
+    memcpy (info->peers, succ, sizeof succ);
+    info->peer_count = 5;
+    memcpy (info->fingers, fingers, sizeof fingers);
+    info->finger_count = 3;
+    info->has_pred = true;
+    info->pred = pred;
+    tap_ok (chord_replica_set_of_info (info, out) == 0, "an INFO_REPLY without rf names no holder");
+    info->fields |= CHORD_F_REPLICAS;
+    info->replicas = 3;
+    count = chord_replica_set_of_info (info, out);
+    tap_ok (s_ports (out, count, (int[]) {2, 3}, 2), "rf 3: the two next processes of the owner's lists");
+    info->replicas = CHORD_MSG_REPLICAS_MAX;
+    count = chord_replica_set_of_info (info, out);
+    tap_ok (s_ports (out, count, (int[]) {2, 3, 4, 5, 6}, 5), "rf 255 from a hostile peer: bounded by what it lists");
+    info->has_pred = false;
+    info->fields &= ~(uint32_t) CHORD_F_SUCC;
+    count = chord_replica_set_of_info (info, out);
+    tap_ok (s_ports (out, count, (int[]) {4, 5}, 2), "fields it did not send are not read");
+    free (info);
     return tap_done ();
 }

@@ -21,21 +21,6 @@ static int s_owner_info (const chordctl_t *ctl, chord_client_t *client, const ch
     return code;
 }
 
-/* The holders besides the owner, into peers[CHORD_REPLICAS_MAX]; returns how many. */
-static size_t s_replicas (const chord_msg_t *info, chord_peer_t *peers)
-{
-    size_t wanted = (info->fields & CHORD_F_REPLICAS) && info->replicas > 1 ? info->replicas - 1 : 0;
-    if (wanted > CHORD_REPLICAS_MAX - 1)
-        wanted = CHORD_REPLICAS_MAX - 1;
-    chord_replica_view_t view = {.self_endpoint = info->peer.endpoint,
-                                 .succ = info->peers,
-                                 .succ_count = (info->fields & CHORD_F_SUCC) ? info->peer_count : 0,
-                                 .fingers = info->fingers,
-                                 .finger_count = (info->fields & CHORD_F_FINGERS) ? info->finger_count : 0,
-                                 .pred = (info->fields & CHORD_F_PRED) && info->has_pred ? &info->pred : NULL};
-    return chord_replica_set (&view, wanted, peers);
-}
-
 static int s_print_json (const char *key, const chord_msg_t *lookup, const chord_peer_t *peers, size_t count)
 {
     size_t key_len = strlen (key);
@@ -78,8 +63,8 @@ int chordctl_cmd_replicas (const chordctl_t *ctl, chord_client_t *client, const 
     }
     code = s_owner_info (ctl, client, &owner, info);
     if (code == S_EXIT_OK) {
-        chord_peer_t peers[CHORD_REPLICAS_MAX];
-        size_t count = s_replicas (info, peers);
+        chord_peer_t peers[CHORD_REPLICA_SET_MAX];
+        size_t count = chord_replica_set_of_info (info, peers);
         if (ctl->json)
             code = s_print_json (key, &lookup, peers, count);
         else {
