@@ -51,7 +51,8 @@ done
 export CHORD_SERVER=tcp://127.0.0.1:7001
 echo "demo: started 3 peers on ports ${ports[*]}; waiting for the ring to form"
 for _ in $(seq 100); do
-    if [ "$(bin/chordctl --timeout 500 ring 2>/dev/null | wc -l)" = 3 ]; then break; fi
+    # Each peer holds 4 positions (chordd's default --vnodes).
+    if [ "$(bin/chordctl --timeout 500 ring 2>/dev/null | grep -cv ' down$')" = 12 ]; then break; fi
     sleep 0.1
 done
 echo
@@ -67,8 +68,12 @@ bin/chordctl ring
 if [ ${#http[@]} -gt 0 ] && command -v curl >/dev/null; then
     echo "\$ curl -s 127.0.0.1:$http_port/readyz"
     curl -s --max-time 5 "127.0.0.1:$http_port/readyz" || true
-    echo "\$ curl -s 127.0.0.1:$http_port/metrics | grep '^chord_records{'"
-    curl -s --max-time 5 "127.0.0.1:$http_port/metrics" | grep '^chord_records{' || true
+    echo "\$ curl -s -X PUT --data-binary blue 127.0.0.1:$http_port/v1/kv/colour"
+    curl -s --max-time 5 -X PUT --data-binary blue "127.0.0.1:$http_port/v1/kv/colour" || true
+    echo "\$ curl -s 127.0.0.1:$http_port/v1/kv/colour"
+    curl -s --max-time 5 "127.0.0.1:$http_port/v1/kv/colour" || true; echo
+    echo "\$ curl -s 127.0.0.1:$http_port/metrics | grep '^chord_client_requests_total{op=\"put\"'"
+    curl -s --max-time 5 "127.0.0.1:$http_port/metrics" | grep '^chord_client_requests_total{op="put"' || true
     echo "demo: HTTP on 127.0.0.1:$http_port; the dashboard: http://127.0.0.1:$http_port/"
 fi
 echo
