@@ -22,22 +22,23 @@ needed, and with a read token draws the ring.
 Screenshots go to $CHORD_ARTIFACTS (default build/artifacts): dashboard.png
 and dashboard-down.png; their paths are printed as TAP diagnostics. When
 chromium is not installed, the checks in the browser are skipped (TAP SKIP)
-and the others run. Environment as in tests/chordtest.py."""
+and the others run. Helpers are in tests/chordtest.py and tests/httptest.py;
+environment as in tests/chordtest.py."""
 import concurrent.futures
-import http.client
 import json
 import os
 import re
 import signal
 import sys
 import time
-import urllib.parse
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cdp  # noqa: E402
 import chordtest as ct  # noqa: E402
+import httptest as ht  # noqa: E402
 from chordtest import Fatal, diag, ok  # noqa: E402
+from httptest import request  # noqa: E402
 
 PROCESSES = 4
 VNODES = 4
@@ -45,7 +46,6 @@ PUTS = 40
 DRAW_S = 10                 # the page polls every second: it must show the ring within this
 DOWN_S = 10                 # a killed process must show down (or vanish) within this
 LOST_S = 10                 # "connection lost" within this once the page's peer stops
-HTTP_TIMEOUT_S = 5
 KEYS = ["dashboard-key", "a key/with spaces?&#%41 and \u00e9"]
 ARTIFACTS = os.environ.get("CHORD_ARTIFACTS") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "artifacts")
@@ -55,50 +55,13 @@ PAGE_POSITIONS = """Array.from(document.querySelectorAll('#ring .position')).map
     id: c.dataset.id, endpoint: c.dataset.endpoint, state: c.dataset.state, role: c.dataset.role || null}))"""
 
 
-def request(port, path, method="GET", headers=None):
-    """(status, headers {lower name: value}, body bytes); status None when the request failed."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
-    try:
-        conn.request(method, path, headers=headers or {})
-        reply = conn.getresponse()
-        return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
-    except (OSError, http.client.HTTPException) as e:
-        return None, {}, str(e).encode()
-    finally:
-        conn.close()
-
-
 def get_json(port, path):
-    status, _, body = request(port, path, headers=token_headers())
-    try:
-        return status, json.loads(body)
-    except ValueError:
-        return status, None
-
-
-def token_headers():
-    """The read role's Authorization header when this ring has HTTP tokens."""
-    return ct.http_headers("read") if getattr(ct, "HTTP_TOKENS", None) else {}
+    status, _, body = request(port, path, role="read")
+    return status, ht.json_of(body)
 
 
 def token_fragment():
-    return "#token=" + ct.HTTP_TOKENS["read"] if getattr(ct, "HTTP_TOKENS", None) else ""
-
-
-def start_http_peer(join=None):
-    """A chordd with --http 127.0.0.1:<free port> (and the ring's HTTP tokens, when it has them)."""
-    tokens = ct.http_token_args() if hasattr(ct, "http_token_args") else []
-    for attempt in range(8):
-        port, http_port = ct.free_port(), ct.free_port()
-        argv = ct.chordd_argv(port, join, VNODES, ["--http", "127.0.0.1:%d" % http_port] + tokens)
-        peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port), VNODES)
-        if outcome == "listening":
-            peer.http_port = http_port
-            return peer
-        if outcome == "silent" or b"in use" not in peer.log():
-            raise Fatal("%s did not start (%s): %r" % (peer, outcome, peer.log()[-300:]))
-        diag("a port was taken before chordd bound it; retrying (attempt %d)" % (attempt + 1))
-    raise Fatal("could not start a peer: every port tried was taken")
+    return "#token=" + ct.HTTP_TOKENS["read"] if ct.HTTP_TOKENS else ""
 
 
 def check_assets(port):
@@ -194,7 +157,7 @@ def type_key(browser, key):
 
 def check_key(browser, port, key, live):
     """Typing key highlights the owner /v1/lookup names, the key's successor."""
-    status, lookup = get_json(port, "/v1/lookup/" + urllib.parse.quote(key.encode(), safe=""))
+    status, lookup = get_json(port, ht.lookup_path(key.encode()))
     if status != 200 or not isinstance(lookup, dict) or not isinstance(lookup.get("owner"), dict):
         ok(False, "/v1/lookup answers for %r" % key, [status, lookup])
         return
@@ -249,7 +212,7 @@ def check_kill(browser, port, victim):
 
 def check_tokens(browser, port):
     """On a ring with HTTP tokens: no token, a clear message; a read token, the ring."""
-    if not getattr(ct, "HTTP_TOKENS", None):
+    if not ct.HTTP_TOKENS:
         return
     browser.navigate("http://127.0.0.1:%d/" % port)
     denied = browser.wait_for("document.getElementById('status').dataset.state === 'denied' && "
@@ -261,12 +224,7 @@ def main():
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=ct.WORKERS)
     browser = None
     try:
-        live = []
-        for n in range(PROCESSES):
-            live.append(start_http_peer(join=ct.rng.choice(live) if live else None))
-            seconds, problem = ct.wait_converged(live, pool, vias=[live[-1]])
-            if seconds is None:
-                raise Fatal("the ring did not take in process %d: %s" % (n, problem))
+        live = ht.start_ring(PROCESSES, pool, vnodes=VNODES)
         seconds, problem = ct.wait_converged(live, pool)
         ok(seconds is not None, "a ring of %d processes with %d positions each converges" % (PROCESSES, VNODES),
            [problem])

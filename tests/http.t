@@ -21,23 +21,21 @@ joining, and its /readyz answers 503 naming the first such position. And
 the command line: a bad --http value and a non-loopback --http without
 --secret or --insecure exit 2; an --http port already taken exits 1.
 
-Helpers are in tests/chordtest.py; environment as there (CHORD_BIN,
-CHORD_TEST_SEED, CHORD_TEST_SECURE, CHORD_KEEP_LOGS)."""
+Helpers are in tests/chordtest.py and tests/httptest.py; environment as
+there (CHORD_BIN, CHORD_TEST_SEED, CHORD_TEST_SECURE, CHORD_KEEP_LOGS)."""
 import concurrent.futures
-import http.client
-import json
 import os
 import re
-import shutil
 import socket
-import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chordtest as ct  # noqa: E402
-from chordtest import Fatal, diag, ok  # noqa: E402
+import httptest as ht  # noqa: E402
+from chordtest import ok  # noqa: E402
+from httptest import JSON_TYPE, json_of, until  # noqa: E402
 
 PROCESSES = 3
 PUTS = 50
@@ -45,9 +43,8 @@ IDLE_CONNECTIONS = 300
 GET_WITHIN_S = 2.0
 SNAPSHOT_WAIT_S = 5.0       # the loop publishes at most every 200 ms and wakes at least every second
 CENSUS_WAIT_S = 15.0        # chord_records comes from a census at most about 5 s old
-LABELS = {"type", "reason", "op", "status", "kind", "le"}     # every label name /metrics uses
+LABELS = ht.METRIC_LABELS
 HTTP_TIMEOUT_S = 5
-JSON_TYPE = "application/json"
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 REQUIRED = ["chord_messages_received_total", "chord_messages_dropped_total", "chord_lookups_total",
             "chord_lookup_failures_total", "chord_rpc_timeouts_total", "chord_keys_handed_off_total",
@@ -57,61 +54,14 @@ REQUIRED = ["chord_messages_received_total", "chord_messages_dropped_total", "ch
 
 
 def request(port, path, method="GET"):
-    """(status, headers {lower name: value}, body bytes); status None when the request failed.
-    On a secured ring the request carries the admin token (tests/http_auth.t checks the roles)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
-    try:
-        conn.request(method, path, headers=ct.http_headers())
-        reply = conn.getresponse()
-        return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
-    except (OSError, http.client.HTTPException) as e:
-        return None, {}, str(e).encode()
-    finally:
-        conn.close()
-
-
-def json_of(body):
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
-
-
-def until(fn, bound_s):
-    """Calls fn until it returns something true or bound_s passes; returns the last result."""
-    deadline = time.monotonic() + bound_s
-    while True:
-        result = fn()
-        if result or time.monotonic() >= deadline:
-            return result
-        time.sleep(0.1)
+    """ht.request; on a secured ring with the admin token (tests/http_auth.t checks the roles)."""
+    return ht.request(port, path, method, role="admin", timeout_s=HTTP_TIMEOUT_S)
 
 
 def metrics(port):
     """{sample name: value summed over its labelled series} of /metrics, and the body."""
-    status, _, body = request(port, "/metrics")
-    values = {}
-    for line in ct.text(body).splitlines() if status == 200 else []:
-        match = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$", line)
-        if match:
-            values[match.group(1)] = values.get(match.group(1), 0.0) + float(match.group(3))
-    return values, body
-
-
-def start_http_peer(join=None, extra=()):
-    """A chordd with --http 127.0.0.1:<free port>; retries when either port was taken meanwhile."""
-    for attempt in range(8):
-        port, http_port = ct.free_port(), ct.free_port()
-        argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port] + ct.http_token_args() +
-                              list(extra))
-        peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port))
-        if outcome == "listening":
-            peer.http_port = http_port
-            return peer
-        if outcome == "silent" or b"in use" not in peer.log():
-            raise Fatal("%s did not start (%s): %r" % (peer, outcome, peer.log()[-300:]))
-        diag("a port was taken before chordd bound it; retrying (attempt %d)" % (attempt + 1))
-    raise Fatal("could not start a peer: every port tried was taken")
+    samples, body = ht.scrape(port, role="admin", timeout_s=HTTP_TIMEOUT_S)
+    return ht.sum_by_name(samples), body
 
 
 def check_info(live):
@@ -156,14 +106,13 @@ def check_metrics_format(peer):
        not any(re.search(r"[0-9a-f]{16}", v) for v in values),
        "every counter ends in _total; labels are only %s, none holds an id or a key" % sorted(LABELS),
        [str(counters), str(sorted(names - LABELS))])
-    promtool = shutil.which("promtool")
-    if not promtool:
+    checked = ht.promtool_check(body)
+    if checked is None:
         ok(True, "promtool check metrics # SKIP promtool is not on PATH (Debian package prometheus)")
         return
-    proc = subprocess.run([promtool, "check", "metrics"], input=body, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, timeout=30)
-    ok(proc.returncode == 0 and not proc.stdout.strip(), "promtool check metrics: exit 0, no problems",
-       [ct.text(proc.stdout), "exit %s" % proc.returncode])
+    code, output = checked
+    ok(code == 0 and not output.strip(), "promtool check metrics: exit 0, no problems",
+       [output, "exit %s" % code])
 
 
 def check_counters(live):
@@ -234,8 +183,7 @@ def check_idle_connections(peer, live, pool):
 
 def check_not_ready():
     """A process whose seed never answers keeps its positions joining."""
-    nobody = ct.Peer(-1, ct.free_port(), None, os.devnull)
-    peer = start_http_peer(join=nobody, extra=["--placement", "first", "--vnodes", "2"])
+    peer = ht.start_joining_peer()
     status, headers, body = request(peer.http_port, "/healthz")
     ok(status == 200 and json_of(body) == {"status": "ok"} and headers.get("content-type") == JSON_TYPE,
        "/healthz: 200 {\"status\":\"ok\"} from a process that is still joining", [status, body])
@@ -248,6 +196,12 @@ def check_not_ready():
     ok(values.get("chord_positions") == 2 and values.get("chord_positions_active") == 0,
        "its chord_positions is 2 and chord_positions_active 0", [str(values)])
     ct.stop_gracefully(peer)
+
+
+def check_healthz(n, peer):
+    status, _, body = request(peer.http_port, "/healthz")
+    ok(status == 200 and json_of(body) == {"status": "ok"},
+       "process %d: /healthz 200 as soon as it listens" % n, [status, body])
 
 
 def check_command_line():
@@ -285,15 +239,7 @@ def main():
     try:
         check_command_line()
         check_not_ready()
-        live = []
-        for n in range(PROCESSES):
-            live.append(start_http_peer(join=ct.rng.choice(live) if live else None))
-            status, _, body = request(live[-1].http_port, "/healthz")
-            ok(status == 200 and json_of(body) == {"status": "ok"},
-               "process %d: /healthz 200 as soon as it listens" % n, [status, body])
-            seconds, problem = ct.wait_converged(live, pool, vias=[live[-1]])
-            if seconds is None:
-                raise Fatal("the ring did not take in process %d: %s" % (n, problem))
+        live = ht.start_ring(PROCESSES, pool, each=check_healthz)
         seconds, problem = ct.wait_converged(live, pool)
         ok(seconds is not None, "the ring of %d processes converges" % PROCESSES, [problem])
         ready = until(lambda: all(request(p.http_port, "/readyz")[:3:2] == (200, b'{"ready":true}\n')

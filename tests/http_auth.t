@@ -19,49 +19,32 @@ open ring (no --secret) asks for no token. On the command line,
 --http-tokens without --secret or without --http, a file others may read
 and a bad line all exit 2, the last naming file:line.
 
-Helpers are in tests/chordtest.py; environment as there (CHORD_BIN,
-CHORD_TEST_SEED, CHORD_KEEP_LOGS). Always secured (it tests the secured
-rules), whatever CHORD_TEST_SECURE says."""
-import http.client
-import json
+Helpers are in tests/chordtest.py and tests/httptest.py; environment as
+there (CHORD_BIN, CHORD_TEST_SEED, CHORD_KEEP_LOGS). Always secured (it
+tests the secured rules), whatever CHORD_TEST_SECURE says."""
 import os
 import re
 import signal
 import socket
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chordtest as ct  # noqa: E402
-from chordtest import Fatal, diag, ok  # noqa: E402
+import httptest as ht  # noqa: E402
+from chordtest import ok  # noqa: E402
+from httptest import JSON_TYPE, error_of, until  # noqa: E402
 
 HTTP_TIMEOUT_S = 5
 RELOAD_S = 5                # a SIGHUP is handled within this
-JSON_TYPE = "application/json"
 BEARER = 'Bearer realm="chord"'
 
 
 def request(host, port, path, token=None, method="GET", source=None, scheme="Bearer"):
-    """(status, headers {lower name: value}, body); from source (an address) when given."""
-    conn = http.client.HTTPConnection(host, port, timeout=HTTP_TIMEOUT_S,
-                                      source_address=(source, 0) if source else None)
-    headers = {"Authorization": "%s %s" % (scheme, token)} if token else {}
-    try:
-        conn.request(method, path, body=b"v" if method == "PUT" else None, headers=headers)
-        reply = conn.getresponse()
-        return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
-    except (OSError, http.client.HTTPException) as e:
-        return None, {}, str(e).encode()
-    finally:
-        conn.close()
-
-
-def error_of(body):
-    try:
-        return json.loads(body).get("error") or ""
-    except (ValueError, AttributeError):
-        return None
+    """ht.request with token (under scheme) and nothing else; from source (an address) when given."""
+    return ht.request(port, path, method, body=b"v" if method == "PUT" else None,
+                      headers={"Authorization": "%s %s" % (scheme, token)} if token else {},
+                      timeout_s=HTTP_TIMEOUT_S, host=host, source=source)
 
 
 def outside_address():
@@ -183,15 +166,6 @@ def check_roles(port, read, write):
        [status, body[:200]])
 
 
-def until(fn, bound_s):
-    deadline = time.monotonic() + bound_s
-    while True:
-        result = fn()
-        if result or time.monotonic() >= deadline:
-            return result
-        time.sleep(0.1)
-
-
 def check_sighup(peer, port, path, read, write):
     fresh = ct.keygen("--http-token", "read", "--file", path)
     ok(request("127.0.0.1", port, "/v1/info", fresh)[0] == 401, "a token added to the file is refused before SIGHUP")
@@ -214,26 +188,14 @@ def check_sighup(peer, port, path, read, write):
        fresh.encode() not in peer.log(), "the log says what was re-read and never shows a token")
 
 
-def start(extra, secret=ct.DEFAULT):
-    for attempt in range(8):
-        port, http_port = ct.free_port(), ct.free_port()
-        argv = ct.chordd_argv(port, None, 1, list(extra(http_port)), secret=secret)
-        peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port), 1)
-        if outcome == "listening":
-            return peer, http_port
-        if outcome == "silent" or b"in use" not in peer.log():
-            raise Fatal("%s did not start (%s): %r" % (peer, outcome, peer.log()[-300:]))
-        diag("a port was taken; retrying (attempt %d)" % (attempt + 1))
-    raise Fatal("could not start a peer")
-
-
 def main():
     check_keygen()
     path = os.path.join(ct.TMPDIR, "ring.tokens")
     read = ct.keygen("--http-token", "read", "--file", path)
     write = ct.keygen("--http-token", "write", "--file", path)
     check_command_line(path)
-    peer, port = start(lambda p: ["--http", "0.0.0.0:%d" % p, "--http-tokens", path])
+    peer = ht.start_http_peer(vnodes=1, extra=["--http-tokens", path], tokens=False, http_host="0.0.0.0")
+    port = peer.http_port
     ok(until(lambda: request("127.0.0.1", port, "/readyz")[0] == 200, 10), "the secured process is ready")
     ok(b"1 read, 1 write and 0 admin tokens" in peer.log(), "it logs how many tokens of each role it holds")
     check_loopback(port, read)
@@ -241,8 +203,8 @@ def main():
     check_roles(port, read, write)
     check_sighup(peer, port, path, read, write)
     ct.stop_gracefully(peer)
-    open_peer, open_port = start(lambda p: ["--http", "127.0.0.1:%d" % p], secret=None)
-    status, _, body = request("127.0.0.1", open_port, "/v1/info")
+    open_peer = ht.start_http_peer(vnodes=1, tokens=False, secret=None)
+    status, _, body = request("127.0.0.1", open_peer.http_port, "/v1/info")
     ok(status == 200, "an open ring: /v1/info answers without a token", [status, body[:200]])
     ct.stop_gracefully(open_peer)
 

@@ -16,22 +16,21 @@ placement expects, and chordctl replicas (text and --json) agrees with it;
 50 slow clients sending a PUT body a byte a second do not stop a GET from
 answering within 2 s; a process still joining answers 503 "not ready".
 
-Helpers are in tests/chordtest.py; environment as there (CHORD_BIN,
-CHORD_TEST_SEED, CHORD_TEST_SECURE, CHORD_KEEP_LOGS)."""
+Helpers are in tests/chordtest.py and tests/httptest.py; environment as
+there (CHORD_BIN, CHORD_TEST_SEED, CHORD_TEST_SECURE, CHORD_KEEP_LOGS)."""
 import concurrent.futures
-import http.client
-import json
 import os
 import socket
 import sys
 import threading
 import time
-import urllib.parse
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chordtest as ct  # noqa: E402
-from chordtest import Fatal, diag, ok  # noqa: E402
+import httptest as ht  # noqa: E402
+from chordtest import Fatal, ok  # noqa: E402
+from httptest import json_of, kv_path, until  # noqa: E402
 
 PROCESSES = 3
 VALUE_MAX = 1024 * 1024
@@ -44,54 +43,8 @@ HTTP_TIMEOUT_S = 10
 
 
 def request(port, path, method="GET", body=None, headers=None, chunked=False):
-    """(status, headers {lower name: value}, body bytes); status None when the request failed."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
-    try:
-        # A secured ring's requests carry the write token (tests/http_auth.t checks the roles).
-        conn.request(method, path, body=body, headers=dict(ct.http_headers("write"), **(headers or {})),
-                     encode_chunked=chunked)
-        reply = conn.getresponse()
-        return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
-    except (OSError, http.client.HTTPException) as e:
-        return None, {}, str(e).encode()
-    finally:
-        conn.close()
-
-
-def kv_path(key):
-    return "/v1/kv/" + urllib.parse.quote(key, safe="")
-
-
-def json_of(body):
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
-
-
-def until(fn, bound_s):
-    deadline = time.monotonic() + bound_s
-    while True:
-        result = fn()
-        if result or time.monotonic() >= deadline:
-            return result
-        time.sleep(0.1)
-
-
-def start_http_peer(join=None, extra=()):
-    """A chordd with --http 127.0.0.1:<free port>; retries when either port was taken meanwhile."""
-    for attempt in range(8):
-        port, http_port = ct.free_port(), ct.free_port()
-        argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port] + ct.http_token_args() +
-                              list(extra))
-        peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port))
-        if outcome == "listening":
-            peer.http_port = http_port
-            return peer
-        if outcome == "silent" or b"in use" not in peer.log():
-            raise Fatal("%s did not start (%s): %r" % (peer, outcome, peer.log()[-300:]))
-        diag("a port was taken before chordd bound it; retrying (attempt %d)" % (attempt + 1))
-    raise Fatal("could not start a peer: every port tried was taken")
+    """ht.request; on a secured ring with the write token (tests/http_auth.t checks the roles)."""
+    return ht.request(port, path, method, body, headers, role="write", timeout_s=HTTP_TIMEOUT_S, chunked=chunked)
 
 
 def check_round_trips(live):
@@ -135,8 +88,8 @@ def announce_only(port, path, length):
     body too would race the answer: the server closes once it has replied.)"""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=HTTP_TIMEOUT_S) as s:
-            auth = "".join("%s: %s\r\n" % kv for kv in ct.http_headers("write").items()).encode()
-            s.sendall(b"PUT %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\n\r\n" % (path.encode(), auth, length))
+            s.sendall(b"PUT %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\n\r\n" % (
+                path.encode(), ht.header_lines("write"), length))
             data = b""
             while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) == 0:
                 chunk = s.recv(4096)
@@ -195,7 +148,7 @@ def check_lookup(live):
     for i in range(8):
         key = ("lookup-%d-%d" % (i, ct.rng.randrange(1 << 30))).encode()
         peer = live[i % len(live)]
-        status, _, body = request(peer.http_port, "/v1/lookup/" + urllib.parse.quote(key, safe=""))
+        status, _, body = request(peer.http_port, ht.lookup_path(key))
         got = json_of(body) or {}
         code, out, err = ct.ctl(peer, "lookup", "--json", key)
         ctl_json = json_of(out) or {}
@@ -245,8 +198,8 @@ def slow_client(port, stop, sockets):
         return
     sockets.append(s)
     try:
-        auth = "".join("%s: %s\r\n" % kv for kv in ct.http_headers("write").items()).encode()
-        s.sendall(b"PUT /v1/kv/slow HTTP/1.1\r\nHost: x\r\n" + auth + b"Content-Length: 100\r\n\r\n")
+        s.sendall(b"PUT /v1/kv/slow HTTP/1.1\r\nHost: x\r\n" + ht.header_lines("write") +
+                  b"Content-Length: 100\r\n\r\n")
         while not stop.wait(1.0):
             s.sendall(b"x")
     except OSError:
@@ -283,8 +236,7 @@ def check_slow_clients(peer):
 
 
 def check_not_ready():
-    nobody = ct.Peer(-1, ct.free_port(), None, os.devnull)
-    peer = start_http_peer(join=nobody, extra=["--placement", "first", "--vnodes", "2"])
+    peer = ht.start_joining_peer()
     result = until(lambda: (lambda r: r if r[0] == 503 else None)(request(peer.http_port, kv_path(b"k"))),
                    SNAPSHOT_WAIT_S) or request(peer.http_port, kv_path(b"k"))
     status, _, body = result
@@ -300,12 +252,7 @@ def main():
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=ct.WORKERS)
     try:
         check_not_ready()
-        live = []
-        for n in range(PROCESSES):
-            live.append(start_http_peer(join=ct.rng.choice(live) if live else None))
-            seconds, problem = ct.wait_converged(live, pool, vias=[live[-1]])
-            if seconds is None:
-                raise Fatal("the ring did not take in process %d: %s" % (n, problem))
+        live = ht.start_ring(PROCESSES, pool)
         seconds, problem = ct.wait_converged(live, pool)
         if seconds is None:
             raise Fatal("the ring of %d processes did not converge: %s" % (PROCESSES, problem))

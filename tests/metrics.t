@@ -15,21 +15,18 @@ chord_records{kind="tombstone"} sums to D x 3 and owned to N - D;
 chord_ring_owned_ratio sums to 1 within 1e-6; lookups and store commits
 were timed; messages were received by type.
 
-Helpers are in tests/chordtest.py; environment as there (CHORD_BIN,
-CHORD_TEST_SEED, CHORD_TEST_SECURE, CHORD_KEEP_LOGS)."""
+Helpers are in tests/chordtest.py and tests/httptest.py; environment as
+there (CHORD_BIN, CHORD_TEST_SEED, CHORD_TEST_SECURE, CHORD_KEEP_LOGS)."""
 import concurrent.futures
-import http.client
 import os
 import re
-import shutil
-import subprocess
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chordtest as ct  # noqa: E402
-from chordtest import Fatal, diag, ok  # noqa: E402
+import httptest as ht  # noqa: E402
+from chordtest import ok  # noqa: E402
 
 PROCESSES = 3
 REPLICAS = 3
@@ -37,65 +34,22 @@ PUTS = 40
 DELETES = 8
 CENSUS_WAIT_S = 20.0        # a census is at most about 5 s old; replication and publishing add a little
 COUNTER_WAIT_S = 5.0        # the loop publishes at most every 200 ms and wakes at least every second
-LABELS = {"type", "reason", "op", "status", "kind", "le"}
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def scrape(peer):
-    """[(name, {label: value}, float)] of peer's /metrics, and the body; ([], b"") when it failed."""
-    conn = http.client.HTTPConnection("127.0.0.1", peer.http_port, timeout=5)
-    try:
-        conn.request("GET", "/metrics")
-        reply = conn.getresponse()
-        body = reply.read()
-        if reply.status != 200:
-            return [], body
-    except (OSError, http.client.HTTPException):
-        return [], b""
-    finally:
-        conn.close()
-    samples = []
-    for line in ct.text(body).splitlines():
-        match = SAMPLE.match(line)
-        if match:
-            samples.append((match.group(1), dict(LABEL.findall(match.group(2) or "")), float(match.group(3))))
-    return samples, body
+LABELS = ht.METRIC_LABELS
 
 
 def total(live, name, **labels):
     """The sum over the processes of name's samples that carry labels."""
     result = 0.0
     for peer in live:
-        for sample, sample_labels, value in scrape(peer)[0]:
+        for sample, sample_labels, value in ht.scrape(peer.http_port)[0]:
             if sample == name and all(sample_labels.get(k) == v for k, v in labels.items()):
                 result += value
     return result
 
 
 def until(fn, bound_s):
-    deadline = time.monotonic() + bound_s
-    while True:
-        result = fn()
-        if result or time.monotonic() >= deadline:
-            return result
-        time.sleep(0.2)
-
-
-def start_http_peer(join=None):
-    for attempt in range(8):
-        port, http_port = ct.free_port(), ct.free_port()
-        data_dir = os.path.join(ct.TMPDIR, "data-%d" % port)
-        argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port,
-                                                 "--replicas", str(REPLICAS), "--data-dir", data_dir])
-        peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port))
-        if outcome == "listening":
-            peer.http_port = http_port
-            return peer
-        if outcome == "silent" or b"in use" not in peer.log():
-            raise Fatal("%s did not start (%s): %r" % (peer, outcome, peer.log()[-300:]))
-        diag("a port was taken before chordd bound it; retrying (attempt %d)" % (attempt + 1))
-    raise Fatal("could not start a peer: every port tried was taken")
+    """ht.until, polling every 0.2 s: each try scrapes every process."""
+    return ht.until(fn, bound_s, interval_s=0.2)
 
 
 def histogram_problems(samples):
@@ -123,14 +77,12 @@ def histogram_problems(samples):
 
 
 def check_format(live):
-    promtool = shutil.which("promtool")
     for peer in live:
-        samples, body = scrape(peer)
-        if promtool:
-            proc = subprocess.run([promtool, "check", "metrics"], input=body, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=30)
-            ok(proc.returncode == 0 and not proc.stdout.strip(), "%s: promtool check metrics passes" % peer,
-               [ct.text(proc.stdout)[-800:]])
+        samples, body = ht.scrape(peer.http_port)
+        checked = ht.promtool_check(body)
+        if checked is not None:
+            code, output = checked
+            ok(code == 0 and not output.strip(), "%s: promtool check metrics passes" % peer, [output[-800:]])
         else:
             ok(True, "promtool check metrics # SKIP promtool is not on PATH (Debian package prometheus)")
         problems, histograms = histogram_problems(samples)
@@ -213,12 +165,8 @@ def check_ring(live):
 def main():
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=ct.WORKERS)
     try:
-        live = []
-        for n in range(PROCESSES):
-            live.append(start_http_peer(join=ct.rng.choice(live) if live else None))
-            seconds, problem = ct.wait_converged(live, pool, vias=[live[-1]])
-            if seconds is None:
-                raise Fatal("the ring did not take in process %d: %s" % (n, problem))
+        # Each process keeps its own --data-dir (LMDB, whose commits are timed) and no HTTP tokens.
+        live = ht.start_ring(PROCESSES, pool, extra=["--replicas", str(REPLICAS)], tokens=False, data_dir=True)
         seconds, problem = ct.wait_converged(live, pool)
         ok(seconds is not None, "the ring of %d processes converges" % PROCESSES, [problem])
         keys = check_requests(live, pool)

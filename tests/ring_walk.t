@@ -22,11 +22,9 @@ live process and 3 on the stopped one. The process is resumed (SIGCONT),
 the ring converges again, and it leaves cleanly (the others are killed). Last, a process whose --join seed never
 answers stays joining: chordctl health exits 3 and says so.
 
-Helpers are in tests/chordtest.py; environment as there (CHORD_BIN,
-CHORD_TEST_SEED, CHORD_TEST_SECURE, CHORD_KEEP_LOGS)."""
+Helpers are in tests/chordtest.py and tests/httptest.py; environment as
+there (CHORD_BIN, CHORD_TEST_SEED, CHORD_TEST_SECURE, CHORD_KEEP_LOGS)."""
 import concurrent.futures
-import http.client
-import json
 import os
 import signal
 import sys
@@ -35,7 +33,9 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chordtest as ct  # noqa: E402
-from chordtest import Fatal, diag, ok  # noqa: E402
+import httptest as ht  # noqa: E402
+from chordtest import ok  # noqa: E402
+from httptest import json_of  # noqa: E402
 
 PROCESSES = 4
 REPLICAS = 3
@@ -48,40 +48,10 @@ RING = 2 ** 160
 
 
 def request(port, path):
-    """(status, body bytes, seconds); status None when the request failed."""
+    """(status, body bytes, seconds) of a GET; status None when the request failed."""
     start = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
-    try:
-        conn.request("GET", path, headers=ct.http_headers("read"))     # a secured ring's /v1/ring needs read
-        reply = conn.getresponse()
-        return reply.status, reply.read(), time.monotonic() - start
-    except (OSError, http.client.HTTPException) as e:
-        return None, str(e).encode(), time.monotonic() - start
-    finally:
-        conn.close()
-
-
-def json_of(body):
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
-
-
-def start_http_peer(join=None, extra=()):
-    """A chordd with --http 127.0.0.1:<free port>; retries when either port was taken meanwhile."""
-    for attempt in range(8):
-        port, http_port = ct.free_port(), ct.free_port()
-        argv = ct.chordd_argv(port, join, None, ["--http", "127.0.0.1:%d" % http_port] + ct.http_token_args() +
-                              list(extra))
-        peer, outcome = ct.spawn(port, argv, "peer%d-%d.log" % (len(ct.all_peers), port))
-        if outcome == "listening":
-            peer.http_port = http_port
-            return peer
-        if outcome == "silent" or b"in use" not in peer.log():
-            raise Fatal("%s did not start (%s): %r" % (peer, outcome, peer.log()[-300:]))
-        diag("a port was taken before chordd bound it; retrying (attempt %d)" % (attempt + 1))
-    raise Fatal("could not start a peer: every port tried was taken")
+    status, _, body = ht.request(port, path, role="read", timeout_s=HTTP_TIMEOUT_S)     # /v1/ring needs read
+    return status, body, time.monotonic() - start
 
 
 def expected_owns(live):
@@ -220,8 +190,7 @@ def stop_resumed(live, stopped, pool):
 
 def check_never_joined():
     """A process whose seed never answers keeps its positions joining."""
-    nobody = ct.Peer(-1, ct.free_port(), None, os.devnull)
-    peer = start_http_peer(join=nobody, extra=["--placement", "first", "--vnodes", "2"])
+    peer = ht.start_joining_peer()
     code, out, err = ct.ctl(peer, "health")
     ok(code == 3 and b"joining" in out, "chordctl health on a process whose seed never answered: exit 3, joining",
        [code, ct.text(out), ct.text(err)])
@@ -234,12 +203,7 @@ def main():
     ct.RPC_TIMEOUT_MS = 20000
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=TABS)
     try:
-        live = []
-        for n in range(PROCESSES):
-            live.append(start_http_peer(join=live[0] if live else None))
-            seconds, problem = ct.wait_converged(live, pool, vias=[live[-1]])
-            if seconds is None:
-                raise Fatal("the ring did not take in process %d: %s" % (n, problem))
+        live = ht.start_ring(PROCESSES, pool, join_first=True)
         seconds, problem = ct.wait_converged(live, pool)
         ok(seconds is not None, "the ring of %d processes converges" % PROCESSES, [problem])
         failures = [f for f in (ct.do_put(ct.rng.choice(live), b"walk-%d" % i, b"value-%d" % i)
