@@ -308,6 +308,7 @@ static struct MHD_Daemon *s_start_daemon (chordd_http_t *self, int fd)
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) CHORDD_HTTP_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) CHORDD_HTTP_PER_ADDRESS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) CHORDD_HTTP_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) S_MEMORY_LIMIT,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t) S_THREAD_STACK,
