@@ -8,7 +8,8 @@ value still lived in the client's last frame, so another request could
 free it under the copy: run under `make sanitize` this shows as a
 heap-use-after-free in the daemon's log); and connections that one address
 holds open without finishing a request (a slowloris) do not keep another
-address from GET /healthz, the container's HEALTHCHECK.
+address from GET /healthz (a probe, as Prometheus's scrapes and the
+dashboard's polls are requests of other addresses).
 
 Helpers are in tests/chordtest.py; environment as there (CHORD_BIN,
 CHORD_TEST_SEED, CHORD_TEST_SECURE, CHORD_KEEP_LOGS)."""
