@@ -1,9 +1,12 @@
-/*  Tests of tools/ring_walk against a hostile peer: a ZeroMQ ROUTER in a
-    thread answers every CLIENT_INFO with itself as the position and, as
-    its successors, positions bound to endpoints that hold terminal
-    control bytes (a UTF-8 C1 CSI, a raw 0x9b, DEL). The walk must not
-    record those endpoints: chordctl status and ring print them on the
-    operator's terminal, and /v1/ring hands them to the dashboard.  */
+/*  Tests of tools/ring_walk and chordctl against a hostile peer: a ZeroMQ
+    ROUTER in a thread answers every CLIENT_INFO with itself as the
+    position (rf 4) and, as its predecessor and successors, positions
+    bound to endpoints that hold terminal control bytes (a UTF-8 C1 CSI,
+    a raw 0x9b, DEL), and every CLIENT_LOOKUP with itself as the owner.
+    The walk must not record those endpoints (chordctl status and ring
+    print them on the operator's terminal, /v1/ring hands them to the
+    dashboard), and chordctl replicas and info must not print them raw.
+    chordctl is $CHORD_BIN/chordctl (./bin by default).  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +39,19 @@ static int s_answer (s_fake_t *fake, zmq_msg_t *identity, zmq_msg_t *body)
     chord_msg_t *request = calloc (1, sizeof *request), *reply = calloc (1, sizeof *reply);
     int rc = -1;
     if (request && reply && chord_msg_decode (request, zmq_msg_data (body), zmq_msg_size (body)) == 0) {
-        chord_msg_init (reply, CHORD_MSG_INFO_REPLY, request->request_id);
-        reply->fields = CHORD_F_PEER | CHORD_F_STATE | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_FINGERS | CHORD_F_COUNT;
+        bool lookup = request->type == CHORD_MSG_CLIENT_LOOKUP;
+        chord_msg_init (reply, lookup ? CHORD_MSG_LOOKUP_REPLY : CHORD_MSG_INFO_REPLY, request->request_id);
+        reply->fields = lookup ? CHORD_F_STATUS | CHORD_F_PEER | CHORD_F_HOPS
+                               : CHORD_F_PEER | CHORD_F_STATE | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_FINGERS |
+                                     CHORD_F_COUNT | CHORD_F_REPLICAS;
         snprintf (reply->peer.endpoint, sizeof reply->peer.endpoint, "%s", fake->endpoint);
         chord_id_of_position (&reply->peer.id, fake->endpoint, 0);
+        reply->status = CHORD_STATUS_OK;
         reply->state = CHORD_NODE_ACTIVE;
+        reply->replicas = 4;
+        reply->has_pred = true;
+        snprintf (reply->pred.endpoint, sizeof reply->pred.endpoint, "%s", s_evil[0]);
+        chord_id_of_position (&reply->pred.id, s_evil[0], 0);
         for (size_t i = 0; i < S_EVIL_COUNT; i++) {
             snprintf (reply->peers[i].endpoint, sizeof reply->peers[i].endpoint, "%s", s_evil[i]);
             chord_id_of_position (&reply->peers[i].id, s_evil[i], 0);
@@ -85,13 +96,43 @@ static void *s_serve (void *arg)
     return NULL;
 }
 
-/* True when text holds only printable ASCII. */
-static bool s_plain (const char *text)
+/* True when text holds only printable ASCII (and newlines, when lines). */
+static bool s_plain_text (const char *text, bool lines)
 {
     for (const unsigned char *c = (const unsigned char *) text; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
+        if ((*c < 0x20 || *c > 0x7e) && !(lines && *c == '\n'))
             return false;
     return true;
+}
+
+static bool s_plain (const char *text)
+{
+    return s_plain_text (text, false);
+}
+
+/*  Runs chordctl against the fake peer; checks that it exits 0 and prints
+    `lines` lines (any number when negative) of plain ASCII. */
+static void s_chordctl (const char *endpoint, const char *command, int lines)
+{
+    const char *bin = getenv ("CHORD_BIN") ? getenv ("CHORD_BIN") : "./bin";
+    char line[512], output[4096] = "";
+    snprintf (line, sizeof line, "%s/chordctl -s '%s' --timeout 2000 %s", bin, endpoint, command);
+    FILE *pipe = popen (line, "r");
+    size_t got = pipe ? fread (output, 1, sizeof output - 1, pipe) : 0;
+    output[got] = 0;
+    int status = pipe ? pclose (pipe) : -1;
+    int count = 0;
+    for (const char *c = output; *c; c++)
+        count += *c == '\n';
+    tap_ok (status == 0 && (lines < 0 || count == lines) && count > 0 && s_plain_text (output, true),
+            "chordctl %s exits 0 and prints %s lines of plain ASCII (exit %d, %d lines)", command,
+            lines < 0 ? "its" : lines == 4 ? "4" : "the", status, count);
+    if (!s_plain_text (output, true)) {
+        //  Shown with the offending bytes as '?', not sent to the terminal running the tests.
+        for (char *c = output; *c; c++)
+            *c = *c == '\n' ? '|' : ((unsigned char) *c < 0x20 || (unsigned char) *c > 0x7e) ? '?' : *c;
+        tap_diag ("printed: %s", output);
+    }
 }
 
 int main (void)
@@ -124,6 +165,10 @@ int main (void)
             rc == 0 ? walk.count : 0);
     if (rc == 0)
         ring_walk_clear (&walk);
+    //  The owner, then R - 1 = 3 holders: the three successors.
+    s_chordctl (fake.endpoint, "replicas k", 4);
+    //  id, endpoint, state, the predecessor, the successors, ...: any number of lines.
+    s_chordctl (fake.endpoint, "info", -1);
 
     pthread_join (thread, NULL);
     zmq_close (fake.socket);
