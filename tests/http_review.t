@@ -9,7 +9,9 @@ free it under the copy: run under `make sanitize` this shows as a
 heap-use-after-free in the daemon's log); and connections that one address
 holds open without finishing a request (a slowloris) do not keep another
 address from GET /healthz (a probe, as Prometheus's scrapes and the
-dashboard's polls are requests of other addresses).
+dashboard's polls are requests of other addresses), nor flood the log
+(libmicrohttpd's line per refused or broken connection: at most 10 a
+second are logged).
 
 Helpers are in tests/chordtest.py; environment as there (CHORD_BIN,
 CHORD_TEST_SEED, CHORD_TEST_SECURE, CHORD_KEEP_LOGS)."""
@@ -33,6 +35,7 @@ READ_SECONDS = 6            # how long they read
 HOLDERS = 256               # connections the slow address opens (chordd's cap)
 OTHER_ADDRESS = "127.0.0.2" # another loopback address, the honest client's
 HEALTHZ_WITHIN_S = 3.0
+LOG_PER_S = 10              # libmicrohttpd's lines chordd logs a second, at most
 HTTP_TIMEOUT_S = 10
 
 
@@ -48,6 +51,11 @@ def request(port, path, method="GET", body=None, source=None, timeout=HTTP_TIMEO
         return None, str(e).encode()
     finally:
         conn.close()
+
+
+def http_warnings(peer):
+    """The WARN lines libmicrohttpd's messages make in peer's log so far."""
+    return sum(1 for line in peer.log().splitlines() if b" WARN  http: " in line)
 
 
 def kv_path(i):
@@ -115,6 +123,8 @@ def check_slowloris(peer):
         ct.skip("one address's slowloris does not starve another", "no %s here: %s" % (OTHER_ADDRESS, e))
         return
     held = []
+    lines_before = http_warnings(peer)
+    began = time.monotonic()
     try:
         for _ in range(HOLDERS):
             try:
@@ -136,6 +146,11 @@ def check_slowloris(peer):
     time.sleep(0.5)
     status, _ = request(peer.http_port, "/healthz")
     ok(status == 200, "once they close, 127.0.0.1 is served again", [status])
+    time.sleep(0.3)
+    lines = http_warnings(peer) - lines_before
+    bound = LOG_PER_S * (int(time.monotonic() - began) + 2)
+    ok(lines <= bound, "refusing and dropping %d connections logs %d 'http:' warnings, at most %d a second (%d)" % (
+        len(held), lines, LOG_PER_S, bound))
 
 
 def main():
