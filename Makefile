@@ -155,6 +155,13 @@ $(BUILD)/t/test_readiness.t: $(BUILD)/tests/test_readiness.o $(BUILD)/daemon/rea
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# The ring walk's test runs tools/ring_walk, and $(BIN)/chordctl, against a fake peer on loopback.
+$(BUILD)/tests/test_ring_walk.o: CFLAGS += -Idaemon
+$(BUILD)/t/test_ring_walk.t: $(BUILD)/tests/test_ring_walk.o $(BUILD)/tools/ring_walk.o $(BUILD)/tools/client.o \
+                             $(BUILD)/tools/util.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o $(LIB) | $(BIN)/chordctl
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lpthread
+
 $(BUILD)/t/%.t: $(BUILD)/tests/%.o $(SIMLIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)

@@ -263,15 +263,47 @@ static void s_completed (void *cls, struct MHD_Connection *connection, void **st
     *state = NULL;
 }
 
+/*  MHD logs a line for each connection it refuses or that breaks off: a
+    client opening thousands would flood the log. At most S_LOG_PER_S
+    lines pass each second; the rest are counted, and the count is told
+    with the next line that passes. MHD calls this from any thread.  */
+#define S_LOG_PER_S 10
+static pthread_mutex_t s_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t s_log_second;             /* the second s_log_lines counts in (CLOCK_MONOTONIC) */
+static unsigned s_log_lines;            /* lines logged in it */
+static unsigned long long s_log_dropped;    /* lines suppressed since the last one logged */
+
 static void s_mhd_log (void *cls, const char *fmt, va_list ap)
 {
     (void) cls;
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    unsigned long long dropped = 0;
+    pthread_mutex_lock (&s_log_lock);
+    if (now.tv_sec != s_log_second) {
+        s_log_second = now.tv_sec;
+        s_log_lines = 0;
+    }
+    bool pass = s_log_lines < S_LOG_PER_S;
+    if (pass) {
+        s_log_lines++;
+        dropped = s_log_dropped;
+        s_log_dropped = 0;
+    }
+    else
+        s_log_dropped++;
+    pthread_mutex_unlock (&s_log_lock);
+    if (!pass)
+        return;
     char line[512];
     vsnprintf (line, sizeof line, fmt, ap);
     size_t len = strlen (line);
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         line[--len] = 0;
-    chordd_log (CHORD_LOG_WARN, "http: %s", line);
+    if (dropped)
+        chordd_log (CHORD_LOG_WARN, "http: %s (%llu more lines suppressed before this one)", line, dropped);
+    else
+        chordd_log (CHORD_LOG_WARN, "http: %s", line);
 }
 
 /* A listening socket on address, non-blocking; or -1 with errno set. */
@@ -308,6 +340,7 @@ static struct MHD_Daemon *s_start_daemon (chordd_http_t *self, int fd)
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket) fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) CHORDD_HTTP_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) CHORDD_HTTP_PER_ADDRESS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) CHORDD_HTTP_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) S_MEMORY_LIMIT,
         MHD_OPTION_THREAD_STACK_SIZE, (size_t) S_THREAD_STACK,

@@ -20,6 +20,7 @@
 
 #define CHORDD_HTTP_CONNECTIONS 256     /* HTTP connections open at once */
 #define CHORDD_HTTP_TIMEOUT_S   10      /* an HTTP connection idle this long is closed */
+#define CHORDD_HTTP_PER_ADDRESS 64      /* of those, held by one client address: a slow client never takes them all */
 #define CHORDD_HTTP_PUBLISH_MS  200     /* the main loop publishes at most this often */
 #define CHORDD_HTTP_STALE_MS    5000    /* a snapshot this old means the loop is stuck: not ready */
 

@@ -134,12 +134,27 @@ static chordd_http_result_t s_status_error (struct MHD_Connection *connection, c
 /* ---------------------------------------------------------------------- */
 /* Calls to the ring. */
 
+/*  Ends a call s_call answered, once the caller is done with its reply:
+    the reply's borrowed bytes (key, value) live in the client's last
+    frame, which the next call on that client frees, so a pooled client
+    goes back to the pool only now, never while another thread could
+    take it and receive.  */
+static void s_call_end (chordd_http_t *server, const char *endpoint, chord_client_t *client)
+{
+    if (strcmp (endpoint, server->endpoint) == 0)
+        s_client_give (server, client, true);
+    else
+        chord_client_destroy (&client);
+}
+
 /*  Sends request to the peer at endpoint (this peer's pooled clients when
     it is ours) and waits for a reply of type expected. Returns 0 with
-    *reply filled (the caller clears it), or -1 after queueing the HTTP
-    error into *rc.  */
+    *reply filled and *held the client it borrows from (the caller clears
+    the reply, then passes held to s_call_end), or -1 after queueing the
+    HTTP error into *rc.  */
 static int s_call (const chordd_http_request_t *request, const char *endpoint, chord_msg_t *msg,
-                   chord_msg_t *reply, chord_msg_type_t expected, chordd_http_result_t *rc)
+                   chord_msg_t *reply, chord_msg_type_t expected, chordd_http_result_t *rc,
+                   chord_client_t **held)
 {
     chordd_http_t *server = request->server;
     struct MHD_Connection *connection = request->connection;
@@ -154,12 +169,14 @@ static int s_call (const chordd_http_request_t *request, const char *endpoint, c
     //  Only INFO_REPLY comes without a status.
     bool fits = called == 0 && reply->type == expected &&
                 (expected == CHORD_MSG_INFO_REPLY || (reply->fields & CHORD_F_STATUS));
+    if (fits) {
+        *held = client;
+        return 0;
+    }
     if (ours)
-        s_client_give (server, client, fits);
+        s_client_give (server, client, false);
     else
         chord_client_destroy (&client);
-    if (fits)
-        return 0;
     if (called == 0)
         chord_msg_clear (reply);
     if (called == 0)
@@ -272,7 +289,8 @@ static chordd_http_result_t s_get_or_del (const chordd_http_request_t *request, 
     msg->key_len = key_len;
     msg->timeout_ms = S_REQUEST_TMO_MS;
     msg->fields = CHORD_F_KEY | CHORD_F_TIMEOUT;
-    if (s_call (request, request->server->endpoint, msg, reply, CHORD_MSG_CLIENT_REPLY, &rc) != 0)
+    chord_client_t *held;
+    if (s_call (request, request->server->endpoint, msg, reply, CHORD_MSG_CLIENT_REPLY, &rc, &held) != 0)
         goto done;
     if (reply->status != CHORD_STATUS_OK)
         rc = s_status_error (connection, reply);
@@ -284,6 +302,7 @@ static chordd_http_result_t s_get_or_del (const chordd_http_request_t *request, 
         rc = chordd_http_reply (connection, MHD_HTTP_OK, "application/octet-stream",
                                 (const char *) reply->value, reply->value_len);
     chord_msg_clear (reply);
+    s_call_end (request->server, request->server->endpoint, held);
 done:
     free (msg);
     free (reply);
@@ -308,13 +327,15 @@ static chordd_http_result_t s_put_send (const chordd_http_request_t *request, co
     msg->value_len = put->body_len;
     msg->timeout_ms = S_REQUEST_TMO_MS;
     msg->fields = CHORD_F_KEY | CHORD_F_VALUE | CHORD_F_TIMEOUT;
-    if (s_call (request, request->server->endpoint, msg, reply, CHORD_MSG_CLIENT_REPLY, &rc) != 0)
+    chord_client_t *held;
+    if (s_call (request, request->server->endpoint, msg, reply, CHORD_MSG_CLIENT_REPLY, &rc, &held) != 0)
         goto done;
     if (reply->status != CHORD_STATUS_OK)
         rc = s_status_error (connection, reply);
     else
         rc = chordd_http_reply (connection, MHD_HTTP_NO_CONTENT, CHORDD_HTTP_JSON, "", 0);
     chord_msg_clear (reply);
+    s_call_end (request->server, request->server->endpoint, held);
 done:
     free (msg);
     free (reply);
@@ -472,8 +493,12 @@ chordd_http_result_t chordd_http_lookup (const chordd_http_request_t *request)
     msg->key_len = key_len;
     msg->timeout_ms = S_REQUEST_TMO_MS;
     msg->fields = CHORD_F_KEY | CHORD_F_TIMEOUT;
-    if (s_call (request, request->server->endpoint, msg, lookup, CHORD_MSG_LOOKUP_REPLY, &rc) != 0)
+    chord_client_t *held;
+    if (s_call (request, request->server->endpoint, msg, lookup, CHORD_MSG_LOOKUP_REPLY, &rc, &held) != 0)
         goto done;
+    //  Only the lookup's own fields (peer, id, hops, text) are read from
+    //  here on, none borrowed: its client may serve the next call.
+    s_call_end (request->server, request->server->endpoint, held);
     if (lookup->status != CHORD_STATUS_OK || !(lookup->fields & CHORD_F_PEER)) {
         rc = lookup->status != CHORD_STATUS_OK
                  ? s_status_error (connection, lookup)
@@ -485,7 +510,9 @@ chordd_http_result_t chordd_http_lookup (const chordd_http_request_t *request)
     chord_msg_init (msg, CHORD_MSG_CLIENT_INFO, 0);
     msg->has_target = true;
     msg->target = lookup->peer.id;
-    int asked = s_call (request, lookup->peer.endpoint, msg, info, CHORD_MSG_INFO_REPLY, &rc);
+    int asked = s_call (request, lookup->peer.endpoint, msg, info, CHORD_MSG_INFO_REPLY, &rc, &held);
+    if (asked == 0)
+        s_call_end (request->server, lookup->peer.endpoint, held);
     if (asked == 0 && !(info->fields & CHORD_F_PEER)) {
         rc = chordd_http_reply_error (connection, MHD_HTTP_BAD_GATEWAY, "info reply without the owner's identity");
         chord_msg_clear (info);

@@ -236,12 +236,24 @@ static const char *s_state_name (uint32_t state)
     return state < sizeof names / sizeof names[0] ? names[state] : "unknown";
 }
 
+const char *chordctl_plain (const char *endpoint, char out[CHORD_ENDPOINT_MAX + 1])
+{
+    size_t i = 0;
+    for (; endpoint[i] && i < CHORD_ENDPOINT_MAX; i++) {
+        unsigned char c = (unsigned char) endpoint[i];
+        //  0x80-0x9f (raw, or after 0xc2 in UTF-8) are C1 controls to many terminals.
+        out[i] = c < 0x20 || c > 0x7e ? '?' : (char) c;
+    }
+    out[i] = 0;
+    return out;
+}
+
 /* Writes "<id hex> <endpoint>" and a newline to stdout. */
 static void s_print_peer_line (const char *label, const chord_peer_t *peer)
 {
-    char hex[CHORD_ID_HEX_LEN + 1];
+    char hex[CHORD_ID_HEX_LEN + 1], plain[CHORD_ENDPOINT_MAX + 1];
     chord_id_to_hex (&peer->id, hex);
-    printf ("%s: %s %s\n", label, hex, peer->endpoint);
+    printf ("%s: %s %s\n", label, hex, chordctl_plain (peer->endpoint, plain));
 }
 
 /* put, get or del: one CLIENT_REPLY; a get writes the value found to stdout. */
@@ -315,10 +327,11 @@ static int s_cmd_lookup (const chordctl_t *ctl, chord_client_t *client, const ch
         code = chordctl_print_json (root);
     }
     else {
-        char key_hex[CHORD_ID_HEX_LEN + 1], owner_hex[CHORD_ID_HEX_LEN + 1];
+        char key_hex[CHORD_ID_HEX_LEN + 1], owner_hex[CHORD_ID_HEX_LEN + 1], plain[CHORD_ENDPOINT_MAX + 1];
         chord_id_to_hex (&key_id, key_hex);
         chord_id_to_hex (&reply.peer.id, owner_hex);
-        printf ("%s %s %s hops=%u\n", key_hex, owner_hex, reply.peer.endpoint, (unsigned) hops);
+        printf ("%s %s %s hops=%u\n", key_hex, owner_hex, chordctl_plain (reply.peer.endpoint, plain),
+                (unsigned) hops);
     }
     chord_msg_clear (&reply);
     return code;
@@ -370,9 +383,9 @@ static int s_cmd_info (const chordctl_t *ctl, chord_client_t *client)
         code = chordctl_print_json (root);
     }
     else {
-        char hex[CHORD_ID_HEX_LEN + 1];
+        char hex[CHORD_ID_HEX_LEN + 1], plain[CHORD_ENDPOINT_MAX + 1];
         chord_id_to_hex (&reply.peer.id, hex);
-        printf ("id: %s\nendpoint: %s\nstate: %s\n", hex, reply.peer.endpoint, state);
+        printf ("id: %s\nendpoint: %s\nstate: %s\n", hex, chordctl_plain (reply.peer.endpoint, plain), state);
         if (has_pred)
             s_print_peer_line ("predecessor", &reply.pred);
         else

@@ -59,6 +59,9 @@ json_t *chordctl_json_id (const chord_id_t *id);
 json_t *chordctl_json_text (const char *text, size_t len);
 json_t *chordctl_json_count (uint64_t count);
 json_t *chordctl_json_peer (const chord_peer_t *peer);
+/* endpoint, a peer's word, copied into out with every byte but printable
+   ASCII shown as '?', so that it cannot drive the terminal; returns out. */
+const char *chordctl_plain (const char *endpoint, char out[CHORD_ENDPOINT_MAX + 1]);
 /* Asks for key's owner: 0 with *reply filled (the caller clears it), or an exit code. */
 int chordctl_lookup (const chordctl_t *ctl, chord_client_t *client, const char *key, chord_msg_t *reply);
 /* chordctl replicas KEY (replicas.c). */

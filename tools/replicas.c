@@ -68,12 +68,12 @@ int chordctl_cmd_replicas (const chordctl_t *ctl, chord_client_t *client, const 
         if (ctl->json)
             code = s_print_json (key, &lookup, peers, count);
         else {
-            char hex[CHORD_ID_HEX_LEN + 1];
+            char hex[CHORD_ID_HEX_LEN + 1], plain[CHORD_ENDPOINT_MAX + 1];
             chord_id_to_hex (&owner.id, hex);
-            printf ("%s %s\n", hex, owner.endpoint);
+            printf ("%s %s\n", hex, chordctl_plain (owner.endpoint, plain));
             for (size_t i = 0; i < count; i++) {
                 chord_id_to_hex (&peers[i].id, hex);
-                printf ("%s %s\n", hex, peers[i].endpoint);
+                printf ("%s %s\n", hex, chordctl_plain (peers[i].endpoint, plain));
             }
         }
         chord_msg_clear (info);

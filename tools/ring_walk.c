@@ -62,14 +62,16 @@ static chord_client_t *s_link (s_walk_t *w, const char *endpoint)
     return slot->client;
 }
 
-/* True when endpoint is printable text: it came off the network, and ends
-   up on terminals and in JSON. */
+/* True when endpoint is printable ASCII: it came off the network, and ends
+   up on terminals and in JSON. Bytes past 0x7e are refused too, since a
+   C1 control (0x9b, or U+009B in UTF-8) is an escape to many terminals;
+   ZeroMQ endpoints are ASCII. */
 static bool s_printable (const char *endpoint)
 {
     if (!endpoint[0])
         return false;
     for (const unsigned char *c = (const unsigned char *) endpoint; *c; c++)
-        if (*c < 0x20 || *c == 0x7f)
+        if (*c < 0x20 || *c > 0x7e)
             return false;
     return true;
 }
