@@ -17,10 +17,11 @@
 #   make demo       start a 3-peer ring on ports 7000-7002 and use it; make demo-stop
 #   make image      the container image chord:latest, FROM scratch (needs a Docker engine)
 
-PKGS     := libsodium libzmq msgpack jansson lmdb libmicrohttpd
+PKGS     := libsodium libzmq msgpack jansson lmdb libmicrohttpd hiredis
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
             libjansson-dev liblmdb-dev libmicrohttpd-dev perl python3 valgrind util-linux clang \
-            libclang-rt-14-dev prometheus chromium python3-websocket
+            libclang-rt-14-dev prometheus chromium python3-websocket \
+            libhiredis-dev redis-tools python3-redis
 
 BUILD    ?= build
 BIN      ?= bin
