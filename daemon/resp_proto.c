@@ -214,7 +214,7 @@ chordd_resp_parser_t *chordd_resp_parser_new (void)
         return NULL;
     }
     //  The object functions see the parser through each task's privdata.
-    redisReaderSetPrivdata (self->reader, self);
+    self->reader->privdata = self;
     return self;
 }
 
