@@ -18,6 +18,7 @@ printed, never checked). On the command line: a bad --resp exits 2, a
 taken port 1, a non-loopback --resp without --secret or --insecure 2.
 
 Helpers are in tests/chordtest.py; environment as there."""
+import concurrent.futures
 import os
 import socket
 import subprocess
@@ -57,8 +58,13 @@ def start_resp_peer(join=None):
     raise Fatal("could not start a peer: every port tried was taken")
 
 
+def token(role="write"):
+    """The token of role on a secured ring; None on an open one (CHORD_TEST_SECURE=0)."""
+    return ct.HTTP_TOKENS.get(role) if ct.SECRET else None
+
+
 def client(peer, role="write"):
-    password = ct.HTTP_TOKENS[role] if role else None
+    password = token(role) if role else None
     return redis.Redis(host="127.0.0.1", port=peer.resp_port, password=password,
                        socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=SOCKET_TIMEOUT_S)
 
@@ -126,11 +132,12 @@ def check_pipeline_and_errors(r):
        "INFO chord: the endpoint and its positions", [info])
 
 
-def raw(port, data, token):
-    """Sends AUTH token then data on a new connection; returns (everything
-    read until EOF or SOCKET_TIMEOUT_S, closed by the server)."""
+def raw(port, data):
+    """Sends AUTH (on a secured ring) then data on a new connection; returns
+    (everything read until EOF or SOCKET_TIMEOUT_S, closed by the server),
+    the answer to AUTH left out."""
     with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT_S) as s:
-        auth = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(token), token.encode())
+        auth = command("AUTH", token()) if token() else b""
         got, closed = b"", False
         try:
             s.sendall(auth + data)
@@ -147,6 +154,8 @@ def raw(port, data, token):
             pass
         except (BrokenPipeError, OSError):
             closed = True
+        if auth and got.startswith(b"+OK\r\n"):
+            got = got[5:]
         return got, closed
 
 
@@ -159,22 +168,25 @@ def command(*args):
 
 
 def check_hostile(peer, r):
-    token = ct.HTTP_TOKENS["write"]
-    got, _ = raw(peer.resp_port, command("SET", "over", b"x" * (MIB + 1)) + command("PING"), token)
-    ok(got.startswith(b"+OK\r\n-ERR value over 1 MiB") and got.endswith(b"+PONG\r\n"),
+    got, _ = raw(peer.resp_port, command("SET", "over", b"x" * (MIB + 1)) + command("PING"))
+    ok(got.startswith(b"-ERR value over 1 MiB") and got.endswith(b"+PONG\r\n"),
        "a 1 MiB + 1 value: an error, and the same connection answers PING after it", [got[:120]])
     huge = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000000\r\n" + b"y" * (8 * MIB + 65536)
-    got, closed = raw(peer.resp_port, huge, token)
-    ok(closed and (got == b"+OK\r\n" or b"Protocol error" in got),
+    got, closed = raw(peer.resp_port, huge)
+    ok(closed and (got == b"" or b"Protocol error" in got),
        "a bulk string past the 8 MiB bound closes the connection", [got[:120], closed])
     for bad in (b"hello world\r\n", b"*1\r\n$abc\r\n", b"*2\r\n*1\r\n$1\r\na\r\n$1\r\nb\r\n", b"*99999999\r\n"):
-        got, closed = raw(peer.resp_port, bad, token)
+        got, closed = raw(peer.resp_port, bad)
         ok(closed and b"-ERR Protocol error" in got, "malformed %r: -ERR Protocol error, then closed" % bad[:20],
            [got[:120], closed])
     ok(r.ping() is True and r.get("m1") == b"a", "another connection still answers after all that")
 
 
 def check_auth(peer):
+    if not ct.SECRET:
+        e = error_of(lambda: client(peer, None).execute_command("AUTH", "x" * 40))
+        ok(e and "without any password configured" in e, "an open ring: AUTH is Redis's error, no AUTH needed", [e])
+        return
     anonymous = client(peer, None)
     ok(anonymous.ping() is True, "PING works before AUTH")
     e = error_of(lambda: anonymous.get("m1"))
@@ -193,11 +205,12 @@ def check_auth(peer):
 def check_tools(peer):
     code, out, err = ct.run(["redis-cli", "-p", str(peer.resp_port), "ping"])
     ok(code == 0 and out.strip() == b"PONG", "redis-cli -p PORT ping: PONG", [code, out, err[:200]])
-    code, out, err = ct.run(["redis-cli", "-p", str(peer.resp_port), "--no-auth-warning", "-a",
-                             ct.HTTP_TOKENS["write"], "set", "cli", "v"])
-    ok(code == 0 and out.strip() == b"OK", "redis-cli -a TOKEN set cli v: OK", [code, out, err[:200]])
-    code, out, err = ct.run(["redis-benchmark", "-p", str(peer.resp_port), "-a", ct.HTTP_TOKENS["write"],
-                             "-t", "set,get", "-n", "2000", "-q"], timeout=120)
+    auth = ["--no-auth-warning", "-a", token()] if token() else []
+    code, out, err = ct.run(["redis-cli", "-p", str(peer.resp_port)] + auth + ["set", "cli", "v"])
+    ok(code == 0 and out.strip() == b"OK", "redis-cli [-a TOKEN] set cli v: OK", [code, out, err[:200]])
+    auth = ["-a", token()] if token() else []
+    code, out, err = ct.run(["redis-benchmark", "-p", str(peer.resp_port)] + auth +
+                            ["-t", "set,get", "-n", "2000", "-q"], timeout=120)
     lines = [line.split("\r")[-1] for line in ct.text(out).splitlines() if "requests per second" in line]
     ok(code == 0 and len(lines) == 2, "redis-benchmark -t set,get -n 2000 -q runs and exits 0",
        [code, ct.text(out)[-300:], ct.text(err)[-300:]])
@@ -215,7 +228,8 @@ def check_command_line():
         argv = ct.chordd_argv(port, extra=["--resp", "127.0.0.1:%d" % taken.getsockname()[1]])
         code, _, err = ct.run(argv)
     ok(code == 1 and b"--resp" in err, "--resp on a taken port exits 1", [code, ct.text(err)[:200]])
-    code, _, err = ct.run(ct.chordd_argv(port, extra=["--resp", "0.0.0.0:%d" % ct.free_port()], secret=None))
+    code, _, err = ct.run(ct.chordd_argv(port, extra=["--resp", "0.0.0.0:%d" % ct.free_port()], secret=None) +
+                          ["--log-level", "error"])
     ok(code == 2 and b"RESP" in err, "an open ring's --resp on 0.0.0.0 without --insecure exits 2",
        [code, ct.text(err)[:200]])
 
@@ -223,7 +237,6 @@ def check_command_line():
 def main():
     check_command_line()
     live = [start_resp_peer()]
-    import concurrent.futures
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=ct.WORKERS)
     try:
         for n in range(1, PROCESSES):
