@@ -129,16 +129,11 @@ static int s_call (chordd_resp_t *self, chord_msg_type_t type, const uint8_t *ke
     int called = chord_client_call (client, msg, reply, S_CALL_MS);
     int saved = errno;
     bool fits = called == 0 && reply->type == CHORD_MSG_CLIENT_REPLY && (reply->fields & CHORD_F_STATUS);
-    s_client_give (self, client, fits);
-    if (!fits) {
-        if (called == 0)
-            chord_msg_clear (reply);
+    if (!fits)
         snprintf (error, error_size, called == 0 ? "ERR unexpected reply from the ring"
                                      : saved == EACCES ? "ERR the peer refused the connection"
                                                        : "TRYAGAIN no answer from the ring within 5 s");
-        goto done;
-    }
-    if (reply->status == CHORD_STATUS_NOT_FOUND)
+    else if (reply->status == CHORD_STATUS_NOT_FOUND)
         rc = 0;
     else if (reply->status != CHORD_STATUS_OK)
         s_status_error (reply, error, error_size);
@@ -153,7 +148,10 @@ static int s_call (chordd_resp_t *self, chord_msg_type_t type, const uint8_t *ke
         *value_out_len = reply->value_len;
         rc = 1;
     }
-    chord_msg_clear (reply);
+    if (called == 0)
+        chord_msg_clear (reply);
+    //  Only now: the reply's value and text point into the client's buffer.
+    s_client_give (self, client, fits);
 done:
     free (msg);
     free (reply);

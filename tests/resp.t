@@ -21,7 +21,6 @@ Helpers are in tests/chordtest.py; environment as there."""
 import concurrent.futures
 import os
 import socket
-import subprocess
 import sys
 import time
 
