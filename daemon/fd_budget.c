@@ -19,7 +19,6 @@
 #define CHORDD_FDS_PER_DEALER 2      /* a DEALER to another peer: its mailbox and its connection */
 #define CHORDD_FDS_PER_STORE  4      /* an LMDB store: data file, lock file, directory, slack */
 
-
 /*  Raises the soft open-file limit to the hard one: each connection to our
     port costs a descriptor, and the usual soft limit of 1024 is a few
     hundred clients. Returns the limit in force.  */
