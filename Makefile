@@ -7,7 +7,7 @@
 #   make sanitize   the whole test suite under ASan and UBSan (build-san/)
 #   make valgrind   the unit tests under valgrind
 #   make fuzz       build the libFuzzer targets of every entry point the network reaches
-#                   (tests/fuzz/: decode, node, record, route, http_path) with clang, ASan and UBSan
+#                   (tests/fuzz/: decode, node, record, route, http_path, resp) with clang, ASan and UBSan
 #                   into build/fuzz/, seed their corpora, run each FUZZ_SECONDS (60);
 #                   fails on any crash, leak or timeout and prints how to replay it
 #   make bench      put/get throughput and latency on local rings, in memory and on
@@ -17,10 +17,11 @@
 #   make demo       start a 3-peer ring on ports 7000-7002 and use it; make demo-stop
 #   make image      the container image chord:latest, FROM scratch (needs a Docker engine)
 
-PKGS     := libsodium libzmq msgpack jansson lmdb libmicrohttpd
+PKGS     := libsodium libzmq msgpack jansson lmdb libmicrohttpd hiredis
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
             libjansson-dev liblmdb-dev libmicrohttpd-dev perl python3 valgrind util-linux clang \
-            libclang-rt-14-dev prometheus chromium python3-websocket
+            libclang-rt-14-dev prometheus chromium python3-websocket \
+            libhiredis-dev redis-tools python3-redis
 
 BUILD    ?= build
 BIN      ?= bin
@@ -41,7 +42,7 @@ SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
 SCRIPT_TESTS := $(sort $(wildcard tests/*.t))
 LIB        := $(BUILD)/libchord.a
-FUZZ_TARGETS := decode node record route http_path
+FUZZ_TARGETS := decode node record route http_path resp
 FUZZ_REPLAYS := $(patsubst %,$(BUILD)/replay/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_SEEDS := $(FUZZ_DIR)/seeds
@@ -198,7 +199,8 @@ FUZZ_SANITIZE := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fn
 FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link \
                 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -MMD -MP \
                 -Iprotocol -Idaemon -Itests/fuzz $(PKG_CFLAGS)
-FUZZ_SHARED  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard protocol/*.c) daemon/route.c daemon/http_path.c tests/fuzz/fuzz_input.c)
+FUZZ_SHARED  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard protocol/*.c) daemon/route.c daemon/http_path.c \
+                daemon/resp_proto.c daemon/resp_cmd.c tests/fuzz/fuzz_input.c)
 FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 
 $(FUZZ_DIR)/obj/%.o: %.c
@@ -210,7 +212,7 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_SHARED)
 
 $(BUILD)/tests/fuzz/%.o: CFLAGS += -Itests/fuzz -Idaemon
 FUZZ_REPLAY_OBJ := $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/fuzz_input.o $(BUILD)/daemon/route.o \
-                   $(BUILD)/daemon/http_path.o
+                   $(BUILD)/daemon/http_path.o $(BUILD)/daemon/resp_proto.o $(BUILD)/daemon/resp_cmd.o
 
 $(BUILD)/replay/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_REPLAY_OBJ) $(LIB)
 	@mkdir -p $(dir $@)

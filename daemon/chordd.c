@@ -21,12 +21,14 @@
 
 #include "auth.h"
 #include "conn_guard.h"
+#include "fd_budget.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
 #include "node.h"
 #include "options.h"
 #include "positions.h"
+#include "resp.h"
 #include "route.h"
 #include "store_lmdb.h"
 #include "transport.h"
@@ -35,13 +37,6 @@
 #define CHORDD_EXIT_LINGER_MS 300    /* time for the last replies and notices to go out */
 #define CHORDD_REQUEST_ID_BITS 40    /* each position's request ids: position << 40 onwards */
 #define CHORDD_BATCH_MAX      64     /* messages handled per commit: the most a reply waits for others */
-/* File descriptors kept back from --max-connections: stdio, ZeroMQ's own
-   (I/O thread, reaper, each socket's mailbox), the listener, and room for
-   the accepts libzmq makes before the guard hears of them. */
-#define CHORDD_FDS_BASE       64
-#define CHORDD_FDS_PER_DEALER 2      /* a DEALER to another peer: its mailbox and its connection */
-#define CHORDD_FDS_PER_STORE  4      /* an LMDB store: data file, lock file, directory, slack */
-
 static volatile sig_atomic_t s_signals;
 static volatile sig_atomic_t s_reload;     /* SIGHUP: re-read --clients and --http-tokens */
 
@@ -108,7 +103,8 @@ typedef struct {
     bool store_failed;                  /* a commit failed: handle and send nothing more */
     uint64_t by_type[64];               /* messages handled, by type, for the exit report */
     chordd_http_t *http;                /* --http's server; else NULL */
-    chordd_http_snapshot_t *snapshot;   /* filled for it, then published */
+    chordd_resp_t *resp;                /* --resp's server; else NULL */
+    chordd_http_snapshot_t *snapshot;   /* filled for them, then published */
     uint64_t published_ms;              /* when the last snapshot was published */
 } s_peer_t;
 
@@ -286,51 +282,6 @@ static void s_leave_next (s_peer_t *peer, const char *endpoint, uint64_t now_ms)
         chord_node_leave (next, now_ms);
 }
 
-/*  Raises the soft open-file limit to the hard one: each connection to our
-    port costs a descriptor, and the usual soft limit of 1024 is a few
-    hundred clients. Returns the limit in force.  */
-static uint64_t s_raise_fd_limit (void)
-{
-    struct rlimit limit;
-    if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
-        return 1024;
-    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < limit.rlim_max) {
-        struct rlimit raised = limit;
-        raised.rlim_cur = limit.rlim_max;
-        if (setrlimit (RLIMIT_NOFILE, &raised) == 0)
-            limit = raised;
-        else
-            chordd_log (CHORD_LOG_WARN, "cannot raise the open-file limit from %llu to %llu: %s",
-                        (unsigned long long) limit.rlim_cur, (unsigned long long) limit.rlim_max,
-                        strerror (errno));
-    }
-    //  Unlimited: as good as the most connections we would take anyway.
-    return limit.rlim_cur == RLIM_INFINITY ? (uint64_t) CHORDD_CONNECTIONS_MAX * 2 : (uint64_t) limit.rlim_cur;
-}
-
-/*  --max-connections, or what fd_limit allows after the reserve; a value
-    above that is lowered, since accept would run out of fds first.  */
-static size_t s_max_connections (const chordd_options_t *options, uint64_t fd_limit)
-{
-    uint64_t reserve = CHORDD_FDS_BASE + CHORDD_FDS_PER_DEALER * CHORDD_DEALERS_MAX +
-                       (options->data_dir ? CHORDD_FDS_PER_STORE * (uint64_t) options->vnodes : 0) +
-                       (options->http ? CHORDD_HTTP_CONNECTIONS + 8 : 0);
-    size_t allowed = chordd_conn_guard_max_for (fd_limit, reserve);
-    if (allowed > CHORDD_CONNECTIONS_MAX)
-        allowed = CHORDD_CONNECTIONS_MAX;
-    if (!options->max_connections)
-        return allowed;
-    if (options->max_connections > allowed) {
-        chordd_log (CHORD_LOG_WARN,
-                    "--max-connections %zu lowered to %zu: %llu open files, %llu kept for the peer's own "
-                    "sockets and stores",
-                    options->max_connections, allowed, (unsigned long long) fd_limit,
-                    (unsigned long long) reserve);
-        return allowed;
-    }
-    return options->max_connections;
-}
-
 static int s_install_signals (void)
 {
     struct sigaction action;
@@ -348,6 +299,7 @@ static void s_peer_destroy (s_peer_t *peer)
 {
     //  The HTTP thread first: it reads only snapshots, but goes before the nodes all the same.
     chordd_http_stop (&peer->http);
+    chordd_resp_stop (&peer->resp);
     free (peer->snapshot);
     for (size_t i = 0; i < peer->count; i++) {
         chord_node_destroy (&peer->positions[i].node);
@@ -374,6 +326,9 @@ static void s_reload_clients (s_peer_t *peer, const chordd_options_t *options)
     if (options->http_tokens && peer->http
         && chordd_http_tokens_load (peer->http, options->http_tokens, "SIGHUP: re-read", error, sizeof error))
         chordd_log (CHORD_LOG_ERROR, "SIGHUP: --http-tokens: %s: keeping the tokens held before", error);
+    if (options->http_tokens && peer->resp
+        && chordd_resp_tokens_load (peer->resp, options->http_tokens, error, sizeof error))
+        chordd_log (CHORD_LOG_ERROR, "SIGHUP: --http-tokens for --resp: %s: keeping the tokens held before", error);
     if (!options->clients) {
         if (!options->http_tokens)
             chordd_log (CHORD_LOG_INFO, "SIGHUP: no --clients file to re-read");
@@ -568,17 +523,23 @@ static void s_warn_successors (const chordd_options_t *options)
                     options->successors, options->replicas, options->vnodes, options->replicas * options->vnodes);
 }
 
-/*  --http: serves from the snapshots the main loop publishes; before the
-    first, every position is "not chosen yet". Returns 0, or after printing
-    -2 for a bad --http-tokens file and -1 for anything else.  */
+/*  --resp and --http: serve from the snapshots the main loop publishes;
+    before the first, every position is "not chosen yet". Returns 0, or
+    after printing -2 for a bad --http-tokens file and -1 for anything else.  */
 static int s_http_start (s_peer_t *peer, const chordd_options_t *options, const chord_client_curve_t *curve)
 {
     char error[512];
-    peer->snapshot = calloc (1, sizeof *peer->snapshot);
-    if (!peer->snapshot) {
-        fprintf (stderr, "chordd: out of memory\n");
-        return -1;
+    if (options->resp) {
+        peer->resp = chordd_resp_start (&options->resp_address, options->resp_address_len, options->resp,
+                                        options->advertise, options->replicas, curve, error, sizeof error);
+        if (!peer->resp || (options->http_tokens && chordd_resp_tokens_load (peer->resp, options->http_tokens,
+                                                                             error, sizeof error) != 0)) {
+            fprintf (stderr, "chordd: --resp: %s\n", error);
+            return peer->resp ? -2 : -1;
+        }
     }
+    if (!options->http)
+        return 0;
     peer->http = chordd_http_start (&options->http_address, options->http_address_len, options->http,
                                     options->advertise, curve, error, sizeof error);
     if (!peer->http) {
@@ -600,7 +561,7 @@ static int s_http_start (s_peer_t *peer, const chordd_options_t *options, const 
     counts are of committed writes.  */
 static void s_publish (s_peer_t *peer, uint64_t now, bool force)
 {
-    if (!peer->http || (!force && now - peer->published_ms < CHORDD_HTTP_PUBLISH_MS))
+    if ((!peer->http && !peer->resp) || (!force && now - peer->published_ms < CHORDD_HTTP_PUBLISH_MS))
         return;
     chordd_http_snapshot_t *snapshot = peer->snapshot;
     snapshot->count = peer->count;
@@ -621,6 +582,7 @@ static void s_publish (s_peer_t *peer, uint64_t now, bool force)
         chord_node_gauges (position->node, &out->gauges);
     }
     chordd_http_publish (peer->http, snapshot);
+    chordd_resp_publish (peer->resp, snapshot);
     peer->published_ms = now;
 }
 
@@ -640,7 +602,10 @@ static int s_peer_open (s_peer_t *peer, const chordd_options_t *options)
     //  and the HTTP side reaches it so too.
     chord_client_curve_t client_curve = {.own = curve.ring};
     memcpy (client_curve.server, curve.ring.public_key, sizeof client_curve.server);
-    int http_rc = options->http ? s_http_start (peer, options, options->secret ? &client_curve : NULL) : 0;
+    peer->snapshot = calloc (1, sizeof *peer->snapshot);
+    if (!peer->snapshot)
+        fprintf (stderr, "chordd: out of memory\n");
+    int http_rc = !peer->snapshot ? -1 : s_http_start (peer, options, options->secret ? &client_curve : NULL);
     if (http_rc != 0) {
         sodium_memzero (&client_curve, sizeof client_curve);
         return http_rc == -2 ? 2 : 1;     /* a bad --http-tokens is a bad option, as a bad --clients */
@@ -659,8 +624,8 @@ static int s_peer_open (s_peer_t *peer, const chordd_options_t *options)
     }
     if (s_peer_open_stores (peer, options, indices, count) != 0)
         return 1;
-    uint64_t fd_limit = s_raise_fd_limit ();
-    size_t max_connections = s_max_connections (options, fd_limit);
+    uint64_t fd_limit = chordd_fd_limit_raise ();
+    size_t max_connections = chordd_fd_max_connections (options, fd_limit);
     chordd_log (CHORD_LOG_INFO, "open files: %llu; at most %zu connections to %s", (unsigned long long) fd_limit,
                 max_connections, options->listen);
     peer->transport = chordd_transport_new (options->listen, max_connections, options->secret ? &curve : NULL);

@@ -93,7 +93,11 @@ static void s_usage (FILE *out)
              "                          --insecure; with it, requests need --http-tokens\n"
              "  --http-tokens FILE      bearer tokens HTTP requests may carry, one per line:\n"
              "                          'read|write|admin TOKEN' (chordctl keygen --http-token\n"
-             "                          ROLE); needs --secret and --http; SIGHUP re-reads\n"
+             "                          ROLE); needs --secret and --http or --resp; SIGHUP re-reads\n"
+             "  --resp HOST:PORT        speak the Redis protocol (RESP2) on HOST:PORT, e.g.\n"
+             "                          127.0.0.1:6379, for redis-cli and Redis clients; the\n"
+             "                          same address rules as --http; with --secret, a\n"
+             "                          connection must AUTH with a token of --http-tokens\n"
              "  -h, --help              this text\n"
              "  --version               the protocol and program version\n"
              "\n"
@@ -155,7 +159,7 @@ static bool s_is_local (const char *endpoint)
     return inet_pton (AF_INET, name, &address) == 1 && (ntohl (address.s_addr) >> 24) == 127;
 }
 
-static bool s_http_is_local (const chordd_options_t *options);
+static bool s_address_is_local (const struct sockaddr_storage *address);
 
 /*  Protected mode, as Redis has it: an open ring (no --secret) lets anyone
     who reaches it read, write, join and make peers leave, so it listens
@@ -167,8 +171,8 @@ static int s_check_security (const chordd_options_t *options)
         fprintf (stderr, "chordd: --clients needs --secret: without it no client is authenticated\n");
         return -1;
     }
-    if (options->http_tokens && (!options->secret || !options->http)) {
-        fprintf (stderr, "chordd: --http-tokens needs --secret and --http: an open ring's HTTP side asks for "
+    if (options->http_tokens && (!options->secret || (!options->http && !options->resp))) {
+        fprintf (stderr, "chordd: --http-tokens needs --secret and --http or --resp: an open ring asks for "
                  "no token\n");
         return -1;
     }
@@ -178,7 +182,13 @@ static int s_check_security (const chordd_options_t *options)
                  "--insecure if the network is trusted.\n", options->listen);
         return -1;
     }
-    if (options->http && !options->secret && !options->insecure && !s_http_is_local (options)) {
+    if (options->resp && !options->secret && !options->insecure && !s_address_is_local (&options->resp_address)) {
+        fprintf (stderr, "chordd: refusing to serve RESP on %s without --secret: anyone who reaches it could "
+                 "read and write every key. Use a loopback address (127.0.0.1:PORT), or give --secret FILE or "
+                 "--insecure if the network is trusted.\n", options->resp);
+        return -1;
+    }
+    if (options->http && !options->secret && !options->insecure && !s_address_is_local (&options->http_address)) {
         fprintf (stderr, "chordd: refusing to serve HTTP on %s without --secret: anyone who reaches it could "
                  "see the ring's members. Use a loopback address (127.0.0.1:PORT), or give --secret FILE or "
                  "--insecure if the network is trusted.\n", options->http);
@@ -287,62 +297,67 @@ static const s_option_t s_options[] = {
     {"insecure", S_FLAG, S_FIELD (insecure), 0, 0, 0},
     {"http", S_OTHER, 0, 0, 0, 0},
     {"http-tokens", S_TEXT, S_FIELD (http_tokens), 0, 0, 0},
+    {"resp", S_OTHER, 0, 0, 0, 0},
 };
 #define S_OPTION_COUNT (sizeof s_options / sizeof s_options[0])
 #define S_OPT_HELP 'h'
 #define S_OPT_VERSION 255 /* below 256 + the index of a table entry */
 
-/*  --http HOST:PORT: HOST an IPv4 address, [IPv6] or a name, PORT 1..65535.
-    Resolved here, so that a bad value is an error of the command line.  */
-static int s_parse_http (chordd_options_t *options, const char *text)
+/*  --http or --resp HOST:PORT (option names which): HOST an IPv4 address,
+    [IPv6] or a name, PORT 1..65535. Resolved here, so that a bad value is
+    an error of the command line.  */
+static int s_parse_address (const char *option, const char *text, struct sockaddr_storage *address,
+                            socklen_t *address_len)
 {
     const char *colon = strrchr (text, ':');
     char host[256];
     unsigned long port;
     if (!colon || colon == text || (size_t) (colon - text) >= sizeof host) {
-        fprintf (stderr, "chordd: --http needs HOST:PORT (e.g. 127.0.0.1:8080), not '%s'\n", text);
+        fprintf (stderr, "chordd: %s needs HOST:PORT (e.g. 127.0.0.1:8080), not '%s'\n", option, text);
         return -1;
     }
     snprintf (host, sizeof host, "%.*s", (int) (colon - text), text);
     if (host[0] == '[') {
         size_t len = strlen (host);
         if (len < 3 || host[len - 1] != ']') {
-            fprintf (stderr, "chordd: --http: an IPv6 host goes in brackets ([::1]:8080), not '%s'\n", text);
+            fprintf (stderr, "chordd: %s: an IPv6 host goes in brackets ([::1]:8080), not '%s'\n", option, text);
             return -1;
         }
         memmove (host, host + 1, len - 2);
         host[len - 2] = 0;
     } else if (strchr (host, ':')) {
-        fprintf (stderr, "chordd: --http: an IPv6 host goes in brackets ([::1]:8080), not '%s'\n", text);
+        fprintf (stderr, "chordd: %s: an IPv6 host goes in brackets ([::1]:8080), not '%s'\n", option, text);
         return -1;
     }
-    if (s_parse_uint ("--http's port", colon + 1, 1, 65535, &port) != 0)
+    char what[40];
+    snprintf (what, sizeof what, "%s's port", option);
+    if (s_parse_uint (what, colon + 1, 1, 65535, &port) != 0)
         return -1;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *found = NULL;
     int rc = getaddrinfo (host, colon + 1, &hints, &found);
-    if (rc != 0 || !found || found->ai_addrlen > sizeof options->http_address) {
-        fprintf (stderr, "chordd: --http: cannot resolve '%s': %s\n", host, rc ? gai_strerror (rc) : "no address");
+    if (rc != 0 || !found || found->ai_addrlen > sizeof *address) {
+        fprintf (stderr, "chordd: %s: cannot resolve '%s': %s\n", option, host,
+                 rc ? gai_strerror (rc) : "no address");
         if (found)
             freeaddrinfo (found);
         return -1;
     }
-    memcpy (&options->http_address, found->ai_addr, found->ai_addrlen);
-    options->http_address_len = found->ai_addrlen;
+    memcpy (address, found->ai_addr, found->ai_addrlen);
+    *address_len = found->ai_addrlen;
     freeaddrinfo (found);
-    options->http = text;
     return 0;
 }
 
-/* True when --http's address is loopback: 127.0.0.0/8 or ::1. */
-static bool s_http_is_local (const chordd_options_t *options)
+/* True when address is loopback: 127.0.0.0/8 or ::1. */
+static bool s_address_is_local (const struct sockaddr_storage *address)
 {
-    if (options->http_address.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *) &options->http_address;
+    if (address->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *) address;
         return (ntohl (in->sin_addr.s_addr) >> 24) == 127;
     }
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &options->http_address;
-    return options->http_address.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK (&in6->sin6_addr);
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) address;
+    return address->ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK (&in6->sin6_addr);
 }
 
 /* The options whose value is checked or stored in a way of its own. */
@@ -384,8 +399,13 @@ static int s_parse_other (chordd_options_t *options, const char **advertise, con
         }
         options->data_dir = text;
     } else if (strcmp (name, "http") == 0) {
-        if (s_parse_http (options, text) != 0)
+        if (s_parse_address ("--http", text, &options->http_address, &options->http_address_len) != 0)
             return -1;
+        options->http = text;
+    } else if (strcmp (name, "resp") == 0) {
+        if (s_parse_address ("--resp", text, &options->resp_address, &options->resp_address_len) != 0)
+            return -1;
+        options->resp = text;
     } else if (chordd_log_parse_level (text, &options->log_level) != 0) {
         fprintf (stderr, "chordd: --log-level is error, warn, info or debug, not '%s'\n", text);
         return -1;

@@ -56,6 +56,9 @@ typedef struct {
     struct sockaddr_storage http_address;   /* --http resolved */
     socklen_t http_address_len;
     const char *http_tokens;            /* --http-tokens: bearer tokens and roles; NULL: none */
+    const char *resp;                   /* --resp HOST:PORT; NULL: no Redis door */
+    struct sockaddr_storage resp_address;   /* --resp resolved */
+    socklen_t resp_address_len;
 } chordd_options_t;
 
 /*  Fills *options from argv. Returns 0 to run, 1 when --help or --version

@@ -193,6 +193,38 @@ static int s_record (const char *dir)
     return rc;
 }
 
+/*  resp: the settings byte (secured, "good" a write token, 97-byte feeds)
+    then a session of requests, pipelined, and one malformed ending.  */
+static int s_resp (const char *dir)
+{
+    //  The length from sizeof, since a session may hold NULs.
+#define S_RESP_SEED(name, text) {name, text, sizeof text - 1}
+    static const struct {
+        const char *name;                   /* the seed's file name */
+        const char *data;                   /* the connection's bytes */
+        size_t len;
+    } sessions[] = {
+        S_RESP_SEED ("ping", "*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n"),
+        S_RESP_SEED ("auth-set-get", "*2\r\n$4\r\nAUTH\r\n$4\r\ngood\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\0v\r\n"
+                         "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*3\r\n$3\r\nDEL\r\n$1\r\nk\r\n$1\r\nx\r\n"),
+        S_RESP_SEED ("mset-mget", "*2\r\n$4\r\nAUTH\r\n$4\r\ngood\r\n*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n"
+                      "$1\r\nE\r\n$1\r\n2\r\n*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n"
+                      "*3\r\n$6\r\nEXISTS\r\n$1\r\na\r\n$1\r\na\r\n"),
+        S_RESP_SEED ("admin", "*2\r\n$4\r\nAUTH\r\n$4\r\ngood\r\n*1\r\n$7\r\nCOMMAND\r\n*2\r\n$7\r\nCOMMAND\r\n$4\r\nDOCS\r\n"
+                  "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$4\r\nsave\r\n*2\r\n$4\r\nINFO\r\n$5\r\nchord\r\n"
+                  "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*2\r\n$3\r\nFOO\r\n$3\r\nbar\r\n*1\r\n$4\r\nQUIT\r\n"),
+        S_RESP_SEED ("malformed", "*1\r\n$4\r\nPING\r\n*1\r\n$abc\r\n"),
+    };
+    for (size_t i = 0; i < sizeof sessions / sizeof sessions[0]; i++) {
+        uint8_t data[512];
+        data[0] = 0x01 | (2 << 1);
+        memcpy (data + 1, sessions[i].data, sessions[i].len);
+        if (s_write (dir, "resp", sessions[i].name, data, sessions[i].len + 1) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int main (int argc, char **argv)
 {
     if (argc != 2) {
@@ -204,7 +236,8 @@ int main (int argc, char **argv)
         fuzz_world_add_peer (&world, s_endpoint, position);
     fuzz_world_add_id (&world, 1);                      /* position 0's first request */
     fuzz_world_add_id (&world, (1ull << 40) + 1);       /* position 1's */
-    if (s_messages (argv[1], &world) != 0 || s_node (argv[1]) != 0 || s_record (argv[1]) != 0)
+    if (s_messages (argv[1], &world) != 0 || s_node (argv[1]) != 0 || s_record (argv[1]) != 0 ||
+        s_resp (argv[1]) != 0)
         return 1;
     return 0;
 }
