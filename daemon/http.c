@@ -22,6 +22,7 @@
 #include "readiness.h"
 
 #define S_MEMORY_LIMIT (16 * 1024)     /* bytes MHD may use per connection */
+#define S_POOL_KEEP    8              /* idle clients of this peer kept for the key handlers */
 #define S_THREAD_STACK (256 * 1024)    /* bytes of stack per connection thread */
 
 double chordd_http_uptime (const chordd_http_t *self)
@@ -372,14 +373,14 @@ chordd_http_t *chordd_http_start (const struct sockaddr_storage *address, sockle
         self->curve = *curve;
     }
     self->auth = chordd_http_auth_new (self->secured);
-    if (!self->auth) {
+    self->pool = chordd_client_pool_new (endpoint, curve, S_POOL_KEEP);
+    if (!self->auth || !self->pool) {
         snprintf (error, error_size, "out of memory");
         chordd_http_stop (&self);
         return NULL;
     }
     self->ring = chordd_http_ring_new ();
     clock_gettime (CLOCK_MONOTONIC, &self->started);
-    self->pool = chordd_http_pool_new ();
     self->start_time_s = chordd_http_process_start_time ();
     int fd = s_listen (address, address_len);
     if (fd < 0) {
@@ -432,7 +433,7 @@ void chordd_http_stop (chordd_http_t **self_p)
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
     chordd_http_ring_destroy (&self->ring);
-    chordd_http_pool_destroy (&self->pool);
+    chordd_client_pool_destroy (&self->pool);
     sodium_memzero (&self->curve, sizeof self->curve);
     chordd_http_auth_destroy (&self->auth);
     pthread_mutex_destroy (&self->lock);

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "client_pool.h"
 #include "http.h"
 #include "http_auth.h"
 
@@ -36,7 +37,7 @@ struct chordd_http {
     chord_client_curve_t curve;
     chordd_http_auth_t *auth;               /* bearer tokens and the roles they hold (http_auth.h) */
     struct chordd_http_ring *ring;          /* the last ring walk, shared by /v1/ring requests (http_ring.c) */
-    struct chordd_http_pool *pool;          /* idle clients of this peer (http_kv.c) */
+    chordd_client_pool_t *pool;             /* idle clients of this peer, for the key handlers */
 };
 
 /*  One request as MHD hands it to the access handler, called once per
@@ -107,12 +108,6 @@ chordd_http_handler_fn chordd_http_ring_get;
 chordd_http_handler_fn chordd_http_kv;
 chordd_http_handler_fn chordd_http_lookup;
 
-/*  Up to a few idle clients of this peer, reused by the key handlers so
-    that a request does not pay for a ZeroMQ context and a handshake
-    (http_kv.c). NULL on no memory: every request then connects anew.  */
-typedef struct chordd_http_pool chordd_http_pool_t;
-chordd_http_pool_t *chordd_http_pool_new (void);
-void chordd_http_pool_destroy (chordd_http_pool_t **self_p);
 
 /* GET / and GET /dashboard/NAME: the dashboard's files (http_dashboard.c). */
 chordd_http_handler_fn chordd_http_dashboard;

@@ -24,68 +24,11 @@
 #include "http_path.h"
 #include "replica_set.h"
 
-#define S_POOL_MAX      8           /* idle clients of this peer kept */
 #define S_CALL_MS       5000        /* how long a handler waits for the ring */
 #define S_REQUEST_TMO_MS 4500       /* the tmo a request carries: the peer gives up first */
 #define S_KV_PREFIX     "/v1/kv/"
 #define S_LOOKUP_PREFIX "/v1/lookup/"
 #define S_KV_ALLOW      "GET, PUT, DELETE"
-
-struct chordd_http_pool {
-    pthread_mutex_t lock;                   /* guards idle and count */
-    chord_client_t *idle[S_POOL_MAX];       /* connected, unused clients */
-    size_t count;                           /* idle[0..count-1] */
-};
-
-chordd_http_pool_t *chordd_http_pool_new (void)
-{
-    chordd_http_pool_t *self = calloc (1, sizeof *self);
-    if (self)
-        pthread_mutex_init (&self->lock, NULL);
-    return self;
-}
-
-void chordd_http_pool_destroy (chordd_http_pool_t **self_p)
-{
-    chordd_http_pool_t *self = *self_p;
-    if (!self)
-        return;
-    for (size_t i = 0; i < self->count; i++)
-        chord_client_destroy (&self->idle[i]);
-    pthread_mutex_destroy (&self->lock);
-    free (self);
-    *self_p = NULL;
-}
-
-/* An idle client of this peer, or a new one; NULL when none can be made. */
-static chord_client_t *s_client_take (chordd_http_t *server)
-{
-    chord_client_t *client = NULL;
-    chordd_http_pool_t *pool = server->pool;
-    if (pool) {
-        pthread_mutex_lock (&pool->lock);
-        if (pool->count > 0)
-            client = pool->idle[--pool->count];
-        pthread_mutex_unlock (&pool->lock);
-    }
-    return client ? client : chordd_http_connect (server, server->endpoint);
-}
-
-/*  Puts client back for reuse when it answered (a client whose call
-    failed may hold a late reply or a refused handshake: it is closed).  */
-static void s_client_give (chordd_http_t *server, chord_client_t *client, bool healthy)
-{
-    chordd_http_pool_t *pool = server->pool;
-    if (healthy && pool) {
-        pthread_mutex_lock (&pool->lock);
-        if (pool->count < S_POOL_MAX) {
-            pool->idle[pool->count++] = client;
-            client = NULL;
-        }
-        pthread_mutex_unlock (&pool->lock);
-    }
-    chord_client_destroy (&client);
-}
 
 /* ---------------------------------------------------------------------- */
 /* Replies. */
@@ -134,6 +77,16 @@ static chordd_http_result_t s_status_error (struct MHD_Connection *connection, c
 /* ---------------------------------------------------------------------- */
 /* Calls to the ring. */
 
+/* A client request of type for key (borrowed), with the request's deadline. */
+static void s_key_request (chord_msg_t *msg, chord_msg_type_t type, const uint8_t *key, size_t key_len)
+{
+    chord_msg_init (msg, type, 0);
+    msg->key = key;
+    msg->key_len = key_len;
+    msg->timeout_ms = S_REQUEST_TMO_MS;
+    msg->fields = CHORD_F_KEY | CHORD_F_TIMEOUT;
+}
+
 /*  Ends a call s_call answered, once the caller is done with its reply:
     the reply's borrowed bytes (key, value) live in the client's last
     frame, which the next call on that client frees, so a pooled client
@@ -142,7 +95,7 @@ static chordd_http_result_t s_status_error (struct MHD_Connection *connection, c
 static void s_call_end (chordd_http_t *server, const char *endpoint, chord_client_t *client)
 {
     if (strcmp (endpoint, server->endpoint) == 0)
-        s_client_give (server, client, true);
+        chordd_client_pool_give (server->pool, client, true);
     else
         chord_client_destroy (&client);
 }
@@ -159,7 +112,7 @@ static int s_call (const chordd_http_request_t *request, const char *endpoint, c
     chordd_http_t *server = request->server;
     struct MHD_Connection *connection = request->connection;
     bool ours = strcmp (endpoint, server->endpoint) == 0;
-    chord_client_t *client = ours ? s_client_take (server) : chordd_http_connect (server, endpoint);
+    chord_client_t *client = ours ? chordd_client_pool_take (server->pool) : chordd_http_connect (server, endpoint);
     if (!client) {
         *rc = chordd_http_reply_error (connection, MHD_HTTP_BAD_GATEWAY, "cannot connect to the ring");
         return -1;
@@ -174,7 +127,7 @@ static int s_call (const chordd_http_request_t *request, const char *endpoint, c
         return 0;
     }
     if (ours)
-        s_client_give (server, client, false);
+        chordd_client_pool_give (server->pool, client, false);
     else
         chord_client_destroy (&client);
     if (called == 0)
@@ -284,11 +237,7 @@ static chordd_http_result_t s_get_or_del (const chordd_http_request_t *request, 
         rc = chordd_http_reply_error (connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
         goto done;
     }
-    chord_msg_init (msg, type, 0);
-    msg->key = key;
-    msg->key_len = key_len;
-    msg->timeout_ms = S_REQUEST_TMO_MS;
-    msg->fields = CHORD_F_KEY | CHORD_F_TIMEOUT;
+    s_key_request (msg, type, key, key_len);
     chord_client_t *held;
     if (s_call (request, request->server->endpoint, msg, reply, CHORD_MSG_CLIENT_REPLY, &rc, &held) != 0)
         goto done;
@@ -320,13 +269,10 @@ static chordd_http_result_t s_put_send (const chordd_http_request_t *request, co
         goto done;
     }
     static const uint8_t empty[1];
-    chord_msg_init (msg, CHORD_MSG_CLIENT_PUT, 0);
-    msg->key = put->key;
-    msg->key_len = put->key_len;
+    s_key_request (msg, CHORD_MSG_CLIENT_PUT, put->key, put->key_len);
     msg->value = put->body ? put->body : empty;
     msg->value_len = put->body_len;
-    msg->timeout_ms = S_REQUEST_TMO_MS;
-    msg->fields = CHORD_F_KEY | CHORD_F_VALUE | CHORD_F_TIMEOUT;
+    msg->fields |= CHORD_F_VALUE;
     chord_client_t *held;
     if (s_call (request, request->server->endpoint, msg, reply, CHORD_MSG_CLIENT_REPLY, &rc, &held) != 0)
         goto done;
@@ -488,11 +434,7 @@ chordd_http_result_t chordd_http_lookup (const chordd_http_request_t *request)
         rc = chordd_http_reply_error (connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
         goto done;
     }
-    chord_msg_init (msg, CHORD_MSG_CLIENT_LOOKUP, 0);
-    msg->key = key;
-    msg->key_len = key_len;
-    msg->timeout_ms = S_REQUEST_TMO_MS;
-    msg->fields = CHORD_F_KEY | CHORD_F_TIMEOUT;
+    s_key_request (msg, CHORD_MSG_CLIENT_LOOKUP, key, key_len);
     chord_client_t *held;
     if (s_call (request, request->server->endpoint, msg, lookup, CHORD_MSG_LOOKUP_REPLY, &rc, &held) != 0)
         goto done;

@@ -15,11 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client_pool.h"
 #include "http_auth.h"
 #include "log.h"
 #include "resp_cmd.h"
 
-#define S_POOL_MAX       16             /* idle clients of this peer kept */
+#define S_POOL_KEEP      16             /* idle clients of this peer kept */
 #define S_CALL_MS        5000           /* how long a command waits for the ring */
 #define S_REQUEST_TMO_MS 4500           /* the tmo a request carries: the peer gives up first */
 #define S_READ_BYTES     (64 * 1024)    /* bytes read from a connection at once */
@@ -36,45 +37,19 @@ struct chordd_resp {
     pthread_mutex_t lock;                   /* guards the fields below */
     pthread_cond_t gone;                    /* signalled when a connection thread ends */
     size_t connections;                     /* connection threads running */
-    chord_client_t *idle[S_POOL_MAX];       /* connected, unused clients of this peer */
-    size_t idle_count;
+    chordd_client_pool_t *pool;             /* idle clients of this peer */
     chordd_http_snapshot_t *snapshot;       /* the last published, for INFO */
     char endpoint[CHORD_ENDPOINT_MAX + 1];  /* this peer */
     char text[128];                         /* --resp as given */
     size_t replicas;                        /* --replicas */
     time_t started;                         /* for INFO's uptime */
-    bool secured;                           /* connect with curve; connections must AUTH */
-    chord_client_curve_t curve;
+    bool secured;                           /* a secured ring: connections must AUTH */
     chordd_http_auth_t *auth;               /* the tokens AUTH accepts */
     chordd_resp_ring_t ring;                /* the functions below, ctx self */
 };
 
 /* ---------------------------------------------------------------------- */
 /* The ring, through pooled clients of this peer. */
-
-static chord_client_t *s_client_take (chordd_resp_t *self)
-{
-    chord_client_t *client = NULL;
-    pthread_mutex_lock (&self->lock);
-    if (self->idle_count > 0)
-        client = self->idle[--self->idle_count];
-    pthread_mutex_unlock (&self->lock);
-    return client ? client : chord_client_new_curve (self->endpoint, self->secured ? &self->curve : NULL);
-}
-
-/* A client whose call failed may hold a late reply: it is closed. */
-static void s_client_give (chordd_resp_t *self, chord_client_t *client, bool healthy)
-{
-    if (healthy) {
-        pthread_mutex_lock (&self->lock);
-        if (self->idle_count < S_POOL_MAX) {
-            self->idle[self->idle_count++] = client;
-            client = NULL;
-        }
-        pthread_mutex_unlock (&self->lock);
-    }
-    chord_client_destroy (&client);
-}
 
 /* The Redis error line for a ring status other than OK and NOT_FOUND. */
 static void s_status_error (const chord_msg_t *reply, char *error, size_t size)
@@ -110,7 +85,7 @@ static int s_call (chordd_resp_t *self, chord_msg_type_t type, const uint8_t *ke
                    char *error, size_t error_size)
 {
     chord_msg_t *msg = malloc (sizeof *msg), *reply = malloc (sizeof *reply);
-    chord_client_t *client = msg && reply ? s_client_take (self) : NULL;
+    chord_client_t *client = msg && reply ? chordd_client_pool_take (self->pool) : NULL;
     int rc = -1;
     if (!client) {
         snprintf (error, error_size, "TRYAGAIN cannot connect to the ring");
@@ -151,7 +126,7 @@ static int s_call (chordd_resp_t *self, chord_msg_type_t type, const uint8_t *ke
     if (called == 0)
         chord_msg_clear (reply);
     //  Only now: the reply's value and text point into the client's buffer.
-    s_client_give (self, client, fits);
+    chordd_client_pool_give (self->pool, client, fits);
 done:
     free (msg);
     free (reply);
@@ -379,10 +354,13 @@ chordd_resp_t *chordd_resp_start (const struct sockaddr_storage *address, sockle
 {
     chordd_resp_t *self = calloc (1, sizeof *self);
     if (!self || !(self->snapshot = calloc (1, sizeof *self->snapshot)) ||
-        !(self->auth = chordd_http_auth_new (curve != NULL))) {
+        !(self->auth = chordd_http_auth_new (curve != NULL)) ||
+        !(self->pool = chordd_client_pool_new (endpoint, curve, S_POOL_KEEP))) {
         snprintf (error, error_size, "out of memory");
-        if (self)
+        if (self) {
             free (self->snapshot);
+            chordd_http_auth_destroy (&self->auth);
+        }
         free (self);
         return NULL;
     }
@@ -393,8 +371,6 @@ chordd_resp_t *chordd_resp_start (const struct sockaddr_storage *address, sockle
     self->replicas = replicas;
     self->started = time (NULL);
     self->secured = curve != NULL;
-    if (curve)
-        self->curve = *curve;
     self->ring = (chordd_resp_ring_t) {self, s_ring_get, s_ring_put, s_ring_del, s_ring_info, s_ring_auth};
     self->fd = s_bind (address, address_len);
     if (self->fd < 0) {
@@ -459,9 +435,7 @@ void chordd_resp_stop (chordd_resp_t **self_p)
         chordd_log (CHORD_LOG_WARN, "resp: %zu connections did not end in time", left);
         return;
     }
-    for (size_t i = 0; i < self->idle_count; i++)
-        chord_client_destroy (&self->idle[i]);
-    sodium_memzero (&self->curve, sizeof self->curve);
+    chordd_client_pool_destroy (&self->pool);
     chordd_http_auth_destroy (&self->auth);
     free (self->snapshot);
     pthread_cond_destroy (&self->gone);
