@@ -13,15 +13,18 @@
 #   make bench      put/get throughput and latency on local rings, in memory and on
 #                   disk, and the time to regain R copies after churn
 #   make sim-bench  the simulator's tables beside the Chord paper's figures
+#   make bench-compare  chord beside OpenDHT (16 nodes) and beside redis-server (chordd --resp),
+#                   alternating, one table of medians and ratios (ROUNDS, N, SECONDS, SYSTEMS)
 #   make check-pure fail if protocol/ reaches for sockets, clocks or randomness
 #   make demo       start a 3-peer ring on ports 7000-7002 and use it; make demo-stop
 #   make image      the container image chord:latest, FROM scratch (needs a Docker engine)
 
 PKGS     := libsodium libzmq msgpack jansson lmdb libmicrohttpd hiredis
+BENCH_COMPARE_DEBS := redis-server redis-tools python3-opendht
 DEB_PKGS := build-essential pkg-config libsodium-dev libzmq3-dev libmsgpack-dev \
             libjansson-dev liblmdb-dev libmicrohttpd-dev perl python3 valgrind util-linux clang \
             libclang-rt-14-dev prometheus chromium python3-websocket \
-            libhiredis-dev redis-tools python3-redis
+            libhiredis-dev python3-redis $(BENCH_COMPARE_DEBS)
 
 BUILD    ?= build
 BIN      ?= bin
@@ -49,7 +52,7 @@ FUZZ_SEEDS := $(FUZZ_DIR)/seeds
 PROGRAMS   := $(BIN)/chordd $(BIN)/chordctl \
               $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/chord-bench.c tools/chord-sim.c))
 
-.PHONY: all deps test test-unit sanitize valgrind fuzz bench sim-bench check-pure clean demo demo-stop image compose-test
+.PHONY: all deps test test-unit sanitize valgrind fuzz bench bench-compare sim-bench check-pure clean demo demo-stop image compose-test
 .SECONDARY:
 all: $(PROGRAMS) $(UNIT_TESTS) $(FUZZ_REPLAYS) $(FUZZ_SEEDS)
 
@@ -58,6 +61,8 @@ deps:
 	    command -v python3 >/dev/null && command -v valgrind >/dev/null && \
 	    command -v prlimit >/dev/null && command -v promtool >/dev/null && \
 	    command -v clang >/dev/null && command -v chromium >/dev/null && \
+	    command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null && \
+	    /usr/bin/python3 -c 'import opendht' 2>/dev/null && \
 	    ls "$$(clang --print-runtime-dir)"/libclang_rt.fuzzer-*.a >/dev/null 2>&1; then \
 	    echo "deps: all present"; \
 	else \
@@ -241,6 +246,17 @@ bench: all
 	rm -rf $(BENCH_DATA)
 	$(BIN)/chord-bench --peers 16 --inflight 64 --seconds 5
 	CHORD_BIN=$(BIN) tools/repair-bench --peers 8 --keys 2000 --rounds 2
+
+# OpenDHT, chord and Redis side by side (tools/bench-compare; its header says what runs).
+# Installs its three Debian packages first when one is missing. Not part of make test.
+bench-compare: $(PROGRAMS)
+	@missing=$$(for p in $(BENCH_COMPARE_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    echo "bench-compare: installing" $$missing; \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+	CHORD_BIN=$(BIN) tools/bench-compare
 
 SIM_SCENARIOS := pathlen loadbalance movement failures churn traffic convergence speed durability table2 table3 balance
 sim-bench: $(BIN)/chord-sim
