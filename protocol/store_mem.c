@@ -2,12 +2,13 @@
     memory (issue #12: at most 64 bytes per key beyond its key and value).
 
     Linear probing with backward-shift deletion (no tombstones) over two
-    parallel arrays: a 16-bit tag per slot (0: free), scanned by probes so
+    parallel arrays: an 8-bit tag per slot (0: free), scanned by probes so
     that a miss touches only tags, and the entry pointer, read only on a
     tag match. The table grows by half at 7/8 load, so it stays between
-    7/12 and 7/8 full: 10 bytes per slot cost 11 to 17 bytes per key. The
-    home slot is mapped from the hash by multiplication, so any capacity
-    works.
+    7/12 and 7/8 full: 9 bytes per slot cost 10 to 15 bytes per key. A
+    probe reads a wrong entry once in 255 tags (a miss at 7/8 load scans
+    32 tags: one read in eight). The home slot is mapped from the hash by
+    multiplication, so any capacity works.
 
     Each entry is one allocation: a 10-byte header (the first 4 bytes of
     the key's ring id, the lengths) then the key and value bytes. The full
@@ -50,7 +51,7 @@ _Static_assert (S_ENTRY_HEADER == 10, "no padding before the key");
 
 typedef struct {
     chord_store_t base;         //  the interface; first, so the two pointers convert
-    uint16_t *tags;             //  capacity tags, S_TAG_FREE where the slot is free
+    uint8_t *tags;              //  capacity tags, S_TAG_FREE where the slot is free
     s_entry_t **entries;        //  capacity owned entries, NULL where the slot is free
     size_t capacity;            //  slots, S_CAPACITY_MIN .. S_CAPACITY_MAX
     size_t count;               //  slots in use
@@ -93,10 +94,10 @@ s_key_hash (const uint8_t *key, size_t key_len)
 
 //  The tag comes from the low bits and the home slot from the high ones,
 //  so the two are independent.
-static uint16_t
+static uint8_t
 s_tag (uint64_t hash)
 {
-    uint16_t tag = (uint16_t) hash;
+    uint8_t tag = (uint8_t) hash;
     return tag == S_TAG_FREE ? S_TAG_FREE + 1 : tag;
 }
 
@@ -125,7 +126,7 @@ s_entry_is (const s_entry_t *entry, const uint8_t *key, size_t key_len)
 static size_t
 s_find (const s_mem_t *self, uint64_t hash, const uint8_t *key, size_t key_len)
 {
-    uint16_t tag = s_tag (hash);
+    uint8_t tag = s_tag (hash);
     size_t index = s_home (self->capacity, hash);
     while (self->tags [index] != S_TAG_FREE) {
         if (self->tags [index] == tag && s_entry_is (self->entries [index], key, key_len))
@@ -139,20 +140,20 @@ s_find (const s_mem_t *self, uint64_t hash, const uint8_t *key, size_t key_len)
 //  Allocates both arrays of a table of capacity slots, zeroed, in one
 //  block: the entries first, as they need the stricter alignment.
 static int
-s_arrays_new (size_t capacity, uint16_t **tags_p, s_entry_t ***entries_p)
+s_arrays_new (size_t capacity, uint8_t **tags_p, s_entry_t ***entries_p)
 {
-    s_entry_t **entries = calloc (capacity, sizeof (s_entry_t *) + sizeof (uint16_t));
+    s_entry_t **entries = calloc (capacity, sizeof (s_entry_t *) + sizeof (uint8_t));
     if (!entries)
         return -1;
     *entries_p = entries;
-    *tags_p = (uint16_t *) (entries + capacity);
+    *tags_p = (uint8_t *) (entries + capacity);
     return 0;
 }
 
 //  Puts entry, with tag, into the first free slot from its home; the table
 //  must have one.
 static void
-s_place (uint16_t *tags, s_entry_t **entries, size_t capacity, size_t home, uint16_t tag, s_entry_t *entry)
+s_place (uint8_t *tags, s_entry_t **entries, size_t capacity, size_t home, uint8_t tag, s_entry_t *entry)
 {
     size_t index = home;
     while (tags [index] != S_TAG_FREE)
@@ -169,7 +170,7 @@ s_grow (s_mem_t *self)
     if (self->capacity > S_CAPACITY_MAX / 3 * 2)
         return -1;
     size_t capacity = self->capacity + self->capacity / 2;
-    uint16_t *tags;
+    uint8_t *tags;
     s_entry_t **entries;
     if (s_arrays_new (capacity, &tags, &entries))
         return -1;
