@@ -317,22 +317,39 @@ s_mem_del (chord_store_t *base, const uint8_t *key, size_t key_len)
     return 0;
 }
 
-//  1 when every id starting with prefix lies in (from, to], 0 when none
+//  What the first 4 bytes of an id tell of its place in a ring interval.
+typedef struct {
+    bool whole;                 //  the interval is the whole ring: every id is in
+    bool sliver_out;            //  low == high: the prefixes other than low are out, else in
+    uint32_t low;               //  prefix of the interval's start
+    uint32_t high;              //  prefix of its end
+} s_prefix_filter_t;
+
+static void
+s_prefix_filter_init (s_prefix_filter_t *filter, const chord_id_t *from, const chord_id_t *to)
+{
+    filter->whole = chord_id_equal (from, to);
+    filter->low = s_id_prefix (from);
+    filter->high = s_id_prefix (to);
+    //  With equal prefixes, (from, to] is a sliver of one prefix when
+    //  from < to, and all but a sliver of it when it wraps.
+    filter->sliver_out = chord_id_cmp (from, to) < 0;
+}
+
+//  1 when every id starting with prefix lies in the interval, 0 when none
 //  does, -1 when the prefix alone cannot tell.
 static int
-s_prefix_in (uint32_t prefix, const chord_id_t *from, const chord_id_t *to)
+s_prefix_in (const s_prefix_filter_t *filter, uint32_t prefix)
 {
-    if (chord_id_equal (from, to))
-        return 1;               //  the whole ring
-    uint32_t low = s_id_prefix (from);
-    uint32_t high = s_id_prefix (to);
-    if (prefix == low || prefix == high)
+    if (filter->whole)
+        return 1;
+    if (prefix == filter->low || prefix == filter->high)
         return -1;
-    if (low == high)            //  a sliver inside one prefix, or all but one
-        return chord_id_cmp (from, to) > 0;
-    if (low < high)
-        return low < prefix && prefix < high;
-    return prefix > low || prefix < high;
+    if (filter->low == filter->high)
+        return !filter->sliver_out;
+    if (filter->low < filter->high)
+        return filter->low < prefix && prefix < filter->high;
+    return prefix > filter->low || prefix < filter->high;
 }
 
 static int
@@ -346,11 +363,13 @@ s_mem_range (chord_store_t *base, const chord_id_t *from, const chord_id_t *to,
     assert (visit);
     //  A full scan: the table has no order by id. Fine for handoff-sized
     //  work in tests and the simulator; a durable backend can index by id.
+    s_prefix_filter_t filter;
+    s_prefix_filter_init (&filter, from, to);
     for (size_t i = 0; i < self->capacity; i++) {
         if (self->tags [i] == S_TAG_FREE)
             continue;
         const s_entry_t *entry = self->entries [i];
-        int inside = s_prefix_in (entry->id_prefix, from, to);
+        int inside = s_prefix_in (&filter, entry->id_prefix);
         if (inside == 0)
             continue;
         chord_id_t id;
