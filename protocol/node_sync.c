@@ -75,8 +75,10 @@ static void s_digest (chord_node_t *self, const chord_id_t *from, const chord_id
 }
 
 typedef struct {
+    chord_node_t *node;
     node_shipment_t *shipment;
     uint64_t mask;
+    uint64_t now_ms;
     int failed;
 } s_ship_t;
 
@@ -85,6 +87,13 @@ static int s_ship_visit (void *arg, const chord_id_t *key_id, const uint8_t *key
 {
     s_ship_t *ship = arg;
     if (!(ship->mask >> s_bucket (key_id) & 1))
+        return 0;
+    /* A record further ahead than the skew allows would be refused, and
+       the refusal ends the receiver's batch: shipping it would hold back
+       every record after it in the scan. */
+    chord_record_t rec;
+    if (chord_record_decode (&rec, value, value_len) == 0
+        && !node_version_admissible (ship->node, rec.version.hlc, ship->now_ms))
         return 0;
     if (node_shipment_add (ship->shipment, key, key_len, value, value_len) != 0) {
         ship->failed = 1;
@@ -95,12 +104,12 @@ static int s_ship_visit (void *arg, const chord_id_t *key_id, const uint8_t *key
 
 /* Ships our records of (from, upto] in the masked buckets to peer. */
 static void s_ship_buckets (chord_node_t *self, const chord_peer_t *peer, const chord_id_t *from,
-                            const chord_id_t *upto, uint64_t mask)
+                            const chord_id_t *upto, uint64_t mask, uint64_t now_ms)
 {
     node_shipment_t *shipment = node_shipment_new (self, peer);
     if (!shipment)
         return;
-    s_ship_t ship = {.shipment = shipment, .mask = mask};
+    s_ship_t ship = {.node = self, .shipment = shipment, .mask = mask, .now_ms = now_ms};
     chord_store_range (self->env.store, from, upto, s_ship_visit, &ship);
     uint64_t shipped = node_shipment_finish (shipment);
     self->stats.sync_items_sent += shipped;
@@ -251,16 +260,15 @@ void node_on_sync (chord_node_t *self, const chord_msg_t *msg, const chord_origi
     node_msg_end (self, reply);
     /* Our side of what differs goes to the owner; it keeps what is newer. */
     if (mask)
-        s_ship_buckets (self, &msg->sender, &msg->id, &msg->sender.id, mask);
+        s_ship_buckets (self, &msg->sender, &msg->id, &msg->sender.id, mask, now_ms);
 }
 
 void node_on_sync_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t now_ms)
 {
     assert (self);
     assert (msg);
-    (void) now_ms;
     if (!msg->has_sender || !(msg->fields & CHORD_F_ID) || self->state != CHORD_NODE_ACTIVE || !msg->count)
         return;
     /* The range the digests covered, as the reply echoes it. */
-    s_ship_buckets (self, &msg->sender, &msg->id, &self->self.id, msg->count);
+    s_ship_buckets (self, &msg->sender, &msg->id, &self->self.id, msg->count, now_ms);
 }
