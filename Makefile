@@ -36,7 +36,7 @@ LDLIBS   += $(PKG_LIBS)
 PROTO_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard protocol/*.c))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
 CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(BUILD)/tools/ring_walk.o $(BUILD)/tools/ring_view.o \
-              $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
+              $(BUILD)/tools/ring_map.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
 SIM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/sim/*.c))
 SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
@@ -153,6 +153,11 @@ $(BUILD)/t/test_http_auth.t: $(BUILD)/tests/test_http_auth.o $(BUILD)/daemon/htt
 # Readiness's rules, from hand-made snapshots.
 $(BUILD)/tests/test_readiness.o: CFLAGS += -Idaemon
 $(BUILD)/t/test_readiness.t: $(BUILD)/tests/test_readiness.o $(BUILD)/daemon/readiness.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The client's ring map (tools/ring_map.c) against the owners vectors.
+$(BUILD)/t/test_ring_map.t: $(BUILD)/tests/test_ring_map.o $(BUILD)/tools/ring_map.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
