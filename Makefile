@@ -36,7 +36,7 @@ LDLIBS   += $(PKG_LIBS)
 PROTO_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard protocol/*.c))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
 CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(BUILD)/tools/ring_walk.o $(BUILD)/tools/ring_view.o \
-              $(BUILD)/tools/ring_map.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
+              $(BUILD)/tools/ring_map.o $(BUILD)/tools/ring_client.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
 SIM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/sim/*.c))
 SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
