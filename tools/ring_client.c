@@ -162,7 +162,7 @@ static int s_refresh (ring_client_t *self, int64_t now_ms)
                                                           : self->links[i - self->config.seed_count].endpoint;
         ring_walk_config_t config = {.start = start, .curve = self->config.curve,
                                      .request_timeout_ms = S_WALK_ASK_MS, .start_timeout_ms = S_WALK_ASK_MS * 2,
-                                     .deadline_ms = RING_CLIENT_WALK_DEADLINE_MS};
+                                     .deadline_ms = self->config.learn_deadline_ms};
         ring_walk_t walk;
         if (ring_walk_run (&config, &walk) != 0) {
             error = errno;
@@ -299,7 +299,7 @@ static void s_complete (ring_client_t *self, uint32_t slot, const chord_msg_t *r
     }
     if (reply && (reply->fields & CHORD_F_TEXT) && reply->text)
         snprintf (result.text, sizeof result.text, "%s", reply->text);
-    if (!answered)
+    if (!answered && status == CHORD_STATUS_TIMEOUT)
         self->stats.timeouts++;
     self->stats.completed++;
     if (request->is_call) {
@@ -405,6 +405,26 @@ static void s_sweep (ring_client_t *self, int64_t now_ms)
     }
 }
 
+/* The process behind link refused our keys: every request waiting on it
+   ends now, refused (asking again would be refused again). */
+static void s_link_refused (ring_client_t *self, uint32_t link)
+{
+    const char *why = chord_client_refused (self->links[link].client);
+    for (uint32_t slot = 0; slot < self->config.inflight_max; slot++) {
+        s_request_t *request = &self->requests[slot];
+        if (!request->used || !request->in_flight || request->link != link)
+            continue;
+        s_flight_take (self, link, request->request_id);
+        bool is_call = request->is_call;
+        s_complete (self, slot, NULL, false, CHORD_STATUS_FORBIDDEN);
+        ring_client_result_t *result = is_call ? &self->call_result
+                                               : &self->done[(self->done_head + self->done_count - 1) %
+                                                             self->config.inflight_max];
+        result->refused = true;
+        snprintf (result->text, sizeof result->text, "%s", why ? why : "refused");
+    }
+}
+
 /* Receives every reply waiting on every link, without blocking. */
 static void s_drain (ring_client_t *self)
 {
@@ -413,6 +433,8 @@ static void s_drain (ring_client_t *self)
             s_on_reply (self, (uint32_t) i, self->reply, util_now_ms ());
             chord_msg_clear (self->reply);
         }
+        if (errno == EACCES)
+            s_link_refused (self, (uint32_t) i);
     }
 }
 
@@ -422,7 +444,7 @@ static int s_config_check (ring_client_config_t *config, char *why, size_t why_s
 {
     if (!config->seeds || config->seed_count == 0 || config->seed_count > RING_CLIENT_SEEDS_MAX ||
         (config->route != RING_ROUTE_OWNER && config->route != RING_ROUTE_ENTRY) || config->timeout_ms < 0 ||
-        config->replica_wait_ms < 0 || config->refresh_interval_ms < 0 ||
+        config->replica_wait_ms < 0 || config->refresh_interval_ms < 0 || config->learn_deadline_ms < 0 ||
         config->inflight_max > RING_CLIENT_INFLIGHT_MAX) {
         s_why (why, why_size, "bad client configuration");
         errno = EINVAL;
@@ -442,6 +464,8 @@ static int s_config_check (ring_client_config_t *config, char *why, size_t why_s
         config->refresh_interval_ms = RING_CLIENT_REFRESH_MS;
     if (config->inflight_max == 0)
         config->inflight_max = S_INFLIGHT_DEFAULT;
+    if (config->learn_deadline_ms == 0)
+        config->learn_deadline_ms = RING_CLIENT_WALK_DEADLINE_MS;
     return 0;
 }
 
@@ -635,7 +659,7 @@ int ring_client_call (ring_client_t *self, chord_msg_type_t type, const uint8_t 
     self->requests[slot].is_call = true;
     self->call_done = false;
     /* The operation ends by its deadline; re-learnings add at most a few walks. */
-    int64_t bound_ms = util_now_ms () + self->config.timeout_ms + 3 * RING_CLIENT_WALK_DEADLINE_MS;
+    int64_t bound_ms = util_now_ms () + self->config.timeout_ms + 3 * self->config.learn_deadline_ms;
     while (!self->call_done && util_now_ms () < bound_ms)
         if (s_turn (self, bound_ms - util_now_ms ()) != 0)
             return -1;
@@ -645,6 +669,17 @@ int ring_client_call (ring_client_t *self, chord_msg_type_t type, const uint8_t 
     }
     *result = self->call_result;
     self->call_done = false;
+    return 0;
+}
+
+int ring_client_set_timeout (ring_client_t *self, int timeout_ms)
+{
+    assert (self);
+    if (timeout_ms < 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    self->config.timeout_ms = timeout_ms;
     return 0;
 }
 

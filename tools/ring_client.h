@@ -28,7 +28,7 @@
 
     Threading: none. One thread calls every function; nothing happens
     between calls (the caller drives: submit, then poll). A re-learning
-    blocks the call that makes it (bounded: RING_CLIENT_WALK_DEADLINE_MS).
+    blocks the call that makes it (bounded: learn_deadline_ms).
     Memory: the client owns its connections, map and requests; submit
     copies key and value; results' values are malloc'd for the caller.
     Errors: 0 / -1 with errno, as each function says.  */
@@ -65,6 +65,7 @@ typedef struct {
     int replica_wait_ms;            /* read: next copy after this; 0: RING_CLIENT_REPLICA_WAIT_MS */
     int refresh_interval_ms;        /* least time between re-learnings; 0: RING_CLIENT_REFRESH_MS */
     size_t inflight_max;            /* requests in flight at most; 0: 1024 */
+    int learn_deadline_ms;          /* budget of one learning of the ring; 0: RING_CLIENT_WALK_DEADLINE_MS */
 } ring_client_config_t;
 
 /* One finished operation. */
@@ -72,6 +73,7 @@ typedef struct {
     uint64_t tag;                   /* what the caller gave submit */
     chord_msg_type_t type;          /* CHORD_MSG_CLIENT_PUT, _GET or _DEL */
     bool answered;                  /* a reply came; false: none by the deadline (status TIMEOUT) */
+    bool refused;                   /* the process refused our keys (text says why); not answered */
     chord_status_t status;          /* the ring's answer */
     uint8_t *value;                 /* a found get's value, malloc'd: the caller frees it; else NULL */
     size_t value_len;
@@ -99,7 +101,7 @@ typedef struct {
 typedef struct ring_client ring_client_t;
 
 /*  Makes a client. With route OWNER it learns the ring from the first seed
-    that answers (bounded by RING_CLIENT_WALK_DEADLINE_MS per seed tried).
+    that answers (bounded by learn_deadline_ms per seed tried, 3 at most).
     Returns NULL with a reason in why (why_size bytes) and errno: EINVAL
     for a bad config, EACCES when the ring refused our keys, ETIMEDOUT
     when no seed answered, ENOMEM. The caller owns the client.  */
@@ -129,6 +131,10 @@ int ring_client_poll (ring_client_t *self, ring_client_result_t *results, size_t
     or -1 with errno as submit's or poll's.  */
 int ring_client_call (ring_client_t *self, chord_msg_type_t type, const uint8_t *key, size_t key_len,
                       const uint8_t *value, size_t value_len, ring_client_result_t *result);
+
+/* Sets the budget of operations submitted from now on, in ms (at least 1).
+   Returns 0, or -1 with errno EINVAL. */
+int ring_client_set_timeout (ring_client_t *self, int timeout_ms);
 
 /* Re-learns the ring now, ignoring the rate limit. Returns 0, or -1 (the
    old map stays) with errno as ring_walk_run's. Owner route only. */
