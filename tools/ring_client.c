@@ -61,7 +61,7 @@ struct ring_client {
     ring_client_config_t config;    /* with defaults filled in; seeds borrowed */
     ring_map_t map;                 /* the ring as last learnt (owner route) */
     s_link_t links[RING_CLIENT_LINKS_MAX];      /* connections, by first use */
-    zmq_pollitem_t items[RING_CLIENT_LINKS_MAX]; /* their sockets, for zmq_poll */
+    zmq_pollitem_t items[2 * RING_CLIENT_LINKS_MAX]; /* their sockets and handshake monitors, for zmq_poll */
     size_t link_count;
     size_t next_entry;              /* entry route: the seed the next request goes to */
     s_request_t *requests;          /* inflight_max slots */
@@ -103,8 +103,11 @@ static int s_link_for (ring_client_t *self, const char *endpoint)
     if (!link->client)
         return -1;
     snprintf (link->endpoint, sizeof link->endpoint, "%s", endpoint);
-    self->items[self->link_count] = (zmq_pollitem_t) {.socket = chord_client_socket (link->client),
-                                                      .events = ZMQ_POLLIN};
+    /* The monitor too: a refusal is known at once, not at a deadline. */
+    self->items[2 * self->link_count] = (zmq_pollitem_t) {.socket = chord_client_socket (link->client),
+                                                          .events = ZMQ_POLLIN};
+    self->items[2 * self->link_count + 1] = (zmq_pollitem_t) {
+        .socket = chord_client_monitor_socket (link->client), .events = ZMQ_POLLIN};
     return (int) self->link_count++;
 }
 
@@ -624,7 +627,7 @@ static int s_turn (ring_client_t *self, int64_t wait_ms)
         wait_ms = self->earliest_ms - now_ms;
     if (wait_ms < 0)
         wait_ms = 0;
-    if (zmq_poll (self->items, (int) self->link_count, (long) wait_ms) < 0 && errno == EINTR)
+    if (zmq_poll (self->items, (int) (2 * self->link_count), (long) wait_ms) < 0 && errno == EINTR)
         return -1;
     s_drain (self);
     now_ms = util_now_ms ();
