@@ -331,6 +331,19 @@ static bool s_tries_left (const ring_client_t *self, const s_request_t *request)
     return request->tries < max;
 }
 
+/* The request goes again: a read to its next copy holder, a write to its
+   owner as a fresh map will name it. */
+static void s_try_again (ring_client_t *self, s_request_t *request)
+{
+    if (request->type == CHORD_MSG_CLIENT_GET) {
+        request->holder++;
+        self->stats.replica_reads++;
+    } else {
+        self->stats.write_retries++;
+    }
+    self->refresh_wanted = self->config.route == RING_ROUTE_OWNER;
+}
+
 static void s_on_reply (ring_client_t *self, uint32_t link, const chord_msg_t *reply, int64_t now_ms)
 {
     long found = s_flight_take (self, link, reply->request_id);
@@ -352,13 +365,7 @@ static void s_on_reply (ring_client_t *self, uint32_t link, const chord_msg_t *r
         self->refresh_wanted = self->config.route == RING_ROUTE_OWNER;
     }
     if (s_worth_retrying (reply->status) && s_tries_left (self, request) && now_ms < request->deadline_ms) {
-        if (request->type == CHORD_MSG_CLIENT_GET) {
-            request->holder++;
-            self->stats.replica_reads++;
-        } else {
-            self->stats.write_retries++;
-        }
-        self->refresh_wanted = self->config.route == RING_ROUTE_OWNER;
+        s_try_again (self, request);
         s_attempt_later (self, request, now_ms + S_RESEND_PAUSE_MS);
         return;
     }
@@ -373,15 +380,8 @@ static void s_on_attempt_due (ring_client_t *self, uint32_t slot, int64_t now_ms
     if (request->in_flight) {
         s_flight_take (self, request->link, request->request_id); /* a late reply is a stray */
         request->in_flight = false;
-        if (now_ms < request->deadline_ms && s_tries_left (self, request)) {
-            if (request->type == CHORD_MSG_CLIENT_GET) {
-                request->holder++;
-                self->stats.replica_reads++;
-            } else {
-                self->stats.write_retries++;
-            }
-            self->refresh_wanted = self->config.route == RING_ROUTE_OWNER;
-        }
+        if (now_ms < request->deadline_ms && s_tries_left (self, request))
+            s_try_again (self, request);
     }
     if (now_ms >= request->deadline_ms || (request->tries > 0 && !s_tries_left (self, request))) {
         s_complete (self, slot, NULL, false, CHORD_STATUS_TIMEOUT);
