@@ -21,7 +21,7 @@
 #define S_INFLIGHT_DEFAULT 1024
 #define S_RESEND_PAUSE_MS 50            /* before a retry after NOT_READY and the like */
 #define S_SEND_RETRY_MS 10              /* before a retry after a full send queue */
-#define S_WALK_ASK_MS 250               /* a re-learning's wait for one position */
+#define S_REFRESH_START_MS 500          /* a re-learning's wait for its start to answer */
 
 /* One connection, to one process. */
 typedef struct {
@@ -152,7 +152,11 @@ static long s_flight_take (ring_client_t *self, uint32_t link, uint64_t request_
 
 /* ------------------------------------------------------------ the map */
 
-static int s_refresh (ring_client_t *self, int64_t now_ms)
+/*  Learns the ring anew from a seed, or from a process we talk to when
+    the seeds are silent. start_timeout_ms is the wait for the start to
+    answer (0: the whole budget, for the first learning); a silent
+    position costs one wait of RING_WALK_TIMEOUT_MS, once per process.  */
+static int s_refresh (ring_client_t *self, int64_t now_ms, int start_timeout_ms)
 {
     self->last_refresh_ms = now_ms;
     self->refresh_wanted = false;
@@ -164,7 +168,7 @@ static int s_refresh (ring_client_t *self, int64_t now_ms)
         const char *start = i < self->config.seed_count ? self->config.seeds[i]
                                                           : self->links[i - self->config.seed_count].endpoint;
         ring_walk_config_t config = {.start = start, .curve = self->config.curve,
-                                     .request_timeout_ms = S_WALK_ASK_MS, .start_timeout_ms = S_WALK_ASK_MS * 2,
+                                     .start_timeout_ms = start_timeout_ms,
                                      .deadline_ms = self->config.learn_deadline_ms};
         ring_walk_t walk;
         if (ring_walk_run (&config, &walk) != 0) {
@@ -204,7 +208,7 @@ int ring_client_refresh (ring_client_t *self)
         errno = EINVAL;
         return -1;
     }
-    return s_refresh (self, util_now_ms ());
+    return s_refresh (self, util_now_ms (), S_REFRESH_START_MS);
 }
 
 /* ------------------------------------------------------------ attempts */
@@ -518,7 +522,7 @@ ring_client_t *ring_client_new (const ring_client_config_t *config, char *why, s
             }
         return self;
     }
-    if (s_refresh (self, util_now_ms ()) != 0) {
+    if (s_refresh (self, util_now_ms (), 0) != 0) {
         int error = errno;
         s_why (why, why_size,
                error == EACCES ? "the ring refused our keys" : "no seed answered: cannot learn the ring");
@@ -632,7 +636,7 @@ static int s_turn (ring_client_t *self, int64_t wait_ms)
     s_drain (self);
     now_ms = util_now_ms ();
     if (self->refresh_wanted && now_ms - self->last_refresh_ms >= self->config.refresh_interval_ms)
-        s_refresh (self, now_ms);
+        s_refresh (self, now_ms, S_REFRESH_START_MS);
     s_sweep (self, util_now_ms ());
     return 0;
 }
