@@ -11,7 +11,8 @@
 #                   into build/fuzz/, seed their corpora, run each FUZZ_SECONDS (60);
 #                   fails on any crash, leak or timeout and prints how to replay it
 #   make bench      put/get throughput and latency on local rings, in memory and on
-#                   disk, and the time to regain R copies after churn
+#                   disk, straight to owners beside through an entry peer, and the
+#                   time to regain R copies after churn
 #   make sim-bench  the simulator's tables beside the Chord paper's figures
 #   make check-pure fail if protocol/ reaches for sockets, clocks or randomness
 #   make demo       start a 3-peer ring on ports 7000-7002 and use it; make demo-stop
@@ -245,6 +246,7 @@ bench: all
 	    $(BIN)/chord-bench --peers 1 --inflight 50 --seconds 5 --chordd tools/chordd-on-disk
 	rm -rf $(BENCH_DATA)
 	$(BIN)/chord-bench --peers 16 --inflight 64 --seconds 5
+	CHORD_BIN=$(BIN) tools/route-bench --peers 16 --inflight 64 --seconds 3 --rounds 3
 	CHORD_BIN=$(BIN) tools/repair-bench --peers 8 --keys 2000 --rounds 2
 
 SIM_SCENARIOS := pathlen loadbalance movement failures churn traffic convergence speed durability table2 table3 balance
