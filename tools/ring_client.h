@@ -16,8 +16,10 @@
       CLIENT_REPLY which position served it (peer): the client re-learns
       the ring, as Redis Cluster clients do on MOVED, at most once per
       refresh_interval_ms (the reply itself is the answer, and counts);
-    - a read whose position says nothing within replica_wait_ms goes to
-      the key's next copy holder (replica_set.h's rule), at most R tries;
+    - a read whose position says nothing within replica_wait_ms, or
+      answers NOT_READY / TIMEOUT / WRONG_OWNER, goes to the key's next copy
+      holder (replica_set.h's rule), round the R holders, at most
+      max(R, RING_CLIENT_TRIES_MAX) sends;
     - a write that times out (no answer within half its budget) or is
       answered NOT_READY / TIMEOUT / NO_QUORUM / WRONG_OWNER goes again
       with the same key and value, after a re-learning, at most
@@ -45,7 +47,7 @@
 #define RING_CLIENT_SEEDS_MAX 256           /* endpoints given to start from */
 #define RING_CLIENT_LINKS_MAX 256           /* processes (connections) one client talks to */
 #define RING_CLIENT_INFLIGHT_MAX 16384      /* requests in flight and results waiting */
-#define RING_CLIENT_TRIES_MAX 4             /* sends of one write; reads: at most R */
+#define RING_CLIENT_TRIES_MAX 4             /* sends of one operation (reads: or R, if more) */
 #define RING_CLIENT_TIMEOUT_MS 5000         /* default budget of one operation */
 #define RING_CLIENT_REPLICA_WAIT_MS 500     /* default wait for a read's position before the next copy */
 #define RING_CLIENT_REFRESH_MS 1000         /* default least time between two re-learnings */
