@@ -162,6 +162,14 @@ $(BUILD)/t/test_ring_map.t: $(BUILD)/tests/test_ring_map.o $(BUILD)/tools/ring_m
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# The ring client's test runs tools/ring_client against a fake peer on loopback.
+$(BUILD)/tests/test_ring_client.o: CFLAGS += -Idaemon
+$(BUILD)/t/test_ring_client.t: $(BUILD)/tests/test_ring_client.o $(BUILD)/tools/ring_client.o $(BUILD)/tools/ring_map.o \
+                               $(BUILD)/tools/ring_walk.o $(BUILD)/tools/client.o $(BUILD)/tools/util.o \
+                               $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lpthread
+
 # The ring walk's test runs tools/ring_walk, and $(BIN)/chordctl, against a fake peer on loopback.
 $(BUILD)/tests/test_ring_walk.o: CFLAGS += -Idaemon
 $(BUILD)/t/test_ring_walk.t: $(BUILD)/tests/test_ring_walk.o $(BUILD)/tools/ring_walk.o $(BUILD)/tools/client.o \
