@@ -273,6 +273,12 @@ static void s_print_peer_line (const char *label, const chord_peer_t *peer)
     printf ("%s: %s %s\n", label, hex, chordctl_plain (peer->endpoint, plain));
 }
 
+static int s_bad_endpoint (const chordctl_t *ctl)
+{
+    return chordctl_fail (S_EXIT_USAGE, "cannot connect to '%s': want tcp://, ipc:// or inproc:// and at most %d bytes",
+                          ctl->server, CHORD_ENDPOINT_MAX);
+}
+
 /*  put, get or del through the ring client (ring_client.h), by --route:
     the budget left covers learning the ring and the operation with its
     retries; a get writes the value found to stdout.  */
@@ -287,8 +293,10 @@ static int s_cmd_store (const chordctl_t *ctl, chord_msg_type_t type, const char
                                    .inflight_max = 1, .learn_deadline_ms = remaining_ms / 2 + 1};
     char why[256];
     ring_client_t *ring = ring_client_new (&config, why, sizeof why);
+    if (!ring && errno == EINVAL && ctl->route == RING_ROUTE_ENTRY)
+        return s_bad_endpoint (ctl);
     if (!ring)
-        return chordctl_fail (errno == EACCES ? S_EXIT_REFUSED : errno == ETIMEDOUT ? S_EXIT_NO_ANSWER : S_EXIT_USAGE,
+        return chordctl_fail (errno == EACCES ? S_EXIT_REFUSED : errno == EINVAL ? S_EXIT_ERROR : S_EXIT_NO_ANSWER,
                               "%s: %s", ctl->server, why);
     /* Most of what is left, so that the ring's TIMEOUT arrives before we stop listening. */
     remaining_ms = s_remaining_ms (ctl);
@@ -675,13 +683,12 @@ int main (int argc, char **argv)
         free (stdin_value);
         return code;
     }
-    chord_client_t *client = chord_client_new_curve (ctl.server, ctl.curve);
-    if (!client) {
+    /* put, get and del make their own connections (the ring client's). */
+    bool keyed = strcmp (command, "put") == 0 || strcmp (command, "get") == 0 || strcmp (command, "del") == 0;
+    chord_client_t *client = keyed ? NULL : chord_client_new_curve (ctl.server, ctl.curve);
+    if (!keyed && !client) {
         free (stdin_value);
-        return chordctl_fail (S_EXIT_USAGE,
-                       "cannot connect to '%s': want tcp://, ipc:// or inproc:// and at most "
-                       "%d bytes",
-                       ctl.server, CHORD_ENDPOINT_MAX);
+        return s_bad_endpoint (&ctl);
     }
     ctl.deadline_ms = util_now_ms () + ctl.timeout_ms;
 

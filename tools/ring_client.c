@@ -525,7 +525,9 @@ ring_client_t *ring_client_new (const ring_client_config_t *config, char *why, s
     if (s_refresh (self, util_now_ms (), 0) != 0) {
         int error = errno;
         s_why (why, why_size,
-               error == EACCES ? "the ring refused our keys" : "no seed answered: cannot learn the ring");
+               error == EACCES   ? "the ring refused our keys"
+               : error == EINVAL ? "cannot learn the ring: no seed can be reached, or one answered nonsense"
+                                 : "cannot learn the ring: no seed answered");
         ring_client_destroy (&self);
         errno = error;
         return NULL;
