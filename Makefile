@@ -11,7 +11,8 @@
 #                   into build/fuzz/, seed their corpora, run each FUZZ_SECONDS (60);
 #                   fails on any crash, leak or timeout and prints how to replay it
 #   make bench      put/get throughput and latency on local rings, in memory and on
-#                   disk, and the time to regain R copies after churn
+#                   disk, straight to owners beside through an entry peer, and the
+#                   time to regain R copies after churn
 #   make sim-bench  the simulator's tables beside the Chord paper's figures
 #   make bench-compare  chord beside OpenDHT (16 nodes) and beside redis-server (chordd --resp),
 #                   alternating, one table of medians and ratios (ROUNDS, N, SECONDS, SYSTEMS)
@@ -39,7 +40,7 @@ LDLIBS   += $(PKG_LIBS)
 PROTO_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard protocol/*.c))
 DAEMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard daemon/*.c))
 CLIENT_OBJ := $(BUILD)/tools/client.o $(BUILD)/tools/util.o $(BUILD)/tools/ring_walk.o $(BUILD)/tools/ring_view.o \
-              $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
+              $(BUILD)/tools/ring_map.o $(BUILD)/tools/ring_client.o $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o
 SIM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/sim/*.c))
 SIMLIB     := $(if $(SIM_OBJ),$(BUILD)/libchordsim.a)
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/t/%.t,$(wildcard tests/test_*.c))
@@ -161,6 +162,19 @@ $(BUILD)/t/test_readiness.t: $(BUILD)/tests/test_readiness.o $(BUILD)/daemon/rea
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# The client's ring map (tools/ring_map.c) against the owners vectors.
+$(BUILD)/t/test_ring_map.t: $(BUILD)/tests/test_ring_map.o $(BUILD)/tools/ring_map.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The ring client's test runs tools/ring_client against a fake peer on loopback.
+$(BUILD)/tests/test_ring_client.o: CFLAGS += -Idaemon
+$(BUILD)/t/test_ring_client.t: $(BUILD)/tests/test_ring_client.o $(BUILD)/tools/ring_client.o $(BUILD)/tools/ring_map.o \
+                               $(BUILD)/tools/ring_walk.o $(BUILD)/tools/client.o $(BUILD)/tools/util.o \
+                               $(BUILD)/daemon/keys.o $(BUILD)/daemon/error.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS) -lpthread
+
 # The ring walk's test runs tools/ring_walk, and $(BIN)/chordctl, against a fake peer on loopback.
 $(BUILD)/tests/test_ring_walk.o: CFLAGS += -Idaemon
 $(BUILD)/t/test_ring_walk.t: $(BUILD)/tests/test_ring_walk.o $(BUILD)/tools/ring_walk.o $(BUILD)/tools/client.o \
@@ -245,6 +259,7 @@ bench: all
 	    $(BIN)/chord-bench --peers 1 --inflight 50 --seconds 5 --chordd tools/chordd-on-disk
 	rm -rf $(BENCH_DATA)
 	$(BIN)/chord-bench --peers 16 --inflight 64 --seconds 5
+	CHORD_BIN=$(BIN) tools/route-bench --peers 16 --inflight 64 --seconds 3 --rounds 3
 	CHORD_BIN=$(BIN) tools/repair-bench --peers 8 --keys 2000 --rounds 2
 
 # OpenDHT, chord and Redis side by side (tools/bench-compare; its header says what runs).

@@ -75,7 +75,7 @@ uint32_t chord_msg_allowed_fields (chord_msg_type_t type)
     case CHORD_MSG_CLIENT_GET:
     case CHORD_MSG_CLIENT_DEL:
     case CHORD_MSG_CLIENT_LOOKUP:    optional = CHORD_F_TIMEOUT; break;
-    case CHORD_MSG_CLIENT_REPLY:     optional = CHORD_F_VALUE | CHORD_F_TEXT; break;
+    case CHORD_MSG_CLIENT_REPLY:     optional = CHORD_F_VALUE | CHORD_F_TEXT | CHORD_F_PEER; break;
     case CHORD_MSG_LOOKUP_REPLY:     optional = CHORD_F_ID | CHORD_F_PEER | CHORD_F_HOPS | CHORD_F_TEXT; break;
     case CHORD_MSG_INFO_REPLY:       optional = CHORD_F_REPLICAS | CHORD_F_CENSUS; break;
     default:                         break;

@@ -19,7 +19,8 @@
         "st"    status       uint (chord_status_t)
         "id"    id           bin 20
         "done"  done         bool
-        "peer"  peer         peer
+        "peer"  peer         peer (in a CLIENT_REPLY: the position that served a key
+                             the receiver did not own, so the client may re-learn owners)
         "pred"  pred         peer, or nil for none (has_pred false)
         "succ"  peers        array of peers, at most CHORD_PEER_LIST_MAX
         "fing"  fingers      array of peers, at most CHORD_FINGER_LIST_MAX
@@ -106,7 +107,9 @@ typedef enum {
     CHORD_MSG_CLIENT_LOOKUP = 23,   /* key, tmo -> LOOKUP_REPLY */
     CHORD_MSG_CLIENT_INFO = 24,     /* -> INFO_REPLY */
     CHORD_MSG_CLIENT_LEAVE = 25,    /* -> CLIENT_REPLY once the data is handed off */
-    CHORD_MSG_CLIENT_REPLY = 30,    /* st, val, text */
+    CHORD_MSG_CLIENT_REPLY = 30,    /* st, val, text; peer: the position that served the key,
+                                       when it was not the one asked (a client's
+                                       map of owners is stale: refresh it) */
     CHORD_MSG_LOOKUP_REPLY = 31,    /* st, id (the key's), peer (owner), hops, text */
     CHORD_MSG_INFO_REPLY = 32,      /* peer (self), state, pred, succ, fing, cnt (keys stored) */
 } chord_msg_type_t;

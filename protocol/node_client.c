@@ -105,14 +105,21 @@ static void s_client_answered (chord_node_t *self, const chord_origin_t *origin,
     }
 }
 
-/* Answers a client with a CLIENT_REPLY; value NULL means none. */
-void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
-                        chord_status_t status, const uint8_t *value, size_t value_len, const char *text)
+/*  Answers a client with a CLIENT_REPLY; value NULL means none. served_by,
+    when not NULL, is the position that served the key in our place: the
+    client asked the wrong position, and may learn the ring again.  */
+static void s_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
+                            chord_status_t status, const uint8_t *value, size_t value_len, const char *text,
+                            const chord_peer_t *served_by)
 {
     assert (self);
     chord_msg_t *reply = node_msg_begin (self, CHORD_MSG_CLIENT_REPLY, request_id);
     reply->fields = CHORD_F_STATUS;
     reply->status = status;
+    if (served_by) {
+        reply->fields |= CHORD_F_PEER;
+        reply->peer = *served_by;
+    }
     if (value) {
         reply->fields |= CHORD_F_VALUE;
         reply->value = value;
@@ -126,6 +133,12 @@ void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64
     s_client_answered (self, origin, request_id, status);
     node_reply (self, origin, reply);
     node_msg_end (self, reply);
+}
+
+void node_reply_client (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
+                        chord_status_t status, const uint8_t *value, size_t value_len, const char *text)
+{
+    s_reply_client (self, origin, request_id, status, value, value_len, text, NULL);
 }
 
 static void s_reply_lookup (chord_node_t *self, const chord_origin_t *origin, uint64_t request_id,
@@ -165,9 +178,11 @@ static void s_task_done (chord_node_t *self, node_task_t *task, chord_status_t s
     case CHORD_STATUS_STORE_ERROR:
     case CHORD_STATUS_TOO_LARGE:
     case CHORD_STATUS_BAD_REQUEST:
-        node_reply_client (self, &task->origin, task->client_request_id, status,
-                           status == CHORD_STATUS_OK ? value : NULL, value_len,
-                           status == CHORD_STATUS_STORE_ERROR ? "the owner's store failed" : NULL);
+        /* The key's owner was another position: tell the client which. */
+        s_reply_client (self, &task->origin, task->client_request_id, status,
+                        status == CHORD_STATUS_OK ? value : NULL, value_len,
+                        status == CHORD_STATUS_STORE_ERROR ? "the owner's store failed" : NULL,
+                        node_is_self (self, &task->hop) ? NULL : &task->hop);
         node_task_destroy (self, task);
         return;
     default:

@@ -499,7 +499,7 @@ static uint32_t s_documented_fields (chord_msg_type_t type)
     case CHORD_MSG_CLIENT_GET:
     case CHORD_MSG_CLIENT_DEL:
     case CHORD_MSG_CLIENT_LOOKUP:   return CHORD_F_KEY | CHORD_F_TIMEOUT;
-    case CHORD_MSG_CLIENT_REPLY:    return CHORD_F_STATUS | CHORD_F_VALUE | CHORD_F_TEXT;
+    case CHORD_MSG_CLIENT_REPLY:    return CHORD_F_STATUS | CHORD_F_VALUE | CHORD_F_TEXT | CHORD_F_PEER;
     case CHORD_MSG_LOOKUP_REPLY:
         return CHORD_F_STATUS | CHORD_F_ID | CHORD_F_PEER | CHORD_F_HOPS | CHORD_F_TEXT;
     case CHORD_MSG_INFO_REPLY:

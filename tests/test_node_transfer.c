@@ -184,6 +184,13 @@ static void s_test_join (void)
     tap_ok (s_is_reply (sent, CHORD_MSG_STORE_REPLY, 82, &conn) && sent->msg.status == CHORD_STATUS_OK
                 && s_value_is (&sent->msg, value), "store get of one of our keys: OK with its value");
     s_sent_free (&sent);
+    chord_origin_t own_client = s_origin ("client-own");
+    s_feed_client (node, CHORD_MSG_CLIENT_GET, 86, our_key, NULL, &own_client, now + 6);
+    sent = s_pop (node);
+    tap_ok (s_is_reply (sent, CHORD_MSG_CLIENT_REPLY, 86, &own_client) && sent->msg.status == CHORD_STATUS_OK
+                && !(sent->msg.fields & CHORD_F_PEER),
+            "a client get of one of our keys is answered here, naming no other position");
+    s_sent_free (&sent);
 
     /* A client lookup for the joiner's key is answered from our tables:
        the joiner is our successor and owns (us, joiner]. It is named once
@@ -226,6 +233,9 @@ static void s_test_join (void)
     sent = s_pop (node);
     tap_ok (s_is_reply (sent, CHORD_MSG_CLIENT_REPLY, 84, &client) && sent->msg.status == CHORD_STATUS_OK
                 && s_value_is (&sent->msg, "from-joiner"), "the joiner's answer is relayed to the client");
+    tap_ok (sent && sent->decoded && (sent->msg.fields & CHORD_F_PEER) && chord_id_equal (&sent->msg.peer.id, &joiner.id)
+                && strcmp (sent->msg.peer.endpoint, joiner.endpoint) == 0,
+            "the relayed answer names the joiner as the position that served the key (peer)");
     s_sent_free (&sent);
 
     /* NOTIFY from the joiner keeps it as predecessor. */

@@ -33,6 +33,7 @@
 #include "id.h"
 #include "message.h"
 #include "node.h"
+#include "ring_client.h"
 #include "util.h"
 
 
@@ -47,7 +48,7 @@
 #define S_INFO_WAIT_MS 500                      /* one round of INFO requests */
 #define S_ROUND_PAUSE_MS 50                     /* between rounds of INFO requests */
 #define S_REQUEST_TIMEOUT_MS 5000               /* tmo each put and get carries */
-#define S_LOST_MS (S_REQUEST_TIMEOUT_MS + 2000) /* no reply by then: lost */
+#define S_LOST_MS (S_REQUEST_TIMEOUT_MS + 2000) /* not finished by then: lost */
 #define S_POLL_MAX_MS 100                       /* longest wait between housekeeping */
 #define S_SEND_RETRY_MS 10                      /* pause after a send failed */
 #define S_HOUSEKEEPING_NS (100 * 1000000LL)     /* lost-request and peer-death checks */
@@ -75,6 +76,7 @@ typedef struct {
     int connect_count;
     bool json; /* --json */
     const char *secret;               /* --secret: a secured ring, CURVE clients; NULL: open */
+    ring_route_t route;               /* --route: straight to owners, or round-robin over entries */
 } bench_options_t;
 
 /* A chordd this bench started. */
@@ -96,15 +98,6 @@ typedef struct {
     chord_id_t pred;
 } bench_info_t;
 
-/* A request in flight, in an open-addressing table keyed by (client, id). */
-typedef struct {
-    bool used;
-    uint32_t client;     /* index of the connection it went on */
-    uint64_t request_id; /* as assigned by chord_client_send */
-    uint32_t key;        /* key number */
-    int64_t sent_ns;     /* monotonic time of the send */
-} bench_flight_t;
-
 /* Figures of one phase. */
 typedef struct {
     const char *name;                  /* "put" or "get" */
@@ -112,7 +105,10 @@ typedef struct {
     uint64_t ops;                      /* requests answered OK */
     uint64_t errors;                   /* every other outcome */
     uint64_t error_kinds[S_ERR_KINDS]; /* errors by status, or S_ERR_* */
-    uint64_t strays;                   /* replies matching no request in flight */
+    uint64_t strays;                   /* results of the phase before, come late */
+    uint64_t moved;                    /* replies saying another position served the key */
+    uint64_t refreshes;                /* times the client re-learnt the ring */
+    uint64_t retries;                  /* requests sent again (reads to a copy, writes) */
     double seconds;                    /* from start to the last reply */
     uint32_t *latency_us;              /* per OK request, grown as needed */
     size_t latency_count;
@@ -144,9 +140,8 @@ typedef struct {
     bool *key_put;               /* per key: a put of it succeeded */
     uint32_t *put_keys;          /* keys with key_put set, for the get phase */
     uint32_t put_key_count;
-    bench_flight_t *flights; /* table of requests in flight */
-    size_t flight_mask;  /* table size - 1 (a power of two) */
-    int inflight;        /* entries used */
+    ring_client_t *ring;         /* the phases' client (tools/ring_client.h) */
+    int64_t began_ns;            /* monotonic time the bench began; results' tags count from it */
 } bench_t;
 
 

@@ -3,9 +3,10 @@
     Starts a local ring of chordd processes on free loopback ports (or uses
     a running ring, with --connect), waits until the successors form one
     cycle, then runs two timed phases: puts, then gets of keys that were
-    put. Each phase keeps a fixed number of requests in flight, spread
-    round-robin over one client connection per peer, and replaces every
-    completion at once. Latency is measured per request on the monotonic
+    put. Each phase keeps a fixed number of requests in flight through the
+    ring client (tools/ring_client.h): straight to each key's owner
+    (--route owner), or round-robin over one connection per peer (--route
+    entry), and replaces every completion at once. Latency is measured per request on the monotonic
     clock, from just before the send to just after the reply is decoded.
 
     The peers it starts are its children: they are stopped (SIGTERM, then
@@ -25,8 +26,11 @@ static const char *s_usage_text =
     "the end.\n"
     "\n"
     "  --peers N          start a ring of N peers (default 1, at most 256)\n"
-    "  --inflight K       requests in flight in total, spread round-robin over one\n"
-    "                     connection per peer (default 50)\n"
+    "  --inflight K       requests in flight in total (default 50)\n"
+    "  --route owner|entry  owner (default): learn the ring and send each request\n"
+    "                     straight to its key's owner position; entry: spread them\n"
+    "                     round-robin over one connection per peer, which forward\n"
+    "                     to the owner (two round trips)\n"
     "  --seconds S        length of each phase (default 5)\n"
     "  --value-size B     bytes in each value, random (default 100)\n"
     "  --keys K           key space: keys are bench-0 .. bench-(K-1) (default 10000)\n"
@@ -40,9 +44,12 @@ static const char *s_usage_text =
     "  --json             print the results as one JSON object\n"
     "  -h, --help         this text\n"
     "\n"
-    "Per phase it prints the operations answered OK, OK operations per second,\n"
-    "their latency (p50, p99, max) and the errors: any other status, no reply\n"
-    "within 7 s, or a failed send. Every request carries a 5000 ms timeout.\n"
+    "Per phase it prints the route, the operations answered OK, OK operations per\n"
+    "second, their latency (p50, p99, max) and the errors: any other status, no\n"
+    "answer within 5 s (lost), or a failed send; then the replies that say another\n"
+    "position served the key (forwarded), the client's re-learnings of the ring\n"
+    "(refreshes) and the requests it sent again (retries). Each operation has\n"
+    "5000 ms, retries included.\n"
     "\n"
     "Exit status: 0 figures printed; 1 the ring did not start or converge, a\n"
     "peer died, or no operation succeeded; 2 bad options; 130 interrupted.\n";
@@ -120,7 +127,13 @@ static int s_option_set (bench_options_t *options, const char *name, const char 
 {
     long number = 0;
     int rc = 0;
-    if (strcmp (name, "secret") == 0 || strcmp (name, "chordd") == 0) {
+    if (strcmp (name, "route") == 0) {
+        if (strcmp (value, "owner") != 0 && strcmp (value, "entry") != 0) {
+            bench_error ("--route %s: want owner or entry", value);
+            return 2;
+        }
+        options->route = value[0] == 'o' ? RING_ROUTE_OWNER : RING_ROUTE_ENTRY;
+    } else if (strcmp (name, "secret") == 0 || strcmp (name, "chordd") == 0) {
         if (value[0] == '\0') {
             bench_error ("--%s needs a %s", name, name[0] == 's' ? "file" : "path");
             return 2;
@@ -172,13 +185,15 @@ static int s_options_parse (bench_options_t *options, int argc, char **argv)
         .value_size = 100,
         .keys = 10000,
         .stabilize_ms = 500,
+        .route = RING_ROUTE_OWNER,
     };
     static const struct option longs[] = {
         {"peers", required_argument, NULL, 0},  {"inflight", required_argument, NULL, 0},
         {"seconds", required_argument, NULL, 0}, {"value-size", required_argument, NULL, 0},
         {"keys", required_argument, NULL, 0},   {"chordd", required_argument, NULL, 0},
         {"stabilize-ms", required_argument, NULL, 0}, {"connect", required_argument, NULL, 0},
-        {"secret", required_argument, NULL, 0}, {"json", no_argument, NULL, 'j'},
+        {"secret", required_argument, NULL, 0}, {"route", required_argument, NULL, 0},
+        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
     };
     bool peers_given = false;
@@ -209,62 +224,6 @@ static int s_options_parse (bench_options_t *options, int argc, char **argv)
         return 2;
     }
     return 0;
-}
-
-/* --------------------------------------------------- requests in flight */
-
-static size_t s_flight_slot (const bench_t *self, uint32_t client, uint64_t request_id)
-{
-    uint64_t h = (request_id ^ ((uint64_t)client << 48)) * 0x9e3779b97f4a7c15ULL;
-    return (size_t)(h >> 20) & self->flight_mask;
-}
-
-static void s_flight_add (bench_t *self, const bench_flight_t *flight)
-{
-    size_t i = s_flight_slot (self, flight->client, flight->request_id);
-    while (self->flights[i].used)
-        i = (i + 1) & self->flight_mask;
-    self->flights[i] = *flight;
-    self->flights[i].used = true;
-    self->inflight++;
-}
-
-/* Empties slot i, shifting later entries of its cluster back so lookups
-   never stop early at the hole. */
-static void s_flight_remove_at (bench_t *self, size_t i)
-{
-    size_t hole = i;
-    size_t j = i;
-    while (true) {
-        j = (j + 1) & self->flight_mask;
-        bench_flight_t *entry = &self->flights[j];
-        if (!entry->used)
-            break;
-        size_t home = s_flight_slot (self, entry->client, entry->request_id);
-        /* Move it when its home is not cyclically within (hole, j]. */
-        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (!stays) {
-            self->flights[hole] = *entry;
-            hole = j;
-        }
-    }
-    self->flights[hole].used = false;
-    self->inflight--;
-}
-
-/* Finds and removes the request; returns false when it is not in flight. */
-static bool s_flight_take (bench_t *self, uint32_t client, uint64_t request_id, bench_flight_t *out)
-{
-    size_t i = s_flight_slot (self, client, request_id);
-    while (self->flights[i].used) {
-        if (self->flights[i].client == client && self->flights[i].request_id == request_id) {
-            *out = self->flights[i];
-            s_flight_remove_at (self, i);
-            return true;
-        }
-        i = (i + 1) & self->flight_mask;
-    }
-    return false;
 }
 
 /* --------------------------------------------------------------- phases */
@@ -308,128 +267,98 @@ static void s_phase_summarise (bench_phase_t *phase)
     phase->max_ms = phase->latency_us[n - 1] / 1000.0;
 }
 
-/* Sends one more request of the phase on the next connection round-robin,
-   skipping those whose peer died. Returns 0, or -1 when the send failed
-   (counted as an error) or no peer is left. */
-static int s_send_one (bench_t *self, bench_phase_t *phase, bool put, uint32_t *next_client, uint64_t *sequence)
+/* A result's tag: when it was sent (microseconds since the bench began),
+   the phase (put or get) and the key number. */
+#define S_TAG_KEY_BITS 24                /* S_KEYS_MAX fits */
+#define S_TAG_PUT_BIT (1ULL << S_TAG_KEY_BITS)
+#define S_TAG_SENT_SHIFT (S_TAG_KEY_BITS + 1)
+#define S_RESULTS_MAX 256                /* results taken per poll */
+
+static uint64_t s_tag (const bench_t *self, bool put, uint32_t key, int64_t sent_ns)
 {
-    if (self->clients_alive == 0)
-        return -1;
-    uint32_t client;
-    do
-        client = (*next_client)++ % (uint32_t)self->peer_count;
-    while (self->client_dead[client]);
+    uint64_t sent_us = (uint64_t) (sent_ns - self->began_ns) / 1000;
+    return (sent_us << S_TAG_SENT_SHIFT) | (put ? S_TAG_PUT_BIT : 0) | key;
+}
+
+/* Starts one more request of the phase. Returns 0, or -1 when the client
+   cannot take it now (a full send queue counts as an error). */
+static int s_send_one (bench_t *self, bench_phase_t *phase, bool put, uint64_t *sequence)
+{
     uint32_t key = put ? (uint32_t)((*sequence)++ % self->options.keys)
                        : self->put_keys[s_random (self) % self->put_key_count];
     char key_text[S_KEY_BYTES_MAX];
     int key_len = snprintf (key_text, sizeof key_text, "bench-%u", key);
-
-    /* The request was initialised once for the phase (the struct is large,
-       and clearing it per request would cost more than encoding it); only
-       the key and value change. */
-    chord_msg_t *request = self->request;
-    request->key = (const uint8_t *)key_text;
-    request->key_len = (size_t)key_len;
     if (put)
         s_random_fill (self, self->value, self->options.value_size);
     int64_t sent_ns = util_now_ns ();
-    int rc = chord_client_send (self->clients[client], request);
-    if (rc == 0) {
-        bench_flight_t flight = {
-            .client = client, .request_id = request->request_id, .key = key, .sent_ns = sent_ns};
-        s_flight_add (self, &flight);
-    } else {
+    int rc = ring_client_submit (self->ring, put ? CHORD_MSG_CLIENT_PUT : CHORD_MSG_CLIENT_GET,
+                                 (const uint8_t *)key_text, (size_t)key_len, put ? self->value : NULL,
+                                 put ? self->options.value_size : 0, s_tag (self, put, key, sent_ns));
+    if (rc != 0 && errno != EBUSY)
         s_phase_error (phase, S_ERR_SEND);
-    }
-    request->key = NULL; /* key_text goes out of scope */
     return rc;
 }
 
-/* Handles one decoded reply from connection client. */
-static void s_on_reply (bench_t *self, bench_phase_t *phase, bool put, uint32_t client,
-                        const chord_msg_t *reply, int64_t now_ns, int64_t *last_reply_ns)
+/* Counts one finished request. */
+static void s_on_result (bench_t *self, bench_phase_t *phase, bool put, const ring_client_result_t *result,
+                         int64_t now_ns, int64_t *last_reply_ns)
 {
-    bench_flight_t flight;
-    if (!s_flight_take (self, client, reply->request_id, &flight)) {
-        phase->strays++; /* a late INFO, or a request already counted lost */
+    free (result->value);
+    if (((result->tag & S_TAG_PUT_BIT) != 0) != put) {
+        phase->strays++; /* a late one of the phase before */
         return;
     }
     *last_reply_ns = now_ns;
-    if (reply->type != CHORD_MSG_CLIENT_REPLY || !(reply->fields & CHORD_F_STATUS)) {
-        s_phase_error (phase, S_ERR_BAD_REPLY);
+    if (!result->answered) {
+        s_phase_error (phase, S_ERR_LOST);
         return;
     }
-    if (reply->status != CHORD_STATUS_OK) {
+    if (result->status != CHORD_STATUS_OK) {
         s_phase_error (phase,
-                       reply->status <= CHORD_STATUS_REDIRECT ? (int)reply->status : S_ERR_STATUS_OTHER);
+                       result->status <= CHORD_STATUS_REDIRECT ? (int)result->status : S_ERR_STATUS_OTHER);
         return;
     }
     phase->ops++;
-    s_phase_latency (phase, now_ns - flight.sent_ns);
+    int64_t sent_ns = self->began_ns + (int64_t) (result->tag >> S_TAG_SENT_SHIFT) * 1000;
+    s_phase_latency (phase, now_ns - sent_ns);
     if (put)
-        self->key_put[flight.key] = true;
+        self->key_put[result->tag & (S_TAG_PUT_BIT - 1)] = true;
 }
 
-/* Counts requests in flight longer than S_LOST_MS, or sent to a peer that
-   died, as lost and forgets them; all: every request in flight. */
-static void s_expire_lost (bench_t *self, bench_phase_t *phase, int64_t now_ns, bool all)
-{
-    int64_t oldest_ns = now_ns - (int64_t)S_LOST_MS * 1000000;
-    for (size_t i = 0; i <= self->flight_mask && self->inflight > 0;) {
-        const bench_flight_t *flight = &self->flights[i];
-        if (flight->used && (all || flight->sent_ns < oldest_ns || self->client_dead[flight->client])) {
-            s_phase_error (phase, S_ERR_LOST);
-            s_flight_remove_at (self, i); /* may move a later entry here: look again */
-        } else {
-            i++;
-        }
-    }
-}
-
-/* Runs one phase: for --seconds keeps --inflight requests in flight, then
-   waits (bounded) for the last replies. */
+/* Runs one phase: for --seconds keeps --inflight requests in flight,
+   replacing each completion at once, then waits (bounded) for the last. */
 static void s_phase_run (bench_t *self, bench_phase_t *phase, bool put)
 {
     phase->ran = true;
-    chord_msg_t *request = self->request;
-    chord_msg_init (request, put ? CHORD_MSG_CLIENT_PUT : CHORD_MSG_CLIENT_GET, 0);
-    request->fields = CHORD_F_KEY | CHORD_F_TIMEOUT;
-    request->timeout_ms = S_REQUEST_TIMEOUT_MS;
-    if (put) {
-        request->fields |= CHORD_F_VALUE;
-        request->value = self->value;
-        request->value_len = self->options.value_size;
-    }
-    uint32_t next_client = 0;
+    ring_client_stats_t before = ring_client_stats (self->ring);
     uint64_t sequence = 0;
     int64_t start_ns = util_now_ns ();
     int64_t issue_end_ns = start_ns + (int64_t)self->options.seconds * 1000000000;
     int64_t drain_end_ns = issue_end_ns + (int64_t)S_LOST_MS * 1000000;
     int64_t last_reply_ns = start_ns;
     int64_t next_housekeeping_ns = start_ns + S_HOUSEKEEPING_NS;
-    bool send_blocked = false;
+    ring_client_result_t results[S_RESULTS_MAX];
 
     while (!bench_interrupted) {
         int64_t now_ns = util_now_ns ();
         bool issuing = now_ns < issue_end_ns;
-        if (!issuing && self->inflight == 0)
+        if (!issuing && ring_client_inflight (self->ring) == 0)
             break;
         if (!issuing && now_ns >= drain_end_ns) {
-            s_expire_lost (self, phase, now_ns, true);
+            for (size_t left = ring_client_inflight (self->ring); left > 0; left--)
+                s_phase_error (phase, S_ERR_LOST);
             break;
         }
-        send_blocked = false;
-        while (issuing && self->inflight < self->options.inflight)
-            if (s_send_one (self, phase, put, &next_client, &sequence) != 0) {
+        bool send_blocked = false;
+        while (issuing && ring_client_inflight (self->ring) < (size_t)self->options.inflight)
+            if (s_send_one (self, phase, put, &sequence) != 0) {
                 send_blocked = true;
                 break;
             }
         if (now_ns >= next_housekeeping_ns) {
             next_housekeeping_ns = now_ns + S_HOUSEKEEPING_NS;
             bench_peers_check (self);
-            s_expire_lost (self, phase, now_ns, false);
         }
-
         int64_t until_ns = issuing ? issue_end_ns : drain_end_ns;
         if (until_ns > next_housekeeping_ns)
             until_ns = next_housekeeping_ns;
@@ -438,32 +367,19 @@ static void s_phase_run (bench_t *self, bench_phase_t *phase, bool put)
             wait_ms = S_POLL_MAX_MS;
         if (send_blocked && wait_ms > S_SEND_RETRY_MS)
             wait_ms = S_SEND_RETRY_MS;
-        if (wait_ms < 0)
-            wait_ms = 0;
-        if (zmq_poll (self->items, self->peer_count, wait_ms) < 0) {
-            if (errno == EINTR)
-                continue;
-            bench_error ("zmq_poll: %s", zmq_strerror (errno));
-            break;
-        }
-        for (int c = 0; c < self->peer_count; c++) {
-            if (!(self->items[c].revents & ZMQ_POLLIN))
-                continue;
-            chord_msg_t *reply = self->reply;
-            while (chord_client_recv (self->clients[c], reply, 0) == 0) {
-                int64_t got_ns = util_now_ns ();
-                s_on_reply (self, phase, put, (uint32_t)c, reply, got_ns, &last_reply_ns);
-                chord_msg_clear (reply);
-                /* Replace the completion at once. */
-                if (got_ns < issue_end_ns && self->inflight < self->options.inflight)
-                    s_send_one (self, phase, put, &next_client, &sequence);
-            }
-        }
+        int got = ring_client_poll (self->ring, results, S_RESULTS_MAX, wait_ms < 0 ? 0 : (int)wait_ms);
+        int64_t got_ns = util_now_ns ();
+        for (int i = 0; i < got; i++)
+            s_on_result (self, phase, put, &results[i], got_ns, &last_reply_ns);
     }
     int64_t end_ns = bench_interrupted ? util_now_ns () : last_reply_ns;
     if (end_ns < issue_end_ns && !bench_interrupted)
         end_ns = issue_end_ns;
     phase->seconds = (double)(end_ns - start_ns) / 1e9;
+    ring_client_stats_t after = ring_client_stats (self->ring);
+    phase->moved = after.moved - before.moved;
+    phase->refreshes = after.refreshes - before.refreshes;
+    phase->retries = after.replica_reads - before.replica_reads + after.write_retries - before.write_retries;
     s_phase_summarise (phase);
 }
 
@@ -501,8 +417,9 @@ static double s_ops_per_s (const bench_phase_t *phase)
 
 static void s_print_phase (const bench_t *self, const bench_phase_t *phase)
 {
-    printf ("%s: %d peer%s, %d in flight, %zu-byte values: ", phase->name, self->peer_count,
-            self->peer_count == 1 ? "" : "s", self->options.inflight, self->options.value_size);
+    printf ("%s: %d peer%s, route %s, %d in flight, %zu-byte values: ", phase->name, self->peer_count,
+            self->peer_count == 1 ? "" : "s", ring_client_route_name (self->options.route), self->options.inflight,
+            self->options.value_size);
     if (!phase->ran) {
         printf ("skipped\n");
         return;
@@ -519,7 +436,8 @@ static void s_print_phase (const bench_t *self, const bench_phase_t *phase)
             }
         printf (")");
     }
-    printf ("\n");
+    printf ("; %llu forwarded, %llu refreshes, %llu retries\n", (unsigned long long)phase->moved,
+            (unsigned long long)phase->refreshes, (unsigned long long)phase->retries);
 }
 
 static json_t *s_json_phase (const bench_phase_t *phase)
@@ -540,6 +458,9 @@ static json_t *s_json_phase (const bench_phase_t *phase)
     json_object_set_new (object, "max_ms", json_real (phase->max_ms));
     json_object_set_new (object, "errors", json_integer ((json_int_t)phase->errors));
     json_object_set_new (object, "error_kinds", kinds);
+    json_object_set_new (object, "forwarded", json_integer ((json_int_t)phase->moved));
+    json_object_set_new (object, "refreshes", json_integer ((json_int_t)phase->refreshes));
+    json_object_set_new (object, "retries", json_integer ((json_int_t)phase->retries));
     return object;
 }
 
@@ -547,6 +468,7 @@ static void s_print_json (const bench_t *self, const bench_phase_t *put, const b
 {
     json_t *root = json_object ();
     json_object_set_new (root, "peers", json_integer (self->peer_count));
+    json_object_set_new (root, "route", json_string (ring_client_route_name (self->options.route)));
     json_object_set_new (root, "started", json_boolean (self->child_count > 0));
     json_object_set_new (root, "inflight", json_integer (self->options.inflight));
     json_object_set_new (root, "value_size", json_integer ((json_int_t)self->options.value_size));
@@ -569,17 +491,12 @@ static void s_print_json (const bench_t *self, const bench_phase_t *put, const b
 /* Allocates what the phases need. */
 static int s_bench_prepare (bench_t *self)
 {
-    size_t table = 16;
-    while (table < (size_t)self->options.inflight * 4)
-        table *= 2;
-    self->flights = calloc (table, sizeof *self->flights);
-    self->flight_mask = table - 1;
     self->value = malloc (self->options.value_size ? self->options.value_size : 1);
     self->key_put = calloc (self->options.keys, sizeof *self->key_put);
     self->put_keys = malloc (self->options.keys * sizeof *self->put_keys);
     self->request = malloc (sizeof *self->request);
     self->reply = malloc (sizeof *self->reply);
-    if (!self->flights || !self->value || !self->key_put || !self->put_keys || !self->request ||
+    if (!self->value || !self->key_put || !self->put_keys || !self->request ||
         !self->reply) {
         bench_error ("out of memory");
         return -1;
@@ -592,16 +509,40 @@ static int s_bench_prepare (bench_t *self)
 
 static void s_bench_release (bench_t *self)
 {
+    ring_client_destroy (&self->ring);
     for (int i = 0; i < self->peer_count; i++)
         chord_client_destroy (&self->clients[i]);
     bench_peers_stop (self);
     bench_logs_cleanup (self);
-    free (self->flights);
     free (self->value);
     free (self->key_put);
     free (self->put_keys);
     free (self->request);
     free (self->reply);
+}
+
+/* Opens the phases' client on the ring's peers. Returns 0 or -1. */
+static int s_ring_open (bench_t *self)
+{
+    char why[256];
+    ring_client_config_t config = {
+        .seeds = self->endpoints, .seed_count = (size_t)self->peer_count,
+        .curve = self->options.secret ? &self->curve : NULL, .route = self->options.route,
+        .timeout_ms = S_REQUEST_TIMEOUT_MS, .inflight_max = (size_t)self->options.inflight,
+    };
+    self->ring = ring_client_new (&config, why, sizeof why);
+    if (!self->ring) {
+        bench_error ("route %s: %s", ring_client_route_name (self->options.route), why);
+        return -1;
+    }
+    if (!self->options.json) {
+        ring_client_stats_t stats = ring_client_stats (self->ring);
+        if (self->options.route == RING_ROUTE_OWNER)
+            printf ("route: owner (%zu positions learnt, R %u)\n", stats.positions, stats.replicas);
+        else
+            printf ("route: entry (round-robin over %d peers)\n", self->peer_count);
+    }
+    return 0;
 }
 
 /* Sets up the ring, runs both phases and prints. Returns the exit code. */
@@ -629,6 +570,8 @@ static int s_bench_run (bench_t *self, bench_phase_t *put, bench_phase_t *get)
             printf ("ring: %d peer%s converged in %.2f s (stabilize every %d ms)\n", self->peer_count,
                     self->peer_count == 1 ? "" : "s", self->converge_s, self->options.stabilize_ms);
     }
+    if (s_ring_open (self) != 0)
+        return 1;
     fflush (stdout);
 
     s_phase_run (self, put, true);
@@ -668,6 +611,7 @@ int main (int argc, char **argv)
     if (rc != 0)
         return rc == 1 ? 0 : 2;
     bench.converge_s = -1;
+    bench.began_ns = util_now_ns ();
     if (bench.options.chordd) {
         snprintf (bench.chordd_path, sizeof bench.chordd_path, "%s", bench.options.chordd);
     } else if (bench_default_chordd (bench.chordd_path, sizeof bench.chordd_path, argv[0]) != 0) {

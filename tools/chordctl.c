@@ -6,7 +6,8 @@
 #include "chordctl.h"
 
 static const char *s_usage_text =
-    "usage: chordctl [-s ENDPOINT] [--timeout MS] [--json] [--key FILE | --secret FILE] COMMAND [ARGS]\n"
+    "usage: chordctl [-s ENDPOINT] [--timeout MS] [--json] [--key FILE | --secret FILE]\n"
+    "                [--route entry|owner] COMMAND [ARGS]\n"
     "       chordctl keygen --secret FILE [--keep]\n"
     "       chordctl keygen --client FILE [--secret SECRETFILE | --server-key Z85]\n"
     "       chordctl keygen --http-token ROLE [--file TOKENS [--token-file PATH [--keep]]]\n"
@@ -50,6 +51,13 @@ static const char *s_usage_text =
     "                         --client); default $CHORD_KEY\n"
     "  --secret FILE          connect with CURVE as a peer of the ring, from its cluster\n"
     "                         secret; default $CHORD_SECRET\n"
+    "  --route entry|owner    how put, get and del travel. entry (default): to the\n"
+    "                         contacted peer, which finds the key's owner (two round\n"
+    "                         trips when it is not the owner). owner: first learn the\n"
+    "                         ring (one INFO per position), then go straight to the\n"
+    "                         owner, reading from a copy if it is silent for 500 ms.\n"
+    "                         For one operation, learning costs more round trips than\n"
+    "                         the hop it saves, hence the default\n"
     "  -h, --help             this text\n"
     "\n"
     "Keys are 1..4096 bytes, values at most 1048576 bytes. Ids print as 40 hex digits.\n"
@@ -99,29 +107,38 @@ static void s_print_untrusted (const char *text, size_t len)
     }
 }
 
-/* Maps a reply's status to an exit code, printing why when it is not OK.
-   key names the key for "not found", or is NULL. */
+/* Maps an answer's status to an exit code, printing why (with the
+   answer's text, if any) when it is not OK. key names the key for "not
+   found", or is NULL. */
+static int s_check_answer (const chordctl_t *ctl, chord_status_t status, const char *text, size_t text_len,
+                           const char *key)
+{
+    if (status == CHORD_STATUS_OK)
+        return S_EXIT_OK;
+    if (status == CHORD_STATUS_NOT_FOUND && key)
+        return chordctl_fail (S_EXIT_NOT_FOUND, "%s: not found", key);
+
+    /* Transient: the ring may answer if asked again shortly. */
+    int code = status == CHORD_STATUS_TIMEOUT || status == CHORD_STATUS_NOT_READY ||
+                       status == CHORD_STATUS_NO_QUORUM
+                   ? S_EXIT_NO_ANSWER
+                   : S_EXIT_ERROR;
+    fprintf (stderr, "chordctl: %s: %s", ctl->server, chord_status_name (status));
+    if (text && text_len > 0) {
+        fputs (": ", stderr);
+        s_print_untrusted (text, text_len);
+    }
+    fputc ('\n', stderr);
+    return code;
+}
+
+/* The same for a reply. */
 static int s_check_status (const chordctl_t *ctl, const chord_msg_t *reply, const char *key)
 {
     if (!(reply->fields & CHORD_F_STATUS))
         return chordctl_fail (S_EXIT_ERROR, "%s: reply without a status", ctl->server);
-    if (reply->status == CHORD_STATUS_OK)
-        return S_EXIT_OK;
-    if (reply->status == CHORD_STATUS_NOT_FOUND && key)
-        return chordctl_fail (S_EXIT_NOT_FOUND, "%s: not found", key);
-
-    /* Transient: the ring may answer if asked again shortly. */
-    int code = reply->status == CHORD_STATUS_TIMEOUT || reply->status == CHORD_STATUS_NOT_READY ||
-                       reply->status == CHORD_STATUS_NO_QUORUM
-                   ? S_EXIT_NO_ANSWER
-                   : S_EXIT_ERROR;
-    fprintf (stderr, "chordctl: %s: %s", ctl->server, chord_status_name (reply->status));
-    if ((reply->fields & CHORD_F_TEXT) && reply->text && reply->text_len > 0) {
-        fputs (": ", stderr);
-        s_print_untrusted (reply->text, reply->text_len);
-    }
-    fputc ('\n', stderr);
-    return code;
+    bool has_text = (reply->fields & CHORD_F_TEXT) && reply->text;
+    return s_check_answer (ctl, reply->status, has_text ? reply->text : NULL, has_text ? reply->text_len : 0, key);
 }
 
 /* Sends request to the peer at endpoint within what is left of the budget
@@ -256,28 +273,53 @@ static void s_print_peer_line (const char *label, const chord_peer_t *peer)
     printf ("%s: %s %s\n", label, hex, chordctl_plain (peer->endpoint, plain));
 }
 
-/* put, get or del: one CLIENT_REPLY; a get writes the value found to stdout. */
-static int s_cmd_store (const chordctl_t *ctl, chord_client_t *client, chord_msg_type_t type,
-                        const char *key, const uint8_t *value, size_t value_len)
+static int s_bad_endpoint (const chordctl_t *ctl)
 {
-    chord_msg_t request, reply;
-    s_key_request (ctl, &request, type, key);
-    if (type == CHORD_MSG_CLIENT_PUT) {
-        request.value = value;
-        request.value_len = value_len;
-        request.fields |= CHORD_F_VALUE;
+    return chordctl_fail (S_EXIT_USAGE, "cannot connect to '%s': want tcp://, ipc:// or inproc:// and at most %d bytes",
+                          ctl->server, CHORD_ENDPOINT_MAX);
+}
+
+/*  put, get or del through the ring client (ring_client.h), by --route:
+    the budget left covers learning the ring and the operation with its
+    retries; a get writes the value found to stdout.  */
+static int s_cmd_store (const chordctl_t *ctl, chord_msg_type_t type, const char *key, const uint8_t *value,
+                        size_t value_len)
+{
+    int remaining_ms = s_remaining_ms (ctl);
+    if (remaining_ms <= 0)
+        return chordctl_fail (S_EXIT_NO_ANSWER, "%s: no answer within %d ms", ctl->server, ctl->timeout_ms);
+    const char *seeds[1] = {ctl->server};
+    ring_client_config_t config = {.seeds = seeds, .seed_count = 1, .curve = ctl->curve, .route = ctl->route,
+                                   .inflight_max = 1, .learn_deadline_ms = remaining_ms / 2 + 1};
+    char why[256];
+    ring_client_t *ring = ring_client_new (&config, why, sizeof why);
+    if (!ring && errno == EINVAL && ctl->route == RING_ROUTE_ENTRY)
+        return s_bad_endpoint (ctl);
+    if (!ring)
+        return chordctl_fail (errno == EACCES ? S_EXIT_REFUSED : errno == EINVAL ? S_EXIT_ERROR : S_EXIT_NO_ANSWER,
+                              "%s: %s", ctl->server, why);
+    /* Most of what is left, so that the ring's TIMEOUT arrives before we stop listening. */
+    remaining_ms = s_remaining_ms (ctl);
+    ring_client_result_t result;
+    int code;
+    if (remaining_ms <= 0)
+        code = chordctl_fail (S_EXIT_NO_ANSWER, "%s: no answer within %d ms", ctl->server, ctl->timeout_ms);
+    else if (ring_client_set_timeout (ring, remaining_ms) != 0 ||
+             ring_client_call (ring, type, (const uint8_t *) key, strlen (key), value, value_len, &result) != 0)
+        code = chordctl_fail (S_EXIT_ERROR, "cannot send the %s request: %s", chord_msg_type_name (type),
+                              strerror (errno));
+    else if (result.refused)
+        code = chordctl_fail (S_EXIT_REFUSED, "%s: refused: %s", ctl->server, result.text);
+    else if (!result.answered)
+        code = chordctl_fail (S_EXIT_NO_ANSWER, "%s: no answer within %d ms", ctl->server, ctl->timeout_ms);
+    else {
+        code = s_check_answer (ctl, result.status, result.text, strlen (result.text), key);
+        if (code == S_EXIT_OK && type == CHORD_MSG_CLIENT_GET)
+            code = result.value ? s_write_stdout (result.value, result.value_len)
+                                : chordctl_fail (S_EXIT_ERROR, "%s: reply without a value", ctl->server);
+        free (result.value);
     }
-    int code = s_call (ctl, client, ctl->server, &request, &reply, CHORD_MSG_CLIENT_REPLY);
-    if (code != 0)
-        return code;
-    code = s_check_status (ctl, &reply, key);
-    if (code == S_EXIT_OK && type == CHORD_MSG_CLIENT_GET) {
-        if (reply.fields & CHORD_F_VALUE)
-            code = s_write_stdout (reply.value, reply.value_len);
-        else
-            code = chordctl_fail (S_EXIT_ERROR, "%s: reply without a value", ctl->server);
-    }
-    chord_msg_clear (&reply);
+    ring_client_destroy (&ring);
     return code;
 }
 
@@ -513,6 +555,12 @@ static int s_parse (chordctl_t *ctl, int argc, char **argv, char **words, int *w
             else
                 ctl->secret_file = value;
         }
+        else if (name_len == 7 && strncmp (arg, "--route", 7) == 0) {
+            const char *value = s_option_value (argc, argv, &i, inline_value);
+            if (!value || (strcmp (value, "entry") != 0 && strcmp (value, "owner") != 0))
+                return chordctl_fail (S_EXIT_USAGE, "--route wants entry or owner");
+            ctl->route = value[0] == 'e' ? RING_ROUTE_ENTRY : RING_ROUTE_OWNER;
+        }
         else if (name_len == 9 && strncmp (arg, "--timeout", 9) == 0) {
             const char *value = s_option_value (argc, argv, &i, inline_value);
             if (!value)
@@ -581,7 +629,7 @@ static int s_load_curve (chordctl_t *ctl, chord_client_curve_t *curve)
 
 int main (int argc, char **argv)
 {
-    chordctl_t ctl = {.server = NULL, .timeout_ms = S_TIMEOUT_MS_DEFAULT};
+    chordctl_t ctl = {.server = NULL, .timeout_ms = S_TIMEOUT_MS_DEFAULT, .route = RING_ROUTE_ENTRY};
     if (argc >= 2 && strcmp (argv[1], "keygen") == 0) {
         if (sodium_init () < 0)
             return chordctl_fail (S_EXIT_ERROR, "libsodium failed to initialise");
@@ -635,22 +683,21 @@ int main (int argc, char **argv)
         free (stdin_value);
         return code;
     }
-    chord_client_t *client = chord_client_new_curve (ctl.server, ctl.curve);
-    if (!client) {
+    /* put, get and del make their own connections (the ring client's). */
+    bool keyed = strcmp (command, "put") == 0 || strcmp (command, "get") == 0 || strcmp (command, "del") == 0;
+    chord_client_t *client = keyed ? NULL : chord_client_new_curve (ctl.server, ctl.curve);
+    if (!keyed && !client) {
         free (stdin_value);
-        return chordctl_fail (S_EXIT_USAGE,
-                       "cannot connect to '%s': want tcp://, ipc:// or inproc:// and at most "
-                       "%d bytes",
-                       ctl.server, CHORD_ENDPOINT_MAX);
+        return s_bad_endpoint (&ctl);
     }
     ctl.deadline_ms = util_now_ms () + ctl.timeout_ms;
 
     if (strcmp (command, "put") == 0)
-        code = s_cmd_store (&ctl, client, CHORD_MSG_CLIENT_PUT, key, value, value_len);
+        code = s_cmd_store (&ctl, CHORD_MSG_CLIENT_PUT, key, value, value_len);
     else if (strcmp (command, "get") == 0)
-        code = s_cmd_store (&ctl, client, CHORD_MSG_CLIENT_GET, key, NULL, 0);
+        code = s_cmd_store (&ctl, CHORD_MSG_CLIENT_GET, key, NULL, 0);
     else if (strcmp (command, "del") == 0)
-        code = s_cmd_store (&ctl, client, CHORD_MSG_CLIENT_DEL, key, NULL, 0);
+        code = s_cmd_store (&ctl, CHORD_MSG_CLIENT_DEL, key, NULL, 0);
     else if (strcmp (command, "lookup") == 0)
         code = s_cmd_lookup (&ctl, client, key);
     else if (strcmp (command, "replicas") == 0)

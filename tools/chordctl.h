@@ -25,6 +25,7 @@
 #include "id.h"
 #include "keys.h"
 #include "message.h"
+#include "ring_client.h"
 #include "ring_walk.h"
 
 
@@ -50,6 +51,7 @@ typedef struct {
     const char *key_file;     /* --key or $CHORD_KEY: a client key pair */
     const char *secret_file;  /* --secret or $CHORD_SECRET: the cluster secret */
     const chord_client_curve_t *curve;   /* how to connect; NULL: without CURVE */
+    ring_route_t route;       /* --route: put, get and del through the server, or straight to owners */
 } chordctl_t;
 
 /* Shared between the files. */

@@ -333,3 +333,9 @@ void *chord_client_socket (chord_client_t *self)
     assert (self);
     return self->socket;
 }
+
+void *chord_client_monitor_socket (chord_client_t *self)
+{
+    assert (self);
+    return self->monitor;
+}

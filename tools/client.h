@@ -60,4 +60,9 @@ int chord_client_call (chord_client_t *self, chord_msg_t *request, chord_msg_t *
    requests in flight. */
 void *chord_client_socket (chord_client_t *self);
 
+/* The socket its handshake events arrive on: poll it beside
+   chord_client_socket to learn of a refusal at once (the next
+   chord_client_recv then fails with EACCES). */
+void *chord_client_monitor_socket (chord_client_t *self);
+
 #endif
