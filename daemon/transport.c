@@ -393,29 +393,22 @@ static size_t s_watch_list (chordd_transport_t *self, s_watch_t *watch)
     return count;
 }
 
-/* True when socket has a message to read. Takes in its pending commands,
-   so its fd signals anew only for what comes after. */
-static bool s_has_input (void *socket)
+/*  Lists in candidates the sockets of watch that may have input: those
+    touched since last asked, and those whose fd says there is news. The
+    fds are always looked at (without waiting when a socket was touched),
+    so a busy socket cannot starve the others. Reading a candidate asks it
+    (a read that finds nothing takes in its pending commands, as
+    ZMQ_EVENTS would), so none is asked twice. Returns how many, or -1
+    when a signal cut the wait short.  */
+static int s_candidates (const s_watch_t *watch, size_t count, int timeout_ms, void **candidates)
 {
-    int events = 0;
-    size_t events_size = sizeof events;
-    return zmq_getsockopt (socket, ZMQ_EVENTS, &events, &events_size) == 0 && (events & ZMQ_POLLIN);
-}
-
-/*  Fills readable with the sockets of watch that have input: those
-    touched since last asked, then those whose fd says there is news. The
-    fds are always looked at (without waiting when a touched socket has
-    input), so a busy socket cannot starve the others. Waits up to
-    timeout_ms. Returns how many, or -1 when a signal cut the wait short.  */
-static int s_wait_readable (const s_watch_t *watch, size_t count, int timeout_ms, void **readable)
-{
-    bool found[4 + CHORDD_DEALERS_MAX];
-    int readable_count = 0;
+    bool touched[4 + CHORDD_DEALERS_MAX];
+    int candidate_count = 0;
     for (size_t i = 0; i < count; i++) {
-        found[i] = *watch[i].touched && s_has_input (watch[i].socket);
+        touched[i] = *watch[i].touched;
         *watch[i].touched = false;
-        if (found[i])
-            readable[readable_count++] = watch[i].socket;
+        if (touched[i])
+            candidates[candidate_count++] = watch[i].socket;
     }
     struct pollfd fds[4 + CHORDD_DEALERS_MAX];
     for (size_t i = 0; i < count; i++) {
@@ -423,12 +416,12 @@ static int s_wait_readable (const s_watch_t *watch, size_t count, int timeout_ms
         fds[i] = (struct pollfd) {.fd = -1, .events = POLLIN};
         zmq_getsockopt (watch[i].socket, ZMQ_FD, &fds[i].fd, &fd_size);
     }
-    if (poll (fds, (nfds_t) count, readable_count > 0 ? 0 : timeout_ms) < 0)
-        return errno == EINTR ? -1 : readable_count;
+    if (poll (fds, (nfds_t) count, candidate_count > 0 ? 0 : timeout_ms) < 0)
+        return errno == EINTR ? -1 : candidate_count;
     for (size_t i = 0; i < count; i++)
-        if (!found[i] && (fds[i].revents & POLLIN) && s_has_input (watch[i].socket))
-            readable[readable_count++] = watch[i].socket;
-    return readable_count;
+        if (!touched[i] && (fds[i].revents & POLLIN))
+            candidates[candidate_count++] = watch[i].socket;
+    return candidate_count;
 }
 
 /* Reads up to a batch from the ROUTER or a dealer; returns how many, and
@@ -446,38 +439,48 @@ static int s_read_batch (chordd_transport_t *self, void *socket, chordd_transpor
     return CHORDD_POLL_BATCH;
 }
 
-int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_transport_fn *fn, void *arg)
+/* True when socket has a message to read. Takes in its pending commands,
+   so its fd signals anew only for what comes after. */
+static bool s_has_input (void *socket)
 {
-    s_watch_t watch[4 + CHORDD_DEALERS_MAX];
-    size_t count = s_watch_list (self, watch);
-    /* Dealer sockets may be evicted by sends made from the callback, so
-       remember which were readable before calling out. */
-    void *readable[4 + CHORDD_DEALERS_MAX];
-    int readable_count = s_wait_readable (watch, count, timeout_ms, readable);
-    if (readable_count < 0)
-        return -1;
+    int events = 0;
+    size_t events_size = sizeof events;
+    return zmq_getsockopt (socket, ZMQ_EVENTS, &events, &events_size) == 0 && (events & ZMQ_POLLIN);
+}
+
+/*  Reads what the candidates hold, each handled by its owner. The ZAP
+    handler and the guard are asked first: their handlers use their
+    sockets, which marks them touched, and only asking (not reading)
+    clears that. Returns
+    the messages handed to fn.  */
+static int s_read_candidates (chordd_transport_t *self, void **candidates, int candidate_count,
+                              chordd_transport_fn *fn, void *arg)
+{
     int handled = 0;
     void *zap = self->secured ? chordd_auth_socket (self->curve.auth) : NULL;
-    for (int r = 0; r < readable_count; r++) {
-        void *socket = readable[r];
+    for (int c = 0; c < candidate_count; c++) {
+        void *socket = candidates[c];
         if (zap && socket == zap) {
-            chordd_auth_handle (self->curve.auth);
-            self->zap_touched = true; /* it answered on the socket */
+            if (s_has_input (socket)) {
+                chordd_auth_handle (self->curve.auth);
+                self->zap_touched = true; /* it answered on the socket */
+            }
             continue;
         }
         if (self->guard && socket == chordd_conn_guard_socket (self->guard)) {
-            s_guard (self);
+            if (s_has_input (socket))
+                s_guard (self);
             continue;
         }
-        bool *touched = socket == self->router ? &self->router_touched : NULL;
-        for (size_t i = 0; !touched && i < self->dealer_count; i++)
-            if (self->dealers[i].socket == socket)
-                touched = &self->dealers[i].touched;
-        if (!touched)
-            continue; /* evicted */
+        //  Dealer sockets may be evicted by sends made from the callback.
+        bool still_open = socket == self->router;
+        for (size_t i = 0; !still_open && i < self->dealer_count; i++)
+            still_open = self->dealers[i].socket == socket;
+        if (!still_open)
+            continue;
         bool drained = false;
         handled += s_read_batch (self, socket, fn, arg, &drained);
-        //  Look up the flag again: the callback may have evicted dealers.
+        //  Look the flag up after the callbacks, which may evict dealers.
         if (!drained && socket == self->router)
             self->router_touched = true;
         for (size_t i = 0; !drained && i < self->dealer_count; i++)
@@ -485,6 +488,28 @@ int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_tran
                 self->dealers[i].touched = true;
     }
     return handled;
+}
+
+int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_transport_fn *fn, void *arg)
+{
+    s_watch_t watch[4 + CHORDD_DEALERS_MAX];
+    void *candidates[4 + CHORDD_DEALERS_MAX];
+    size_t count = s_watch_list (self, watch);
+    int candidate_count = s_candidates (watch, count, timeout_ms, candidates);
+    if (candidate_count < 0)
+        return -1;
+    int handled = s_read_candidates (self, candidates, candidate_count, fn, arg);
+    bool touched = false;
+    for (size_t i = 0; i < count; i++)
+        touched |= *watch[i].touched;
+    if (handled > 0 || touched)
+        return handled;
+    /* The touched sockets had nothing, and s_candidates did not wait:
+       now every socket is asked, its fd signals news, so wait for it. */
+    candidate_count = s_candidates (watch, count, timeout_ms, candidates);
+    if (candidate_count < 0)
+        return -1;
+    return s_read_candidates (self, candidates, candidate_count, fn, arg);
 }
 
 const chordd_transport_stats_t *chordd_transport_stats (chordd_transport_t *self)
