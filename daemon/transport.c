@@ -2,6 +2,7 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,19 @@ typedef struct {
     char endpoint[CHORD_ENDPOINT_MAX + 1];  /* where it connects */
     void *socket;                           /* ZMQ_DEALER */
     uint64_t last_used;                     /* use counter value, for eviction */
+    bool touched;                           /* used since its input was last checked (see s_watch_t) */
 } s_dealer_t;
+
+/*  A socket the poll watches. Asking a ZeroMQ socket for its events
+    (ZMQ_EVENTS, as zmq_poll does for every socket at every wakeup) costs
+    two system calls even when it has nothing, so the poll asks only the
+    sockets that may have input: those whose ZMQ_FD is readable, and those
+    used (sent on, or read without reaching EAGAIN) since they were last
+    asked, whose use may have taken in the signal their fd would give.  */
+typedef struct {
+    void *socket;                           /* the ZeroMQ socket */
+    bool *touched;                          /* where its "used since asked" flag lives */
+} s_watch_t;
 
 struct chordd_transport {
     void *context;                          /* ZeroMQ context, ours */
@@ -48,7 +61,9 @@ struct chordd_transport {
     s_dealer_t dealers[CHORDD_DEALERS_MAX];
     size_t dealer_count;
     uint64_t use_counter;                   /* grows with every send */
-    zmq_pollitem_t items[3 + CHORDD_DEALERS_MAX];   /* the ROUTER, the dealers, the ZAP handler, the guard */
+    bool router_touched;                    /* the ROUTER used since asked (s_watch_t) */
+    bool zap_touched;                       /* the ZAP handler's socket, the same */
+    bool guard_touched;                     /* the guard's monitor socket, the same */
     chordd_conn_guard_t *guard;             /* caps the ROUTER's connections; NULL: no cap */
     chordd_transport_stats_t stats;
     bool secured;                           /* CURVE with curve below; else open */
@@ -135,6 +150,10 @@ chordd_transport_t *chordd_transport_new (const char *listen, size_t max_connect
         goto fail;
     if (zmq_bind (self->router, listen) != 0)
         goto fail;
+    /* A pipe signals new input only after a read found it empty: let the
+       first poll ask every socket (an inproc pipe, as the guard's, may
+       never have been read). */
+    self->router_touched = self->zap_touched = self->guard_touched = true;
     return self;
 fail:;
     int saved = errno;
@@ -176,6 +195,7 @@ static void *s_dealer_for (chordd_transport_t *self, const char *endpoint)
     for (size_t i = 0; i < self->dealer_count; i++)
         if (strcmp (self->dealers[i].endpoint, endpoint) == 0) {
             self->dealers[i].last_used = self->use_counter;
+            self->dealers[i].touched = true;
             return self->dealers[i].socket;
         }
     size_t slot = self->dealer_count;
@@ -208,6 +228,7 @@ static void *s_dealer_for (chordd_transport_t *self, const char *endpoint)
     snprintf (dealer->endpoint, sizeof dealer->endpoint, "%s", endpoint);
     dealer->socket = socket;
     dealer->last_used = self->use_counter;
+    dealer->touched = true;
     if (slot == self->dealer_count)
         self->dealer_count++;
     return socket;
@@ -234,6 +255,7 @@ int chordd_transport_send_origin (chordd_transport_t *self, const chord_origin_t
                                   size_t size)
 {
     zmq_msg_t msg;
+    self->router_touched = true;
     if (zmq_send (self->router, origin->bytes, origin->size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         free (data);
         self->stats.dropped_out++;
@@ -346,6 +368,7 @@ static bool s_read_dealer (chordd_transport_t *self, void *socket, chordd_transp
 static void s_guard (chordd_transport_t *self)
 {
     if (self->guard) {
+        self->guard_touched = true;
         self->stats.refused += chordd_conn_guard_handle (self->guard);
         const chordd_conn_guard_stats_t *guard = chordd_conn_guard_stats (self->guard);
         self->stats.accept_failed = guard->accept_failed;
@@ -353,66 +376,140 @@ static void s_guard (chordd_transport_t *self)
     }
 }
 
-int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_transport_fn *fn, void *arg)
+/* Lists the sockets the poll watches: the ROUTER, the dealers, the ZAP
+   handler's, the guard's monitor. Returns how many. */
+static size_t s_watch_list (chordd_transport_t *self, s_watch_t *watch)
 {
-    s_guard (self);
-    size_t count = 1 + self->dealer_count;
-    self->items[0] = (zmq_pollitem_t) {.socket = self->router, .events = ZMQ_POLLIN};
+    size_t count = 0;
+    watch[count++] = (s_watch_t) {self->router, &self->router_touched};
     for (size_t i = 0; i < self->dealer_count; i++)
-        self->items[1 + i] = (zmq_pollitem_t) {.socket = self->dealers[i].socket, .events = ZMQ_POLLIN};
-    /* The ZAP handler goes last: a handshake waits for its answer. */
+        watch[count++] = (s_watch_t) {self->dealers[i].socket, &self->dealers[i].touched};
+    /* The ZAP handler after the others: a handshake waits for its answer. */
     void *zap = self->secured ? chordd_auth_socket (self->curve.auth) : NULL;
     if (zap)
-        self->items[count++] = (zmq_pollitem_t) {.socket = zap, .events = ZMQ_POLLIN};
-    /* Under load a socket usually has input already: asking each for its
-       events is much cheaper than a poll system call over all of them. */
-    bool pending = false;
+        watch[count++] = (s_watch_t) {zap, &self->zap_touched};
+    if (self->guard)
+        watch[count++] = (s_watch_t) {chordd_conn_guard_socket (self->guard), &self->guard_touched};
+    return count;
+}
+
+/*  Lists in candidates the sockets of watch that may have input: those
+    touched since last asked, and those whose fd says there is news. The
+    fds are always looked at (without waiting when a socket was touched),
+    so a busy socket cannot starve the others. Reading a candidate asks it
+    (a read that finds nothing takes in its pending commands, as
+    ZMQ_EVENTS would), so none is asked twice. Returns how many, or -1
+    when a signal cut the wait short.  */
+static int s_candidates (const s_watch_t *watch, size_t count, int timeout_ms, void **candidates)
+{
+    bool touched[4 + CHORDD_DEALERS_MAX];
+    int candidate_count = 0;
     for (size_t i = 0; i < count; i++) {
-        int events = 0;
-        size_t events_size = sizeof events;
-        self->items[i].revents = 0;
-        if (zmq_getsockopt (self->items[i].socket, ZMQ_EVENTS, &events, &events_size) == 0
-            && (events & ZMQ_POLLIN)) {
-            self->items[i].revents = ZMQ_POLLIN;
-            pending = true;
+        touched[i] = *watch[i].touched;
+        *watch[i].touched = false;
+        if (touched[i])
+            candidates[candidate_count++] = watch[i].socket;
+    }
+    struct pollfd fds[4 + CHORDD_DEALERS_MAX];
+    for (size_t i = 0; i < count; i++) {
+        size_t fd_size = sizeof fds[i].fd;
+        fds[i] = (struct pollfd) {.fd = -1, .events = POLLIN};
+        zmq_getsockopt (watch[i].socket, ZMQ_FD, &fds[i].fd, &fd_size);
+    }
+    if (poll (fds, (nfds_t) count, candidate_count > 0 ? 0 : timeout_ms) < 0)
+        return errno == EINTR ? -1 : candidate_count;
+    for (size_t i = 0; i < count; i++)
+        if (!touched[i] && (fds[i].revents & POLLIN))
+            candidates[candidate_count++] = watch[i].socket;
+    return candidate_count;
+}
+
+/* Reads up to a batch from the ROUTER or a dealer; returns how many, and
+   sets *drained when it stopped because no more was waiting. */
+static int s_read_batch (chordd_transport_t *self, void *socket, chordd_transport_fn *fn, void *arg, bool *drained)
+{
+    *drained = false;
+    for (int n = 0; n < CHORDD_POLL_BATCH; n++) {
+        bool got = socket == self->router ? s_read_router (self, fn, arg) : s_read_dealer (self, socket, fn, arg);
+        if (!got) {
+            *drained = true;
+            return n;
         }
     }
-    if (!pending) {
-        //  The guard's socket last, after the ones readable[] is made of.
-        if (self->guard)
-            self->items[count] = (zmq_pollitem_t) {.socket = chordd_conn_guard_socket (self->guard),
-                                                   .events = ZMQ_POLLIN};
-        if (zmq_poll (self->items, (int) count + (self->guard ? 1 : 0), timeout_ms) < 0)
-            return errno == EINTR ? -1 : 0;
-        s_guard (self);
-    }
+    return CHORDD_POLL_BATCH;
+}
+
+/* True when socket has a message to read. Takes in its pending commands,
+   so its fd signals anew only for what comes after. */
+static bool s_has_input (void *socket)
+{
+    int events = 0;
+    size_t events_size = sizeof events;
+    return zmq_getsockopt (socket, ZMQ_EVENTS, &events, &events_size) == 0 && (events & ZMQ_POLLIN);
+}
+
+/*  Reads what the candidates hold, each handled by its owner. The ZAP
+    handler and the guard are asked first: their handlers use their
+    sockets, which marks them touched, and only asking (not reading)
+    clears that. Returns
+    the messages handed to fn.  */
+static int s_read_candidates (chordd_transport_t *self, void **candidates, int candidate_count,
+                              chordd_transport_fn *fn, void *arg)
+{
     int handled = 0;
-    /* Dealer sockets may be evicted by sends made from the callback, so
-       remember which were readable before calling out. */
-    void *readable[2 + CHORDD_DEALERS_MAX];
-    size_t readable_count = 0;
-    for (size_t i = 0; i < count; i++)
-        if (self->items[i].revents & ZMQ_POLLIN)
-            readable[readable_count++] = self->items[i].socket;
-    for (size_t r = 0; r < readable_count; r++) {
-        void *socket = readable[r];
+    void *zap = self->secured ? chordd_auth_socket (self->curve.auth) : NULL;
+    for (int c = 0; c < candidate_count; c++) {
+        void *socket = candidates[c];
         if (zap && socket == zap) {
-            chordd_auth_handle (self->curve.auth);
+            if (s_has_input (socket)) {
+                chordd_auth_handle (self->curve.auth);
+                self->zap_touched = true; /* it answered on the socket */
+            }
             continue;
         }
+        if (self->guard && socket == chordd_conn_guard_socket (self->guard)) {
+            if (s_has_input (socket))
+                s_guard (self);
+            continue;
+        }
+        //  Dealer sockets may be evicted by sends made from the callback.
         bool still_open = socket == self->router;
         for (size_t i = 0; !still_open && i < self->dealer_count; i++)
             still_open = self->dealers[i].socket == socket;
         if (!still_open)
             continue;
-        for (int n = 0; n < CHORDD_POLL_BATCH; n++) {
-            bool got = socket == self->router ? s_read_router (self, fn, arg) : s_read_dealer (self, socket, fn, arg);
-            if (!got)
-                break;
-            handled++;
-        }
+        bool drained = false;
+        handled += s_read_batch (self, socket, fn, arg, &drained);
+        //  Look the flag up after the callbacks, which may evict dealers.
+        if (!drained && socket == self->router)
+            self->router_touched = true;
+        for (size_t i = 0; !drained && i < self->dealer_count; i++)
+            if (self->dealers[i].socket == socket)
+                self->dealers[i].touched = true;
     }
     return handled;
+}
+
+int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_transport_fn *fn, void *arg)
+{
+    s_watch_t watch[4 + CHORDD_DEALERS_MAX];
+    void *candidates[4 + CHORDD_DEALERS_MAX];
+    size_t count = s_watch_list (self, watch);
+    int candidate_count = s_candidates (watch, count, timeout_ms, candidates);
+    if (candidate_count < 0)
+        return -1;
+    int handled = s_read_candidates (self, candidates, candidate_count, fn, arg);
+    bool touched = false;
+    for (size_t i = 0; i < count; i++)
+        touched |= *watch[i].touched;
+    if (handled > 0 || touched)
+        return handled;
+    /* The touched sockets had nothing, and s_candidates did not wait:
+       now every socket is asked, its fd signals news, so wait for it. */
+    candidate_count = s_candidates (watch, count, timeout_ms, candidates);
+    if (candidate_count < 0)
+        return -1;
+    return s_read_candidates (self, candidates, candidate_count, fn, arg);
 }
 
 const chordd_transport_stats_t *chordd_transport_stats (chordd_transport_t *self)
