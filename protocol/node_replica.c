@@ -612,8 +612,14 @@ void node_on_replicate (chord_node_t *self, const chord_msg_t *msg, const chord_
         for (size_t i = 0; i < msg->item_count; i++) {
             const chord_item_t *item = &msg->items[i];
             int rc = node_keep_record (self, item->key, item->key_len, item->value, item->value_len, now_ms);
+            /* A record from too far ahead is refused alone: the rest of a
+               repair batch are still kept. A failing store stops it all. */
+            if (rc == NODE_KEEP_FUTURE) {
+                ack->status = CHORD_STATUS_BAD_REQUEST;
+                continue;
+            }
             if (rc < 0) {
-                ack->status = rc == NODE_KEEP_FUTURE ? CHORD_STATUS_BAD_REQUEST : CHORD_STATUS_STORE_ERROR;
+                ack->status = CHORD_STATUS_STORE_ERROR;
                 break;
             }
             self->stats.replica_items_kept += (uint64_t) rc;

@@ -963,23 +963,29 @@ static void s_test_restart (void)
 /* 7. Deletes and tombstones. */
 
 /* Hands node a REPLICATE of key's record, as if from peer `from`. */
-static void s_replicate_by_hand (s_ring_t *ring, size_t node, size_t from, const char *key,
-                                 const uint8_t *record, size_t size)
+static void s_replicate_items_by_hand (s_ring_t *ring, size_t node, size_t from, const chord_item_t *items,
+                                       size_t count)
 {
     chord_msg_t *msg = malloc (sizeof *msg);
     if (!msg)
         return;
-    chord_item_t item = {
-        .key = (const uint8_t *) key, .key_len = strlen (key), .value = record, .value_len = size};
     chord_msg_init (msg, CHORD_MSG_REPLICATE, 1);
     msg->has_sender = true;
     msg->sender = *simnet_node_peer (ring->net, from);
     msg->fields = CHORD_F_ITEMS;
-    msg->items = &item;
-    msg->item_count = 1;
+    msg->items = (chord_item_t *) items;
+    msg->item_count = count;
     chord_origin_t origin = s_test_origin ();
     chord_node_handle (simnet_node (ring->net, node), msg, &origin, CHORD_ROLE_PEER, simnet_now (ring->net));
     free (msg);
+}
+
+static void s_replicate_by_hand (s_ring_t *ring, size_t node, size_t from, const char *key,
+                                 const uint8_t *record, size_t size)
+{
+    chord_item_t item = {
+        .key = (const uint8_t *) key, .key_len = strlen (key), .value = record, .value_len = size};
+    s_replicate_items_by_hand (ring, node, from, &item, 1);
 }
 
 /* Copies node's stored record of key into out; returns its size, 0 when there is none or it does not fit. */
@@ -1501,6 +1507,14 @@ static void s_test_future (void)
     s_handoff_by_hand (ring, receiver, s_random_member (ring, &receiver, 1), items);
     tap_ok (!s_holds (ring, receiver, key[2], 9005) && s_holds (ring, receiver, key[3], 9006),
             "future: a HANDOFF keeps its record 1 s ahead and drops the one 10 years ahead");
+
+    /* REPLICATE of a batch: the future record alone is refused, the one after it kept. */
+    items[0].value_len = s_encode (far_record, future, false, "v9011");
+    items[1].value_len = s_encode (near_record, near_now, false, "v9012");
+    receiver = holders[2][1];
+    s_replicate_items_by_hand (ring, receiver, holders[2][0], items, 2);
+    tap_ok (!s_holds (ring, receiver, key[2], 9011) && s_holds (ring, receiver, key[3], 9012),
+            "future: a REPLICATE batch keeps its record after one 10 years ahead");
 
     /* FETCH_REPLY: a replica's copy from the future never answers a read. */
     s_plant (ring, holders[4][1], key[4], future, "v9007");
