@@ -1,6 +1,7 @@
 /*  chordd transport: ZeroMQ ROUTER for requests in, DEALERs for requests out. */
 #include "transport.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -48,7 +49,8 @@ struct chordd_transport {
     s_dealer_t dealers[CHORDD_DEALERS_MAX];
     size_t dealer_count;
     uint64_t use_counter;                   /* grows with every send */
-    zmq_pollitem_t items[3 + CHORDD_DEALERS_MAX];   /* the ROUTER, the dealers, the ZAP handler, the guard */
+    zmq_pollitem_t items[3 + CHORDD_DEALERS_MAX + CHORDD_POLL_EXTRA_MAX]; /* the ROUTER, the dealers, the ZAP
+                                                        handler, the guard, the caller's extras */
     chordd_conn_guard_t *guard;             /* caps the ROUTER's connections; NULL: no cap */
     chordd_transport_stats_t stats;
     bool secured;                           /* CURVE with curve below; else open */
@@ -355,6 +357,13 @@ static void s_guard (chordd_transport_t *self)
 
 int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_transport_fn *fn, void *arg)
 {
+    return chordd_transport_poll_extra (self, timeout_ms, NULL, 0, fn, arg);
+}
+
+int chordd_transport_poll_extra (chordd_transport_t *self, int timeout_ms, zmq_pollitem_t *extra,
+                                 size_t extra_count, chordd_transport_fn *fn, void *arg)
+{
+    assert (extra_count <= CHORDD_POLL_EXTRA_MAX);
     s_guard (self);
     size_t count = 1 + self->dealer_count;
     self->items[0] = (zmq_pollitem_t) {.socket = self->router, .events = ZMQ_POLLIN};
@@ -377,12 +386,20 @@ int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_tran
             pending = true;
         }
     }
-    if (!pending) {
-        //  The guard's socket last, after the ones readable[] is made of.
+    /* The extras are fds: only a poll tells about them, without waiting
+       when a socket has input already. */
+    if (!pending || extra_count) {
+        //  The guard's socket and the extras last, after the ones readable[] is made of.
+        size_t polled = count;
         if (self->guard)
-            self->items[count] = (zmq_pollitem_t) {.socket = chordd_conn_guard_socket (self->guard),
-                                                   .events = ZMQ_POLLIN};
-        if (zmq_poll (self->items, (int) count + (self->guard ? 1 : 0), timeout_ms) < 0)
+            self->items[polled++] = (zmq_pollitem_t) {.socket = chordd_conn_guard_socket (self->guard),
+                                                      .events = ZMQ_POLLIN};
+        if (extra_count)
+            memcpy (&self->items[polled], extra, extra_count * sizeof *extra);
+        int polled_rc = zmq_poll (self->items, (int) (polled + extra_count), pending ? 0 : timeout_ms);
+        for (size_t i = 0; i < extra_count; i++)
+            extra[i].revents = polled_rc < 0 ? 0 : self->items[polled + i].revents;
+        if (polled_rc < 0)
             return errno == EINTR ? -1 : 0;
         s_guard (self);
     }
