@@ -730,8 +730,10 @@ static int s_peer_run (s_peer_t *peer, const chordd_options_t *options)
             wait = leave_deadline - now;
         s_batch_begin (peer);
         zmq_pollitem_t *door = NULL;
-        size_t door_count = peer->resp ? chordd_resp_prepare (peer->resp, now, &door) : 0;
-        chordd_transport_poll_extra (peer->transport, (int) wait, door, door_count, s_on_message, peer);
+        bool door_busy = false;
+        size_t door_count = peer->resp ? chordd_resp_prepare (peer->resp, now, &door, &door_busy) : 0;
+        chordd_transport_poll_extra (peer->transport, door_busy ? 0 : (int) wait, door, door_count, s_on_message,
+                                     peer);
         if (peer->resp)
             chordd_resp_handle (peer->resp, s_now_ms ());
         if (s_send (peer) != 0)

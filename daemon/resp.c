@@ -39,6 +39,7 @@ typedef struct {
     size_t sent;                        /* bytes of out sent already */
     uint64_t active_ms;                 /* when it last sent us bytes or took some */
     bool closing;                       /* QUIT or a protocol error: answer what is queued, then close */
+    bool paused;                        /* past its bounds: requests wait in the parser */
 } s_conn_t;
 
 struct chordd_resp {
@@ -272,13 +273,38 @@ static void s_accept (chordd_resp_t *self)
     }
 }
 
+/* Whether the connection is within its bounds: commands queued, reply bytes held. */
+static bool s_conn_within (const s_conn_t *conn)
+{
+    size_t held = conn->out.len - conn->sent + chordd_resp_queue_bytes (conn->queue);
+    return chordd_resp_queue_waiting (conn->queue) < CHORDD_RESP_WAITING_MAX && held < CHORDD_RESP_BUFFERED_MAX;
+}
+
 /*  Each whole request: dispatched, its answer (if it has one now) behind
-    the commands still waiting.  */
-static bool s_on_request (void *arg, size_t argc, char **argv, const size_t *argvlen, chordd_resp_out_t *unused)
+    the commands still waiting; past the bounds, the next ones wait.  */
+static chordd_resp_next_t s_on_request (void *arg, size_t argc, char **argv, const size_t *argvlen,
+                                        chordd_resp_out_t *unused)
 {
     (void) unused;
     s_conn_t *conn = arg;
-    return chordd_resp_dispatch (&conn->session, argc, argv, argvlen, chordd_resp_queue_tail (conn->queue, &conn->out));
+    chordd_resp_out_t *out = chordd_resp_queue_tail (conn->queue, &conn->out);
+    if (!chordd_resp_dispatch (&conn->session, argc, argv, argvlen, out))
+        return CHORDD_RESP_CLOSE;
+    return s_conn_within (conn) ? CHORDD_RESP_GO_ON : CHORDD_RESP_PAUSE;
+}
+
+/* Runs len bytes read (0: the requests a pause left in the parser). */
+static void s_conn_feed (chordd_resp_t *self, s_conn_t *conn, const uint8_t *data, size_t len)
+{
+    chordd_resp_out_reset (&self->errors);
+    int rc = chordd_resp_parser_feed (conn->parser, data, len, s_on_request, conn, &self->errors);
+    conn->paused = rc == 2;
+    if (rc == 1 || rc < 0) {
+        //  QUIT, or a protocol error whose line goes after the replies due.
+        chordd_resp_out_t *tail = chordd_resp_queue_tail (conn->queue, &conn->out);
+        chordd_resp_out_bytes (tail, self->errors.data, self->errors.len);
+        conn->closing = true;
+    }
 }
 
 /* Reads once from a readable connection and runs what came. */
@@ -293,14 +319,7 @@ static void s_conn_read (chordd_resp_t *self, s_conn_t *conn)
         return;
     }
     conn->active_ms = self->now_ms;
-    chordd_resp_out_reset (&self->errors);
-    int rc = chordd_resp_parser_feed (conn->parser, self->buffer, (size_t) n, s_on_request, conn, &self->errors);
-    if (rc != 0) {
-        //  QUIT, or a protocol error whose line goes after the replies due.
-        chordd_resp_out_t *tail = chordd_resp_queue_tail (conn->queue, &conn->out);
-        chordd_resp_out_bytes (tail, self->errors.data, self->errors.len);
-        conn->closing = true;
-    }
+    s_conn_feed (self, conn, self->buffer, (size_t) n);
 }
 
 /* One send of what is ready; false when the connection must close. */
@@ -333,18 +352,11 @@ static bool s_conn_write (chordd_resp_t *self, s_conn_t *conn)
     return !conn->closing && quiet_ms < (uint64_t) CHORDD_RESP_IDLE_S * 1000;
 }
 
-/* Whether to read more from the connection: not past its bounds. */
-static bool s_conn_readable (const s_conn_t *conn)
-{
-    size_t held = conn->out.len - conn->sent + chordd_resp_queue_bytes (conn->queue);
-    return !conn->closing && chordd_resp_queue_waiting (conn->queue) < CHORDD_RESP_WAITING_MAX &&
-           held < CHORDD_RESP_BUFFERED_MAX;
-}
-
-size_t chordd_resp_prepare (chordd_resp_t *self, uint64_t now_ms, zmq_pollitem_t **items)
+size_t chordd_resp_prepare (chordd_resp_t *self, uint64_t now_ms, zmq_pollitem_t **items, bool *busy)
 {
     assert (self);
     self->now_ms = now_ms;
+    *busy = false;
     size_t count = 0;
     self->listener_polled = now_ms >= self->accept_paused_until_ms;
     if (self->listener_polled)
@@ -357,7 +369,11 @@ size_t chordd_resp_prepare (chordd_resp_t *self, uint64_t now_ms, zmq_pollitem_t
             s_conn_close (self, conn);
             continue;
         }
-        short events = (short) ((s_conn_readable (conn) ? ZMQ_POLLIN : 0) |
+        bool within = !conn->closing && s_conn_within (conn);
+        //  Requests left by a pause come before new bytes: handle takes them.
+        if (within && conn->paused)
+            *busy = true;
+        short events = (short) ((within && !conn->paused ? ZMQ_POLLIN : 0) |
                                 (conn->sent < conn->out.len ? ZMQ_POLLOUT : 0));
         if (!events)
             continue;
@@ -386,6 +402,11 @@ void chordd_resp_handle (chordd_resp_t *self, uint64_t now_ms)
             s_conn_read (self, conn);
     }
     self->item_count = 0;
+    for (size_t slot = 0; slot < CHORDD_RESP_CONNECTIONS; slot++) {
+        s_conn_t *conn = &self->conns[slot];
+        if (conn->fd >= 0 && conn->paused && !conn->closing && s_conn_within (conn))
+            s_conn_feed (self, conn, NULL, 0);
+    }
 }
 
 /* ---------------------------------------------------------------------- */

@@ -36,7 +36,7 @@
 #define CHORDD_RESP_CONNECTIONS  256                /* RESP connections open at once */
 #define CHORDD_RESP_IDLE_S       300                /* a connection silent this long is closed */
 #define CHORDD_RESP_SEND_MS      10000              /* one that takes no reply bytes this long is closed */
-#define CHORDD_RESP_WAITING_MAX  1024               /* commands queued before a connection is not read */
+#define CHORDD_RESP_WAITING_MAX  256                /* commands queued before a connection is not read */
 #define CHORDD_RESP_BUFFERED_MAX (4 * 1024 * 1024)  /* reply bytes held before it is not read */
 
 typedef struct chordd_resp chordd_resp_t;
@@ -63,8 +63,9 @@ void chordd_resp_publish (chordd_resp_t *self, const chordd_http_snapshot_t *sna
 /*  Sends the replies ready, closes the connections that are done or were
     silent too long, and points *items at what to poll: returns their
     count, at most 1 + CHORDD_RESP_CONNECTIONS. The items stay the door's;
-    fill their revents and call chordd_resp_handle.  */
-size_t chordd_resp_prepare (chordd_resp_t *self, uint64_t now_ms, zmq_pollitem_t **items);
+    fill their revents and call chordd_resp_handle. *busy is set when
+    requests read before are ready to run: poll without waiting.  */
+size_t chordd_resp_prepare (chordd_resp_t *self, uint64_t now_ms, zmq_pollitem_t **items, bool *busy);
 
 /* Accepts, reads, and submits the commands read, as the items' revents say. */
 void chordd_resp_handle (chordd_resp_t *self, uint64_t now_ms);

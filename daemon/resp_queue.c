@@ -199,6 +199,8 @@ int chordd_resp_queue_answer (chordd_resp_queue_t *self, uint64_t request_id, ch
         s_fail (entry, part, line);
     } else if (reads && !has_value)
         s_fail (entry, part, "ERR reply without a value");
+    else if (reads && value_len > CHORDD_RESP_OUT_MAX - self->held)
+        s_fail (entry, part, "ERR the replies due on this connection would pass 64 MiB");
     else if (reads && !(part->value = malloc (value_len ? value_len : 1)))
         s_fail (entry, part, "ERR out of memory");
     else {

@@ -149,14 +149,16 @@ static chord_role_t s_auth (void *ctx, const char *token, size_t token_len)
 }
 
 /* Counts requests on their way to the dispatcher. */
-static bool s_handler (void *ctx, size_t argc, char **argv, const size_t *argvlen, chordd_resp_out_t *out)
+static chordd_resp_next_t s_handler (void *ctx, size_t argc, char **argv, const size_t *argvlen, chordd_resp_out_t *out)
 {
     chordd_resp_session_t *session = ctx;
     s_ring_t *ring = session->ring->ctx;
     ring->handled++;
     if (argc == 0 || argc > CHORDD_RESP_ARGS_MAX || argv[argc - 1][argvlen[argc - 1]] != '\0')
         abort ();
-    return chordd_resp_dispatch (ctx, argc, argv, argvlen, chordd_resp_queue_tail (ring->queue, out));
+    bool go_on = chordd_resp_dispatch (ctx, argc, argv, argvlen, chordd_resp_queue_tail (ring->queue, out));
+    //  Pause now and then, as the server does past its bounds: the rest waits in the parser.
+    return !go_on ? CHORDD_RESP_CLOSE : ring->handled % 7 == 0 ? CHORDD_RESP_PAUSE : CHORDD_RESP_GO_ON;
 }
 
 /* How many RESP replies out holds; aborts on anything not RESP. */
@@ -211,6 +213,8 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         memcpy (chunk, rest + at, n);
         //  As the server: a protocol error goes after the replies due.
         rc = chordd_resp_parser_feed (parser, chunk, n, s_handler, &session, &errors);
+        while (rc == 2)
+            rc = chordd_resp_parser_feed (parser, NULL, 0, s_handler, &session, &errors);
         chordd_resp_out_t *tail = chordd_resp_queue_tail (fake.queue, &out);
         chordd_resp_out_bytes (tail, errors.data, errors.len);
         chordd_resp_out_reset (&errors);
