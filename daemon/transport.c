@@ -364,7 +364,6 @@ int chordd_transport_poll_extra (chordd_transport_t *self, int timeout_ms, zmq_p
                                  size_t extra_count, chordd_transport_fn *fn, void *arg)
 {
     assert (extra_count <= CHORDD_POLL_EXTRA_MAX);
-    s_guard (self);
     size_t count = 1 + self->dealer_count;
     self->items[0] = (zmq_pollitem_t) {.socket = self->router, .events = ZMQ_POLLIN};
     for (size_t i = 0; i < self->dealer_count; i++)
@@ -374,9 +373,10 @@ int chordd_transport_poll_extra (chordd_transport_t *self, int timeout_ms, zmq_p
     if (zap)
         self->items[count++] = (zmq_pollitem_t) {.socket = zap, .events = ZMQ_POLLIN};
     /* Under load a socket usually has input already: asking each for its
-       events is much cheaper than a poll system call over all of them. */
+       events is much cheaper than a poll system call over all of them.
+       With extras a poll is due anyway, and zmq_poll asks the same. */
     bool pending = false;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count && !extra_count; i++) {
         int events = 0;
         size_t events_size = sizeof events;
         self->items[i].revents = 0;
@@ -386,9 +386,11 @@ int chordd_transport_poll_extra (chordd_transport_t *self, int timeout_ms, zmq_p
             pending = true;
         }
     }
-    /* The extras are fds: only a poll tells about them, without waiting
-       when a socket has input already. */
-    if (!pending || extra_count) {
+    /* The guard, when no poll says whether its socket has events; reading
+       an empty socket costs system calls. */
+    if (pending)
+        s_guard (self);
+    else {
         //  The guard's socket and the extras last, after the ones readable[] is made of.
         size_t polled = count;
         if (self->guard)
@@ -396,12 +398,13 @@ int chordd_transport_poll_extra (chordd_transport_t *self, int timeout_ms, zmq_p
                                                       .events = ZMQ_POLLIN};
         if (extra_count)
             memcpy (&self->items[polled], extra, extra_count * sizeof *extra);
-        int polled_rc = zmq_poll (self->items, (int) (polled + extra_count), pending ? 0 : timeout_ms);
+        int polled_rc = zmq_poll (self->items, (int) (polled + extra_count), timeout_ms);
         for (size_t i = 0; i < extra_count; i++)
             extra[i].revents = polled_rc < 0 ? 0 : self->items[polled + i].revents;
         if (polled_rc < 0)
             return errno == EINTR ? -1 : 0;
-        s_guard (self);
+        if (self->guard && (self->items[count].revents & ZMQ_POLLIN))
+            s_guard (self);
     }
     int handled = 0;
     /* Dealer sockets may be evicted by sends made from the callback, so
