@@ -22,6 +22,7 @@
 #include "transport.h"
 
 #define S_REQUEST_TMO_MS 4500           /* the tmo each request carries: the node answers TIMEOUT by then */
+#define S_ANSWER_MS      6000           /* a command unanswered this long is failed by the door itself */
 #define S_READ_BYTES     (64 * 1024)    /* bytes read from a connection at once */
 #define S_ACCEPTS_MAX    64             /* connections accepted per loop iteration */
 #define S_ACCEPT_PAUSE_MS 100           /* out of descriptors: how long the listener rests */
@@ -128,7 +129,7 @@ static int s_ring_start (void *ctx, void *conn_arg, chordd_resp_op_t op, size_t 
     size_t step = pairs ? 2 : 1;
     size_t parts = (argc - 1) / step;
     assert (parts >= 1);
-    uint64_t first_id = chordd_resp_queue_push (conn->queue, op, parts);
+    uint64_t first_id = chordd_resp_queue_push (conn->queue, op, parts, self->now_ms);
     if (first_id == 0) {
         snprintf (error, error_size, "ERR out of memory");
         return -1;
@@ -325,6 +326,7 @@ static void s_conn_read (chordd_resp_t *self, s_conn_t *conn)
 /* One send of what is ready; false when the connection must close. */
 static bool s_conn_write (chordd_resp_t *self, s_conn_t *conn)
 {
+    chordd_resp_queue_expire (conn->queue, self->now_ms, S_ANSWER_MS);
     chordd_resp_queue_drain (conn->queue, &conn->out);
     if (conn->out.failed)
         return false;
@@ -348,7 +350,7 @@ static bool s_conn_write (chordd_resp_t *self, s_conn_t *conn)
     if (unsent)
         return quiet_ms < CHORDD_RESP_SEND_MS;
     if (waiting)
-        return true;       /* the node answers each request by its tmo */
+        return true;       /* answered by the tmo, or expired by S_ANSWER_MS */
     return !conn->closing && quiet_ms < (uint64_t) CHORDD_RESP_IDLE_S * 1000;
 }
 

@@ -27,6 +27,7 @@ typedef struct {
     uint64_t first_id;                  /* request id of part 0; part i has first_id + i */
     size_t parts;                       /* keys asked */
     size_t answered;                    /* parts answered */
+    uint64_t asked_ms;                  /* when the command was queued */
     s_part_t one;                       /* the part when there is one */
     s_part_t *many;                     /* the parts when there are several (malloc'd) */
     char *error;                        /* the first error line, malloc'd; NULL: none */
@@ -107,7 +108,7 @@ static int s_grow (chordd_resp_queue_t *self)
     return 0;
 }
 
-uint64_t chordd_resp_queue_push (chordd_resp_queue_t *self, chordd_resp_op_t op, size_t parts)
+uint64_t chordd_resp_queue_push (chordd_resp_queue_t *self, chordd_resp_op_t op, size_t parts, uint64_t now_ms)
 {
     assert (self);
     assert (parts >= 1);
@@ -121,7 +122,7 @@ uint64_t chordd_resp_queue_push (chordd_resp_queue_t *self, chordd_resp_op_t op,
         self->held += s_at (self, self->count - 1)->trailer.len;
     self->count++;
     s_entry_t *entry = s_at (self, self->count - 1);
-    *entry = (s_entry_t) {.op = op, .first_id = self->next_id, .parts = parts, .many = many};
+    *entry = (s_entry_t) {.op = op, .first_id = self->next_id, .parts = parts, .asked_ms = now_ms, .many = many};
     self->next_id += parts;
     return entry->first_id;
 }
@@ -212,6 +213,24 @@ int chordd_resp_queue_answer (chordd_resp_queue_t *self, uint64_t request_id, ch
         }
     }
     return 0;
+}
+
+void chordd_resp_queue_expire (chordd_resp_queue_t *self, uint64_t now_ms, uint64_t wait_ms)
+{
+    assert (self);
+    //  Commands are queued in time order: the overdue ones are at the head.
+    for (size_t i = 0; i < self->count; i++) {
+        s_entry_t *entry = s_at (self, i);
+        if (now_ms - entry->asked_ms < wait_ms)
+            return;
+        for (size_t k = 0; k < entry->parts && entry->answered < entry->parts; k++) {
+            s_part_t *part = s_part (entry, k);
+            if (part->state != S_PART_WAITING)
+                continue;
+            entry->answered++;
+            s_fail (entry, part, "TRYAGAIN no answer from the ring in time");
+        }
+    }
 }
 
 /* The reply of an answered entry. */

@@ -34,10 +34,15 @@ void chordd_resp_queue_destroy (chordd_resp_queue_t **self_p);
     the last waiting command's trailer. Valid until the next push.  */
 chordd_resp_out_t *chordd_resp_queue_tail (chordd_resp_queue_t *self, chordd_resp_out_t *out);
 
-/*  Queues a command of op waiting for parts answers (1 and up). Returns
-    the request id of its first part, the others following it; 0 when
-    memory runs out (nothing queued).  */
-uint64_t chordd_resp_queue_push (chordd_resp_queue_t *self, chordd_resp_op_t op, size_t parts);
+/*  Queues a command of op waiting for parts answers (1 and up), asked at
+    now_ms. Returns the request id of its first part, the others following
+    it; 0 when memory runs out (nothing queued).  */
+uint64_t chordd_resp_queue_push (chordd_resp_queue_t *self, chordd_resp_op_t op, size_t parts, uint64_t now_ms);
+
+/*  Fails the parts still unanswered of the commands asked before
+    now_ms - wait_ms ("TRYAGAIN no answer from the ring"): the ring answers
+    each request by its tmo, and this bounds the wait should it not.  */
+void chordd_resp_queue_expire (chordd_resp_queue_t *self, uint64_t now_ms, uint64_t wait_ms);
 
 /*  The ring's answer for request_id: status, with a value (copied) when
     has_value, and text (text_len bytes, may be 0) saying why for an error.

@@ -4,7 +4,8 @@
 
     The fake ring answers each key of a data command at once, last key
     first, through daemon/resp_queue.c, which renders the replies in
-    command order.
+    command order; keys starting with 'W' it never answers, and the
+    queue's expiry fails them (after 3 more requests, or at the end).
 
     Input: one byte of settings (bit 0: a secured ring; bits 1-2: the role
     the token "good" stands for; bits 3-7: how many bytes each feed gets,
@@ -92,6 +93,8 @@ static void s_answer (s_ring_t *ring, chordd_resp_op_t op, uint64_t request_id, 
                       const uint8_t *value, size_t value_len)
 {
     static const char failed[] = "the fake ring fails keys starting with E";
+    if (key[0] == 'W')
+        return;     /* never answered: the queue's expiry answers it */
     const uint8_t *found = NULL;
     size_t found_len = 0;
     int rc;
@@ -123,7 +126,7 @@ static int s_start (void *ctx, void *conn, chordd_resp_op_t op, size_t argc, cha
     s_ring_t *ring = ctx;
     size_t step = op == CHORDD_RESP_OP_SET || op == CHORDD_RESP_OP_MSET ? 2 : 1;
     size_t parts = (argc - 1) / step;
-    uint64_t first_id = chordd_resp_queue_push (ring->queue, op, parts);
+    uint64_t first_id = chordd_resp_queue_push (ring->queue, op, parts, ring->handled);
     if (first_id == 0)
         abort ();
     for (size_t i = parts; i-- > 0;) {
@@ -218,9 +221,12 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         chordd_resp_out_t *tail = chordd_resp_queue_tail (fake.queue, &out);
         chordd_resp_out_bytes (tail, errors.data, errors.len);
         chordd_resp_out_reset (&errors);
+        chordd_resp_queue_expire (fake.queue, fake.handled, 3);
         chordd_resp_queue_drain (fake.queue, &out);
         free (chunk);
     }
+    chordd_resp_queue_expire (fake.queue, fake.handled, 0);
+    chordd_resp_queue_drain (fake.queue, &out);
     if (chordd_resp_queue_waiting (fake.queue) != 0)
         abort ();   /* every command was answered */
     if (!out.failed) {
