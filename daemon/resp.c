@@ -30,6 +30,15 @@
 
 _Static_assert (1 + CHORDD_RESP_CONNECTIONS <= CHORDD_POLL_EXTRA_MAX, "the transport polls every item");
 
+/* A data command held back, its arguments copied. */
+typedef struct {
+    chordd_resp_op_t op;                /* what it does */
+    uint64_t first_id;                  /* its place in the queue: the request id of its first part */
+    size_t argc;                        /* arguments, the command's name included */
+    char **argv;                        /* into this block's tail */
+    size_t *argvlen;                    /* likewise */
+} s_deferred_t;
+
 typedef struct {
     int fd;                             /* -1: the slot is free */
     uint32_t generation;                /* bumped at each close: late replies are dropped */
@@ -40,7 +49,8 @@ typedef struct {
     size_t sent;                        /* bytes of out sent already */
     uint64_t active_ms;                 /* when it last sent us bytes or took some */
     bool closing;                       /* QUIT or a protocol error: answer what is queued, then close */
-    bool paused;                        /* past its bounds: requests wait in the parser */
+    bool paused;                        /* past its bounds, or deferred: requests wait in the parser */
+    s_deferred_t *deferred;             /* a command queued but not sent: it would overtake one before */
 } s_conn_t;
 
 struct chordd_resp {
@@ -120,33 +130,93 @@ static void s_submit_part (chordd_resp_t *self, chord_msg_type_t type, uint64_t 
     self->submit (self->submit_arg, msg, origin, self->now_ms);
 }
 
-static int s_ring_start (void *ctx, void *conn_arg, chordd_resp_op_t op, size_t argc, char **argv,
-                         const size_t *argvlen, char *error, size_t error_size)
+static size_t s_step (chordd_resp_op_t op)
 {
-    chordd_resp_t *self = ctx;
-    s_conn_t *conn = conn_arg;
-    bool pairs = op == CHORDD_RESP_OP_SET || op == CHORDD_RESP_OP_MSET;
-    size_t step = pairs ? 2 : 1;
-    size_t parts = (argc - 1) / step;
-    assert (parts >= 1);
-    uint64_t first_id = chordd_resp_queue_push (conn->queue, op, parts, self->now_ms);
-    if (first_id == 0) {
-        snprintf (error, error_size, "ERR out of memory");
-        return -1;
-    }
-    chord_msg_type_t type = pairs ? CHORD_MSG_CLIENT_PUT
+    return op == CHORDD_RESP_OP_SET || op == CHORDD_RESP_OP_MSET ? 2 : 1;
+}
+
+/* Whether any key of the command would overtake an earlier one of the connection. */
+static bool s_conflicts (const s_conn_t *conn, chordd_resp_op_t op, size_t argc, char **argv, const size_t *argvlen)
+{
+    for (size_t at = 1; at < argc; at += s_step (op))
+        if (chordd_resp_queue_conflicts (conn->queue, op, (const uint8_t *) argv[at], argvlen[at]))
+            return true;
+    return false;
+}
+
+/* Sends each key of a queued command to the ring. */
+static void s_send_parts (chordd_resp_t *self, s_conn_t *conn, chordd_resp_op_t op, uint64_t first_id, size_t argc,
+                          char **argv, const size_t *argvlen)
+{
+    size_t step = s_step (op);
+    chord_msg_type_t type = step == 2 ? CHORD_MSG_CLIENT_PUT
                             : op == CHORDD_RESP_OP_DEL ? CHORD_MSG_CLIENT_DEL
                                                        : CHORD_MSG_CLIENT_GET;
     chord_origin_t origin;
     s_origin (self, conn, &origin);
     //  The node may answer at once, and the loop commit and deliver
-    //  within submit: the entry is queued before the first part goes.
-    for (size_t i = 0; i < parts; i++) {
-        size_t at = 1 + i * step;
+    //  within submit: the entry is queued, the key tracked, first.
+    for (size_t i = 0, at = 1; at < argc; i++, at += step) {
+        chordd_resp_queue_track (conn->queue, first_id + i, (const uint8_t *) argv[at], argvlen[at]);
         s_submit_part (self, type, first_id + i, &origin, (const uint8_t *) argv[at], argvlen[at],
-                       pairs ? (const uint8_t *) argv[at + 1] : NULL, pairs ? argvlen[at + 1] : 0);
+                       step == 2 ? (const uint8_t *) argv[at + 1] : NULL, step == 2 ? argvlen[at + 1] : 0);
     }
+}
+
+/* A copy of the command to send once nothing holds it back; NULL when memory runs out. */
+static s_deferred_t *s_defer (chordd_resp_op_t op, uint64_t first_id, size_t argc, char **argv,
+                              const size_t *argvlen)
+{
+    size_t bytes = sizeof (s_deferred_t) + argc * (sizeof (char *) + sizeof (size_t));
+    for (size_t i = 0; i < argc; i++)
+        bytes += argvlen[i] + 1;
+    s_deferred_t *deferred = malloc (bytes);
+    if (!deferred)
+        return NULL;
+    *deferred = (s_deferred_t) {op, first_id, argc, (char **) (deferred + 1), NULL};
+    deferred->argvlen = (size_t *) (deferred->argv + argc);
+    char *at = (char *) (deferred->argvlen + argc);
+    for (size_t i = 0; i < argc; i++) {
+        memcpy (at, argv[i], argvlen[i] + 1);
+        deferred->argv[i] = at;
+        deferred->argvlen[i] = argvlen[i];
+        at += argvlen[i] + 1;
+    }
+    return deferred;
+}
+
+static int s_ring_start (void *ctx, void *conn_arg, chordd_resp_op_t op, size_t argc, char **argv,
+                         const size_t *argvlen, char *error, size_t error_size)
+{
+    chordd_resp_t *self = ctx;
+    s_conn_t *conn = conn_arg;
+    size_t parts = (argc - 1) / s_step (op);
+    assert (parts >= 1 && !conn->deferred);
+    uint64_t first_id = chordd_resp_queue_push (conn->queue, op, parts, self->now_ms);
+    if (first_id == 0) {
+        snprintf (error, error_size, "ERR out of memory");
+        return -1;
+    }
+    //  Held back, it keeps its place among the replies; the parser pauses.
+    if (s_conflicts (conn, op, argc, argv, argvlen) && (conn->deferred = s_defer (op, first_id, argc, argv, argvlen)))
+        return 0;
+    s_send_parts (self, conn, op, first_id, argc, argv, argvlen);
     return 0;
+}
+
+/* Sends the deferred command once nothing holds it back; true when none is left. */
+static bool s_undefer (chordd_resp_t *self, s_conn_t *conn)
+{
+    s_deferred_t *deferred = conn->deferred;
+    if (deferred && s_conflicts (conn, deferred->op, deferred->argc, deferred->argv, deferred->argvlen))
+        return false;
+    if (deferred) {
+        conn->deferred = NULL;
+        s_send_parts (self, conn, deferred->op, deferred->first_id, deferred->argc, deferred->argv,
+                      deferred->argvlen);
+        free (deferred);
+    }
+    return true;
 }
 
 void chordd_resp_deliver (chordd_resp_t *self, const chord_origin_t *origin, uint8_t *data, size_t size)
@@ -226,6 +296,8 @@ static void s_conn_close (chordd_resp_t *self, s_conn_t *conn)
     conn->generation++;
     chordd_resp_parser_destroy (&conn->parser);
     chordd_resp_queue_destroy (&conn->queue);
+    free (conn->deferred);
+    conn->deferred = NULL;
     chordd_resp_out_free (&conn->out);
     self->open--;
 }
@@ -291,7 +363,7 @@ static chordd_resp_next_t s_on_request (void *arg, size_t argc, char **argv, con
     chordd_resp_out_t *out = chordd_resp_queue_tail (conn->queue, &conn->out);
     if (!chordd_resp_dispatch (&conn->session, argc, argv, argvlen, out))
         return CHORDD_RESP_CLOSE;
-    return s_conn_within (conn) ? CHORDD_RESP_GO_ON : CHORDD_RESP_PAUSE;
+    return s_conn_within (conn) && !conn->deferred ? CHORDD_RESP_GO_ON : CHORDD_RESP_PAUSE;
 }
 
 /* Runs len bytes read (0: the requests a pause left in the parser). */
@@ -373,7 +445,9 @@ size_t chordd_resp_prepare (chordd_resp_t *self, uint64_t now_ms, zmq_pollitem_t
         }
         bool within = !conn->closing && s_conn_within (conn);
         //  Requests left by a pause come before new bytes: handle takes them.
-        if (within && conn->paused)
+        if (within && conn->paused && (!conn->deferred || !s_conflicts (conn, conn->deferred->op,
+                                                                        conn->deferred->argc, conn->deferred->argv,
+                                                                        conn->deferred->argvlen)))
             *busy = true;
         short events = (short) ((within && !conn->paused ? ZMQ_POLLIN : 0) |
                                 (conn->sent < conn->out.len ? ZMQ_POLLOUT : 0));
@@ -406,7 +480,7 @@ void chordd_resp_handle (chordd_resp_t *self, uint64_t now_ms)
     self->item_count = 0;
     for (size_t slot = 0; slot < CHORDD_RESP_CONNECTIONS; slot++) {
         s_conn_t *conn = &self->conns[slot];
-        if (conn->fd >= 0 && conn->paused && !conn->closing && s_conn_within (conn))
+        if (conn->fd >= 0 && conn->paused && !conn->closing && s_conn_within (conn) && s_undefer (self, conn))
             s_conn_feed (self, conn, NULL, 0);
     }
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define S_ENTRIES_MIN 16                /* entries allocated at first */
+#define S_KEY_SLOTS   1024              /* slots of the keys in flight, by hash */
 
 typedef enum {
     S_PART_WAITING = 0,                 /* no answer yet */
@@ -17,6 +18,8 @@ typedef enum {
 } s_part_state_t;
 
 typedef struct {
+    uint32_t key_slot;                  /* its key's slot in reading[] or writing[] */
+    bool tracked;                       /* counted there until answered */
     uint8_t *value;                     /* GET and MGET: the value found (malloc'd) */
     size_t value_len;                   /* bytes at value */
     s_part_state_t state;               /* what the ring answered */
@@ -41,7 +44,23 @@ struct chordd_resp_queue {
     size_t count;                       /* entries queued */
     uint64_t next_id;                   /* request id of the next part asked */
     size_t held;                        /* bytes of values and of every trailer but the last */
+    uint32_t reading[S_KEY_SLOTS];      /* reads sent, not answered, by key slot */
+    uint32_t writing[S_KEY_SLOTS];      /* writes sent, not answered, by key slot */
 };
+
+static bool s_op_writes (chordd_resp_op_t op)
+{
+    return op == CHORDD_RESP_OP_SET || op == CHORDD_RESP_OP_MSET || op == CHORDD_RESP_OP_DEL;
+}
+
+/* FNV-1a of the key, folded to a slot. */
+static uint32_t s_key_slot (const uint8_t *key, size_t key_len)
+{
+    uint64_t hash = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < key_len; i++)
+        hash = (hash ^ key[i]) * 0x100000001b3ull;
+    return (uint32_t) ((hash ^ (hash >> 32)) % S_KEY_SLOTS);
+}
 
 chordd_resp_queue_t *chordd_resp_queue_new (void)
 {
@@ -64,8 +83,21 @@ static s_part_t *s_part (s_entry_t *entry, size_t i)
     return entry->parts == 1 ? &entry->one : &entry->many[i];
 }
 
-static void s_entry_free (s_entry_t *entry)
+/* The part is answered: its key no longer holds others back. */
+static void s_untrack (chordd_resp_queue_t *self, const s_entry_t *entry, s_part_t *part)
 {
+    if (!part->tracked)
+        return;
+    uint32_t *count = s_op_writes (entry->op) ? &self->writing[part->key_slot] : &self->reading[part->key_slot];
+    assert (*count > 0);
+    (*count)--;
+    part->tracked = false;
+}
+
+static void s_entry_free (chordd_resp_queue_t *self, s_entry_t *entry)
+{
+    for (size_t i = 0; i < entry->parts; i++)
+        s_untrack (self, entry, s_part (entry, i));
     for (size_t i = 0; i < entry->parts; i++)
         free (s_part (entry, i)->value);
     free (entry->many);
@@ -79,7 +111,7 @@ void chordd_resp_queue_destroy (chordd_resp_queue_t **self_p)
     if (!self)
         return;
     for (size_t i = 0; i < self->count; i++)
-        s_entry_free (s_at (self, i));
+        s_entry_free (self, s_at (self, i));
     free (self->entries);
     free (self);
     *self_p = NULL;
@@ -144,6 +176,31 @@ static s_entry_t *s_find (chordd_resp_queue_t *self, uint64_t request_id)
     return NULL;
 }
 
+void chordd_resp_queue_track (chordd_resp_queue_t *self, uint64_t request_id, const uint8_t *key, size_t key_len)
+{
+    assert (self);
+    s_entry_t *entry = s_find (self, request_id);
+    if (!entry)
+        return;     /* expired and replied to already */
+    s_part_t *part = s_part (entry, (size_t) (request_id - entry->first_id));
+    if (part->tracked || part->state != S_PART_WAITING)
+        return;
+    part->key_slot = s_key_slot (key, key_len);
+    part->tracked = true;
+    if (s_op_writes (entry->op))
+        self->writing[part->key_slot]++;
+    else
+        self->reading[part->key_slot]++;
+}
+
+bool chordd_resp_queue_conflicts (const chordd_resp_queue_t *self, chordd_resp_op_t op, const uint8_t *key,
+                                  size_t key_len)
+{
+    assert (self);
+    uint32_t slot = s_key_slot (key, key_len);
+    return s_op_writes (op) ? self->reading[slot] > 0 : self->writing[slot] > 0;
+}
+
 void chordd_resp_status_error (chord_status_t status, const char *text, size_t text_len, char *error,
                                size_t error_size)
 {
@@ -190,6 +247,7 @@ int chordd_resp_queue_answer (chordd_resp_queue_t *self, uint64_t request_id, ch
     s_part_t *part = entry ? s_part (entry, (size_t) (request_id - entry->first_id)) : NULL;
     if (!part || part->state != S_PART_WAITING)
         return -1;
+    s_untrack (self, entry, part);
     entry->answered++;
     bool reads = entry->op == CHORDD_RESP_OP_GET || entry->op == CHORDD_RESP_OP_MGET;
     char line[CHORDD_RESP_ERROR_MAX];
@@ -227,6 +285,7 @@ void chordd_resp_queue_expire (chordd_resp_queue_t *self, uint64_t now_ms, uint6
             s_part_t *part = s_part (entry, k);
             if (part->state != S_PART_WAITING)
                 continue;
+            s_untrack (self, entry, part);
             entry->answered++;
             s_fail (entry, part, "TRYAGAIN no answer from the ring in time");
         }
@@ -285,7 +344,7 @@ void chordd_resp_queue_drain (chordd_resp_queue_t *self, chordd_resp_out_t *out)
             freed += entry->trailer.len;    /* counted when the next was pushed */
         assert (freed <= self->held);
         self->held -= freed;
-        s_entry_free (entry);
+        s_entry_free (self, entry);
         self->head = (self->head + 1) & (self->cap - 1);
         self->count--;
     }

@@ -39,6 +39,21 @@ chordd_resp_out_t *chordd_resp_queue_tail (chordd_resp_queue_t *self, chordd_res
     it; 0 when memory runs out (nothing queued).  */
 uint64_t chordd_resp_queue_push (chordd_resp_queue_t *self, chordd_resp_op_t op, size_t parts, uint64_t now_ms);
 
+/*  Marks the part request_id as sent to the ring for key: until it is
+    answered, a command on the same key that must not overtake it
+    conflicts (chordd_resp_queue_conflicts).  */
+void chordd_resp_queue_track (chordd_resp_queue_t *self, uint64_t request_id, const uint8_t *key, size_t key_len);
+
+/*  True when a command of op on key could overtake one sent before on the
+    same connection: a read after a write of the key, or a write after a
+    read, not yet answered (the ring may serve requests out of order: one
+    from the store at once, another through a task). Writes after writes do
+    not conflict: versions taken in arrival order keep the last one. May
+    say true for another key that shares its slot (then the command only
+    waits longer).  */
+bool chordd_resp_queue_conflicts (const chordd_resp_queue_t *self, chordd_resp_op_t op, const uint8_t *key,
+                                  size_t key_len);
+
 /*  Fails the parts still unanswered of the commands asked before
     now_ms - wait_ms ("TRYAGAIN no answer from the ring"): the ring answers
     each request by its tmo, and this bounds the wait should it not.  */
