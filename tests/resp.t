@@ -286,7 +286,8 @@ def check_event_loop(live, r):
     growth_mib = (rss_kib(peer) - rss_before) / 1024
     slow.close()
     figures = "asked %d GETs (%d MiB of replies), RSS grew %.1f MiB" % (asked, asked * len(big) >> 20, growth_mib)
-    ok(served and growth_mib < 64,
+    #  Unbounded, the peer would hold every reply asked for; ASan's quarantine alone holds some 100 MiB.
+    ok(served and growth_mib < min(200, (asked * len(big) >> 20) / 4),
        "a client that never reads its GETs is paused: others are served, memory bounded", [figures])
     diag("slow reader: " + figures)
 
