@@ -219,7 +219,7 @@ FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE $(FUZZ_SANITIZE) -fsanitize=fuzzer-no
                 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -MMD -MP \
                 -Iprotocol -Idaemon -Itests/fuzz $(PKG_CFLAGS)
 FUZZ_SHARED  := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard protocol/*.c) daemon/route.c daemon/http_path.c \
-                daemon/resp_proto.c daemon/resp_cmd.c tests/fuzz/fuzz_input.c)
+                daemon/resp_proto.c daemon/resp_cmd.c daemon/resp_queue.c tests/fuzz/fuzz_input.c)
 FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 
 $(FUZZ_DIR)/obj/%.o: %.c
@@ -231,7 +231,8 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_SHARED)
 
 $(BUILD)/tests/fuzz/%.o: CFLAGS += -Itests/fuzz -Idaemon
 FUZZ_REPLAY_OBJ := $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/fuzz_input.o $(BUILD)/daemon/route.o \
-                   $(BUILD)/daemon/http_path.o $(BUILD)/daemon/resp_proto.o $(BUILD)/daemon/resp_cmd.o
+                   $(BUILD)/daemon/http_path.o $(BUILD)/daemon/resp_proto.o $(BUILD)/daemon/resp_cmd.o \
+                   $(BUILD)/daemon/resp_queue.o
 
 $(BUILD)/replay/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_REPLAY_OBJ) $(LIB)
 	@mkdir -p $(dir $@)

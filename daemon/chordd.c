@@ -146,6 +146,32 @@ static void s_on_message (void *arg, const uint8_t *data, size_t size, const cho
         s_batch_begin (peer);
 }
 
+/*  A Redis door's request: to the position that owns its key when one
+    does, sparing position 0 a forward to ourselves over ZeroMQ; else to
+    position 0, which routes it. The door checked the connection's role
+    (AUTH) already. Counted in the batch as a message received.  */
+static void s_resp_submit (void *arg, const chord_msg_t *request, const chord_origin_t *origin, uint64_t now_ms)
+{
+    s_peer_t *peer = arg;
+    if (peer->store_failed) {
+        peer->dropped++;
+        peer->counted.dropped_stopped++;
+        return;
+    }
+    chord_id_t key_id;
+    chord_id_hash (&key_id, request->key, request->key_len);
+    size_t index = 0;
+    for (size_t i = 0; i < peer->count && peer->count > 1; i++)
+        if (chord_node_owns_key (peer->positions[i].node, &key_id)) {
+            index = i;
+            break;
+        }
+    peer->by_type[request->type]++;
+    chord_node_handle (peer->positions[index].node, request, origin, CHORD_ROLE_WRITE, now_ms);
+    if (++peer->batched >= CHORDD_BATCH_MAX && s_send (peer) == 0)
+        s_batch_begin (peer);
+}
+
 /* Sends everything the positions queued. Only s_send calls it, once the
    writes behind those messages are committed. */
 static void s_flush (s_peer_t *peer)
@@ -155,6 +181,8 @@ static void s_flush (s_peer_t *peer)
         while (chord_node_pop_outgoing (peer->positions[i].node, &out)) {
             if (out.kind == CHORD_DEST_PEER)
                 chordd_transport_send_peer (peer->transport, out.endpoint, out.data, out.size);
+            else if (chordd_resp_is_origin (&out.origin))
+                chordd_resp_deliver (peer->resp, &out.origin, out.data, out.size);
             else
                 chordd_transport_send_origin (peer->transport, &out.origin, out.data, out.size);
         }
@@ -531,7 +559,8 @@ static int s_http_start (s_peer_t *peer, const chordd_options_t *options, const 
     char error[512];
     if (options->resp) {
         peer->resp = chordd_resp_start (&options->resp_address, options->resp_address_len, options->resp,
-                                        options->advertise, options->replicas, curve, error, sizeof error);
+                                        options->advertise, options->replicas, curve != NULL, s_resp_submit, peer,
+                                        error, sizeof error);
         if (!peer->resp || (options->http_tokens && chordd_resp_tokens_load (peer->resp, options->http_tokens,
                                                                              error, sizeof error) != 0)) {
             fprintf (stderr, "chordd: --resp: %s\n", error);
@@ -700,7 +729,13 @@ static int s_peer_run (s_peer_t *peer, const chordd_options_t *options)
         if (leaving && leave_deadline - now < wait)
             wait = leave_deadline - now;
         s_batch_begin (peer);
-        chordd_transport_poll (peer->transport, (int) wait, s_on_message, peer);
+        zmq_pollitem_t *door = NULL;
+        bool door_busy = false;
+        size_t door_count = peer->resp ? chordd_resp_prepare (peer->resp, now, &door, &door_busy) : 0;
+        chordd_transport_poll_extra (peer->transport, door_busy ? 0 : (int) wait, door, door_count, s_on_message,
+                                     peer);
+        if (peer->resp)
+            chordd_resp_handle (peer->resp, s_now_ms ());
         if (s_send (peer) != 0)
             break;
         s_publish (peer, s_now_ms (), false);

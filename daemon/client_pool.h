@@ -1,5 +1,5 @@
 /*  A pool of idle client connections to one peer, shared by threads: the
-    HTTP and Redis doors reach their own peer through it, so a request does
+    HTTP side reaches its own peer through it, so a request does
     not pay for a ZeroMQ context and a CURVE handshake each time.  */
 #ifndef CHORDD_CLIENT_POOL_H
 #define CHORDD_CLIENT_POOL_H

@@ -53,11 +53,6 @@ static bool s_value_ok (const s_req_t *req, size_t i)
     return false;
 }
 
-static const uint8_t *s_arg (const s_req_t *req, size_t i)
-{
-    return (const uint8_t *) req->argv[i];
-}
-
 /* ---------------------------------------------------------------------- */
 /* Commands. */
 
@@ -81,22 +76,19 @@ static void s_quit (const s_req_t *req)
     chordd_resp_out_status (req->out, "OK");
 }
 
+/* Starts op on the ring; an error if it cannot start. */
+static void s_start (const s_req_t *req, chordd_resp_op_t op)
+{
+    const chordd_resp_ring_t *ring = req->session->ring;
+    char error[CHORDD_RESP_ERROR_MAX];
+    if (ring->start (ring->ctx, req->session->conn, op, req->argc, req->argv, req->argvlen, error, sizeof error))
+        chordd_resp_out_error (req->out, error);
+}
+
 static void s_get (const s_req_t *req)
 {
-    if (!s_key_ok (req, 1))
-        return;
-    const chordd_resp_ring_t *ring = req->session->ring;
-    uint8_t *value = NULL;
-    size_t value_len = 0;
-    char error[CHORDD_RESP_ERROR_MAX];
-    int found = ring->get (ring->ctx, s_arg (req, 1), req->argvlen[1], &value, &value_len, error, sizeof error);
-    if (found < 0)
-        chordd_resp_out_error (req->out, error);
-    else if (found == 0)
-        chordd_resp_out_nil (req->out);
-    else
-        chordd_resp_out_bulk (req->out, value, value_len);
-    free (value);
+    if (s_key_ok (req, 1))
+        s_start (req, CHORDD_RESP_OP_GET);
 }
 
 /* Redis's SET options, which chord cannot honour (no expiry, no conditions). */
@@ -113,91 +105,32 @@ static void s_set (const s_req_t *req)
         chordd_resp_out_error (req->out, text);
         return;
     }
-    if (!s_key_ok (req, 1) || !s_value_ok (req, 2))
-        return;
-    const chordd_resp_ring_t *ring = req->session->ring;
-    char error[CHORDD_RESP_ERROR_MAX];
-    if (ring->put (ring->ctx, s_arg (req, 1), req->argvlen[1], s_arg (req, 2), req->argvlen[2], error,
-                   sizeof error) != 0)
-        chordd_resp_out_error (req->out, error);
-    else
-        chordd_resp_out_status (req->out, "OK");
+    if (s_key_ok (req, 1) && s_value_ok (req, 2))
+        s_start (req, CHORDD_RESP_OP_SET);
 }
 
-/*  How many of the keys from argv[1] on exist, deleting each one when del
-    is true (a key's GET tells whether it existed). -1 after writing an
-    error (earlier keys may be deleted by then).  */
-static long long s_count_keys (const s_req_t *req, bool del)
+/* DEL, EXISTS and MGET: every key checked, then one start for them all. */
+static void s_keys (const s_req_t *req, chordd_resp_op_t op)
 {
     for (size_t i = 1; i < req->argc; i++)
         if (!s_key_ok (req, i))
-            return -1;
-    const chordd_resp_ring_t *ring = req->session->ring;
-    char error[CHORDD_RESP_ERROR_MAX];
-    long long count = 0;
-    for (size_t i = 1; i < req->argc; i++) {
-        uint8_t *value = NULL;
-        size_t value_len = 0;
-        int found = ring->get (ring->ctx, s_arg (req, i), req->argvlen[i], &value, &value_len, error,
-                               sizeof error);
-        free (value);
-        if (found == 1 && del && ring->del (ring->ctx, s_arg (req, i), req->argvlen[i], error, sizeof error) != 0)
-            found = -1;
-        if (found < 0) {
-            chordd_resp_out_error (req->out, error);
-            return -1;
-        }
-        count += found;
-    }
-    return count;
+            return;
+    s_start (req, op);
 }
 
 static void s_del (const s_req_t *req)
 {
-    long long count = s_count_keys (req, true);
-    if (count >= 0)
-        chordd_resp_out_integer (req->out, count);
+    s_keys (req, CHORDD_RESP_OP_DEL);
 }
 
 static void s_exists (const s_req_t *req)
 {
-    long long count = s_count_keys (req, false);
-    if (count >= 0)
-        chordd_resp_out_integer (req->out, count);
+    s_keys (req, CHORDD_RESP_OP_EXISTS);
 }
 
 static void s_mget (const s_req_t *req)
 {
-    for (size_t i = 1; i < req->argc; i++)
-        if (!s_key_ok (req, i))
-            return;
-    //  The answers go to a buffer of their own: an error on any key
-    //  replaces the whole array.
-    const chordd_resp_ring_t *ring = req->session->ring;
-    chordd_resp_out_t values = {0};
-    chordd_resp_out_array (&values, req->argc - 1);
-    char error[CHORDD_RESP_ERROR_MAX];
-    for (size_t i = 1; i < req->argc; i++) {
-        uint8_t *value = NULL;
-        size_t value_len = 0;
-        int found = ring->get (ring->ctx, s_arg (req, i), req->argvlen[i], &value, &value_len, error,
-                               sizeof error);
-        if (found == 1)
-            chordd_resp_out_bulk (&values, value, value_len);
-        else if (found == 0)
-            chordd_resp_out_nil (&values);
-        free (value);
-        if (found < 0) {
-            chordd_resp_out_error (req->out, error);
-            chordd_resp_out_free (&values);
-            return;
-        }
-    }
-    if (values.failed)
-        req->out->failed = true;
-    else
-        chordd_resp_out_bytes (req->out, values.data, values.len);
-    chordd_resp_out_free (&values);
+    s_keys (req, CHORDD_RESP_OP_MGET);
 }
 
 static void s_mset (const s_req_t *req)
@@ -209,15 +142,7 @@ static void s_mset (const s_req_t *req)
     for (size_t i = 1; i < req->argc; i += 2)
         if (!s_key_ok (req, i) || !s_value_ok (req, i + 1))
             return;
-    const chordd_resp_ring_t *ring = req->session->ring;
-    char error[CHORDD_RESP_ERROR_MAX];
-    for (size_t i = 1; i < req->argc; i += 2)
-        if (ring->put (ring->ctx, s_arg (req, i), req->argvlen[i], s_arg (req, i + 1), req->argvlen[i + 1], error,
-                       sizeof error) != 0) {
-            chordd_resp_out_error (req->out, error);
-            return;
-        }
-    chordd_resp_out_status (req->out, "OK");
+    s_start (req, CHORDD_RESP_OP_MSET);
 }
 
 static void s_info (const s_req_t *req)

@@ -239,8 +239,8 @@ static int s_protocol_error (chordd_resp_out_t *out, const char *what)
     return -1;
 }
 
-/*  Hands one request to handler: an array of 1.. strings. Returns 0, 1
-    (close) or -1 (protocol error written).  */
+/*  Hands one request to handler: an array of 1.. strings. Returns what
+    the handler asked (chordd_resp_next_t), or -1 (protocol error written).  */
 static int s_request (chordd_resp_parser_t *self, s_obj_t *request, chordd_resp_handler_fn *handler, void *ctx,
                       chordd_resp_out_t *out)
 {
@@ -255,7 +255,7 @@ static int s_request (chordd_resp_parser_t *self, s_obj_t *request, chordd_resp_
         self->argv[i] = item->str;
         self->argvlen[i] = item->len;
     }
-    return handler (ctx, request->len, self->argv, self->argvlen, out) ? 0 : 1;
+    return (int) handler (ctx, request->len, self->argv, self->argvlen, out);
 }
 
 int chordd_resp_parser_feed (chordd_resp_parser_t *self, const uint8_t *data, size_t len,

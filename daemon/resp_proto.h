@@ -44,11 +44,17 @@ void chordd_resp_out_array (chordd_resp_out_t *out, size_t count);
 void chordd_resp_out_reset (chordd_resp_out_t *out);
 void chordd_resp_out_free (chordd_resp_out_t *out);
 
+/* What a handler asks of the parser after a request. */
+typedef enum {
+    CHORDD_RESP_GO_ON = 0,              /* take the next request */
+    CHORDD_RESP_CLOSE = 1,              /* close the connection after the answers so far (QUIT) */
+    CHORDD_RESP_PAUSE = 2,              /* take no more now: the rest stays buffered until the next feed */
+} chordd_resp_next_t;
+
 /*  Called for each whole request: argc arguments, argv[i] of argvlen[i]
-    bytes (each NUL-terminated too, for convenience; they may hold NULs).
-    Returns false to close the connection after the answers so far (QUIT).  */
-typedef bool (chordd_resp_handler_fn) (void *ctx, size_t argc, char **argv, const size_t *argvlen,
-                                       chordd_resp_out_t *out);
+    bytes (each NUL-terminated too, for convenience; they may hold NULs).  */
+typedef chordd_resp_next_t (chordd_resp_handler_fn) (void *ctx, size_t argc, char **argv, const size_t *argvlen,
+                                                     chordd_resp_out_t *out);
 
 typedef struct chordd_resp_parser chordd_resp_parser_t;
 
@@ -56,8 +62,10 @@ typedef struct chordd_resp_parser chordd_resp_parser_t;
 chordd_resp_parser_t *chordd_resp_parser_new (void);
 void chordd_resp_parser_destroy (chordd_resp_parser_t **self_p);
 
-/*  Feeds len bytes read from the connection and hands each whole request
-    to handler, appending answers to out. Returns 0 to go on reading, 1
+/*  Feeds len bytes read from the connection (len 0: none, to take the
+    requests left buffered by a pause) and hands each whole request to
+    handler, appending answers to out. Returns 0 to go on reading, 2 when
+    the handler paused (feed again, with or without bytes, to go on), 1
     when the handler asked to close, -1 after a protocol error (its
     "-ERR Protocol error: ..." is in out): either way, send out and close.  */
 int chordd_resp_parser_feed (chordd_resp_parser_t *self, const uint8_t *data, size_t len,

@@ -1,6 +1,7 @@
 /*  chordd transport: ZeroMQ ROUTER for requests in, DEALERs for requests out. */
 #include "transport.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -393,14 +394,28 @@ static size_t s_watch_list (chordd_transport_t *self, s_watch_t *watch)
     return count;
 }
 
+/* The caller's extra items, as poll(2) and back: ZeroMQ's event bits differ. */
+static short s_poll_events (short zmq_events)
+{
+    return (short) (((zmq_events & ZMQ_POLLIN) ? POLLIN : 0) | ((zmq_events & ZMQ_POLLOUT) ? POLLOUT : 0));
+}
+
+static short s_zmq_events (short poll_events)
+{
+    return (short) (((poll_events & POLLIN) ? ZMQ_POLLIN : 0) | ((poll_events & POLLOUT) ? ZMQ_POLLOUT : 0) |
+                    ((poll_events & (POLLERR | POLLHUP | POLLNVAL)) ? ZMQ_POLLERR : 0));
+}
+
 /*  Lists in candidates the sockets of watch that may have input: those
     touched since last asked, and those whose fd says there is news. The
     fds are always looked at (without waiting when a socket was touched),
     so a busy socket cannot starve the others. Reading a candidate asks it
     (a read that finds nothing takes in its pending commands, as
-    ZMQ_EVENTS would), so none is asked twice. Returns how many, or -1
-    when a signal cut the wait short.  */
-static int s_candidates (const s_watch_t *watch, size_t count, int timeout_ms, void **candidates)
+    ZMQ_EVENTS would), so none is asked twice. The extra items (plain fds)
+    are polled in the same call and get their revents. Returns how many
+    candidates, or -1 when a signal cut the wait short.  */
+static int s_candidates (const s_watch_t *watch, size_t count, zmq_pollitem_t *extra, size_t extra_count,
+                         int timeout_ms, void **candidates)
 {
     bool touched[4 + CHORDD_DEALERS_MAX];
     int candidate_count = 0;
@@ -410,13 +425,18 @@ static int s_candidates (const s_watch_t *watch, size_t count, int timeout_ms, v
         if (touched[i])
             candidates[candidate_count++] = watch[i].socket;
     }
-    struct pollfd fds[4 + CHORDD_DEALERS_MAX];
+    struct pollfd fds[4 + CHORDD_DEALERS_MAX + CHORDD_POLL_EXTRA_MAX];
     for (size_t i = 0; i < count; i++) {
         size_t fd_size = sizeof fds[i].fd;
         fds[i] = (struct pollfd) {.fd = -1, .events = POLLIN};
         zmq_getsockopt (watch[i].socket, ZMQ_FD, &fds[i].fd, &fd_size);
     }
-    if (poll (fds, (nfds_t) count, candidate_count > 0 ? 0 : timeout_ms) < 0)
+    for (size_t i = 0; i < extra_count; i++)
+        fds[count + i] = (struct pollfd) {.fd = extra[i].fd, .events = s_poll_events (extra[i].events)};
+    int polled = poll (fds, (nfds_t) (count + extra_count), candidate_count > 0 ? 0 : timeout_ms);
+    for (size_t i = 0; i < extra_count; i++)
+        extra[i].revents = polled < 0 ? 0 : s_zmq_events (fds[count + i].revents);
+    if (polled < 0)
         return errno == EINTR ? -1 : candidate_count;
     for (size_t i = 0; i < count; i++)
         if (!touched[i] && (fds[i].revents & POLLIN))
@@ -492,21 +512,36 @@ static int s_read_candidates (chordd_transport_t *self, void **candidates, int c
 
 int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_transport_fn *fn, void *arg)
 {
+    return chordd_transport_poll_extra (self, timeout_ms, NULL, 0, fn, arg);
+}
+
+static bool s_any_revents (const zmq_pollitem_t *extra, size_t extra_count)
+{
+    for (size_t i = 0; i < extra_count; i++)
+        if (extra[i].revents)
+            return true;
+    return false;
+}
+
+int chordd_transport_poll_extra (chordd_transport_t *self, int timeout_ms, zmq_pollitem_t *extra,
+                                 size_t extra_count, chordd_transport_fn *fn, void *arg)
+{
+    assert (extra_count <= CHORDD_POLL_EXTRA_MAX);
     s_watch_t watch[4 + CHORDD_DEALERS_MAX];
     void *candidates[4 + CHORDD_DEALERS_MAX];
     size_t count = s_watch_list (self, watch);
-    int candidate_count = s_candidates (watch, count, timeout_ms, candidates);
+    int candidate_count = s_candidates (watch, count, extra, extra_count, timeout_ms, candidates);
     if (candidate_count < 0)
         return -1;
     int handled = s_read_candidates (self, candidates, candidate_count, fn, arg);
     bool touched = false;
     for (size_t i = 0; i < count; i++)
         touched |= *watch[i].touched;
-    if (handled > 0 || touched)
+    if (handled > 0 || touched || s_any_revents (extra, extra_count))
         return handled;
     /* The touched sockets had nothing, and s_candidates did not wait:
        now every socket is asked, its fd signals news, so wait for it. */
-    candidate_count = s_candidates (watch, count, timeout_ms, candidates);
+    candidate_count = s_candidates (watch, count, extra, extra_count, timeout_ms, candidates);
     if (candidate_count < 0)
         return -1;
     return s_read_candidates (self, candidates, candidate_count, fn, arg);

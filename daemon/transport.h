@@ -18,11 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zmq.h>
+
 #include "auth.h"
 #include "keys.h"
 #include "node.h"
 
 #define CHORDD_DEALERS_MAX 256         /* open connections to other peers, a DEALER each */
+#define CHORDD_POLL_EXTRA_MAX 320      /* other items (plain fds) polled with the sockets */
 
 typedef struct chordd_transport chordd_transport_t;
 
@@ -69,6 +72,12 @@ int chordd_transport_send_origin (chordd_transport_t *self, const chord_origin_t
     messages to fn. Returns the number handled, or -1 when interrupted by a
     signal.  */
 int chordd_transport_poll (chordd_transport_t *self, int timeout_ms, chordd_transport_fn *fn, void *arg);
+
+/*  The same, polling extra_count more items (at most CHORDD_POLL_EXTRA_MAX,
+    e.g. the Redis door's fds) in the same zmq_poll: their revents are set
+    on return, for the caller to act on.  */
+int chordd_transport_poll_extra (chordd_transport_t *self, int timeout_ms, zmq_pollitem_t *extra,
+                                 size_t extra_count, chordd_transport_fn *fn, void *arg);
 
 /*  The counts as of now: monitor events already queued (connections the
     I/O thread has closed) are taken in first, so "open" is current.  */

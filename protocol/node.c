@@ -486,6 +486,13 @@ const chord_peer_t *chord_node_predecessor (const chord_node_t *self)
     return ring->has_pred && ring->pred_alive ? &ring->pred : NULL;
 }
 
+bool chord_node_owns_key (const chord_node_t *self, const chord_id_t *key_id)
+{
+    assert (self);
+    assert (key_id);
+    return node_owns (self, key_id);
+}
+
 const chord_node_stats_t *chord_node_stats (const chord_node_t *self)
 {
     assert (self);

@@ -212,6 +212,12 @@ const chord_node_stats_t *chord_node_stats (const chord_node_t *self);
 /* Fills *out with the node's ring gauges and last census. */
 void chord_node_gauges (const chord_node_t *self, chord_node_gauges_t *out);
 
+/*  True when the node serves key_id (chord_id_hash of a key) now: it is
+    ACTIVE and the id lies in its arc (predecessor, self], or it is alone.
+    A driver holding several positions hands a client's operation to the
+    one that owns the key, sparing a forward to itself.  */
+bool chord_node_owns_key (const chord_node_t *self, const chord_id_t *key_id);
+
 /* A short name for a state ("active"). */
 const char *chord_node_state_name (chord_node_state_t state);
 

@@ -38,8 +38,12 @@ static void s_test_config (void)
     chord_node_t *node = chord_node_new (&config, &env);
     tap_ok (node && chord_node_state (node) == CHORD_NODE_IDLE, "new node is idle");
     tap_ok (chord_node_next_deadline_ms (node) == UINT64_MAX, "an idle node has no deadline");
+    chord_id_t key_id;
+    chord_id_hash (&key_id, "k", 1);
+    tap_ok (!chord_node_owns_key (node, &key_id), "an idle node owns no key");
     tap_ok (chord_node_start (node, NULL, 0, 0) == 0 && chord_node_start (node, NULL, 0, 0) == -1,
             "start once, not twice");
+    tap_ok (chord_node_owns_key (node, &key_id), "a node alone owns every key");
     chord_node_destroy (&node);
     chord_node_destroy (&node);
     tap_ok (node == NULL, "destroy sets NULL and is idempotent");

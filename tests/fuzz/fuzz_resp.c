@@ -2,6 +2,11 @@
     bytes to answers (daemon/resp_proto.c: hiredis's reader with our
     bounds; daemon/resp_cmd.c: the commands), with a fake ring in memory.
 
+    The fake ring answers each key of a data command at once, last key
+    first, through daemon/resp_queue.c, which renders the replies in
+    command order; keys starting with 'W' it never answers, and the
+    queue's expiry fails them (after 3 more requests, or at the end).
+
     Input: one byte of settings (bit 0: a secured ring; bits 1-2: the role
     the token "good" stands for; bits 3-7: how many bytes each feed gets,
     1 to 32 times 97), then the bytes of the connection. Checked: nothing
@@ -13,6 +18,7 @@
 
 #include "fuzz_input.h"
 #include "resp_cmd.h"
+#include "resp_queue.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -28,6 +34,7 @@ typedef struct {
     size_t value_len[S_KEYS];
     chord_role_t good;      /* what the token "good" stands for */
     size_t handled;         /* requests dispatched */
+    chordd_resp_queue_t *queue; /* the connection's commands waiting */
 } s_ring_t;
 
 /* The slot of key, or -1; a key starting with 'E' makes the ring fail. */
@@ -39,21 +46,15 @@ static int s_find (s_ring_t *ring, const uint8_t *key, size_t key_len)
     return -1;
 }
 
-static int s_get (void *ctx, const uint8_t *key, size_t key_len, uint8_t **value, size_t *value_len, char *error,
-                  size_t error_size)
+/* The value of key: 1 (value and value_len set, borrowed), 0 absent, -1 a failure. */
+static int s_get (s_ring_t *ring, const uint8_t *key, size_t key_len, const uint8_t **value, size_t *value_len)
 {
-    if (key[0] == 'E') {
-        snprintf (error, error_size, "TRYAGAIN the fake ring fails keys starting with E");
+    if (key[0] == 'E')
         return -1;
-    }
-    s_ring_t *ring = ctx;
     int i = s_find (ring, key, key_len);
     if (i < 0)
         return 0;
-    *value = malloc (ring->value_len[i] ? ring->value_len[i] : 1);
-    if (!*value)
-        abort ();
-    memcpy (*value, ring->value[i], ring->value_len[i]);
+    *value = ring->value[i];
     *value_len = ring->value_len[i];
     return 1;
 }
@@ -65,14 +66,10 @@ static void s_drop (s_ring_t *ring, int i)
     ring->key[i] = ring->value[i] = NULL;
 }
 
-static int s_put (void *ctx, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len,
-                  char *error, size_t error_size)
+static int s_put (s_ring_t *ring, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len)
 {
-    if (key[0] == 'E' || key_len > CHORD_KEY_MAX || value_len > CHORD_VALUE_MAX) {
-        snprintf (error, error_size, "ERR the fake ring refuses");
+    if (key[0] == 'E' || key_len > CHORD_KEY_MAX || value_len > CHORD_VALUE_MAX)
         return -1;
-    }
-    s_ring_t *ring = ctx;
     int i = s_find (ring, key, key_len);
     for (int k = 0; i < 0 && k < S_KEYS; k++)
         if (!ring->key[k])
@@ -91,14 +88,52 @@ static int s_put (void *ctx, const uint8_t *key, size_t key_len, const uint8_t *
     return 0;
 }
 
-static int s_del (void *ctx, const uint8_t *key, size_t key_len, char *error, size_t error_size)
+/* One key of a command, answered into the queue as the ring would. */
+static void s_answer (s_ring_t *ring, chordd_resp_op_t op, uint64_t request_id, const uint8_t *key, size_t key_len,
+                      const uint8_t *value, size_t value_len)
 {
+    static const char failed[] = "the fake ring fails keys starting with E";
+    if (key[0] == 'W')
+        return;     /* never answered: the queue's expiry answers it */
+    const uint8_t *found = NULL;
+    size_t found_len = 0;
+    int rc;
+    if (op == CHORDD_RESP_OP_SET || op == CHORDD_RESP_OP_MSET)
+        rc = s_put (ring, key, key_len, value, value_len) == 0 ? 0 : -1;
+    else if (op == CHORDD_RESP_OP_DEL && key[0] != 'E') {
+        int i = s_find (ring, key, key_len);
+        if (i >= 0)
+            s_drop (ring, i);
+        rc = i >= 0 ? 1 : 0;
+    } else
+        rc = s_get (ring, key, key_len, &found, &found_len);
+    chord_status_t status = rc < 0 ? CHORD_STATUS_TIMEOUT : rc == 0 && op != CHORDD_RESP_OP_SET &&
+                                                                     op != CHORDD_RESP_OP_MSET
+                                                                ? CHORD_STATUS_NOT_FOUND
+                                                                : CHORD_STATUS_OK;
+    if (chordd_resp_queue_answer (ring->queue, request_id, status, found != NULL, found, found_len,
+                                  rc < 0 ? failed : NULL, rc < 0 ? sizeof failed - 1 : 0) != 0)
+        abort ();   /* each part is answered once */
+}
+
+/* Starts a command and answers its keys at once, last first. */
+static int s_start (void *ctx, void *conn, chordd_resp_op_t op, size_t argc, char **argv, const size_t *argvlen,
+                    char *error, size_t error_size)
+{
+    (void) conn;
     (void) error;
     (void) error_size;
     s_ring_t *ring = ctx;
-    int i = s_find (ring, key, key_len);
-    if (i >= 0)
-        s_drop (ring, i);
+    size_t step = op == CHORDD_RESP_OP_SET || op == CHORDD_RESP_OP_MSET ? 2 : 1;
+    size_t parts = (argc - 1) / step;
+    uint64_t first_id = chordd_resp_queue_push (ring->queue, op, parts, ring->handled);
+    if (first_id == 0)
+        abort ();
+    for (size_t i = parts; i-- > 0;) {
+        size_t at = 1 + i * step;
+        s_answer (ring, op, first_id + i, (const uint8_t *) argv[at], argvlen[at],
+                  step == 2 ? (const uint8_t *) argv[at + 1] : NULL, step == 2 ? argvlen[at + 1] : 0);
+    }
     return 0;
 }
 
@@ -117,13 +152,16 @@ static chord_role_t s_auth (void *ctx, const char *token, size_t token_len)
 }
 
 /* Counts requests on their way to the dispatcher. */
-static bool s_handler (void *ctx, size_t argc, char **argv, const size_t *argvlen, chordd_resp_out_t *out)
+static chordd_resp_next_t s_handler (void *ctx, size_t argc, char **argv, const size_t *argvlen, chordd_resp_out_t *out)
 {
     chordd_resp_session_t *session = ctx;
-    ((s_ring_t *) session->ring->ctx)->handled++;
+    s_ring_t *ring = session->ring->ctx;
+    ring->handled++;
     if (argc == 0 || argc > CHORDD_RESP_ARGS_MAX || argv[argc - 1][argvlen[argc - 1]] != '\0')
         abort ();
-    return chordd_resp_dispatch (ctx, argc, argv, argvlen, out);
+    bool go_on = chordd_resp_dispatch (ctx, argc, argv, argvlen, chordd_resp_queue_tail (ring->queue, out));
+    //  Pause now and then, as the server does past its bounds: the rest waits in the parser.
+    return !go_on ? CHORDD_RESP_CLOSE : ring->handled % 7 == 0 ? CHORDD_RESP_PAUSE : CHORDD_RESP_GO_ON;
 }
 
 /* How many RESP replies out holds; aborts on anything not RESP. */
@@ -158,16 +196,16 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     fuzz_bytes_t in;
     fuzz_bytes_init (&in, data, size);
     uint8_t settings = fuzz_u8 (&in);
-    s_ring_t fake = {.good = (chord_role_t) ((settings >> 1) & 3)};
-    chordd_resp_ring_t ring = {&fake, s_get, s_put, s_del, s_info, s_auth};
-    chordd_resp_session_t session = {&ring, settings & 1, CHORD_ROLE_NONE};
+    s_ring_t fake = {.good = (chord_role_t) ((settings >> 1) & 3), .queue = chordd_resp_queue_new ()};
+    chordd_resp_ring_t ring = {&fake, s_start, s_info, s_auth};
+    chordd_resp_session_t session = {&ring, settings & 1, CHORD_ROLE_NONE, NULL};
     size_t step = 97 * (size_t) (1 + (settings >> 3));
     size_t len = 0;
     const uint8_t *rest = fuzz_rest (&in, &len);
     chordd_resp_parser_t *parser = chordd_resp_parser_new ();
-    if (!parser)
+    if (!parser || !fake.queue)
         abort ();
-    chordd_resp_out_t out = {0};
+    chordd_resp_out_t out = {0}, errors = {0};
     int rc = 0;
     for (size_t at = 0; at < len && rc == 0; at += step) {
         //  An exact-size copy of each feed, so ASan sees a read past it.
@@ -176,9 +214,21 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         if (!chunk)
             abort ();
         memcpy (chunk, rest + at, n);
-        rc = chordd_resp_parser_feed (parser, chunk, n, s_handler, &session, &out);
+        //  As the server: a protocol error goes after the replies due.
+        rc = chordd_resp_parser_feed (parser, chunk, n, s_handler, &session, &errors);
+        while (rc == 2)
+            rc = chordd_resp_parser_feed (parser, NULL, 0, s_handler, &session, &errors);
+        chordd_resp_out_t *tail = chordd_resp_queue_tail (fake.queue, &out);
+        chordd_resp_out_bytes (tail, errors.data, errors.len);
+        chordd_resp_out_reset (&errors);
+        chordd_resp_queue_expire (fake.queue, fake.handled, 3);
+        chordd_resp_queue_drain (fake.queue, &out);
         free (chunk);
     }
+    chordd_resp_queue_expire (fake.queue, fake.handled, 0);
+    chordd_resp_queue_drain (fake.queue, &out);
+    if (chordd_resp_queue_waiting (fake.queue) != 0)
+        abort ();   /* every command was answered */
     if (!out.failed) {
         bool last_is_error = false;
         size_t replies = s_count_replies (&out, &last_is_error);
@@ -187,6 +237,8 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             abort ();
     }
     chordd_resp_out_free (&out);
+    chordd_resp_out_free (&errors);
+    chordd_resp_queue_destroy (&fake.queue);
     chordd_resp_parser_destroy (&parser);
     for (int i = 0; i < S_KEYS; i++)
         s_drop (&fake, i);
