@@ -519,6 +519,7 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_
             .random_bytes = s_random_bytes,
             .log = chordd_log_line,
             .log_arg = peer->count > 1 ? position->name : NULL,
+            .log_no_debug = !chordd_log_enabled (CHORD_LOG_DEBUG),
         };
         env.store = position->store;
         position->node = chord_node_new (&config, &env);

@@ -10,6 +10,11 @@
 
 static chord_log_level_t s_level = CHORD_LOG_INFO;
 
+bool chordd_log_enabled (chord_log_level_t level)
+{
+    return level <= s_level;
+}
+
 static const char *s_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
 void chordd_log_set_level (chord_log_level_t level)

@@ -7,6 +7,9 @@
 /* Lines above this level are not printed. */
 void chordd_log_set_level (chord_log_level_t level);
 
+/* True when lines of level are printed. */
+bool chordd_log_enabled (chord_log_level_t level);
+
 /* Parses "error", "warn", "info" or "debug". Returns 0, or -1. */
 int chordd_log_parse_level (const char *name, chord_log_level_t *level);
 

@@ -23,7 +23,7 @@
 void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...)
 {
     assert (self);
-    if (!self->env.log)
+    if (!node_logs (self, level))
         return;
     char line[1024];
     va_list ap;
@@ -31,6 +31,11 @@ void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...
     vsnprintf (line, sizeof line, fmt, ap);
     va_end (ap);
     self->env.log (self->env.log_arg, level, line);
+}
+
+bool node_logs (const chord_node_t *self, chord_log_level_t level)
+{
+    return self->env.log && !(level == CHORD_LOG_DEBUG && self->env.log_no_debug);
 }
 
 /* A short printable form of an id: its first 8 hex digits. */

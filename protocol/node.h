@@ -111,6 +111,9 @@ typedef struct {
     /* Receives one log line (no newline). May be NULL. */
     void (*log) (void *arg, chord_log_level_t level, const char *line);
     void *log_arg;
+    /* The driver prints no DEBUG lines: the node does not format them
+       (some cost a hash and a formatted line per write). */
+    bool log_no_debug;
 } chord_env_t;
 
 typedef struct {

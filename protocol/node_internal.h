@@ -69,6 +69,9 @@ struct chord_node {
 
 /* ---------------------------------------------------------------- node.c: logging, time */
 
+/* True when a line of level would reach the driver: worth formatting. */
+bool node_logs (const chord_node_t *self, chord_log_level_t level);
+
 void node_log (chord_node_t *self, chord_log_level_t level, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 

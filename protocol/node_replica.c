@@ -30,15 +30,17 @@ uint64_t node_wall_ms (const chord_node_t *self, uint64_t now_ms)
     return wall > 0 ? (uint64_t) wall : 0;
 }
 
-/* Appends peer to out[] unless it is us or a process already there. */
-static void s_add_replica (const chord_node_t *self, chord_peer_t *out, size_t *count, const chord_peer_t *peer)
+/* The ring as replica_set.h reads it; pred when it is to be counted. */
+static chord_replica_view_t s_replica_view (const chord_node_t *self, const chord_peer_t *pred)
 {
-    if (strcmp (peer->endpoint, self->self.endpoint) == 0)
-        return;
-    for (size_t j = 0; j < *count; j++)
-        if (strcmp (out[j].endpoint, peer->endpoint) == 0)
-            return;
-    out[(*count)++] = *peer;
+    const node_ring_t *ring = node_ring (self);
+    return (chord_replica_view_t) {.self_endpoint = self->self.endpoint,
+                                   .succ = ring->succ,
+                                   .succ_count = ring->succ_count,
+                                   .fingers = ring->finger,
+                                   .finger_valid = ring->finger_valid,
+                                   .finger_count = CHORD_ID_BITS,
+                                   .pred = pred};
 }
 
 size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
@@ -49,31 +51,19 @@ size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
     size_t wanted = self->config.replicas > 1 ? self->config.replicas - 1 : 0;
     if (wanted > CHORD_REPLICAS_MAX - 1)
         wanted = CHORD_REPLICAS_MAX - 1;
-    chord_replica_view_t view = {.self_endpoint = self->self.endpoint,
-                                 .succ = ring->succ,
-                                 .succ_count = ring->succ_count,
-                                 .fingers = ring->finger,
-                                 .finger_valid = ring->finger_valid,
-                                 .finger_count = CHORD_ID_BITS,
-                                 .pred = ring->has_pred && ring->pred_alive ? &ring->pred : NULL};
+    chord_replica_view_t view = s_replica_view (self, ring->has_pred && ring->pred_alive ? &ring->pred : NULL);
     return chord_replica_set (&view, wanted, out);
 }
 
 /* Distinct processes (endpoints) we know of, ourselves included, counted up
-   to CHORD_REPLICAS_MAX: a bound on the copies a write can find. */
+   to CHORD_REPLICAS_MAX: a bound on the copies a write can find. A
+   predecessor counts even when silent: it may hold copies yet. */
 static size_t s_processes_known (const chord_node_t *self)
 {
     const node_ring_t *ring = node_ring (self);
     chord_peer_t others[CHORD_REPLICAS_MAX];
-    size_t count = 0;
-    for (size_t i = 0; i < ring->succ_count && count < CHORD_REPLICAS_MAX - 1; i++)
-        s_add_replica (self, others, &count, &ring->succ[i]);
-    for (size_t i = 0; i < CHORD_ID_BITS && count < CHORD_REPLICAS_MAX - 1; i++)
-        if (ring->finger_valid[i])
-            s_add_replica (self, others, &count, &ring->finger[i]);
-    if (ring->has_pred && count < CHORD_REPLICAS_MAX - 1)
-        s_add_replica (self, others, &count, &ring->pred);
-    return count + 1;
+    chord_replica_view_t view = s_replica_view (self, ring->has_pred ? &ring->pred : NULL);
+    return chord_replica_set (&view, CHORD_REPLICAS_MAX - 1, others) + 1;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -433,7 +423,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
         node_msg_end (self, msg);
     }
     free (data);
-    if (self->config.replicas > 1) {
+    if (self->config.replicas > 1 && node_logs (self, CHORD_LOG_DEBUG)) {
         chord_id_t key_id;
         char a[9];
         chord_id_hash (&key_id, key, key_len);

@@ -26,9 +26,17 @@ size_t chord_replica_set (const chord_replica_view_t *view, size_t wanted, chord
     /* A successor list all of one process's positions (too short for the
        --vnodes in use) reaches no other process: the fingers, in ring
        order, name the next ones, and the predecessor comes last. */
-    for (size_t i = 0; i < view->finger_count && count < wanted; i++)
-        if (!view->finger_valid || view->finger_valid[i])
-            s_add (view, out, &count, &view->fingers[i]);
+    const chord_id_t *last = NULL;
+    for (size_t i = 0; i < view->finger_count && count < wanted; i++) {
+        if (view->finger_valid && !view->finger_valid[i])
+            continue;
+        /* Runs of fingers name one position (all 160 do, on a ring of one
+           process): an id compare skips them cheaper than the endpoints'. */
+        if (last && memcmp (last->bytes, view->fingers[i].id.bytes, sizeof last->bytes) == 0)
+            continue;
+        last = &view->fingers[i].id;
+        s_add (view, out, &count, &view->fingers[i]);
+    }
     if (count < wanted && view->pred)
         s_add (view, out, &count, view->pred);
     return count;
