@@ -307,6 +307,17 @@ static chord_role_t s_role (chordd_transport_t *self, zmq_msg_t *payload)
     return chordd_auth_role (zmq_msg_gets (payload, "User-Id"));
 }
 
+/*  True for a routing id the ROUTER may have given a connection: one it
+    generated (5 bytes: 0x00, then a counter) or one the peer chose, which
+    libzmq's API refuses to start with 0x00. A hand-made peer can still
+    announce any Identity, and the daemon keeps the other ids starting with
+    0x00 for origins of its own (the Redis door's, resp.h): replies to them
+    never go out on the wire, so a message from one is dropped.  */
+static bool s_routing_id_ours (const uint8_t *id, size_t size)
+{
+    return size == 5 || (size > 0 && id[0] != 0x00);
+}
+
 /* Reads one [routing id, payload] message from the ROUTER. Returns false when none is waiting. */
 static bool s_read_router (chordd_transport_t *self, chordd_transport_fn *fn, void *arg)
 {
@@ -317,7 +328,8 @@ static bool s_read_router (chordd_transport_t *self, chordd_transport_fn *fn, vo
         return false;
     }
     chord_origin_t origin;
-    bool good = s_has_more (self->router) && zmq_msg_size (&id) <= CHORD_ORIGIN_MAX;
+    bool good = s_has_more (self->router) && zmq_msg_size (&id) <= CHORD_ORIGIN_MAX &&
+                s_routing_id_ours (zmq_msg_data (&id), zmq_msg_size (&id));
     if (good) {
         origin.size = (uint8_t) zmq_msg_size (&id);
         memcpy (origin.bytes, zmq_msg_data (&id), origin.size);

@@ -117,17 +117,19 @@ def zmtp_frame(body, more=False, command=False):
     return bytes([flags, len(body)]) + body
 
 
-def zmtp_ready(socket_type=b"DEALER"):
-    return zmtp_frame(b"\x05READY" + b"\x0bSocket-Type" + struct.pack(">I", len(socket_type)) + socket_type,
-                      command=True)
+def zmtp_ready(socket_type=b"DEALER", identity=None):
+    body = b"\x05READY" + b"\x0bSocket-Type" + struct.pack(">I", len(socket_type)) + socket_type
+    if identity is not None:
+        body += b"\x08Identity" + struct.pack(">I", len(identity)) + identity
+    return zmtp_frame(body, command=True)
 
 
 class Zmtp:
     """One ZMTP 3.0 NULL connection behaving as a DEALER."""
 
-    def __init__(self, port, timeout=3.0):
+    def __init__(self, port, timeout=3.0, identity=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.sendall(zmtp_greeting() + zmtp_ready())
+        self.sock.sendall(zmtp_greeting() + zmtp_ready(identity=identity))
         greeting = self.recv_exact(64)
         if greeting[0] != 0xff or greeting[9] != 0x7f or greeting[10] != 3 or greeting[12:16] != b"NULL":
             raise ValueError("odd greeting %r" % greeting)
