@@ -445,6 +445,16 @@ static void s_drain (ring_client_t *self)
     }
 }
 
+/* Why the processes refused our keys, when every link was refused; else NULL. */
+static const char *s_all_refused (const ring_client_t *self)
+{
+    const char *why = NULL;
+    for (size_t i = 0; i < self->link_count; i++)
+        if (!(why = chord_client_refused (self->links[i].client)))
+            return NULL;
+    return why;
+}
+
 /* ------------------------------------------------------------ the API */
 
 static int s_config_check (ring_client_config_t *config, char *why, size_t why_size)
@@ -662,13 +672,26 @@ int ring_client_call (ring_client_t *self, chord_msg_type_t type, const uint8_t 
 {
     assert (self);
     assert (result);
+    /* The operation ends by its deadline; re-learnings add at most a few walks. */
+    int64_t bound_ms = util_now_ms () + self->config.timeout_ms + 3 * self->config.learn_deadline_ms;
     long slot = s_start (self, type, key, key_len, value, value_len, 0);
+    /* A connection whose handshake is not done, or was refused, takes no
+       message: wait for it, learning a refusal from its monitor. */
+    while (slot < 0 && errno == EAGAIN && util_now_ms () < bound_ms) {
+        const char *why = s_all_refused (self);
+        if (why) {
+            *result = (ring_client_result_t) {.type = type, .refused = true, .status = CHORD_STATUS_FORBIDDEN};
+            snprintf (result->text, sizeof result->text, "%s", why);
+            return 0;
+        }
+        if (s_turn (self, S_SEND_RETRY_MS) != 0)
+            return -1;
+        slot = s_start (self, type, key, key_len, value, value_len, 0);
+    }
     if (slot < 0)
         return -1;
     self->requests[slot].is_call = true;
     self->call_done = false;
-    /* The operation ends by its deadline; re-learnings add at most a few walks. */
-    int64_t bound_ms = util_now_ms () + self->config.timeout_ms + 3 * self->config.learn_deadline_ms;
     while (!self->call_done && util_now_ms () < bound_ms)
         if (s_turn (self, bound_ms - util_now_ms ()) != 0)
             return -1;
