@@ -199,9 +199,10 @@ test-unit: $(UNIT_TESTS)
 
 # Sanitized programs run several times slower (every chordctl run pays for
 # ASan's start and LeakSanitizer's exit), so the live tests get longer
-# watchdogs and the churn workload a lower floor of operations.
+# watchdogs, rings longer to converge and the churn workload a lower floor
+# of operations.
 sanitize:
-	CHORD_TEST_WATCHDOG_S=900 CHORD_CHURN_MIN_OPS=60 $(MAKE) BUILD=build-san/obj BIN=build-san/bin \
+	CHORD_TEST_WATCHDOG_S=900 CHORD_TEST_CONVERGE_S=60 CHORD_CHURN_MIN_OPS=60 $(MAKE) BUILD=build-san/obj BIN=build-san/bin \
 	    OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" CHORDD_MALLOC= test
 
