@@ -10,27 +10,25 @@
 
     Run alone: make build/t/test_ring_client.t && build/t/test_ring_client.t  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
+#include "fake_peer.h"
 #include "message.h"
 #include "node.h"
 #include "ring_client.h"
 #include "tap.h"
 
-#define S_SERVE_MS 60000            /* the fake peer gives up after this long at most */
-#define S_POLL_MS 50                /* it looks at its stop flag this often */
+#define S_IDLE_MS 60000             /* the fake peer gives up after this long without a request */
 #define S_KEYS 64                   /* keys the fake stores */
 
 typedef enum { S_NORMAL, S_FORWARDED, S_WRONG_TYPE, S_SILENT } s_mode_t;
 
 typedef struct {
-    void *socket;                   /* the fake peer's ROUTER */
-    char endpoint[CHORD_ENDPOINT_MAX + 1];  /* where it listens */
+    fake_peer_t peer;               /* the socket and its thread */
     _Atomic int mode;               /* s_mode_t: how it answers data requests */
     _Atomic int stop;               /* set by the test when done */
     _Atomic int infos;              /* CLIENT_INFOs answered */
@@ -72,14 +70,15 @@ static chord_status_t s_serve_data (s_fake_t *fake, const chord_msg_t *request, 
 }
 
 /* Fills the reply to request, as the fake's mode says; returns false to stay silent. */
-static bool s_reply (s_fake_t *fake, const chord_msg_t *request, chord_msg_t *reply)
+static bool s_reply (void *arg, const chord_msg_t *request, chord_msg_t *reply)
 {
+    s_fake_t *fake = arg;
     if (request->type == CHORD_MSG_CLIENT_INFO) {
         chord_msg_init (reply, CHORD_MSG_INFO_REPLY, request->request_id);
         reply->fields = CHORD_F_PEER | CHORD_F_STATE | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_FINGERS |
                         CHORD_F_COUNT | CHORD_F_REPLICAS;
-        snprintf (reply->peer.endpoint, sizeof reply->peer.endpoint, "%s", fake->endpoint);
-        chord_id_of_position (&reply->peer.id, fake->endpoint, 0);
+        snprintf (reply->peer.endpoint, sizeof reply->peer.endpoint, "%s", fake->peer.endpoint);
+        chord_id_of_position (&reply->peer.id, fake->peer.endpoint, 0);
         reply->state = CHORD_NODE_ACTIVE;
         reply->replicas = 1;
         reply->has_pred = true;
@@ -109,37 +108,6 @@ static bool s_reply (s_fake_t *fake, const chord_msg_t *request, chord_msg_t *re
         chord_id_of_position (&reply->peer.id, reply->peer.endpoint, 0);
     }
     return true;
-}
-
-static void *s_serve (void *arg)
-{
-    s_fake_t *fake = arg;
-    chord_msg_t *request = calloc (1, sizeof *request), *reply = calloc (1, sizeof *reply);
-    for (int polls = 0; request && reply && !fake->stop && polls < S_SERVE_MS / S_POLL_MS; polls++) {
-        zmq_pollitem_t item = {fake->socket, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll (&item, 1, S_POLL_MS) <= 0)
-            continue;
-        zmq_msg_t identity, body;
-        zmq_msg_init (&identity);
-        zmq_msg_init (&body);
-        if (zmq_msg_recv (&identity, fake->socket, 0) >= 0 && zmq_msg_more (&identity) &&
-            zmq_msg_recv (&body, fake->socket, 0) >= 0 &&
-            chord_msg_decode (request, zmq_msg_data (&body), zmq_msg_size (&body)) == 0) {
-            uint8_t *data = NULL;
-            size_t size = 0;
-            if (s_reply (fake, request, reply) && chord_msg_encode (reply, &data, &size) == 0) {
-                zmq_msg_send (&identity, fake->socket, ZMQ_SNDMORE);
-                zmq_send (fake->socket, data, size, 0);
-            }
-            free (data);
-            chord_msg_clear (request);
-        }
-        zmq_msg_close (&identity);
-        zmq_msg_close (&body);
-    }
-    free (request);
-    free (reply);
-    return NULL;
 }
 
 /* Polls until count results arrived or 3 s passed; returns how many, results in out[]. */
@@ -246,17 +214,12 @@ int main (void)
 {
     void *context = zmq_ctx_new ();
     static s_fake_t fake;
-    fake.socket = zmq_socket (context, ZMQ_ROUTER);
-    size_t size = sizeof fake.endpoint;
-    if (zmq_bind (fake.socket, "tcp://127.0.0.1:*") != 0 ||
-        zmq_getsockopt (fake.socket, ZMQ_LAST_ENDPOINT, fake.endpoint, &size) != 0) {
-        printf ("Bail out! cannot bind a ROUTER on loopback\n");
+    if (fake_peer_start (&fake.peer, context, s_reply, &fake, S_IDLE_MS) != 0) {
+        printf ("Bail out! cannot start a fake peer on loopback\n");
         return 1;
     }
-    pthread_t thread;
-    pthread_create (&thread, NULL, s_serve, &fake);
 
-    const char *seeds[1] = {fake.endpoint};
+    const char *seeds[1] = {fake.peer.endpoint};
     char why[256] = "";
     ring_client_config_t bad = {.seeds = seeds, .seed_count = 0};
     tap_ok (ring_client_new (&bad, why, sizeof why) == NULL && errno == EINVAL, "no seed: EINVAL (%s)", why);
@@ -276,9 +239,7 @@ int main (void)
     ring_client_destroy (&client);
     tap_ok (client == NULL, "destroy sets NULL and is idempotent");
 
-    fake.stop = 1;
-    pthread_join (thread, NULL);
-    zmq_close (fake.socket);
+    fake_peer_stop (&fake.peer);
     zmq_ctx_term (context);
     return tap_done ();
 }

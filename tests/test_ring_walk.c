@@ -7,18 +7,19 @@
     print them on the operator's terminal, /v1/ring hands them to the
     dashboard), and chordctl replicas and info must not print them raw.
     chordctl is $CHORD_BIN/chordctl (./bin by default).  */
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
+#include "fake_peer.h"
 #include "message.h"
 #include "node.h"
 #include "ring_walk.h"
 #include "tap.h"
 
-#define S_SERVE_MS 3000             /* the fake peer gives up after this long without a request */
+#define S_IDLE_MS 3000              /* the fake peer gives up after this long without a request */
 
 static const char *s_evil[] = {
     "tcp://127.0.0.1:1\xc2\x9b" "2J",    /* U+009B, CSI, as UTF-8 */
@@ -28,72 +29,35 @@ static const char *s_evil[] = {
 #define S_EVIL_COUNT (sizeof s_evil / sizeof s_evil[0])
 
 typedef struct {
-    void *socket;                   /* the fake peer's ROUTER */
-    char endpoint[CHORD_ENDPOINT_MAX + 1];  /* where it listens */
-    int answered;                   /* CLIENT_INFOs it answered */
+    fake_peer_t peer;               /* the socket and its thread */
+    _Atomic int answered;           /* requests it answered */
 } s_fake_t;
 
-/* Answers one request (identity frame, then the message) with an INFO_REPLY. */
-static int s_answer (s_fake_t *fake, zmq_msg_t *identity, zmq_msg_t *body)
-{
-    chord_msg_t *request = calloc (1, sizeof *request), *reply = calloc (1, sizeof *reply);
-    int rc = -1;
-    if (request && reply && chord_msg_decode (request, zmq_msg_data (body), zmq_msg_size (body)) == 0) {
-        bool lookup = request->type == CHORD_MSG_CLIENT_LOOKUP;
-        chord_msg_init (reply, lookup ? CHORD_MSG_LOOKUP_REPLY : CHORD_MSG_INFO_REPLY, request->request_id);
-        reply->fields = lookup ? CHORD_F_STATUS | CHORD_F_PEER | CHORD_F_HOPS
-                               : CHORD_F_PEER | CHORD_F_STATE | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_FINGERS |
-                                     CHORD_F_COUNT | CHORD_F_REPLICAS;
-        snprintf (reply->peer.endpoint, sizeof reply->peer.endpoint, "%s", fake->endpoint);
-        chord_id_of_position (&reply->peer.id, fake->endpoint, 0);
-        reply->status = CHORD_STATUS_OK;
-        reply->state = CHORD_NODE_ACTIVE;
-        reply->replicas = 4;
-        reply->has_pred = true;
-        snprintf (reply->pred.endpoint, sizeof reply->pred.endpoint, "%s", s_evil[0]);
-        chord_id_of_position (&reply->pred.id, s_evil[0], 0);
-        for (size_t i = 0; i < S_EVIL_COUNT; i++) {
-            snprintf (reply->peers[i].endpoint, sizeof reply->peers[i].endpoint, "%s", s_evil[i]);
-            chord_id_of_position (&reply->peers[i].id, s_evil[i], 0);
-        }
-        reply->peer_count = S_EVIL_COUNT;
-        uint8_t *data = NULL;
-        size_t size = 0;
-        if (chord_msg_encode (reply, &data, &size) == 0) {
-            zmq_msg_send (identity, fake->socket, ZMQ_SNDMORE);
-            zmq_send (fake->socket, data, size, 0);
-            fake->answered++;
-            rc = 0;
-        }
-        free (data);
-        chord_msg_clear (request);
-    }
-    free (request);
-    free (reply);
-    return rc;
-}
-
-static void *s_serve (void *arg)
+/* Answers CLIENT_LOOKUP with itself as the owner, anything else with an
+   INFO_REPLY naming the evil endpoints as predecessor and successors. */
+static bool s_answer (void *arg, const chord_msg_t *request, chord_msg_t *reply)
 {
     s_fake_t *fake = arg;
-    while (true) {
-        zmq_pollitem_t item = {fake->socket, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll (&item, 1, S_SERVE_MS) <= 0)
-            break;
-        zmq_msg_t identity, body;
-        zmq_msg_init (&identity);
-        zmq_msg_init (&body);
-        if (zmq_msg_recv (&identity, fake->socket, 0) >= 0 && zmq_msg_more (&identity) &&
-            zmq_msg_recv (&body, fake->socket, 0) >= 0) {
-            //  Skip delimiter frames, as a REQ-style client may send one.
-            while (zmq_msg_size (&body) == 0 && zmq_msg_more (&body))
-                zmq_msg_recv (&body, fake->socket, 0);
-            s_answer (fake, &identity, &body);
-        }
-        zmq_msg_close (&identity);
-        zmq_msg_close (&body);
+    bool lookup = request->type == CHORD_MSG_CLIENT_LOOKUP;
+    chord_msg_init (reply, lookup ? CHORD_MSG_LOOKUP_REPLY : CHORD_MSG_INFO_REPLY, request->request_id);
+    reply->fields = lookup ? CHORD_F_STATUS | CHORD_F_PEER | CHORD_F_HOPS
+                           : CHORD_F_PEER | CHORD_F_STATE | CHORD_F_PRED | CHORD_F_SUCC | CHORD_F_FINGERS |
+                                 CHORD_F_COUNT | CHORD_F_REPLICAS;
+    snprintf (reply->peer.endpoint, sizeof reply->peer.endpoint, "%s", fake->peer.endpoint);
+    chord_id_of_position (&reply->peer.id, fake->peer.endpoint, 0);
+    reply->status = CHORD_STATUS_OK;
+    reply->state = CHORD_NODE_ACTIVE;
+    reply->replicas = 4;
+    reply->has_pred = true;
+    snprintf (reply->pred.endpoint, sizeof reply->pred.endpoint, "%s", s_evil[0]);
+    chord_id_of_position (&reply->pred.id, s_evil[0], 0);
+    for (size_t i = 0; i < S_EVIL_COUNT; i++) {
+        snprintf (reply->peers[i].endpoint, sizeof reply->peers[i].endpoint, "%s", s_evil[i]);
+        chord_id_of_position (&reply->peers[i].id, s_evil[i], 0);
     }
-    return NULL;
+    reply->peer_count = S_EVIL_COUNT;
+    fake->answered++;
+    return true;
 }
 
 /* True when text holds only printable ASCII (and newlines, when lines). */
@@ -138,20 +102,16 @@ static void s_chordctl (const char *endpoint, const char *command, int lines)
 int main (void)
 {
     void *context = zmq_ctx_new ();
-    s_fake_t fake = {.socket = zmq_socket (context, ZMQ_ROUTER)};
-    size_t size = sizeof fake.endpoint;
-    if (zmq_bind (fake.socket, "tcp://127.0.0.1:*") != 0 ||
-        zmq_getsockopt (fake.socket, ZMQ_LAST_ENDPOINT, fake.endpoint, &size) != 0) {
-        printf ("Bail out! cannot bind a ROUTER on loopback\n");
+    static s_fake_t fake;
+    if (fake_peer_start (&fake.peer, context, s_answer, &fake, S_IDLE_MS) != 0) {
+        printf ("Bail out! cannot start a fake peer on loopback\n");
         return 1;
     }
-    pthread_t thread;
-    pthread_create (&thread, NULL, s_serve, &fake);
 
-    ring_walk_config_t config = {.start = fake.endpoint, .request_timeout_ms = 300, .deadline_ms = 2000};
+    ring_walk_config_t config = {.start = fake.peer.endpoint, .request_timeout_ms = 300, .deadline_ms = 2000};
     ring_walk_t walk;
     int rc = ring_walk_run (&config, &walk);
-    tap_ok (rc == 0 && walk.count >= 1 && strcmp (walk.positions[0].self.endpoint, fake.endpoint) == 0,
+    tap_ok (rc == 0 && walk.count >= 1 && strcmp (walk.positions[0].self.endpoint, fake.peer.endpoint) == 0,
             "the walk starts at the fake peer (rc %d, %zu positions)", rc, rc == 0 ? walk.count : 0);
     size_t bad = 0;
     for (size_t i = 0; rc == 0 && i < walk.count; i++)
@@ -166,12 +126,11 @@ int main (void)
     if (rc == 0)
         ring_walk_clear (&walk);
     //  The owner, then R - 1 = 3 holders: the three successors.
-    s_chordctl (fake.endpoint, "replicas k", 4);
+    s_chordctl (fake.peer.endpoint, "replicas k", 4);
     //  id, endpoint, state, the predecessor, the successors, ...: any number of lines.
-    s_chordctl (fake.endpoint, "info", -1);
+    s_chordctl (fake.peer.endpoint, "info", -1);
 
-    pthread_join (thread, NULL);
-    zmq_close (fake.socket);
+    fake_peer_stop (&fake.peer);
     zmq_ctx_term (context);
     return tap_done ();
 }
