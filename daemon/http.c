@@ -64,7 +64,7 @@ static chordd_http_result_t s_reply (struct MHD_Connection *connection, unsigned
 chordd_http_result_t chordd_http_reply (struct MHD_Connection *connection, unsigned status, const char *type,
                                         const char *body, size_t size)
 {
-    return s_reply (connection, status, type, body, size, "GET");
+    return s_reply (connection, status, type, body, size, "GET, HEAD");
 }
 
 chordd_http_result_t chordd_http_reply_not_allowed (struct MHD_Connection *connection, const char *allow)
@@ -231,7 +231,8 @@ static chordd_http_result_t s_handle (void *cls, struct MHD_Connection *connecti
     const s_route_t *route = s_route (url);
     if (!route)
         return chordd_http_reply_error (connection, MHD_HTTP_NOT_FOUND, "not found");
-    if (route->get_only && strcmp (method, MHD_HTTP_METHOD_GET) != 0)
+    //  HEAD is a GET whose body MHD leaves unsent (headers, Content-Length included, stay).
+    if (route->get_only && strcmp (method, MHD_HTTP_METHOD_GET) != 0 && strcmp (method, MHD_HTTP_METHOD_HEAD) != 0)
         return chordd_http_reply_error (connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
     chordd_http_result_t queued = MHD_NO;
     if (!*state && s_authorize (cls, connection, route, method, &queued))

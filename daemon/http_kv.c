@@ -28,7 +28,7 @@
 #define S_REQUEST_TMO_MS 4500       /* the tmo a request carries: the peer gives up first */
 #define S_KV_PREFIX     "/v1/kv/"
 #define S_LOOKUP_PREFIX "/v1/lookup/"
-#define S_KV_ALLOW      "GET, PUT, DELETE"
+#define S_KV_ALLOW      "GET, HEAD, PUT, DELETE"
 
 /* ---------------------------------------------------------------------- */
 /* Replies. */
@@ -360,7 +360,7 @@ chordd_http_result_t chordd_http_kv (const chordd_http_request_t *request)
         return put->refused ? MHD_YES : s_put_send (request, put);
     }
     const char *method = request->method;
-    bool get = strcmp (method, MHD_HTTP_METHOD_GET) == 0;
+    bool get = strcmp (method, MHD_HTTP_METHOD_GET) == 0 || strcmp (method, MHD_HTTP_METHOD_HEAD) == 0;
     bool is_put = strcmp (method, MHD_HTTP_METHOD_PUT) == 0;
     bool del = strcmp (method, MHD_HTTP_METHOD_DELETE) == 0;
     if (!get && !is_put && !del)

@@ -10,8 +10,9 @@ id, state, predecessor, successor, keys); /metrics is Prometheus text format
 0.0.4 with HELP and TYPE for every family, passes `promtool check metrics`
 when promtool is on PATH (Debian package prometheus; skipped otherwise), and
 chord_messages_received_total grows across 50 puts while chord_records
-(all kinds) counts them; unknown paths give 404 and other methods than GET 405 with
-Allow: GET, all with JSON bodies; 300 TCP connections that open and send
+(all kinds) counts them; unknown paths give 404, HEAD answers as GET
+without a body, and other methods 405 with Allow: GET, HEAD, all with JSON
+bodies; 300 TCP connections that open and send
 nothing to one process's HTTP port do not stop gets through that process
 from answering within 2 s, and /healthz answers once they close.
 
@@ -144,10 +145,18 @@ def check_errors(peer):
     for method, path, want, error in cases:
         status, headers, body = request(peer.http_port, path, method)
         if (status != want or headers.get("content-type") != JSON_TYPE or json_of(body) != {"error": error} or
-                (want == 405 and headers.get("allow") != "GET")):
+                (want == 405 and headers.get("allow") != "GET, HEAD")):
             problems.append("%s %s: %s %s %r" % (method, path, status, headers, body))
-    ok(not problems, "unknown paths give 404 and methods other than GET 405 with Allow: GET, JSON bodies",
-       problems)
+    ok(not problems, "unknown paths give 404 and methods other than GET and HEAD 405 with Allow: GET, HEAD, "
+       "JSON bodies", problems)
+    problems = []
+    for path in ("/healthz", "/v1/info", "/metrics", "/nope"):
+        got = request(peer.http_port, path)
+        status, headers, rest = ht.head(peer.http_port, path, role="admin", timeout_s=HTTP_TIMEOUT_S)
+        if (status != got[0] or rest != b"" or headers.get("content-type") != got[1].get("content-type") or
+                (path == "/healthz" and headers.get("content-length") != str(len(got[2])))):
+            problems.append("HEAD %s: %s %s, %d bytes of body; GET: %s" % (path, status, headers, len(rest), got[0]))
+    ok(not problems, "HEAD answers as GET would (status, type, length) with no body", problems)
 
 
 def check_idle_connections(peer, live, pool):

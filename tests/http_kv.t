@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""chordd --http: keys over HTTP (GET, PUT, DELETE /v1/kv/{key}), lookups
+"""chordd --http: keys over HTTP (GET, HEAD, PUT, DELETE /v1/kv/{key}), lookups
 with the key's replicas (GET /v1/lookup/{key}) and chordctl replicas.
 
 Three processes (secured, each with --http) form a ring. Checked: put, get
@@ -9,7 +9,7 @@ written by chordctl is read over HTTP; 404 for a missing key (GET and
 DELETE); 413 for a PUT announcing 1 MiB + 1 byte, before its body is sent (a
 chunked body passing 1 MiB: 413 or its connection closed), after which the
 process still answers; 400 for a bad escape and an empty key, 414 for a key
-over 4096 bytes; 405 with Allow: GET, PUT, DELETE; /v1/lookup agrees with
+over 4096 bytes; 405 with Allow: GET, HEAD, PUT, DELETE; /v1/lookup agrees with
 chordctl lookup --json (id, owner), names R-1 replicas, each a process other
 than the owner's and each other's, the positions the test's model of the
 placement expects, and chordctl replicas (text and --json) agrees with it;
@@ -58,11 +58,17 @@ def check_round_trips(live):
        got[1].get("content-type") == "application/octet-stream",
        "a binary key (%00, %FF) and value: PUT 204 on one process, GET 200 byte-exact on another",
        [put[:3:2], got[0], got[1].get("content-type"), len(got[2])])
+    status, headers, rest = ht.head(b.http_port, path, role="write", timeout_s=HTTP_TIMEOUT_S)
+    ok(status == 200 and headers.get("content-length") == str(len(value)) and rest == b"",
+       "HEAD of the key: 200, Content-Length of the value, no body", [status, headers, len(rest)])
     deleted = request(b.http_port, path, "DELETE")
     gone = request(a.http_port, path)
     again = request(a.http_port, path, "DELETE")
-    ok(deleted[0] == 204 and gone[0] == 404 and json_of(gone[2]) == {"error": "not found"} and again[0] == 404,
-       "DELETE 204, then GET 404 {\"error\":\"not found\"} and DELETE 404", [deleted[:3:2], gone[:3:2], again[0]])
+    head_gone = ht.head(a.http_port, path, role="write", timeout_s=HTTP_TIMEOUT_S)
+    ok(deleted[0] == 204 and gone[0] == 404 and json_of(gone[2]) == {"error": "not found"} and again[0] == 404 and
+       head_gone[0] == 404 and head_gone[2] == b"",
+       "DELETE 204, then GET 404 {\"error\":\"not found\"}, HEAD 404 without a body and DELETE 404",
+       [deleted[:3:2], gone[:3:2], again[0], head_gone[0]])
 
     big = os.urandom(VALUE_MAX)
     put = request(a.http_port, kv_path(b"big \xffvalue"), "PUT", big)
@@ -132,13 +138,13 @@ def check_errors(peer):
     ok(not problems, "bad escapes and empty keys 400, keys over 4096 bytes 414, with JSON errors; "
        "a 4096-byte key is taken", problems)
     status, headers, body = request(port, kv_path(b"k"), "POST", b"x")
-    ok(status == 405 and headers.get("allow") == "GET, PUT, DELETE" and json_of(body) is not None,
-       "POST /v1/kv/{key}: 405 with Allow: GET, PUT, DELETE", [status, headers.get("allow"), body])
+    ok(status == 405 and headers.get("allow") == "GET, HEAD, PUT, DELETE" and json_of(body) is not None,
+       "POST /v1/kv/{key}: 405 with Allow: GET, HEAD, PUT, DELETE", [status, headers.get("allow"), body])
     status, headers, _ = request(port, "/v1/lookup/k", "PUT", b"x")
     healthz = request(port, "/healthz")
     metrics = request(port, "/metrics")
-    ok(status == 405 and headers.get("allow") == "GET" and healthz[0] == 200 and metrics[0] == 200,
-       "PUT /v1/lookup/{key}: 405 with Allow: GET; /healthz and /metrics still match", [status, healthz[0],
+    ok(status == 405 and headers.get("allow") == "GET, HEAD" and healthz[0] == 200 and metrics[0] == 200,
+       "PUT /v1/lookup/{key}: 405 with Allow: GET, HEAD; /healthz and /metrics still match", [status, healthz[0],
                                                                                    metrics[0]])
 
 

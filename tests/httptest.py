@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -50,6 +51,34 @@ def request(port, path, method="GET", body=None, headers=None, role=None, timeou
         return None, {}, str(e).encode()
     finally:
         conn.close()
+
+
+def head(port, path, role=None, timeout_s=5):
+    """HEAD path over a raw socket (http.client would skip a body sent by
+    mistake); returns (status, headers {lower name: value}, the bytes that
+    came after the headers before the server closed), or (None, {}, error)."""
+    request = b"HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s\r\n" % (
+        path.encode(), header_lines(role) if role else b"")
+    data = b""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as sock:
+            sock.sendall(request)
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError as e:
+        return None, {}, str(e).encode()
+    head_text, _, rest = data.partition(b"\r\n\r\n")
+    lines = head_text.decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        return None, {}, data[:200]
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return status, headers, rest
 
 
 def header_lines(role):
