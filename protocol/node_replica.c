@@ -4,7 +4,9 @@
     the ring gave it, goes to our store (unless we hold a newer version) and
     to the replicas, and is acknowledged once write_quorum copies hold it; a
     read is answered from our store, and when we miss the key, from the
-    newest copy a replica holds, which is then written back where stale.  */
+    newest copy a replica holds, which is then written back where stale; it
+    is called missing only when enough copies said so that none of them
+    could have held an acknowledged write.  */
 
 #include "node_internal.h"
 #include "record.h"
@@ -318,6 +320,17 @@ int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, co
 }
 
 /* Sends one request per replica, with consecutive request ids. */
+/*  Copies that must hold a write before it is acknowledged. A ring of
+    fewer processes than the quorum keeps as many copies as it has
+    processes; but a successor list thinned by failures is no proof of a
+    small ring, so then a write waits for the list to heal.  */
+static size_t s_write_quorum (const chord_node_t *self)
+{
+    size_t quorum = self->config.write_quorum ? self->config.write_quorum : self->config.replicas / 2 + 1;
+    size_t processes = s_processes_known (self);
+    return quorum < processes ? quorum : processes;
+}
+
 static void s_ask_replicas (chord_node_t *self, node_pending_t *pending, chord_msg_t *msg,
                             const chord_peer_t *peers, size_t count)
 {
@@ -387,13 +400,7 @@ static chord_status_t s_write (chord_node_t *self, chord_store_op_t op, const ui
     }
     chord_peer_t peers[CHORD_REPLICAS_MAX];
     size_t count = node_replica_peers (self, peers);
-    size_t quorum = self->config.write_quorum ? self->config.write_quorum : self->config.replicas / 2 + 1;
-    /* A ring of fewer processes than the quorum keeps as many copies as it
-       has processes; but a successor list thinned by failures is no proof
-       of a small ring, so then the write waits for the list to heal. */
-    size_t processes = s_processes_known (self);
-    if (quorum > processes)
-        quorum = processes;
+    size_t quorum = s_write_quorum (self);
     if (quorum > count + 1) {
         free (data);
         self->stats.writes_no_quorum++;
@@ -480,6 +487,12 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     }
     memcpy (pending->key, key, key_len);
     pending->key_len = key_len;
+    /* An acknowledged write is on `quorum` of the count + 1 copies: once
+       count + 2 - quorum of them (ourselves included) said "none", none
+       of them can hold it. Fewer (replicas silent, overloaded) is no
+       proof that the key is missing. */
+    size_t quorum = s_write_quorum (self);
+    pending->needed = count + 1 >= quorum ? (unsigned) (count + 1 - quorum) : 0;
     chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_FETCH, 0);
     msg->fields = CHORD_F_KEY;
     msg->key = key;
@@ -564,7 +577,14 @@ static void s_read_finish (chord_node_t *self, node_pending_t *pending, uint64_t
 {
     chord_record_t best;
     if (!pending->best || chord_record_decode (&best, pending->best, pending->best_len) != 0) {
-        node_answer (self, &pending->answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
+        unsigned none = 0;
+        for (unsigned i = 0; i < pending->sent; i++)
+            none += pending->has_none[i];
+        if (none >= pending->needed)
+            node_answer (self, &pending->answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
+        else
+            node_answer (self, &pending->answer, CHORD_STATUS_TIMEOUT, NULL, 0,
+                         "too few copies answered in time to tell whether the key exists", now_ms);
         s_pending_destroy (self, pending);
         return;
     }
@@ -684,7 +704,8 @@ void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t n
                 pending->best_len = msg->items[0].value_len;
             }
         }
-    }
+    } else if (msg->status == CHORD_STATUS_NOT_FOUND)
+        pending->has_none[index] = true;
     if (++pending->answered == pending->sent)
         s_read_finish (self, pending, now_ms);
 }

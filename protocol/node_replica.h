@@ -44,7 +44,8 @@ typedef struct node_pending {
     unsigned sent;              /* replicas asked */
     unsigned answered;
     unsigned acks;              /* writes: replicas that hold it */
-    unsigned needed;            /* writes: acks that complete it */
+    unsigned needed;            /* writes: acks that complete it; reads: replicas that must say
+                                   "none" before the key is called missing */
     chord_status_t done_status; /* writes: the answer once complete (DEL: NOT_FOUND when nothing was there) */
     uint64_t deadline_ms;
     chord_peer_t peers[CHORD_REPLICAS_MAX];
@@ -53,6 +54,7 @@ typedef struct node_pending {
     size_t key_len;
     uint8_t *best;              /* encoded record, or NULL */
     size_t best_len;
+    bool has_none[CHORD_REPLICAS_MAX];      /* replica i answered that it holds no copy */
     bool has_best[CHORD_REPLICAS_MAX];      /* replica i answered with a record ... */
     chord_version_t version[CHORD_REPLICAS_MAX]; /* ... of this version */
 } node_pending_t;

@@ -764,6 +764,57 @@ static void s_test_read_repair (void)
     s_ring_destroy (&ring);
 }
 
+/*  A read that misses at the coordinator is "not found" only when enough
+    copies said so: with R = 3 and W = 2, the coordinator and one replica.
+    Replicas that stay silent prove nothing (a 404 for a written key was
+    seen under load when replicas answered late).  */
+static void s_test_read_quorum (void)
+{
+    const uint64_t seed = 409;
+    tap_diag ("read quorum: seed %llu", (unsigned long long) seed);
+    s_ring_t *ring = s_ring_new (seed, S_NODES, 0);
+    if (!tap_ok (ring != NULL, "read quorum: a ring of %d", S_NODES))
+        return;
+    s_put_keys (ring, S_KEYS);
+
+    /* The owner lost its copy and is cut off from both replicas. */
+    char key[S_NAME_MAX];
+    s_key_name (key, 2);
+    size_t holders[S_REPLICAS];
+    s_holders (ring, key, holders);
+    size_t owner = holders[0];
+    chord_store_del (simnet_node_store (ring->net, owner), (const uint8_t *) key, strlen (key));
+    simnet_set_side (ring->net, owner, 1);
+    simnet_partition (ring->net, true);
+    uint64_t token = s_send (ring, owner, CHORD_MSG_CLIENT_GET, key, S_RPC_TIMEOUT_MS);
+    const s_result_t *get = s_wait (ring, token, token) ? &ring->results[token] : NULL;
+    tap_ok (get && get->status != CHORD_STATUS_NOT_FOUND && get->status != CHORD_STATUS_OK,
+            "read quorum: the owner, missing a written key with both replicas silent, does not answer "
+            "not found (%s)", get ? chord_status_name (get->status) : "no reply");
+    simnet_partition (ring->net, false);
+    simnet_set_side (ring->net, owner, 0);
+    char why[256] = "";
+    tap_ok (s_converge (ring, why, sizeof why), "read quorum: the ring heals (%s)", why);
+
+    /* The owner and the first replica miss a key; the second is silent:
+       two of three copies said none, so no acknowledged write exists. */
+    s_key_name (key, 3);
+    s_holders (ring, key, holders);
+    owner = holders[0];
+    chord_store_del (simnet_node_store (ring->net, owner), (const uint8_t *) key, strlen (key));
+    chord_store_del (simnet_node_store (ring->net, holders[1]), (const uint8_t *) key, strlen (key));
+    simnet_set_side (ring->net, holders[2], 1);
+    simnet_partition (ring->net, true);
+    token = s_send (ring, owner, CHORD_MSG_CLIENT_GET, key, S_RPC_TIMEOUT_MS);
+    get = s_wait (ring, token, token) ? &ring->results[token] : NULL;
+    tap_ok (get && get->answered && get->status == CHORD_STATUS_NOT_FOUND,
+            "read quorum: with the coordinator and a replica saying none, the third silent: not found (%s)",
+            get ? chord_status_name (get->status) : "no reply");
+    simnet_partition (ring->net, false);
+    simnet_set_side (ring->net, holders[2], 0);
+    s_ring_destroy (&ring);
+}
+
 /* ---------------------------------------------------------------------- */
 /* 5. Anti-entropy. */
 
@@ -1547,6 +1598,7 @@ int main (void)
     s_test_quorum ();
     s_test_owner_crash ();
     s_test_read_repair ();
+    s_test_read_quorum ();
     s_test_anti_entropy ();
     s_test_restart ();
     s_test_deletes ();
