@@ -191,6 +191,17 @@ void node_replica_init (chord_node_t *self)
 
 /* The pending operation a replica's answer belongs to, and which replica
    (by request id) answered; NULL when it is over already. */
+/*  Whether a replica's answer comes, for the first time, from the peer
+    asked under its request id: request ids are sequential, so another
+    peer could guess one, and a duplicate must not count twice (towards a
+    write quorum, or to end a read before the others spoke).  */
+static bool s_from_asked (const node_pending_t *pending, unsigned index, const chord_msg_t *msg)
+{
+    return !pending->replied[index] && msg->has_sender &&
+           chord_id_equal (&msg->sender.id, &pending->peers[index].id) &&
+           strcmp (msg->sender.endpoint, pending->peers[index].endpoint) == 0;
+}
+
 static node_pending_t *s_pending_find (chord_node_t *self, uint64_t request_id, bool is_read, unsigned *index)
 {
     for (node_pending_t *pending = self->replica.pendings; pending; pending = pending->next)
@@ -319,18 +330,43 @@ int node_keep_record (chord_node_t *self, const uint8_t *key, size_t key_len, co
     return chord_record_put_if_newer (self->env.store, key, key_len, data, size);
 }
 
-/* Sends one request per replica, with consecutive request ids. */
-/*  Copies that must hold a write before it is acknowledged. A ring of
-    fewer processes than the quorum keeps as many copies as it has
-    processes; but a successor list thinned by failures is no proof of a
-    small ring, so then a write waits for the list to heal.  */
+/* Copies that must hold a write before it is acknowledged, as configured. */
+static size_t s_configured_quorum (const chord_node_t *self)
+{
+    return self->config.write_quorum ? self->config.write_quorum : self->config.replicas / 2 + 1;
+}
+
+/*  The write quorum here and now. A ring of fewer processes than the
+    quorum keeps as many copies as it has processes; but a successor list
+    thinned by failures is no proof of a small ring, so then a write waits
+    for the list to heal.  */
 static size_t s_write_quorum (const chord_node_t *self)
 {
-    size_t quorum = self->config.write_quorum ? self->config.write_quorum : self->config.replicas / 2 + 1;
+    size_t quorum = s_configured_quorum (self);
     size_t processes = s_processes_known (self);
     return quorum < processes ? quorum : processes;
 }
 
+/*  The replicas of a read that must say "none" before a key we miss is
+    called missing, and how many of those asked may say it (the first
+    ones). An acknowledged write is on W of the key's R holders; we are
+    one, so once R - W other holders said none, none can hold it. What we
+    see of the ring lowers R - W only when fewer replicas are in view (all
+    of them must then say none), never because peers dropped out of it.
+    When we serve for a silent owner, or our arc just grew, our successors
+    may never have held the key (and the list shifts as silent peers drop
+    out of it): no "none" counts, so only W = R (ours suffices) proves a
+    key missing there; else the read times out until the ring settles.  */
+static void s_read_witnesses (const chord_node_t *self, bool settled, size_t count, unsigned *needed,
+                              unsigned *witnesses)
+{
+    size_t replicas = self->config.replicas, quorum = s_configured_quorum (self);
+    size_t others = replicas > quorum ? replicas - quorum : 0;
+    *witnesses = settled ? (unsigned) count : 0;
+    *needed = (unsigned) (settled && others > count ? count : others);
+}
+
+/* Sends one request per replica, with consecutive request ids. */
 static void s_ask_replicas (chord_node_t *self, node_pending_t *pending, chord_msg_t *msg,
                             const chord_peer_t *peers, size_t count)
 {
@@ -487,12 +523,10 @@ static chord_status_t s_read (chord_node_t *self, const uint8_t *key, size_t key
     }
     memcpy (pending->key, key, key_len);
     pending->key_len = key_len;
-    /* An acknowledged write is on `quorum` of the count + 1 copies: once
-       count + 2 - quorum of them (ourselves included) said "none", none
-       of them can hold it. Fewer (replicas silent, overloaded) is no
-       proof that the key is missing. */
-    size_t quorum = s_write_quorum (self);
-    pending->needed = count + 1 >= quorum ? (unsigned) (count + 1 - quorum) : 0;
+    chord_id_t key_id;
+    chord_id_hash (&key_id, key, key_len);
+    bool settled = node_owns (self, &key_id) && !node_ring_in_doubt (self, &key_id, now_ms);
+    s_read_witnesses (self, settled, count, &pending->needed, &pending->witnesses);
     chord_msg_t *msg = node_msg_begin (self, CHORD_MSG_FETCH, 0);
     msg->fields = CHORD_F_KEY;
     msg->key = key;
@@ -578,7 +612,7 @@ static void s_read_finish (chord_node_t *self, node_pending_t *pending, uint64_t
     chord_record_t best;
     if (!pending->best || chord_record_decode (&best, pending->best, pending->best_len) != 0) {
         unsigned none = 0;
-        for (unsigned i = 0; i < pending->sent; i++)
+        for (unsigned i = 0; i < pending->sent && i < pending->witnesses; i++)
             none += pending->has_none[i];
         if (none >= pending->needed)
             node_answer (self, &pending->answer, CHORD_STATUS_NOT_FOUND, NULL, 0, NULL, now_ms);
@@ -647,8 +681,14 @@ void node_on_replicate_ack (chord_node_t *self, const chord_msg_t *msg, uint64_t
     unsigned index;
     node_pending_t *pending = s_pending_find (self, msg->request_id, false, &index);
     /* Acks of repairs and of writes already answered are expected: no one waits. */
-    if (pending)
-        s_write_answered (self, pending, msg->status == CHORD_STATUS_OK, false, now_ms);
+    if (!pending)
+        return;
+    if (!s_from_asked (pending, index, msg)) {
+        node_drop (self, CHORD_DROP_STALE_REPLY);
+        return;
+    }
+    pending->replied[index] = true;
+    s_write_answered (self, pending, msg->status == CHORD_STATUS_OK, false, now_ms);
 }
 
 void node_on_fetch (chord_node_t *self, const chord_msg_t *msg, const chord_origin_t *origin)
@@ -685,6 +725,11 @@ void node_on_fetch_reply (chord_node_t *self, const chord_msg_t *msg, uint64_t n
     node_pending_t *pending = s_pending_find (self, msg->request_id, true, &index);
     if (!pending)
         return;   /* answered already, on time-out */
+    if (!s_from_asked (pending, index, msg)) {
+        node_drop (self, CHORD_DROP_STALE_REPLY);
+        return;
+    }
+    pending->replied[index] = true;
     chord_record_t rec;
     if (msg->status == CHORD_STATUS_OK && msg->item_count == 1 &&
         msg->items[0].key_len == pending->key_len &&

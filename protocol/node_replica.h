@@ -54,6 +54,8 @@ typedef struct node_pending {
     size_t key_len;
     uint8_t *best;              /* encoded record, or NULL */
     size_t best_len;
+    unsigned witnesses;         /* reads: replicas 0..witnesses-1 may prove a key missing */
+    bool replied[CHORD_REPLICAS_MAX];       /* replica i answered (once; later copies are dropped) */
     bool has_none[CHORD_REPLICAS_MAX];      /* replica i answered that it holds no copy */
     bool has_best[CHORD_REPLICAS_MAX];      /* replica i answered with a record ... */
     chord_version_t version[CHORD_REPLICAS_MAX]; /* ... of this version */
@@ -98,9 +100,10 @@ chord_version_t node_new_version (chord_node_t *self, uint64_t now_ms);
 /*  Runs a put, get or del on the key's copies with us as coordinator: our
     own store, then the replicas, answering as `answer` says once the write
     quorum holds a write or a read has its value. A write carries version
-    (NULL: a new one). Returns NOT_READY without answering when, without
-    replicas, a missing key may only be paused elsewhere (the caller
-    retries); OK otherwise.  */
+    (NULL: a new one). A read we miss is answered NOT_FOUND only when
+    enough copies said they hold none, else TIMEOUT. Returns NOT_READY
+    without answering when, without replicas, a missing key may only be
+    paused elsewhere (the caller retries); OK otherwise.  */
 chord_status_t node_coordinate (chord_node_t *self, chord_store_op_t op, const uint8_t *key, size_t key_len,
                                 const uint8_t *value, size_t value_len, const chord_version_t *version,
                                 const node_answer_t *answer, uint64_t now_ms);

@@ -58,13 +58,13 @@ def check_round_trips(live):
        got[1].get("content-type") == "application/octet-stream",
        "a binary key (%00, %FF) and value: PUT 204 on one process, GET 200 byte-exact on another",
        [put[:3:2], got[0], got[1].get("content-type"), len(got[2])])
-    status, headers, rest = ht.head(b.http_port, path, role="write", timeout_s=HTTP_TIMEOUT_S)
+    status, headers, rest = ht.head(b.http_port, path, role="read", timeout_s=HTTP_TIMEOUT_S)
     ok(status == 200 and headers.get("content-length") == str(len(value)) and rest == b"",
        "HEAD of the key: 200, Content-Length of the value, no body", [status, headers, len(rest)])
     deleted = request(b.http_port, path, "DELETE")
     gone = request(a.http_port, path)
     again = request(a.http_port, path, "DELETE")
-    head_gone = ht.head(a.http_port, path, role="write", timeout_s=HTTP_TIMEOUT_S)
+    head_gone = ht.head(a.http_port, path, role="read", timeout_s=HTTP_TIMEOUT_S)
     ok(deleted[0] == 204 and gone[0] == 404 and json_of(gone[2]) == {"error": "not found"} and again[0] == 404 and
        head_gone[0] == 404 and head_gone[2] == b"",
        "DELETE 204, then GET 404 {\"error\":\"not found\"}, HEAD 404 without a body and DELETE 404",

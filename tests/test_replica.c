@@ -788,9 +788,10 @@ static void s_test_read_quorum (void)
     simnet_partition (ring->net, true);
     uint64_t token = s_send (ring, owner, CHORD_MSG_CLIENT_GET, key, S_RPC_TIMEOUT_MS);
     const s_result_t *get = s_wait (ring, token, token) ? &ring->results[token] : NULL;
-    tap_ok (get && get->status != CHORD_STATUS_NOT_FOUND && get->status != CHORD_STATUS_OK,
-            "read quorum: the owner, missing a written key with both replicas silent, does not answer "
-            "not found (%s)", get ? chord_status_name (get->status) : "no reply");
+    tap_ok (get && get->answered && get->status == CHORD_STATUS_TIMEOUT,
+            "read quorum: the owner, missing a written key with both replicas silent, answers timeout, "
+            "not not found (%s%s)", get ? chord_status_name (get->status) : "no reply",
+            get && !get->answered ? ", unanswered" : "");
     simnet_partition (ring->net, false);
     simnet_set_side (ring->net, owner, 0);
     char why[256] = "";
@@ -812,6 +813,107 @@ static void s_test_read_quorum (void)
             get ? chord_status_name (get->status) : "no reply");
     simnet_partition (ring->net, false);
     simnet_set_side (ring->net, holders[2], 0);
+    s_ring_destroy (&ring);
+}
+
+/*  The owner and the second replica hold a key and are both cut off; the
+    first replica missed it and serves for the owner. Its own next
+    successors never held the key: their "none" proves nothing.  */
+static void s_test_read_fallback (void)
+{
+    const uint64_t seed = 410;
+    s_ring_t *ring = s_ring_new (seed, S_NODES, 0);
+    if (!tap_ok (ring != NULL, "read fallback: a ring of %d", S_NODES))
+        return;
+    s_put_keys (ring, S_KEYS);
+    char key[S_NAME_MAX];
+    s_key_name (key, 4);
+    size_t holders[S_REPLICAS];
+    s_holders (ring, key, holders);
+    chord_store_del (simnet_node_store (ring->net, holders[1]), (const uint8_t *) key, strlen (key));
+    size_t entry = s_random_member (ring, holders, S_REPLICAS);
+    simnet_set_side (ring->net, holders[0], 1);
+    simnet_set_side (ring->net, holders[2], 1);
+    simnet_partition (ring->net, true);
+    uint64_t token = s_send (ring, entry, CHORD_MSG_CLIENT_GET, key, 3 * S_RPC_TIMEOUT_MS);
+    const s_result_t *get = s_wait (ring, token, token) ? &ring->results[token] : NULL;
+    tap_ok (get && get->status != CHORD_STATUS_NOT_FOUND && get->status != CHORD_STATUS_OK,
+            "read fallback: a replica serving for its silent owner, missing the key, with the one other "
+            "holder silent, does not answer not found (%s%s)", get ? chord_status_name (get->status) : "no reply",
+            get && !get->answered ? ", unanswered" : "");
+    simnet_partition (ring->net, false);
+    s_ring_destroy (&ring);
+}
+
+/*  A FETCH_REPLY is counted only from the replica asked under its
+    request id, once: request ids are sequential, so a peer could guess one
+    and make a read answer "not found".  */
+typedef struct {
+    size_t from;                    /* the coordinator watched */
+    uint64_t request_ids[8];        /* of the FETCHes it sent */
+    size_t count;
+} s_fetches_t;
+
+static void s_watch_fetches (void *arg, simnet_t *net, size_t src, const char *endpoint, size_t dst,
+                             const uint8_t *data, size_t size)
+{
+    (void) net, (void) endpoint, (void) dst;
+    s_fetches_t *fetches = arg;
+    chord_msg_t *msg = malloc (sizeof *msg);
+    if (msg && src == fetches->from && chord_msg_decode (msg, data, size) == 0) {
+        if (msg->type == CHORD_MSG_FETCH && fetches->count < 8)
+            fetches->request_ids[fetches->count++] = msg->request_id;
+        chord_msg_clear (msg);
+    }
+    free (msg);
+}
+
+static void s_test_forged_fetch_reply (void)
+{
+    const uint64_t seed = 411;
+    s_ring_t *ring = s_ring_new (seed, S_NODES, 0);
+    if (!tap_ok (ring != NULL, "forged fetch reply: a ring of %d", S_NODES))
+        return;
+    s_put_keys (ring, S_KEYS);
+    char key[S_NAME_MAX];
+    s_key_name (key, 5);
+    size_t holders[S_REPLICAS];
+    s_holders (ring, key, holders);
+    size_t owner = holders[0];
+    chord_store_del (simnet_node_store (ring->net, owner), (const uint8_t *) key, strlen (key));
+    simnet_set_side (ring->net, holders[1], 1);
+    simnet_set_side (ring->net, holders[2], 1);
+    simnet_partition (ring->net, true);
+    s_fetches_t fetches = {.from = owner};
+    simnet_on_send (ring->net, s_watch_fetches, &fetches);
+    uint64_t token = s_send (ring, owner, CHORD_MSG_CLIENT_GET, key, S_RPC_TIMEOUT_MS);
+    while (fetches.count < 2 && simnet_step (ring->net, simnet_now (ring->net) + S_RPC_TIMEOUT_MS))
+        ;
+    simnet_on_send (ring->net, NULL, NULL);
+    /* "None" for the first replica's request id, from a peer never asked, and
+       from the first replica twice (a duplicate). */
+    size_t stranger = s_random_member (ring, holders, S_REPLICAS);
+    chord_node_t *node = simnet_node (ring->net, owner);
+    uint64_t stale = chord_node_stats (node)->dropped_by_reason[CHORD_DROP_STALE_REPLY];
+    chord_msg_t *reply = malloc (sizeof *reply);
+    chord_origin_t origin = s_test_origin ();
+    for (int i = 0; reply && fetches.count >= 1 && i < 2; i++) {
+        chord_msg_init (reply, CHORD_MSG_FETCH_REPLY, fetches.request_ids[0]);
+        reply->fields = CHORD_F_STATUS;
+        reply->status = CHORD_STATUS_NOT_FOUND;
+        reply->has_sender = true;
+        reply->sender = *simnet_node_peer (ring->net, stranger);
+        chord_node_handle (node, reply, &origin, CHORD_ROLE_PEER, simnet_now (ring->net));
+    }
+    free (reply);
+    const s_result_t *get = s_wait (ring, token, token) ? &ring->results[token] : NULL;
+    tap_ok (fetches.count == 2 && get && get->answered && get->status == CHORD_STATUS_TIMEOUT &&
+                chord_node_stats (node)->dropped_by_reason[CHORD_DROP_STALE_REPLY] - stale == 2,
+            "forged fetch reply: \"none\" from a peer never asked is dropped (%llu dropped), the read "
+            "answers timeout (%s)",
+            (unsigned long long) (chord_node_stats (node)->dropped_by_reason[CHORD_DROP_STALE_REPLY] - stale),
+            get ? chord_status_name (get->status) : "no reply");
+    simnet_partition (ring->net, false);
     s_ring_destroy (&ring);
 }
 
@@ -1599,6 +1701,8 @@ int main (void)
     s_test_owner_crash ();
     s_test_read_repair ();
     s_test_read_quorum ();
+    s_test_read_fallback ();
+    s_test_forged_fetch_reply ();
     s_test_anti_entropy ();
     s_test_restart ();
     s_test_deletes ();

@@ -30,7 +30,6 @@ typedef enum { S_NORMAL, S_FORWARDED, S_WRONG_TYPE, S_SILENT } s_mode_t;
 typedef struct {
     fake_peer_t peer;               /* the socket and its thread */
     _Atomic int mode;               /* s_mode_t: how it answers data requests */
-    _Atomic int stop;               /* set by the test when done */
     _Atomic int infos;              /* CLIENT_INFOs answered */
     _Atomic int data_requests;      /* puts, gets and dels received */
     char keys[S_KEYS][32];          /* the table: keys, "" for a free slot */
