@@ -35,7 +35,7 @@
 /* A connection younger than this (ms) is not evicted for being silent: a
    real client needs a round trip or two before its greeting arrives. */
 #define S_GUARD_GRACE_MS        100
-#define S_GUARD_TABLE_MIN       1024    /* initial slots in the fd table */
+#define S_GUARD_TABLE_MIN       64      /* initial slots in the fd table (40 bytes, zeroed); doubled past an fd */
 
 typedef struct {
     uint64_t seq;               /* accept order, from 1; 0: no connection tracked on this fd */

@@ -39,7 +39,8 @@
 #endif
 
 typedef struct {
-    char endpoint[CHORD_ENDPOINT_MAX + 1];  /* where it connects */
+    char *endpoint;                         /* where it connects: a copy, ours (256 dealers of a
+                                               fixed 256 bytes made 72 KB, mostly unused) */
     void *socket;                           /* ZMQ_DEALER */
     uint64_t last_used;                     /* use counter value, for eviction */
     bool touched;                           /* used since its input was last checked (see s_watch_t) */
@@ -180,6 +181,7 @@ void chordd_transport_destroy (chordd_transport_t **self_p, int linger_ms)
     for (size_t i = 0; i < self->dealer_count; i++) {
         zmq_setsockopt (self->dealers[i].socket, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
         zmq_close (self->dealers[i].socket);
+        free (self->dealers[i].endpoint);
     }
     if (self->secured)
         chordd_auth_unbind (self->curve.auth);
@@ -199,6 +201,9 @@ static void *s_dealer_for (chordd_transport_t *self, const char *endpoint)
             self->dealers[i].touched = true;
             return self->dealers[i].socket;
         }
+    char *copy = strdup (endpoint);
+    if (!copy)
+        return NULL;
     size_t slot = self->dealer_count;
     if (slot == CHORDD_DEALERS_MAX) {
         slot = 0;
@@ -208,10 +213,16 @@ static void *s_dealer_for (chordd_transport_t *self, const char *endpoint)
         chordd_log (CHORD_LOG_DEBUG, "closing the connection to %s", self->dealers[slot].endpoint);
         zmq_close (self->dealers[slot].socket);
         self->dealers[slot].socket = NULL;
+        free (self->dealers[slot].endpoint);
+        self->dealers[slot].endpoint = NULL;
     }
     void *socket = zmq_socket (self->context, ZMQ_DEALER);
-    if (!socket)
+    if (!socket) {
+        free (copy);
+        if (slot < self->dealer_count)
+            self->dealers[slot] = self->dealers[--self->dealer_count];
         return NULL;
+    }
     s_set_common (socket);
     int reconnect = CHORDD_RECONNECT_MS, reconnect_max = CHORDD_RECONNECT_MAX_MS;
     zmq_setsockopt (socket, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect);
@@ -219,6 +230,7 @@ static void *s_dealer_for (chordd_transport_t *self, const char *endpoint)
     if ((self->secured && s_set_curve_client (socket, &self->curve) != 0) || zmq_connect (socket, endpoint) != 0) {
         chordd_log (CHORD_LOG_WARN, "cannot connect to %s: %s", endpoint, zmq_strerror (errno));
         zmq_close (socket);
+        free (copy);
         if (slot < self->dealer_count) {
             /* The evicted slot is empty now: fill it with the last one. */
             self->dealers[slot] = self->dealers[--self->dealer_count];
@@ -226,7 +238,7 @@ static void *s_dealer_for (chordd_transport_t *self, const char *endpoint)
         return NULL;
     }
     s_dealer_t *dealer = &self->dealers[slot];
-    snprintf (dealer->endpoint, sizeof dealer->endpoint, "%s", endpoint);
+    dealer->endpoint = copy;
     dealer->socket = socket;
     dealer->last_used = self->use_counter;
     dealer->touched = true;

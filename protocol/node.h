@@ -114,6 +114,12 @@ typedef struct {
     /* The driver prints no DEBUG lines: the node does not format them
        (some cost a hash and a formatted line per write). */
     bool log_no_debug;
+    /* Borrowed, may be NULL: the message the node builds what it sends in
+       (some 55 KB, its lists sized for the largest message). The nodes one
+       thread drives, each input handled to the end before the next, may
+       share one: each builds and encodes a message within a call. It must
+       outlive them. NULL: the node allocates its own. */
+    chord_msg_t *outgoing;
 } chord_env_t;
 
 typedef struct {

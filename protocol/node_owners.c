@@ -5,17 +5,17 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#define S_OWNERS_FIRST 8   /* entries of a cache's first allocation */
+
 int node_owner_cache_init (chord_node_t *self)
 {
     assert (self);
     node_owner_cache_t *cache = &self->owners;
     cache->count = 0;
+    cache->alloc = 0;
     cache->clock = 0;
     cache->entries = NULL;
-    if (self->config.owner_cache_size == 0)
-        return 0;
-    cache->entries = calloc (self->config.owner_cache_size, sizeof *cache->entries);
-    return cache->entries ? 0 : -1;
+    return 0;
 }
 
 void node_owner_cache_destroy (chord_node_t *self)
@@ -24,6 +24,30 @@ void node_owner_cache_destroy (chord_node_t *self)
     free (self->owners.entries);
     self->owners.entries = NULL;
     self->owners.count = 0;
+    self->owners.alloc = 0;
+}
+
+/*  Room for one more entry: the table doubles as owners are learnt, up to
+    config.owner_cache_size, so a position that talks to few owners (an
+    idle one, a small ring) holds a few entries rather than all 256.
+    Returns false when there is no room (full, or out of memory).  */
+static bool s_room_for_one_more (chord_node_t *self)
+{
+    node_owner_cache_t *cache = &self->owners;
+    if (cache->count < cache->alloc)
+        return true;
+    size_t limit = self->config.owner_cache_size;
+    if (cache->alloc >= limit)
+        return false;
+    size_t alloc = cache->alloc ? cache->alloc * 2 : S_OWNERS_FIRST;
+    if (alloc > limit)
+        alloc = limit;
+    node_owner_entry_t *grown = realloc (cache->entries, alloc * sizeof *grown);
+    if (!grown)
+        return false;
+    cache->entries = grown;
+    cache->alloc = alloc;
+    return true;
 }
 
 /* The remembered owner of id, or NULL. Entries are only hints: the owner
@@ -65,7 +89,11 @@ void node_owner_cache_put (chord_node_t *self, const chord_id_t *lower, const ch
         return;
     node_owner_cache_forget (self, &owner->id);
     size_t slot = cache->count;
-    if (slot == self->config.owner_cache_size) {
+    if (!s_room_for_one_more (self)) {
+        /* Full, or out of memory to grow: replace the least recently used,
+           if there is one at all (a hint lost is a hop more, no harm). */
+        if (cache->count == 0)
+            return;
         slot = 0;
         for (size_t i = 1; i < cache->count; i++)
             if (cache->entries[i].last_used < cache->entries[slot].last_used)

@@ -6,7 +6,8 @@
     Entries are only hints: the owner checks every operation against its
     own arc and answers WRONG_OWNER. Only node_owners.c writes them.
     Needs: the ring's suspicions (node_ring_is_suspect).
-    Frees: the entries, in node_owner_cache_destroy.  */
+    Frees: the entries (allocated at the first put, doubled as used up to
+    config.owner_cache_size), in node_owner_cache_destroy.  */
 #ifndef CHORD_NODE_OWNERS_H
 #define CHORD_NODE_OWNERS_H
 
@@ -20,12 +21,13 @@ typedef struct {
 } node_owner_entry_t;
 
 typedef struct {
-    node_owner_entry_t *entries; /* config.owner_cache_size of them */
-    size_t count;
+    node_owner_entry_t *entries; /* alloc of them, grown as used up to config.owner_cache_size */
+    size_t count;                /* entries in use */
+    size_t alloc;                /* entries allocated */
     uint64_t clock;              /* ticks at every hit, for replacement */
 } node_owner_cache_t;
 
-/* An empty cache of config.owner_cache_size entries. Returns 0, or -1 out of memory. */
+/* An empty cache, allocated at the first put. Returns 0. */
 int node_owner_cache_init (chord_node_t *self);
 
 /* Frees what node_owner_cache_init allocated. */

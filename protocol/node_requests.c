@@ -6,6 +6,10 @@
 #include <assert.h>
 #include <stdlib.h>
 
+/* Slots of the table's first allocation: an idle position awaits two or
+   three answers (stabilize, a ping, a finger); it doubles under load. */
+#define S_REQUESTS_FIRST 8
+
 void node_requests_init (chord_node_t *self)
 {
     assert (self);
@@ -32,7 +36,7 @@ node_rpc_t *node_rpc_add (chord_node_t *self, uint64_t request_id, node_rpc_kind
     assert (self);
     assert (peer);
     if (self->requests.count == self->requests.alloc) {
-        size_t alloc = self->requests.alloc ? self->requests.alloc * 2 : 64;
+        size_t alloc = self->requests.alloc ? self->requests.alloc * 2 : S_REQUESTS_FIRST;
         node_rpc_t *grown = realloc (self->requests.list, alloc * sizeof *grown);
         if (!grown)
             return NULL;

@@ -38,9 +38,30 @@ typedef struct {
     const chord_peer_t *new_pred;
     chord_item_t *items;
     size_t item_count;
+    size_t item_alloc; /* items allocated: grown as the arc fills a batch, up to CHORD_ITEMS_MAX */
     size_t bytes;
     int failed;
 } s_batcher_t;
+
+#define S_BATCH_ITEMS_FIRST 64 /* items of a batch's first allocation (32 bytes each) */
+
+/*  Room for one more item in the batch: a handoff of an empty or small arc
+    (most joins and leaves) allocates a few items, not all 4096 (128 KB).
+    Returns 0, or -1 out of memory.  */
+static int s_batch_room (s_batcher_t *batcher)
+{
+    if (batcher->item_count < batcher->item_alloc)
+        return 0;
+    size_t alloc = batcher->item_alloc ? batcher->item_alloc * 2 : S_BATCH_ITEMS_FIRST;
+    if (alloc > CHORD_ITEMS_MAX)
+        alloc = CHORD_ITEMS_MAX;
+    chord_item_t *grown = realloc (batcher->items, alloc * sizeof *grown);
+    if (!grown)
+        return -1;
+    batcher->items = grown;
+    batcher->item_alloc = alloc;
+    return 0;
+}
 
 static int s_batch_flush (s_batcher_t *batcher, bool final)
 {
@@ -86,6 +107,11 @@ static int s_batch_visit (void *arg, const chord_id_t *key_id, const uint8_t *ke
             batcher->failed = 1;
             return 1;
         }
+    if (s_batch_room (batcher) != 0) {
+        node_log (batcher->node, CHORD_LOG_ERROR, "out of memory for a handoff batch");
+        batcher->failed = 1;
+        return 1;
+    }
     chord_item_t *item = &batcher->items[batcher->item_count++];
     item->key = key;
     item->key_len = key_len;
@@ -130,11 +156,6 @@ int node_handoff_start (chord_node_t *self, const chord_peer_t *to, const chord_
         .has_new_pred = ring->has_pred && ring->pred_alive && !chord_id_equal (&ring->pred.id, &to->id),
         .new_pred = &ring->pred,
     };
-    batcher.items = malloc (CHORD_ITEMS_MAX * sizeof *batcher.items);
-    if (!batcher.items) {
-        handoff->active = false;
-        return -1;
-    }
     if (leaving)
         chord_store_range (self->env.store, &self->self.id, &self->self.id, s_batch_visit, &batcher);
     else

@@ -7,19 +7,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Slots of the outbox's first allocation (312 bytes each): the driver
+   drains it after every input, so an idle position queues a few; it
+   doubles under load. */
+#define S_OUTBOX_FIRST 8
+
 int node_wire_init (chord_node_t *self)
 {
     assert (self);
-    self->wire.outgoing = malloc (sizeof *self->wire.outgoing);
-    self->wire.incoming = malloc (sizeof *self->wire.incoming);
-    return self->wire.outgoing && self->wire.incoming ? 0 : -1;
+    node_wire_t *wire = &self->wire;
+    wire->owns_outgoing = !self->env.outgoing;
+    wire->outgoing = self->env.outgoing ? self->env.outgoing : malloc (sizeof *wire->outgoing);
+    wire->incoming = NULL;
+    return wire->outgoing ? 0 : -1;
 }
 
 void node_wire_destroy (chord_node_t *self)
 {
     assert (self);
     node_wire_t *wire = &self->wire;
-    free (wire->outgoing);
+    if (wire->owns_outgoing)
+        free (wire->outgoing);
     free (wire->incoming);
     for (size_t i = 0; i < wire->outbox_count; i++)
         free (wire->outbox[(wire->outbox_head + i) % wire->outbox_alloc].data);
@@ -30,7 +38,7 @@ void node_wire_destroy (chord_node_t *self)
 static int s_outbox_push (chord_node_t *self, const chord_outgoing_t *item)
 {
     if (self->wire.outbox_count == self->wire.outbox_alloc) {
-        size_t alloc = self->wire.outbox_alloc ? self->wire.outbox_alloc * 2 : 64;
+        size_t alloc = self->wire.outbox_alloc ? self->wire.outbox_alloc * 2 : S_OUTBOX_FIRST;
         chord_outgoing_t *grown = malloc (alloc * sizeof *grown);
         if (!grown)
             return -1;
@@ -115,6 +123,12 @@ const chord_msg_t *node_wire_decode (chord_node_t *self, const uint8_t *data, si
 {
     assert (self);
     assert (!self->wire.incoming_busy);
+    /* Allocated at the first message: a driver that decodes itself and
+       calls chord_node_handle (chordd) never needs it. */
+    if (!self->wire.incoming && !(self->wire.incoming = malloc (sizeof *self->wire.incoming))) {
+        node_log (self, CHORD_LOG_ERROR, "out of memory to decode a message: dropped");
+        return NULL;
+    }
     if (chord_msg_decode (self->wire.incoming, data, size) != 0)
         return NULL;
     self->wire.incoming_busy = true;

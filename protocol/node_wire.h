@@ -12,13 +12,15 @@
 
 #include "node.h"
 
-/*  Messages are some 50 KB as structs and a
+/*  Messages are some 55 KB as structs and a
     few hundred bytes encoded, so the node keeps one of each direction
-    instead of allocating one per message.  */
+    instead of allocating one per message; the driver may lend the
+    outgoing one (chord_env_t.outgoing) to share it among its nodes.  */
 typedef struct {
     chord_msg_t *outgoing;    /* the message being built, between node_msg_begin and node_msg_end */
+    bool owns_outgoing;       /* allocated here, not lent by the driver */
     bool outgoing_busy;       /* node_msg_begin has handed it out */
-    chord_msg_t *incoming;    /* the message chord_node_receive decodes into */
+    chord_msg_t *incoming;    /* the message chord_node_receive decodes into, allocated at its first call */
     bool incoming_busy;       /* decoded and not yet done with */
     chord_outgoing_t *outbox; /* encoded messages for the caller, a FIFO ring buffer */
     size_t outbox_head;
@@ -27,15 +29,16 @@ typedef struct {
 } node_wire_t;
 
 /* Decodes data into the node's one incoming message, or returns NULL for
-   anything malformed. The message borrows from data and lasts until
+   anything malformed (or no memory for the message, logged). The message borrows from data and lasts until
    node_wire_decoded_done. */
 const chord_msg_t *node_wire_decode (chord_node_t *self, const uint8_t *data, size_t size);
 void node_wire_decoded_done (chord_node_t *self);
 
-/* Allocates the two messages. Returns 0, or -1 out of memory. */
+/* Takes the outgoing message from env or allocates it; the incoming one
+   waits for the first chord_node_receive. Returns 0, or -1 out of memory. */
 int node_wire_init (chord_node_t *self);
 
-/* Frees the messages and the outbox with what it still holds. */
+/* Frees the messages (not a lent outgoing one) and the outbox with what it still holds. */
 void node_wire_destroy (chord_node_t *self);
 
 /*  The node's one outgoing message, emptied and typed: fill it, send it
