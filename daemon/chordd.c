@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "clocks.h"
 #include "conn_guard.h"
 #include "fd_budget.h"
 #include "http.h"
@@ -46,37 +47,6 @@ static void s_on_signal (int signo)
         s_reload = 1;
     else
         s_signals++;
-}
-
-static uint64_t s_now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-/*  What to add to s_now_ms to get wall-clock ms since the Unix epoch, read
-    once: the nodes version their writes with it, and the monotonic clock
-    keeps driving every timer even if the wall clock is stepped.  */
-static int64_t s_wall_offset_ms (void)
-{
-    struct timespec wall;
-    clock_gettime (CLOCK_REALTIME, &wall);
-    int64_t wall_ms = (int64_t) wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
-    return wall_ms - (int64_t) s_now_ms ();
-}
-
-static uint64_t s_now_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
-static void s_random_bytes (void *arg, void *buf, size_t len)
-{
-    (void) arg;
-    randombytes_buf (buf, len);
 }
 
 /* One ring position held by this process. */
@@ -135,7 +105,7 @@ static void s_on_message (void *arg, const uint8_t *data, size_t size, const cho
         peer->by_type[msg->type]++;
     size_t index = chordd_route_position (msg, origin != NULL, peer->ids, peer->count, CHORDD_REQUEST_ID_BITS);
     if (index < peer->count)
-        chord_node_handle (peer->positions[index].node, msg, origin, role, s_now_ms ());
+        chord_node_handle (peer->positions[index].node, msg, origin, role, chordd_now_ms ());
     else {
         peer->dropped++;
         peer->counted.dropped_unroutable++;
@@ -244,11 +214,11 @@ static int s_send (s_peer_t *peer)
         s_position_t *position = &peer->positions[i];
         /* Timed only where the backend has batches: a no-op commit is no measure. */
         bool timed = position->batching && position->store->ops->commit;
-        uint64_t started_us = timed ? s_now_us () : 0;
+        uint64_t started_us = timed ? chordd_now_us () : 0;
         int committed = position->batching ? chord_store_commit (position->store) : 0;
         if (timed)
             chord_histogram_observe (&peer->counted.commit_duration_us, &chord_duration_us_bounds,
-                                     s_now_us () - started_us);
+                                     chordd_now_us () - started_us);
         if (committed != 0) {
             chordd_log (CHORD_LOG_ERROR,
                         "%s: cannot make the writes of a batch durable (I/O error or full disk?): "
@@ -518,7 +488,7 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_
         chord_id_of_position (&config.id, options->advertise, i);
         peer->ids[k] = config.id;
         chord_env_t env = {
-            .random_bytes = s_random_bytes,
+            .random_bytes = chordd_random_bytes,
             .log = chordd_log_line,
             .log_arg = peer->count > 1 ? position->name : NULL,
             .log_no_debug = !chordd_log_enabled (CHORD_LOG_DEBUG),
@@ -534,7 +504,7 @@ static int s_peer_start (s_peer_t *peer, const chordd_options_t *options, int64_
     /* Position 0 starts or joins the ring; the others join through the
        seeds, or through position 0 when this peer starts the ring. */
     const char *self_seed[1] = {options->advertise};
-    uint64_t now = s_now_ms ();
+    uint64_t now = chordd_now_ms ();
     for (size_t i = 0; i < peer->count; i++) {
         bool founder = options->seed_count == 0;
         const char *const *seeds = founder && i > 0 ? self_seed : options->seeds;
@@ -636,9 +606,10 @@ static int s_peer_open (s_peer_t *peer, const chordd_options_t *options)
     chord_client_curve_t client_curve = {.own = curve.ring};
     memcpy (client_curve.server, curve.ring.public_key, sizeof client_curve.server);
     //  Only --http and --resp read snapshots (some 200 KB).
-    if ((options->http || options->resp) && !(peer->snapshot = calloc (1, sizeof *peer->snapshot)))
+    bool serves = options->http || options->resp;
+    if (serves && !(peer->snapshot = calloc (1, sizeof *peer->snapshot)))
         fprintf (stderr, "chordd: out of memory\n");
-    int http_rc = (options->http || options->resp) && !peer->snapshot ? -1 : s_http_start (peer, options, options->secret ? &client_curve : NULL);
+    int http_rc = serves && !peer->snapshot ? -1 : s_http_start (peer, options, options->secret ? &client_curve : NULL);
     if (http_rc != 0) {
         sodium_memzero (&client_curve, sizeof client_curve);
         return http_rc == -2 ? 2 : 1;     /* a bad --http-tokens is a bad option, as a bad --clients */
@@ -670,9 +641,10 @@ static int s_peer_open (s_peer_t *peer, const chordd_options_t *options)
     peer->scratch = malloc (sizeof *peer->scratch);
     peer->outgoing = malloc (sizeof *peer->outgoing);
     s_batch_begin (peer);
-    if (!peer->scratch || !peer->outgoing || s_peer_start (peer, options, s_wall_offset_ms ()) != 0 || s_send (peer) != 0)
+    if (!peer->scratch || !peer->outgoing || s_peer_start (peer, options, chordd_wall_offset_ms ()) != 0 ||
+        s_send (peer) != 0)
         return 1;
-    s_publish (peer, s_now_ms (), true);
+    s_publish (peer, chordd_now_ms (), true);
     return 0;
 }
 
@@ -700,7 +672,7 @@ static int s_peer_run (s_peer_t *peer, const chordd_options_t *options)
     bool leaving = false;
     uint64_t leave_deadline = 0;
     while (!s_all_left (peer)) {
-        uint64_t now = s_now_ms ();
+        uint64_t now = chordd_now_ms ();
         if (s_reload)
             s_reload_clients (peer, options);
         if (s_signals > 1) {
@@ -740,10 +712,10 @@ static int s_peer_run (s_peer_t *peer, const chordd_options_t *options)
         chordd_transport_poll_extra (peer->transport, door_busy ? 0 : (int) wait, door, door_count, s_on_message,
                                      peer);
         if (peer->resp)
-            chordd_resp_handle (peer->resp, s_now_ms ());
+            chordd_resp_handle (peer->resp, chordd_now_ms ());
         if (s_send (peer) != 0)
             break;
-        s_publish (peer, s_now_ms (), false);
+        s_publish (peer, chordd_now_ms (), false);
     }
     if (s_send (peer) != 0)
         exit_code = 1;
@@ -776,13 +748,6 @@ static void s_peer_report (const s_peer_t *peer)
             chordd_log (CHORD_LOG_DEBUG, "handled %llu %s messages", (unsigned long long) peer->by_type[type],
                         chord_msg_type_name ((chord_msg_type_t) type));
 }
-
-/*  jemalloc's options, read at its start (ignored by any other malloc):
-    one arena rather than four per core. The main loop makes nearly every
-    allocation, and each arena's metadata and cached pages cost an idle peer
-    some 100 KB of dirty memory; tools/mem-bench, 20k keys: 2.11 -> 2.04 MiB
-    idle, 84 -> 80 bytes a key beyond key and value, chord-bench no slower. */
-const char *malloc_conf = "narenas:1";
 
 int main (int argc, char **argv)
 {
