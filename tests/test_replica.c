@@ -712,23 +712,38 @@ static void s_test_owner_crash (void)
     s_ring_destroy (&ring);
 }
 
+/*  A ring of S_NODES for the test named what, from seed, with S_KEYS
+    keys put; NULL (a failed assertion) when it could not be built.  */
+static s_ring_t *s_ring_with_keys (uint64_t seed, const char *what)
+{
+    tap_diag ("%s: seed %llu", what, (unsigned long long) seed);
+    s_ring_t *ring = s_ring_new (seed, S_NODES, 0);
+    if (!tap_ok (ring != NULL, "%s: a ring of %d", what, S_NODES))
+        return NULL;
+    s_put_keys (ring, S_KEYS);
+    return ring;
+}
+
+/* Names key number i in key and writes its holders to holders[]. */
+static void s_key_and_holders (s_ring_t *ring, size_t i, char *key, size_t *holders)
+{
+    s_key_name (key, i);
+    s_holders (ring, key, holders);
+}
+
 /* ---------------------------------------------------------------------- */
 /* 4. Read repair. */
 
 static void s_test_read_repair (void)
 {
-    const uint64_t seed = 401;
-    tap_diag ("read repair: seed %llu", (unsigned long long) seed);
-    s_ring_t *ring = s_ring_new (seed, S_NODES, 0);
-    if (!tap_ok (ring != NULL, "read repair: a ring of %d", S_NODES))
+    s_ring_t *ring = s_ring_with_keys (401, "read repair");
+    if (!ring)
         return;
-    s_put_keys (ring, S_KEYS);
 
     /* The owner and the first replica lose the key; a read through a third peer. */
     char key[S_NAME_MAX];
-    s_key_name (key, 0);
     size_t holders[S_REPLICAS];
-    s_holders (ring, key, holders);
+    s_key_and_holders (ring, 0, key, holders);
     size_t owner = holders[0];
     uint64_t repairs = s_stats (ring, owner)->read_repairs;
     uint64_t synced = s_stat_sum (ring, offsetof (chord_node_stats_t, sync_items_sent));
@@ -770,18 +785,14 @@ static void s_test_read_repair (void)
     seen under load when replicas answered late).  */
 static void s_test_read_quorum (void)
 {
-    const uint64_t seed = 409;
-    tap_diag ("read quorum: seed %llu", (unsigned long long) seed);
-    s_ring_t *ring = s_ring_new (seed, S_NODES, 0);
-    if (!tap_ok (ring != NULL, "read quorum: a ring of %d", S_NODES))
+    s_ring_t *ring = s_ring_with_keys (409, "read quorum");
+    if (!ring)
         return;
-    s_put_keys (ring, S_KEYS);
 
     /* The owner lost its copy and is cut off from both replicas. */
     char key[S_NAME_MAX];
-    s_key_name (key, 2);
     size_t holders[S_REPLICAS];
-    s_holders (ring, key, holders);
+    s_key_and_holders (ring, 2, key, holders);
     size_t owner = holders[0];
     chord_store_del (simnet_node_store (ring->net, owner), (const uint8_t *) key, strlen (key));
     simnet_set_side (ring->net, owner, 1);
@@ -799,8 +810,7 @@ static void s_test_read_quorum (void)
 
     /* The owner and the first replica miss a key; the second is silent:
        two of three copies said none, so no acknowledged write exists. */
-    s_key_name (key, 3);
-    s_holders (ring, key, holders);
+    s_key_and_holders (ring, 3, key, holders);
     owner = holders[0];
     chord_store_del (simnet_node_store (ring->net, owner), (const uint8_t *) key, strlen (key));
     chord_store_del (simnet_node_store (ring->net, holders[1]), (const uint8_t *) key, strlen (key));
@@ -821,15 +831,12 @@ static void s_test_read_quorum (void)
     successors never held the key: their "none" proves nothing.  */
 static void s_test_read_fallback (void)
 {
-    const uint64_t seed = 410;
-    s_ring_t *ring = s_ring_new (seed, S_NODES, 0);
-    if (!tap_ok (ring != NULL, "read fallback: a ring of %d", S_NODES))
+    s_ring_t *ring = s_ring_with_keys (410, "read fallback");
+    if (!ring)
         return;
-    s_put_keys (ring, S_KEYS);
     char key[S_NAME_MAX];
-    s_key_name (key, 4);
     size_t holders[S_REPLICAS];
-    s_holders (ring, key, holders);
+    s_key_and_holders (ring, 4, key, holders);
     chord_store_del (simnet_node_store (ring->net, holders[1]), (const uint8_t *) key, strlen (key));
     size_t entry = s_random_member (ring, holders, S_REPLICAS);
     simnet_set_side (ring->net, holders[0], 1);
@@ -870,15 +877,12 @@ static void s_watch_fetches (void *arg, simnet_t *net, size_t src, const char *e
 
 static void s_test_forged_fetch_reply (void)
 {
-    const uint64_t seed = 411;
-    s_ring_t *ring = s_ring_new (seed, S_NODES, 0);
-    if (!tap_ok (ring != NULL, "forged fetch reply: a ring of %d", S_NODES))
+    s_ring_t *ring = s_ring_with_keys (411, "forged fetch reply");
+    if (!ring)
         return;
-    s_put_keys (ring, S_KEYS);
     char key[S_NAME_MAX];
-    s_key_name (key, 5);
     size_t holders[S_REPLICAS];
-    s_holders (ring, key, holders);
+    s_key_and_holders (ring, 5, key, holders);
     size_t owner = holders[0];
     chord_store_del (simnet_node_store (ring->net, owner), (const uint8_t *) key, strlen (key));
     simnet_set_side (ring->net, holders[1], 1);
