@@ -45,27 +45,47 @@ static chord_replica_view_t s_replica_view (const chord_node_t *self, const chor
                                    .pred = pred};
 }
 
-size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out)
+/*  Both walk up to 160 fingers (all of them on a ring of one process),
+    and every write asks for both: they are worked out again only when the
+    ring's successors or fingers (its shape) or its predecessor changed.  */
+static const node_replica_view_t *s_view (chord_node_t *self)
 {
-    assert (self);
-    assert (out);
     const node_ring_t *ring = node_ring (self);
+    node_replica_view_t *view = &self->replica.view;
+    if (view->valid && view->shape == ring->shape && view->has_pred == ring->has_pred &&
+        view->pred_alive == ring->pred_alive && (!ring->has_pred || chord_id_equal (&view->pred, &ring->pred.id)))
+        return view;
     size_t wanted = self->config.replicas > 1 ? self->config.replicas - 1 : 0;
     if (wanted > CHORD_REPLICAS_MAX - 1)
         wanted = CHORD_REPLICAS_MAX - 1;
-    chord_replica_view_t view = s_replica_view (self, ring->has_pred && ring->pred_alive ? &ring->pred : NULL);
-    return chord_replica_set (&view, wanted, out);
+    chord_replica_view_t ring_view = s_replica_view (self, ring->has_pred && ring->pred_alive ? &ring->pred : NULL);
+    view->count = chord_replica_set (&ring_view, wanted, view->peers);
+    /* Distinct processes (endpoints) we know of, counted up to
+       CHORD_REPLICAS_MAX: a bound on the copies a write can find. A
+       predecessor counts even when silent: it may hold copies yet. */
+    chord_peer_t others[CHORD_REPLICAS_MAX - 1];
+    ring_view = s_replica_view (self, ring->has_pred ? &ring->pred : NULL);
+    view->processes = chord_replica_set (&ring_view, CHORD_REPLICAS_MAX - 1, others) + 1;
+    view->valid = true;
+    view->shape = ring->shape;
+    view->has_pred = ring->has_pred;
+    view->pred_alive = ring->pred_alive;
+    view->pred = ring->pred.id;
+    return view;
 }
 
-/* Distinct processes (endpoints) we know of, ourselves included, counted up
-   to CHORD_REPLICAS_MAX: a bound on the copies a write can find. A
-   predecessor counts even when silent: it may hold copies yet. */
-static size_t s_processes_known (const chord_node_t *self)
+size_t node_replica_peers (chord_node_t *self, chord_peer_t *out)
 {
-    const node_ring_t *ring = node_ring (self);
-    chord_peer_t others[CHORD_REPLICAS_MAX];
-    chord_replica_view_t view = s_replica_view (self, ring->has_pred ? &ring->pred : NULL);
-    return chord_replica_set (&view, CHORD_REPLICAS_MAX - 1, others) + 1;
+    assert (self);
+    assert (out);
+    const node_replica_view_t *view = s_view (self);
+    memcpy (out, view->peers, view->count * sizeof out[0]);
+    return view->count;
+}
+
+static size_t s_processes_known (chord_node_t *self)
+{
+    return s_view (self)->processes;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -340,7 +360,7 @@ static size_t s_configured_quorum (const chord_node_t *self)
     quorum keeps as many copies as it has processes; but a successor list
     thinned by failures is no proof of a small ring, so then a write waits
     for the list to heal.  */
-static size_t s_write_quorum (const chord_node_t *self)
+static size_t s_write_quorum (chord_node_t *self)
 {
     size_t quorum = s_configured_quorum (self);
     size_t processes = s_processes_known (self);

@@ -61,7 +61,20 @@ typedef struct node_pending {
     chord_version_t version[CHORD_REPLICAS_MAX]; /* ... of this version */
 } node_pending_t;
 
+/*  Our replicas and the processes we know, as last worked out, with what
+    they were worked out from: the ring's shape and its predecessor.  */
 typedef struct {
+    bool valid;
+    uint64_t shape;
+    bool has_pred, pred_alive;
+    chord_id_t pred;
+    size_t count;                                   /* replicas */
+    chord_peer_t peers[CHORD_REPLICAS_MAX - 1];
+    size_t processes;                               /* ourselves included */
+} node_replica_view_t;
+
+typedef struct {
+    node_replica_view_t view;
     uint64_t hlc_last;        /* the hybrid logical clock: last version issued or seen */
     node_pending_t *pendings; /* doubly linked */
     size_t pending_count;
@@ -84,7 +97,7 @@ uint64_t node_wall_ms (const chord_node_t *self, uint64_t now_ms);
     distinct endpoints other than our own, by chord_replica_set's rule
     (replica_set.h, which clients use too), so that positions of one
     process never count twice. Returns how many.  */
-size_t node_replica_peers (const chord_node_t *self, chord_peer_t *out);
+size_t node_replica_peers (chord_node_t *self, chord_peer_t *out);
 
 /* True for a tombstone past its grace at wall_ms: it counts for nothing. */
 bool node_tombstone_expired (const chord_node_t *self, const chord_record_t *rec, uint64_t wall_ms);

@@ -22,7 +22,9 @@ void node_ring_init (chord_node_t *self)
 {
     assert (self);
     node_ring_t *ring = &self->ring;
+    uint64_t shape = ring->shape;       /* views kept of the old ring must not match the new */
     memset (ring, 0, sizeof *ring);
+    ring->shape = shape + 1;
     ring->succ[0] = self->self;
     ring->succ_count = 1;
 }
@@ -59,6 +61,7 @@ void node_ring_set_finger (chord_node_t *self, unsigned index, const chord_peer_
     node_ring_t *ring = &self->ring;
     ring->finger[index] = *peer;
     ring->finger_valid[index] = !node_is_self (self, peer);
+    ring->shape++;
 }
 
 /*  The fingers changed, or one died: back to refreshing one per interval
@@ -226,6 +229,7 @@ static void s_succ_remove_at (chord_node_t *self, size_t i)
     node_ring_t *ring = &self->ring;
     memmove (&ring->succ[i], &ring->succ[i + 1], (ring->succ_count - i - 1) * sizeof ring->succ[0]);
     ring->succ_count--;
+    ring->shape++;
     if (ring->succ_count == 0) {
         ring->succ[0] = self->self;
         ring->succ_count = 1;
@@ -266,6 +270,7 @@ void node_succ_set (chord_node_t *self, const chord_peer_t *first, const chord_p
     }
     memcpy (ring->succ, fresh, fresh_count * sizeof fresh[0]);
     ring->succ_count = fresh_count;
+    ring->shape++;
 }
 
 bool node_alone (const chord_node_t *self)
@@ -328,6 +333,7 @@ void node_suspect (chord_node_t *self, const chord_peer_t *peer, bool dead, uint
     for (unsigned i = 0; i < CHORD_ID_BITS; i++)
         if (ring->finger_valid[i] && chord_id_equal (&ring->finger[i].id, &peer->id)) {
             ring->finger_valid[i] = false;
+            ring->shape++;
             s_fingers_changed (self, now_ms);
         }
     if (node_alone (self)) {

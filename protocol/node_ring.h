@@ -69,6 +69,7 @@ typedef struct {
     chord_id_t inherited_from;   /* ... (from, upto] without its data, */
     chord_id_t inherited_upto;
     uint64_t inherited_until_ms; /* and say "not found" there only after this */
+    uint64_t shape;              /* bumped whenever succ[] or finger[] change: what views of them key on */
     size_t succ_count;           /* >= 1 once started; succ[0] may be self */
     chord_peer_t succ[CHORD_SUCCESSORS_MAX];
     bool finger_valid[CHORD_ID_BITS];

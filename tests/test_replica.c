@@ -31,6 +31,8 @@
 #include "id.h"
 #include "message.h"
 #include "node.h"
+#include "node_internal.h"
+#include "replica_set.h"
 #include "record.h"
 #include "simcheck.h"
 #include "simnet.h"
@@ -93,6 +95,8 @@ typedef struct {
     uint64_t latest[S_KEYS_MAX];             /* the token of key i's last acknowledged put */
     uint64_t puts_ok;                        /* puts answered OK */
     uint64_t puts_short;                     /* of those, held by fewer than quorum stores */
+    uint64_t views_checked;                  /* nodes' kept replica sets compared with a fresh walk */
+    uint64_t views_stale;                    /* of those, not the same */
 } s_ring_t;
 
 static void s_key_name (char *out, size_t i)
@@ -181,6 +185,8 @@ static void s_on_reply (void *arg, simnet_t *net, const simnet_reply_t *reply)
     }
 }
 
+static uint64_t s_views_checked_total, s_views_stale_total;   /* over every ring of the run */
+
 /* The tests' network: R = 3, fast maintenance, crashed stores kept. */
 static void s_config (simnet_config_t *config, uint64_t seed, size_t write_quorum)
 {
@@ -224,10 +230,43 @@ static s_ring_t *s_ring_new (uint64_t seed, size_t nodes, size_t write_quorum)
     return s_ring_start (&config, nodes);
 }
 
+/*  Compares each live node's replica set, which it keeps while its ring
+    stays the same shape, with one walked afresh from its ring now.  */
+static void s_check_views (s_ring_t *ring)
+{
+    for (size_t i = 0; i < simnet_node_count (ring->net); i++) {
+        chord_node_t *node = simnet_node (ring->net, i);
+        if (!node)
+            continue;
+        const node_ring_t *r = node_ring (node);
+        chord_replica_view_t view = {.self_endpoint = simnet_node_peer (ring->net, i)->endpoint,
+                                     .succ = r->succ,
+                                     .succ_count = r->succ_count,
+                                     .fingers = r->finger,
+                                     .finger_valid = r->finger_valid,
+                                     .finger_count = CHORD_ID_BITS,
+                                     .pred = r->has_pred && r->pred_alive ? &r->pred : NULL};
+        chord_peer_t fresh[CHORD_REPLICAS_MAX], kept[CHORD_REPLICAS_MAX];
+        size_t fresh_count = chord_replica_set (&view, S_REPLICAS - 1, fresh);
+        size_t kept_count = node_replica_peers (node, kept);
+        bool same = fresh_count == kept_count;
+        for (size_t j = 0; same && j < kept_count; j++)
+            same = chord_id_equal (&fresh[j].id, &kept[j].id);
+        ring->views_checked++;
+        ring->views_stale += !same;
+    }
+}
+
 static void s_ring_destroy (s_ring_t **ring_p)
 {
     if (!*ring_p)
         return;
+    s_check_views (*ring_p);
+    if ((*ring_p)->views_stale)
+        tap_diag ("%llu of %llu kept replica sets were stale", (unsigned long long) (*ring_p)->views_stale,
+                  (unsigned long long) (*ring_p)->views_checked);
+    s_views_stale_total += (*ring_p)->views_stale;
+    s_views_checked_total += (*ring_p)->views_checked;
     simnet_destroy (&(*ring_p)->net);
     free (*ring_p);
     *ring_p = NULL;
@@ -295,6 +334,7 @@ static bool s_got (const s_result_t *result, uint64_t token)
 static void s_run_for (s_ring_t *ring, uint64_t ms)
 {
     simnet_run_until (ring->net, simnet_now (ring->net) + ms);
+    s_check_views (ring);
 }
 
 /* Runs until the ring is exact over the nodes up. */
@@ -1714,5 +1754,8 @@ int main (void)
     s_test_zombie ();
     s_test_order ();
     s_test_future ();
+    tap_ok (s_views_stale_total == 0 && s_views_checked_total > 500,
+            "every kept replica set equalled a fresh walk of its node's ring (%llu compared, through crashes, "
+            "restarts, partitions and joins)", (unsigned long long) s_views_checked_total);
     return tap_done ();
 }
