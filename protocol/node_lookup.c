@@ -134,7 +134,9 @@ static void s_lookup_route (chord_node_t *self, node_task_t *task, uint64_t now_
     if (task->attempts == 0 && task->kind <= TASK_CLIENT_DEL &&
         (cached = node_owner_cache_find (self, &task->target, now_ms))) {
         self->stats.owner_cache_hits++;
-        s_task_finish_lookup (self, task, cached, now_ms);
+        /* A copy: the cache grows by reallocation, which would leave a pointer into it dangling. */
+        chord_peer_t owner = *cached;
+        s_task_finish_lookup (self, task, &owner, now_ms);
         return;
     }
     /* The key is our first live successor's when no live peer lies between:
