@@ -153,9 +153,10 @@ simnet_t *simnet_new (const simnet_config_t *config)
     self->now_ms = config->start_ms;
     self->heap = simheap_new ();
     self->scratch = malloc (sizeof *self->scratch);
+    self->outgoing = malloc (sizeof *self->outgoing);
     self->info_msg = malloc (sizeof *self->info_msg);
     self->trace = S_FNV_OFFSET;
-    if (!self->heap || !self->scratch || !self->info_msg || simnet_map_grow (self) != 0) {
+    if (!self->heap || !self->scratch || !self->outgoing || !self->info_msg || simnet_map_grow (self) != 0) {
         simnet_destroy (&self);
         return NULL;
     }
@@ -195,6 +196,7 @@ void simnet_destroy (simnet_t **self_p)
     free (self->sorted_ids);
     free (self->clients);
     free (self->scratch);
+    free (self->outgoing);
     free (self->info_msg);
     free (self);
     *self_p = NULL;
@@ -220,6 +222,7 @@ static chord_node_t *s_node_boot (simnet_t *self, s_node_t *rec)
         .random_arg = rec,
         .log = s_node_log,
         .log_arg = rec,
+        .outgoing = self->outgoing,   /* one node handles one input at a time, as in chordd */
     };
     return chord_node_new (&config, &env);
 }

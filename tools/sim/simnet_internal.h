@@ -118,6 +118,7 @@ struct simnet {
     size_t client_alloc;
 
     chord_msg_t *scratch;       /* encoding and decoding client messages */
+    chord_msg_t *outgoing;      /* lent to every node to build its messages in, as chordd lends one */
     chord_msg_t *info_msg;      /* decoding INFO replies */
     simnet_info_t *info_target; /* where an INFO reply being drained goes */
     bool info_ok;
