@@ -209,8 +209,6 @@ void node_replica_init (chord_node_t *self)
     chord_store_range (self->env.store, &self->self.id, &self->self.id, s_observe_versions, self);
 }
 
-/* The pending operation a replica's answer belongs to, and which replica
-   (by request id) answered; NULL when it is over already. */
 /*  Whether a replica's answer comes, for the first time, from the peer
     asked under its request id: request ids are sequential, so another
     peer could guess one, and a duplicate must not count twice (towards a
@@ -222,6 +220,8 @@ static bool s_from_asked (const node_pending_t *pending, unsigned index, const c
            strcmp (msg->sender.endpoint, pending->peers[index].endpoint) == 0;
 }
 
+/* The pending operation a replica's answer belongs to, and which replica
+   (by request id) answered; NULL when it is over already. */
 static node_pending_t *s_pending_find (chord_node_t *self, uint64_t request_id, bool is_read, unsigned *index)
 {
     for (node_pending_t *pending = self->replica.pendings; pending; pending = pending->next)

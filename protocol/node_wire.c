@@ -16,7 +16,6 @@ int node_wire_init (chord_node_t *self)
 {
     assert (self);
     node_wire_t *wire = &self->wire;
-    wire->owns_outgoing = !self->env.outgoing;
     wire->outgoing = self->env.outgoing ? self->env.outgoing : malloc (sizeof *wire->outgoing);
     wire->incoming = NULL;
     return wire->outgoing ? 0 : -1;
@@ -26,7 +25,7 @@ void node_wire_destroy (chord_node_t *self)
 {
     assert (self);
     node_wire_t *wire = &self->wire;
-    if (wire->owns_outgoing)
+    if (wire->outgoing != self->env.outgoing)     /* ours, not lent by the driver */
         free (wire->outgoing);
     free (wire->incoming);
     for (size_t i = 0; i < wire->outbox_count; i++)

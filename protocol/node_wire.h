@@ -18,7 +18,6 @@
     outgoing one (chord_env_t.outgoing) to share it among its nodes.  */
 typedef struct {
     chord_msg_t *outgoing;    /* the message being built, between node_msg_begin and node_msg_end */
-    bool owns_outgoing;       /* allocated here, not lent by the driver */
     bool outgoing_busy;       /* node_msg_begin has handed it out */
     chord_msg_t *incoming;    /* the message chord_node_receive decodes into, allocated at its first call */
     bool incoming_busy;       /* decoded and not yet done with */
